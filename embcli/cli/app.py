@@ -1,0 +1,89 @@
+"""The root ``emb`` command: global options, command registration, and the one error handler.
+
+Library errors (``EmbError``) become one line on stderr and their exit code (1, or 2 for bad
+usage); Ctrl-C exits 130. No traceback reaches the user for a mistake of theirs.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated, Optional
+
+import typer
+from typer.core import TyperGroup
+
+from embcli import __version__
+from embcli.cli.console import STATE
+from embcli.errors import EmbError
+
+
+class EmbGroup(TyperGroup):
+    """A group that turns library errors and Ctrl-C into clean exits."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except EmbError as exc:
+            sys.stdout.flush()
+            sys.stderr.write(f"emb: error: {exc}\n")
+            raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            sys.stderr.write("emb: interrupted\n")
+            raise typer.Exit(130) from None
+
+
+EXAMPLES = """\
+Examples:
+
+\b
+  emb train sample_data/web.txt.xz --epochs 10     train word2vec into the model store
+  emb train corpus/ --algo fasttext --name ft      a folder, FastText, named model
+  xzcat big.txt.xz | emb train - --arch cbow       from stdin
+  emb vocab corpus.txt --top 20                    the most frequent words
+  emb models list                                  the models in the store
+"""
+
+app = typer.Typer(
+    cls=EmbGroup,
+    name="emb",
+    help="emb: train, query, evaluate and convert static word embeddings.",
+    epilog=EXAMPLES,
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"emb {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress, summaries or warnings on stderr.")] = False,
+    version: Annotated[
+        Optional[bool], typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
+    ] = None,
+) -> None:
+    """emb: train, query, evaluate and convert static word embeddings."""
+    STATE["quiet"] = quiet
+
+
+def _register() -> None:
+    from embcli.cli import models, text, train
+
+    train.register(app)
+    text.register(app)
+    app.add_typer(models.app, name="models")
+
+
+_register()
+
+
+def main() -> None:
+    """Entry point of the ``emb`` console script."""
+    app()

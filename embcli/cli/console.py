@@ -1,0 +1,113 @@
+"""The stderr console, progress display and one-line messages, shared by all commands."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+STATE = {"quiet": False}
+
+
+def quiet() -> bool:
+    return STATE["quiet"]
+
+
+def stderr_console():
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False)
+
+
+def warn(message: str) -> None:
+    """A warning on stderr, one line, unless --quiet."""
+    if not quiet():
+        sys.stderr.write(f"emb: warning: {message}\n")
+        sys.stderr.flush()
+
+
+def info(message: str) -> None:
+    """A line of information on stderr, unless --quiet."""
+    if not quiet():
+        sys.stderr.write(message + "\n")
+        sys.stderr.flush()
+
+
+def human_bytes(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if abs(n) < 1000 or unit == "TB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000
+    return f"{n:.1f} TB"
+
+
+def human_count(n: float) -> str:
+    for unit in ("", "k", "M", "G"):
+        if abs(n) < 1000 or unit == "G":
+            return f"{n:.0f}{unit}" if unit == "" else f"{n:.1f}{unit}"
+        n /= 1000
+    return f"{n:.1f}G"
+
+
+class TrainProgress:
+    """Progress for ``emb train`` on stderr: the tokenizing pass, then the epochs.
+
+    Shown only when stderr is a terminal and --quiet is off. gensim reports only at epoch ends, so
+    within an epoch the bar shows elapsed time and an ETA from the epochs done so far.
+    """
+
+    def __init__(self):
+        self.enabled = sys.stderr.isatty() and not quiet()
+        self.progress = None
+        self.tok_task = None
+        self.train_task = None
+        self.started = time.perf_counter()
+
+    def __enter__(self):
+        if self.enabled:
+            from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+            self.progress = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                TextColumn("{task.percentage:>3.0f}%"),
+                TextColumn("{task.fields[rate]}"),
+                TimeElapsedColumn(),
+                TextColumn("ETA"),
+                TimeRemainingColumn(),
+                console=stderr_console(),
+                transient=False,
+            )
+            self.progress.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        if self.progress is not None:
+            self.progress.__exit__(*exc)
+        return False
+
+    def __call__(self, stage: str, done: float, total: float | None, info: dict) -> None:
+        if self.progress is None:
+            return
+        now = time.perf_counter()
+        if stage == "tokenize":
+            if self.tok_task is None:
+                self.tok_started = now
+                self.tok_task = self.progress.add_task("tokenizing", total=total, rate="")
+            spent = max(now - self.tok_started, 1e-9)
+            rate = (
+                f"{human_bytes(done / spent)}/s {human_count(info.get('lines', 0))} lines "
+                f"{human_count(info.get('tokens', 0) / spent)} tokens/s"
+            )
+            self.progress.update(self.tok_task, completed=done, total=total, rate=rate)
+        elif stage == "train":
+            if self.tok_task is not None:
+                task = self.progress.tasks[self.tok_task]
+                if task.total is not None:
+                    self.progress.update(self.tok_task, completed=task.total)
+            if self.train_task is None:
+                self.train_task = self.progress.add_task("training", total=total, rate="")
+            wps = info.get("words_per_s", 0.0)
+            rate = f"epoch {int(done)}/{int(total or 0)}" + (f" {human_count(wps)} words/s" if wps else "")
+            if "cost" in info:
+                rate += f" cost {info['cost']:.4f}"
+            self.progress.update(self.train_task, completed=done, rate=rate)

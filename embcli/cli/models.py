@@ -1,0 +1,70 @@
+"""``emb models list|info|use|rm``: the model store."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+
+from embcli.cli.console import human_bytes, info
+from embcli.cli.options import FormatOpt, OutputFormat
+
+app = typer.Typer(help="List, inspect, choose and remove models in the store.", no_args_is_help=True)
+NameArg = Annotated[str, typer.Argument(help="Model name (see `emb models list`).", show_default=False)]
+
+
+@app.command("list")
+def list_cmd(fmt: FormatOpt = OutputFormat.auto) -> None:
+    """List the models: name, algorithm, dim, vocabulary, size, created, default."""
+    from embcli.cli.output import Renderer
+    from embcli.store import ModelStore
+
+    store = ModelStore()
+    models = store.list()
+    out = Renderer(fmt, ["name", "algorithm", "dim", "vocab", "size", "created", "default"])
+    for m in models:
+        out.row(
+            {
+                "name": m.name,
+                "algorithm": m.algorithm,
+                "dim": m.dim,
+                "vocab": m.vocab_size,
+                "size": human_bytes(m.size_bytes) if out.fmt == "table" else m.size_bytes,
+                "created": m.created,
+                "default": "*" if out.fmt == "table" and m.default else (m.default if out.fmt != "table" else ""),
+            }
+        )
+    out.close()
+    if not models:
+        info(f"no models yet in {store.models_dir}: train one with `emb train FILE`")
+
+
+@app.command("info")
+def info_cmd(name: NameArg) -> None:
+    """Print a model's metadata (training parameters, corpus, tokenizer) as JSON."""
+    from embcli.store import ModelStore, read_meta
+
+    store = ModelStore()
+    path = store.resolve(name)
+    meta = read_meta(path)
+    meta = {"name": path.name, "path": str(path), "default": store.default_name() == path.name, **meta}
+    typer.echo(json.dumps(meta, indent=2, ensure_ascii=False))
+
+
+@app.command("use")
+def use_cmd(name: NameArg) -> None:
+    """Make a model the default for queries."""
+    from embcli.store import ModelStore
+
+    ModelStore().set_default(name)
+    info(f"default model: {name}")
+
+
+@app.command("rm")
+def rm_cmd(name: NameArg) -> None:
+    """Delete a model from the store."""
+    from embcli.store import ModelStore
+
+    was_default = ModelStore().remove(name)
+    info(f"removed {name}" + (" (it was the default; there is no default now)" if was_default else ""))

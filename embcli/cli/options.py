@@ -1,0 +1,57 @@
+"""Options shared by several commands, defined once as ``Annotated`` aliases."""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Annotated, Optional
+
+import typer
+
+
+class OutputFormat(str, Enum):
+    auto = "auto"
+    table = "table"
+    tsv = "tsv"
+    json = "json"
+    jsonl = "jsonl"
+
+
+class TokenizerMode(str, Enum):
+    unicode = "unicode"
+    whitespace = "whitespace"
+
+
+FormatOpt = Annotated[
+    OutputFormat,
+    typer.Option("--format", "-f", help="auto: a table on a terminal, TSV in a pipe.", show_default=True),
+]
+ModelOpt = Annotated[
+    Optional[str],
+    typer.Option("--model", "-m", help="Model name or folder; the default model when omitted."),
+]
+CorpusArg = Annotated[
+    list[str],
+    typer.Argument(
+        help="Text files, folders, globs or - for stdin; .gz .bz2 .xz .zst are read as they are.",
+        show_default=False,
+    ),
+]
+TokenizerOpt = Annotated[
+    TokenizerMode,
+    typer.Option(
+        "--tokenizer",
+        help="unicode: NFKC, case folding, Unicode words; whitespace: split on spaces only (pre-tokenized text, item ids).",
+    ),
+]
+LowercaseOpt = Annotated[
+    Optional[bool],
+    typer.Option(
+        "--lowercase/--no-lowercase",
+        help="Fold case. Default: yes for the unicode tokenizer, no for whitespace.",
+        show_default=False,
+    ),
+]
+MinTokenLengthOpt = Annotated[
+    int, typer.Option("--min-token-length", min=1, help="Drop tokens shorter than this many characters.")
+]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary on stderr.")]

@@ -1,0 +1,85 @@
+"""One renderer for tabular results: table | tsv | json | jsonl, chosen once per command."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any, Iterable, Sequence
+
+
+def resolve_format(fmt: str) -> str:
+    """``auto`` becomes ``table`` on a terminal and ``tsv`` in a pipe."""
+    fmt = getattr(fmt, "value", fmt)
+    if fmt == "auto":
+        return "table" if sys.stdout.isatty() else "tsv"
+    return fmt
+
+
+def _tsv_cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    if isinstance(value, (list, tuple)):
+        return " ".join(_tsv_cell(v) for v in value)
+    return str(value).replace("\t", " ").replace("\n", " ")
+
+
+class Renderer:
+    """Write rows (dicts keyed by ``columns``) to stdout in one format.
+
+    TSV writes its header once, JSONL one object per row as it comes, JSON one array at ``close``,
+    and a table collects the rows of one block and prints it at ``flush_block`` or ``close``.
+    """
+
+    def __init__(self, fmt: str, columns: Sequence[str], title: str | None = None, out=None):
+        self.fmt = resolve_format(fmt)
+        self.columns = list(columns)
+        self.title = title
+        self.out = out or sys.stdout
+        self._header_done = False
+        self._json_rows: list[dict] = []
+        self._table_rows: list[dict] = []
+
+    def rows(self, rows: Iterable[dict]) -> None:
+        for row in rows:
+            self.row(row)
+
+    def row(self, row: dict) -> None:
+        if self.fmt == "tsv":
+            if not self._header_done:
+                self.out.write("\t".join(self.columns) + "\n")
+                self._header_done = True
+            self.out.write("\t".join(_tsv_cell(row.get(c)) for c in self.columns) + "\n")
+        elif self.fmt == "jsonl":
+            self.out.write(json.dumps({c: row.get(c) for c in self.columns}, ensure_ascii=False) + "\n")
+        elif self.fmt == "json":
+            self._json_rows.append({c: row.get(c) for c in self.columns})
+        else:
+            self._table_rows.append(row)
+
+    def flush_block(self) -> None:
+        """End a block of results (one query): print a pending table and flush the stream."""
+        if self.fmt == "table" and self._table_rows:
+            self._print_table()
+        self.out.flush()
+
+    def close(self) -> None:
+        if self.fmt == "json":
+            json.dump(self._json_rows, self.out, ensure_ascii=False, indent=2)
+            self.out.write("\n")
+        elif self.fmt == "table":
+            self._print_table()
+        self.out.flush()
+
+    def _print_table(self) -> None:
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(title=self.title, show_edge=False, header_style="bold")
+        for col in self.columns:
+            table.add_column(col)
+        for row in self._table_rows:
+            table.add_row(*(_tsv_cell(row.get(c)) for c in self.columns))
+        self._table_rows = []
+        Console(file=self.out, highlight=False).print(table)

@@ -1,0 +1,123 @@
+"""``emb train``: parse the options, train into the store, report."""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from embcli.cli.console import TrainProgress, human_bytes, human_count, info, warn
+from embcli.cli.options import CorpusArg, LowercaseOpt, MinTokenLengthOpt, TokenizerMode, TokenizerOpt
+
+
+class Algo(str, Enum):
+    word2vec = "word2vec"
+    fasttext = "fasttext"
+    glove = "glove"
+
+
+class Arch(str, Enum):
+    skipgram = "skipgram"
+    cbow = "cbow"
+
+
+class Loss(str, Enum):
+    ns = "ns"
+    hs = "hs"
+
+
+EXAMPLES = """\
+Examples:
+
+\b
+  emb train sample_data/web.txt.xz
+  emb train corpus/ 'more/*.txt.gz' --algo fasttext --dim 300 --name big-ft
+  emb train sessions.txt --tokenizer whitespace --window 3 --min-count 2 --name items
+"""
+
+
+def train_cmd(
+    corpus: CorpusArg,
+    algo: Annotated[Algo, typer.Option(help="Training algorithm.")] = Algo.word2vec,
+    arch: Annotated[Arch, typer.Option(help="Skip-gram or continuous bag of words.")] = Arch.skipgram,
+    loss: Annotated[Loss, typer.Option(help="Negative sampling or hierarchical softmax.")] = Loss.ns,
+    dim: Annotated[int, typer.Option(min=1, help="Vector dimension.")] = 100,
+    window: Annotated[Optional[int], typer.Option(min=1, help="Context window [default: 5; glove 10].")] = None,
+    epochs: Annotated[Optional[int], typer.Option(min=1, help="Passes over the corpus [default: 5; glove 15].")] = None,
+    min_count: Annotated[int, typer.Option(min=1, help="Ignore words rarer than this.")] = 5,
+    max_vocab: Annotated[Optional[int], typer.Option(min=1, help="Keep at most this many words.")] = None,
+    negative: Annotated[int, typer.Option(min=0, help="Negative samples per positive one (--loss ns).")] = 5,
+    sample: Annotated[
+        Optional[float], typer.Option(min=0.0, max=1.0, help="Downsampling threshold [default: 1e-3; fasttext 1e-4].")
+    ] = None,
+    lr: Annotated[
+        Optional[float], typer.Option(min=0.0, help="Initial learning rate [default: 0.025; fasttext 0.05].")
+    ] = None,
+    minn: Annotated[int, typer.Option(min=1, help="FastText: shortest character n-gram.")] = 3,
+    maxn: Annotated[int, typer.Option(min=1, help="FastText: longest character n-gram.")] = 6,
+    buckets: Annotated[int, typer.Option(min=1, help="FastText: n-gram hash buckets.")] = 2_000_000,
+    threads: Annotated[Optional[int], typer.Option(min=1, help="Worker threads [default: all cores].")] = None,
+    seed: Annotated[int, typer.Option(help="Random seed; with --threads 1 runs are identical.")] = 1,
+    name: Annotated[
+        Optional[str], typer.Option("--name", "-n", help="Model name in the store [default: CORPUS-ALGO].")
+    ] = None,
+    output: Annotated[
+        Optional[Path], typer.Option("--output", "-o", help="Write the model folder here instead of the store.")
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace a model of the same name.")] = False,
+    no_default: Annotated[bool, typer.Option("--no-default", help="Do not make the new model the default.")] = False,
+    tokenizer: TokenizerOpt = TokenizerMode.unicode,
+    lowercase: LowercaseOpt = None,
+    min_token_length: MinTokenLengthOpt = 1,
+) -> None:
+    """Train a Word2Vec or FastText model on a corpus into the model store."""
+    from embcli.corpus import Corpus
+    from embcli.store import ModelStore
+    from embcli.tokenize import TokenizerSettings
+    from embcli.train import TrainOptions, train_to_folder, train_to_store
+    from embcli.train.run import default_model_name
+
+    if name is not None and output is not None:
+        raise typer.BadParameter("give --name or --output, not both", param_hint="--name/--output")
+    options = TrainOptions(
+        algo=algo.value, arch=arch.value, loss=loss.value, dim=dim, window=window, epochs=epochs,
+        min_count=min_count, max_vocab=max_vocab, negative=negative, sample=sample, lr=lr,
+        minn=minn, maxn=maxn, buckets=buckets, threads=threads, seed=seed,
+    ).resolved()
+    settings = TokenizerSettings(mode=tokenizer.value, lowercase=lowercase, min_token_length=min_token_length)
+    store = ModelStore()
+    if output is None:
+        name = name or default_model_name(corpus, options.algo)
+        target = store.path(name)
+        if target.exists() and not force:
+            from embcli.errors import ModelError
+
+            raise ModelError(f"model {name!r} exists: pass --force to replace it, or --name to choose another")
+    source = Corpus(corpus)
+    with TrainProgress() as progress:
+        if output is not None:
+            result = train_to_folder(source, settings, options, output, force=force, on_progress=progress)
+        else:
+            result = train_to_store(
+                store, name, source, settings, options, force=force, make_default=not no_default,
+                on_progress=progress,
+            )
+    if result.replaced_bytes:
+        warn(f"{result.replaced_bytes} invalid UTF-8 bytes in the corpus were replaced by U+FFFD")
+    info(
+        f"trained {result.algorithm} model {result.name or ''}".rstrip()
+        + f": {result.vocab_size:,} words x {result.dim} dims from {human_count(result.tokens)} tokens"
+        f" ({result.lines:,} lines) in {result.seconds:.1f} s"
+        f" (tokenizing {result.tokenize_seconds:.1f} s, training {result.train_seconds:.1f} s,"
+        f" {human_count(result.words_per_second)} words/s)"
+    )
+    where = f"saved to {result.path}"
+    if result.name is not None:
+        where += " (now the default model)" if result.default else " (default unchanged)"
+    info(where)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("train", epilog=EXAMPLES)(train_cmd)

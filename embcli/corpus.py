@@ -1,0 +1,254 @@
+"""Streaming corpus readers: files, folders, globs and stdin, plain or compressed.
+
+Compression is detected from the first bytes (gzip, bzip2, xz, zstd), not from the file name. Lines
+are read one at a time as bytes and decoded as UTF-8; invalid bytes become U+FFFD and are counted,
+NUL bytes become spaces. A line longer than ``MAX_LINE_BYTES`` is handed out in pieces broken at
+white space, so memory stays bounded even for a file without newlines.
+"""
+
+from __future__ import annotations
+
+import bz2
+import codecs
+import glob
+import gzip
+import io
+import lzma
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO, Callable, Iterator, Sequence
+
+from embcli.errors import CorpusError
+
+MAX_LINE_BYTES = 1 << 20
+SNIFF_BYTES = 1 << 16
+# A file whose first SNIFF_BYTES are more than this share of undecodable or NUL bytes is not text.
+NOT_TEXT_SHARE = 0.10
+_GLOB_CHARS = set("*?[")
+
+_MAGIC = [
+    (b"\x1f\x8b", "gzip"),
+    (b"BZh", "bzip2"),
+    (b"\xfd7zXZ\x00", "xz"),
+    (b"\x28\xb5\x2f\xfd", "zstd"),
+]
+
+_replaced = [0]
+
+
+def _count_replace(err: UnicodeDecodeError):
+    _replaced[0] += err.end - err.start
+    return "\ufffd" * (err.end - err.start), err.end
+
+
+codecs.register_error("embcli-count", _count_replace)
+
+
+@dataclass
+class CorpusStats:
+    """What a pass over the corpus saw; ``tokens`` is filled by whoever tokenizes."""
+
+    inputs: list[str] = field(default_factory=list)
+    files: int = 0
+    lines: int = 0
+    bytes: int = 0
+    replaced_bytes: int = 0
+    tokens: int = 0
+
+    def as_dict(self) -> dict:
+        return {
+            "inputs": list(self.inputs),
+            "files": self.files,
+            "lines": self.lines,
+            "bytes": self.bytes,
+            "replaced_bytes": self.replaced_bytes,
+            "tokens": self.tokens,
+        }
+
+
+def detect_compression(head: bytes) -> str | None:
+    """Name the compression whose magic bytes start ``head``, or None for plain data."""
+    for magic, name in _MAGIC:
+        if head.startswith(magic):
+            return name
+    return None
+
+
+def _decompressed(raw: BinaryIO, kind: str | None) -> BinaryIO:
+    if kind is None:
+        return raw
+    if kind == "gzip":
+        stream = gzip.GzipFile(fileobj=raw, mode="rb")
+    elif kind == "bzip2":
+        stream = bz2.BZ2File(raw, mode="rb")
+    elif kind == "xz":
+        stream = lzma.LZMAFile(raw, mode="rb")
+    else:
+        import zstandard
+
+        stream = zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True)
+    return io.BufferedReader(stream, buffer_size=1 << 20)
+
+
+def resolve_inputs(inputs: Sequence[str]) -> list[str]:
+    """Expand folders (recursively, hidden files skipped) and globs into a sorted list of files.
+
+    ``-`` stands for standard input and is kept as it is.
+    """
+    if not inputs:
+        raise CorpusError("no corpus given: pass a file, folder, glob or - for stdin")
+    out: list[str] = []
+    for item in inputs:
+        if item == "-":
+            out.append("-")
+            continue
+        path = Path(item)
+        if path.is_dir():
+            found = sorted(
+                str(p)
+                for p in path.rglob("*")
+                if p.is_file() and not any(part.startswith(".") for part in p.relative_to(path).parts)
+            )
+            if not found:
+                raise CorpusError(f"{item}: folder holds no files: pass a folder with text files in it")
+            out.extend(found)
+        elif path.is_file():
+            out.append(item)
+        elif path.exists():
+            raise CorpusError(f"{item}: not a regular file or folder: pass a text file")
+        elif _GLOB_CHARS & set(item):
+            found = sorted(p for p in glob.glob(item, recursive=True) if os.path.isfile(p))
+            if not found:
+                raise CorpusError(f"{item}: no file matches this pattern: check the glob")
+            out.extend(found)
+        else:
+            raise CorpusError(f"{item}: no such file or folder: check the path")
+    return out
+
+
+class Corpus:
+    """A sequence of inputs read as one stream of lines.
+
+    ``lines()`` may be called more than once (stdin only once). ``stats`` describes the last pass.
+    ``on_progress(done_bytes, total_bytes)`` is called now and then with on-disk (compressed) bytes.
+    """
+
+    def __init__(self, inputs: Sequence[str], stdin: BinaryIO | None = None):
+        self.inputs = list(inputs)
+        self.files = resolve_inputs(inputs)
+        self._stdin = stdin
+        self.stats = CorpusStats(inputs=self.inputs)
+
+    @property
+    def total_size(self) -> int | None:
+        """Bytes on disk of all inputs, or None when stdin is one of them."""
+        if "-" in self.files:
+            return None
+        return sum(os.path.getsize(f) for f in self.files)
+
+    def lines(self, on_progress: Callable[[int, int | None], None] | None = None) -> Iterator[str]:
+        self.stats = CorpusStats(inputs=self.inputs)
+        total = self.total_size
+        done_before = 0
+        for name in self.files:
+            if name == "-":
+                raw = self._stdin if self._stdin is not None else sys.stdin.buffer
+                yield from self._read(raw, "stdin", lambda: 0, None, 0, on_progress)
+                continue
+            try:
+                raw = open(name, "rb", buffering=1 << 20)
+            except OSError as exc:
+                raise CorpusError(f"{name}: cannot open ({exc.strerror}): check its permissions") from None
+            with raw:
+                yield from self._read(raw, name, raw.tell, total, done_before, on_progress)
+            done_before += os.path.getsize(name)
+
+    def _read(self, raw, name, position, total, done_before, on_progress) -> Iterator[str]:
+        stats = self.stats
+        stats.files += 1
+        if not isinstance(raw, io.BufferedReader):
+            raw = io.BufferedReader(raw, buffer_size=1 << 20)
+        kind = detect_compression(raw.peek(8)[:8])
+        try:
+            stream = _decompressed(raw, kind)
+            pieces = _pieces(stream)
+            first = True
+            count = 0
+            for piece in pieces:
+                stats.bytes += len(piece)
+                if first:
+                    first = False
+                    _check_text(stream, piece, name)
+                try:
+                    text = piece.decode("utf-8")
+                except UnicodeDecodeError:
+                    before = _replaced[0]
+                    text = piece.decode("utf-8", "embcli-count")
+                    stats.replaced_bytes += _replaced[0] - before
+                if "\x00" in text:
+                    text = text.replace("\x00", " ")
+                stats.lines += 1
+                count += 1
+                if on_progress is not None and count % 4096 == 0:
+                    on_progress(done_before + position(), total)
+                yield text.rstrip("\r\n")
+        except Exception as exc:
+            if not _is_data_error(exc):
+                raise
+            raise CorpusError(f"{name}: damaged {kind or 'input'} data ({exc}): check the file") from None
+        if on_progress is not None:
+            on_progress(done_before + position(), total)
+
+
+def _is_data_error(exc: Exception) -> bool:
+    """Whether ``exc`` is a decompressor's complaint about damaged or truncated data."""
+    return isinstance(exc, (OSError, EOFError, lzma.LZMAError)) or type(exc).__name__ == "ZstdError"
+
+
+def _pieces(stream: BinaryIO) -> Iterator[bytes]:
+    """Yield lines of bytes, breaking lines longer than MAX_LINE_BYTES at white space."""
+    carry = b""
+    readline = stream.readline
+    while True:
+        chunk = readline(MAX_LINE_BYTES)
+        if not chunk:
+            if carry:
+                yield carry
+            return
+        if carry:
+            chunk = carry + chunk
+            carry = b""
+        if chunk.endswith(b"\n") or len(chunk) < MAX_LINE_BYTES:
+            yield chunk
+            continue
+        cut = max(chunk.rfind(b" "), chunk.rfind(b"\t"))
+        if cut <= 0:
+            # No white space in a whole megabyte: cut before the last UTF-8 character.
+            cut = len(chunk) - 1
+            while cut > 0 and (chunk[cut] & 0xC0) == 0x80:
+                cut -= 1
+            cut = cut or len(chunk)
+        yield chunk[:cut]
+        carry = chunk[cut:]
+
+
+def _check_text(stream, first_piece: bytes, name: str) -> None:
+    """Refuse input whose first bytes are mostly not UTF-8 text."""
+    head = first_piece[:SNIFF_BYTES]
+    if len(head) < SNIFF_BYTES and isinstance(stream, io.BufferedReader):
+        head = head + stream.peek(SNIFF_BYTES - len(head))[: SNIFF_BYTES - len(head)]
+    if not head:
+        return
+    bad = head.count(b"\x00")
+    before = _replaced[0]
+    # Cut at most 3 bytes off the end so a character split by the sniff window is not counted.
+    head.decode("utf-8", "embcli-count") if len(head) < 4 else head[:-3].decode("utf-8", "embcli-count")
+    bad += _replaced[0] - before
+    _replaced[0] = before
+    if bad > NOT_TEXT_SHARE * len(head):
+        raise CorpusError(
+            f"{name}: not text ({100 * bad / len(head):.0f}% of the first bytes are not UTF-8 text):"
+            " pass plain or compressed UTF-8 text"
+        )

@@ -1,0 +1,33 @@
+"""The exceptions the library raises; the CLI turns each into one line on stderr and exit code 1."""
+
+
+class EmbError(Exception):
+    """A user-facing error: the message says what is wrong and how to fix it."""
+
+    exit_code = 1
+
+
+class UsageError(EmbError):
+    """Arguments that cannot work together or are out of range (exit code 2)."""
+
+    exit_code = 2
+
+
+class CorpusError(EmbError):
+    """A corpus that cannot be read or holds nothing to train on."""
+
+
+class ModelError(EmbError):
+    """A model that does not exist, already exists, or is damaged."""
+
+
+class UnknownWordError(EmbError):
+    """A query word that is not in the model's vocabulary."""
+
+
+class FormatError(EmbError):
+    """A file in an external format that cannot be read as that format."""
+
+
+class TrainingError(EmbError):
+    """Training settings that leave nothing to train (for instance an empty vocabulary)."""

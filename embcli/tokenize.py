@@ -1,0 +1,98 @@
+"""Tokenizer settings (saved in each model's metadata) and the tokenizer itself.
+
+``unicode`` mode: NFKC, then case folding, then words as runs of Unicode word characters and
+combining marks, keeping inner apostrophes and hyphens (``don't``, ``state-of-the-art``). Curly
+apostrophes and Unicode hyphens are mapped to ASCII so ``God’s`` and ``God's`` are one word.
+``whitespace`` mode: split on white space only, for pre-tokenized text and item sequences; case is
+kept unless ``lowercase`` is asked for.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import asdict, dataclass
+from typing import Callable
+
+from embcli._marks import MARKS
+from embcli.errors import UsageError
+
+MODES = ("unicode", "whitespace")
+# gensim's corpus_file reader drops the words of a line past this many; longer lines are split.
+MAX_SENTENCE_TOKENS = 10_000
+
+_W = r"[\w" + MARKS + r"]+"
+WORD_RE = re.compile(_W + r"(?:['\-]" + _W + r")*")
+_FOLD = str.maketrans({"\u2019": "'", "\u02bc": "'", "\u2018": "'", "\u2010": "-", "\u2011": "-"})
+
+
+@dataclass(frozen=True)
+class TokenizerSettings:
+    """How text becomes tokens; ``lowercase=None`` means the mode's default (unicode: yes)."""
+
+    mode: str = "unicode"
+    lowercase: bool | None = None
+    min_token_length: int = 1
+
+    def __post_init__(self):
+        if self.mode not in MODES:
+            raise UsageError(f"unknown tokenizer mode {self.mode!r}: use one of {', '.join(MODES)}")
+        if self.min_token_length < 1:
+            raise UsageError("--min-token-length must be at least 1")
+        if self.lowercase is None:
+            object.__setattr__(self, "lowercase", self.mode == "unicode")
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict | None) -> "TokenizerSettings":
+        """Settings from a model's metadata; unknown keys (from newer versions) are ignored."""
+        data = data or {}
+        known = {k: data[k] for k in ("mode", "lowercase", "min_token_length") if k in data}
+        return cls(**known)
+
+
+def make_tokenizer(settings: TokenizerSettings) -> Callable[[str], list[str]]:
+    """Return a function from one line of text to its list of tokens."""
+    min_len = settings.min_token_length
+    if settings.mode == "whitespace":
+        if settings.lowercase:
+
+            def split(line: str) -> list[str]:
+                return line.casefold().split()
+
+        else:
+            split = str.split
+    else:
+        findall = WORD_RE.findall
+        normalize = unicodedata.normalize
+        lower = settings.lowercase
+
+        def split(line: str) -> list[str]:
+            if not line.isascii():
+                line = normalize("NFKC", line).translate(_FOLD)
+            return findall(line.casefold() if lower else line)
+
+    if min_len == 1:
+        return split
+
+    def split_min(line: str) -> list[str]:
+        return [t for t in split(line) if len(t) >= min_len]
+
+    return split_min
+
+
+def normalize_word(word: str, settings: TokenizerSettings) -> str:
+    """Bring a query word into the form the model's tokenizer gave its vocabulary."""
+    if settings.mode == "unicode":
+        word = unicodedata.normalize("NFKC", word).translate(_FOLD)
+    if settings.lowercase:
+        word = word.casefold()
+    return word.strip()
+
+
+def chunks(tokens: list[str], size: int = MAX_SENTENCE_TOKENS):
+    """Split a token list into pieces of at most ``size`` tokens, keeping every token."""
+    for start in range(0, len(tokens), size):
+        yield tokens[start : start + size]

@@ -1,0 +1,80 @@
+"""Word2Vec and FastText through gensim's multi-threaded ``corpus_file`` path.
+
+The vocabulary comes from the counts emb gathered while tokenizing (``build_vocab_from_freq``), so
+gensim does not scan the corpus a second time; everything else is gensim's own training.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from embcli.train.options import ProgressFn, TrainOptions
+from embcli.train.prepare import Prepared
+
+
+def _model_class(algo: str):
+    if algo == "fasttext":
+        from gensim.models import FastText
+
+        return FastText
+    from gensim.models import Word2Vec
+
+    return Word2Vec
+
+
+def train_gensim(prepared: Prepared, options: TrainOptions, on_progress: ProgressFn | None = None):
+    """Train with gensim; return (words, vectors, counts, ngrams or None, words per second)."""
+    opts = options
+    kwargs = dict(
+        vector_size=opts.dim,
+        window=opts.window,
+        min_count=opts.min_count,
+        max_final_vocab=opts.max_vocab,
+        sg=1 if opts.arch == "skipgram" else 0,
+        hs=1 if opts.loss == "hs" else 0,
+        negative=opts.negative if opts.loss == "ns" else 0,
+        sample=opts.sample,
+        alpha=opts.lr,
+        min_alpha=opts.min_lr,
+        workers=opts.threads,
+        seed=opts.seed,
+        epochs=opts.epochs,
+    )
+    if opts.algo == "fasttext":
+        kwargs.update(min_n=opts.minn, max_n=opts.maxn, bucket=opts.buckets)
+    model = _model_class(opts.algo)(**kwargs)
+    model.build_vocab_from_freq(prepared.counts, corpus_count=prepared.sentences)
+    total_words = prepared.stats.tokens
+    started = time.perf_counter()
+    done_words = [0]
+
+    def epoch_end(cur_epoch, example_count, total_examples, raw_word_count, total_words_, trained, elapsed, cf):
+        done_words[0] += trained
+        if on_progress is not None:
+            spent = time.perf_counter() - started
+            on_progress(
+                "train",
+                cur_epoch + 1,
+                opts.epochs,
+                {"words_per_s": done_words[0] / spent if spent > 0 else 0.0, "epoch_seconds": elapsed},
+            )
+
+    # gensim reports progress only at the end of each epoch in corpus_file mode; listen there.
+    model._log_epoch_end = epoch_end
+    if on_progress is not None:
+        on_progress("train", 0, opts.epochs, {"words_per_s": 0.0})
+    model.train(
+        corpus_file=str(prepared.path),
+        total_words=total_words,
+        total_examples=prepared.sentences,
+        epochs=opts.epochs,
+    )
+    spent = time.perf_counter() - started
+    wv = model.wv
+    words = list(wv.index_to_key)
+    counts = np.array([wv.get_vecattr(w, "count") for w in words], dtype=np.int64)
+    ngrams = np.asarray(wv.vectors_ngrams, dtype=np.float32) if opts.algo == "fasttext" else None
+    vectors = np.asarray(wv.vectors, dtype=np.float32)
+    return words, vectors, counts, ngrams, total_words * opts.epochs / spent if spent > 0 else 0.0
