@@ -1,0 +1,148 @@
+"""``emb evaluate``: analogy accuracy and word-pair similarity of one or more models."""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from embcli.cli.console import info
+from embcli.cli.options import FormatOpt, OutputFormat
+
+
+class Method(str, Enum):
+    add = "add"
+    mul = "mul"
+
+
+class OovPolicy(str, Enum):
+    skip = "skip"
+    wrong = "wrong"
+
+
+COLUMNS = [
+    "model", "dataset", "kind", "section", "score", "pearson",
+    "correct", "answered", "questions", "coverage", "oov",
+]
+
+EXAMPLES = """\
+Examples:
+
+\b
+  emb evaluate                                   the default model on the standard sets
+  emb evaluate -m web-w2v -m web-ft              two models side by side
+  emb evaluate --analogies my-questions.txt --oov wrong --format json
+"""
+
+
+def evaluate_cmd(
+    models: Annotated[
+        Optional[list[str]],
+        typer.Option("--model", "-m", help="Model name or folder; repeat to compare models [default: the default model]."),
+    ] = None,
+    analogies: Annotated[
+        Optional[list[Path]], typer.Option("--analogies", help="Analogy file (': section' and 'a b c d' lines); repeatable.")
+    ] = None,
+    similarity: Annotated[
+        Optional[list[Path]], typer.Option("--similarity", help="Word-pair file ('w1 w2 score'); repeatable.")
+    ] = None,
+    method: Annotated[Method, typer.Option(help="3CosAdd (add) or 3CosMul (mul).")] = Method.add,
+    restrict_vocab: Annotated[
+        int, typer.Option(min=1, help="Search and look up only the N most frequent words.")
+    ] = 300_000,
+    case_sensitive: Annotated[
+        bool, typer.Option("--case-sensitive", help="Match words exactly (default: case-insensitive, as gensim).")
+    ] = False,
+    oov: Annotated[
+        OovPolicy, typer.Option(help="Questions with unknown words: skip (and count) them, or count them wrong.")
+    ] = OovPolicy.skip,
+    fmt: FormatOpt = OutputFormat.auto,
+) -> None:
+    """Score models on analogy and word-similarity sets (default: Google analogies, WS353, SimLex-999)."""
+    from embcli.cli.output import Renderer
+    from embcli.evaluate import (
+        ANALOGY_SETS, SIMILARITY_SETS, default_dataset, evaluate_analogies, evaluate_pairs,
+    )
+    from embcli.model import open_model
+
+    if not analogies and not similarity:
+        analogies = [default_dataset(n) for n in ANALOGY_SETS]
+        similarity = [default_dataset(n) for n in SIMILARITY_SETS]
+    opened = [open_model(m) for m in (models or [None])]
+    rows: list[dict] = []
+    for model in opened:
+        for path in analogies or []:
+            res = evaluate_analogies(
+                model, path, method=method.value, restrict_vocab=restrict_vocab,
+                case_insensitive=not case_sensitive, oov=oov.value,
+            )
+            parts = res.sections + [p for p in (res.semantic, res.syntactic) if p] + [res.total]
+            for part in parts:
+                rows.append({
+                    "model": model.name, "dataset": Path(path).name, "kind": f"analogy-{method.value}",
+                    "section": part.section, "score": part.accuracy, "pearson": None,
+                    "correct": part.correct, "answered": part.answered, "questions": part.questions,
+                    "coverage": part.coverage, "oov": oov.value,
+                })
+        for path in similarity or []:
+            res = evaluate_pairs(
+                model, path, restrict_vocab=restrict_vocab, case_insensitive=not case_sensitive, oov=oov.value
+            )
+            rows.append({
+                "model": model.name, "dataset": Path(path).name, "kind": "similarity-spearman",
+                "section": "total", "score": res.spearman, "pearson": res.pearson,
+                "correct": None, "answered": res.answered, "questions": res.pairs,
+                "coverage": res.coverage, "oov": oov.value,
+            })
+    out = Renderer(fmt, COLUMNS)
+    if out.fmt != "table":
+        out.rows(rows)
+        out.close()
+        return
+    _print_tables(rows, [m.name for m in opened])
+
+
+def _pct(value) -> str:
+    return "-" if value is None else f"{100 * value:.1f}%"
+
+
+def _print_tables(rows: list[dict], names: list[str]) -> None:
+    """On a terminal: sections with one column per model, then one summary line per model and set."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(highlight=False)
+    datasets = list(dict.fromkeys(r["dataset"] for r in rows if r["kind"].startswith("analogy")))
+    for ds in datasets:
+        table = Table(title=f"{ds}: accuracy per section", show_edge=False, header_style="bold")
+        table.add_column("section")
+        for name in names:
+            table.add_column(name, justify="right")
+        sections = list(dict.fromkeys(r["section"] for r in rows if r["dataset"] == ds))
+        for sec in sections:
+            cells = []
+            for name in names:
+                r = next((r for r in rows if r["dataset"] == ds and r["model"] == name and r["section"] == sec), None)
+                cells.append("-" if r is None else f"{_pct(r['score'])} ({r['correct']}/{r['answered']})")
+            table.add_row(sec, *cells, end_section=sec == "total" or sec == sections[-1])
+        console.print(table)
+    summary = Table(title="summary", show_edge=False, header_style="bold")
+    for col in ("model", "dataset", "metric", "score", "coverage", "oov"):
+        summary.add_column(col, justify="right" if col in ("score", "coverage") else "left")
+    for r in rows:
+        if r["section"] != "total":
+            continue
+        if r["kind"].startswith("analogy"):
+            metric, score = f"accuracy ({r['kind'].split('-')[1]})", _pct(r["score"])
+        else:
+            metric = "spearman"
+            score = "-" if r["score"] is None else f"{r['score']:.3f} (pearson {r['pearson']:.3f})"
+        coverage = f"{_pct(r['coverage'])} of {r['questions']}"
+        summary.add_row(r["model"], r["dataset"], metric, score, coverage, r["oov"])
+    console.print(summary)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("evaluate", epilog=EXAMPLES)(evaluate_cmd)

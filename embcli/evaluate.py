@@ -1,0 +1,323 @@
+"""Analogy accuracy and word-pair similarity on standard sets, with a stated policy.
+
+The policy follows gensim's ``evaluate_word_analogies`` / ``evaluate_word_pairs`` so the numbers are
+comparable: only the ``restrict_vocab`` most frequent words are searched and looked up, words are
+matched case-insensitively (upper-cased, the most frequent spelling wins), a question is answered by
+the best of the top five candidates that is not one of its own words. Questions with unknown words
+are skipped and counted (``oov="skip"``) or counted as failures (``oov="wrong"``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from embcli.errors import EmbError, UsageError
+from embcli.model import Model
+
+DEFAULT_RESTRICT = 300_000
+ANALOGY_SETS = ("questions-words.txt",)
+SIMILARITY_SETS = ("wordsim353.tsv", "simlex999.txt")
+_BATCH = 256
+_TOPN = 5
+
+
+class DatasetError(EmbError):
+    """A dataset file that cannot be read or parsed."""
+
+
+@dataclass
+class SectionScore:
+    """Accuracy of one section of an analogy set (or a total)."""
+
+    section: str
+    correct: int
+    answered: int
+    questions: int
+
+    @property
+    def accuracy(self) -> float | None:
+        return self.correct / self.answered if self.answered else None
+
+    @property
+    def coverage(self) -> float:
+        return self.answered / self.questions if self.questions else 0.0
+
+
+@dataclass
+class AnalogyResult:
+    """Per-section and total scores of one model on one analogy set."""
+
+    dataset: str
+    method: str
+    oov: str
+    restrict_vocab: int
+    sections: list[SectionScore] = field(default_factory=list)
+    semantic: SectionScore | None = None
+    syntactic: SectionScore | None = None
+    total: SectionScore | None = None
+
+
+@dataclass
+class SimilarityResult:
+    """Correlation of a model's cosine similarities with human scores on one word-pair set."""
+
+    dataset: str
+    oov: str
+    spearman: float | None
+    pearson: float | None
+    pairs: int
+    answered: int
+
+    @property
+    def coverage(self) -> float:
+        return self.answered / self.pairs if self.pairs else 0.0
+
+    @property
+    def oov_share(self) -> float:
+        return 1.0 - self.coverage if self.pairs else 0.0
+
+
+def default_dataset(name: str) -> Path:
+    """A standard set shipped inside gensim's wheel (gensim is imported only here)."""
+    from gensim.test.utils import datapath
+
+    return Path(datapath(name))
+
+
+def _vocab_map(model: Model, restrict: int, case_insensitive: bool) -> dict[str, int]:
+    """Word -> row over the ``restrict`` most frequent words; upper-cased keys keep the most frequent."""
+    words = model.words[:restrict]
+    if not case_insensitive:
+        out: dict[str, int] = {}
+        for i, w in enumerate(words):
+            out.setdefault(w, i)
+        return out
+    out = {}
+    for i, w in enumerate(words):
+        out.setdefault(w.upper(), i)
+    return out
+
+
+def _read_lines(path: Path) -> list[str]:
+    try:
+        data = Path(path).read_bytes()
+    except FileNotFoundError:
+        raise DatasetError(f"{path}: no such file: check the path") from None
+    except OSError as exc:
+        raise DatasetError(f"{path}: cannot read ({exc.strerror})") from None
+    return data.decode("utf-8", errors="replace").splitlines()
+
+
+def parse_analogies(path: Path) -> list[tuple[str, list[tuple[int, list[str]]]]]:
+    """Sections of an analogy file: [(name, [(line number, [a, b, c, d]), ...]), ...]."""
+    sections: list[tuple[str, list]] = []
+    for no, line in enumerate(_read_lines(path), start=1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        if line.startswith(":"):
+            sections.append((line.lstrip(":").strip(), []))
+            continue
+        words = line.split()
+        if len(words) != 4:
+            raise DatasetError(
+                f"{path}:{no}: expected four words (a b c d: a is to b as c is to d), found {len(words)}:"
+                " check the file's layout"
+            )
+        if not sections:
+            raise DatasetError(f"{path}:{no}: a question before any ': section' line: add a section header")
+        sections[-1][1].append((no, words))
+    if not any(qs for _, qs in sections):
+        raise DatasetError(f"{path}: no analogy questions found: expected ': section' lines and 'a b c d' lines")
+    return sections
+
+
+def parse_pairs(path: Path) -> list[tuple[str, str, float]]:
+    """Word pairs with a human score: tab or space separated; '#' comments and a header skipped."""
+    pairs = []
+    for no, line in enumerate(_read_lines(path), start=1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        parts = line.split("\t") if "\t" in line else line.split()
+        parts = [p.strip() for p in parts if p.strip()]
+        try:
+            if len(parts) < 3:
+                raise ValueError
+            score = float(parts[2])
+        except ValueError:
+            if not pairs and no <= 2:
+                continue  # a header line such as "word1 word2 score"
+            raise DatasetError(
+                f"{path}:{no}: expected 'word1 word2 score' separated by tabs or spaces: check the file's layout"
+            ) from None
+        pairs.append((parts[0], parts[1], score))
+    if not pairs:
+        raise DatasetError(f"{path}: no word pairs found: expected 'word1 word2 score' lines")
+    return pairs
+
+
+def _topk_analogies(model: Model, queries: np.ndarray, restrict: int, method: str, topn: int) -> np.ndarray:
+    """Top ``topn`` rows for each (a, b, c) row of ``queries``, the three query rows excluded.
+
+    3CosAdd ranks by cos(x, b + c - a) over unit vectors; 3CosMul by
+    cos'(x, b) cos'(x, c) / (cos'(x, a) + 1e-6) with cos' = (1 + cos) / 2 (Levy and Goldberg).
+    """
+    vectors = model.vectors[:restrict]
+    norms = np.asarray(model.norms[:restrict], dtype=np.float32)
+    safe = np.where(norms > 0, norms, 1).astype(np.float32)
+    out = np.empty((len(queries), topn), dtype=np.int64)
+    width = topn + 3
+    for start in range(0, len(queries), _BATCH):
+        q = queries[start : start + _BATCH]
+        units = [np.asarray(vectors[q[:, j]], dtype=np.float32) / safe[q[:, j], None] for j in range(3)]
+        if method == "add":
+            mean = (units[1] + units[2] - units[0]) / np.float32(3)
+            mean /= np.linalg.norm(mean, axis=1, keepdims=True).astype(np.float32)
+            scores = mean @ vectors.T
+            scores /= safe
+        else:
+            cos = []
+            for u in units:
+                c = u @ vectors.T
+                c /= safe
+                c += 1
+                c /= 2
+                cos.append(c)
+            scores = cos[1] * cos[2]
+            scores /= cos[0] + np.float32(1e-6)
+        rows = np.arange(len(q))[:, None]
+        scores[rows, q] = -np.inf
+        n = scores.shape[1]
+        if n > width:
+            part = np.argpartition(scores, n - width, axis=1)[:, n - width :]
+        else:
+            part = np.broadcast_to(np.arange(n), (len(q), n))
+        order = np.take_along_axis(scores, part, axis=1).argsort(axis=1, kind="stable")[:, ::-1]
+        best = np.take_along_axis(part, order, axis=1)[:, :topn]
+        if best.shape[1] < topn:
+            best = np.pad(best, ((0, 0), (0, topn - best.shape[1])), constant_values=-1)
+        out[start : start + len(q)] = best
+    return out
+
+
+def evaluate_analogies(
+    model: Model,
+    path: Path,
+    method: str = "add",
+    restrict_vocab: int = DEFAULT_RESTRICT,
+    case_insensitive: bool = True,
+    oov: str = "skip",
+) -> AnalogyResult:
+    """Accuracy of ``model`` on an analogy file, per section and in total."""
+    if method not in ("add", "mul"):
+        raise UsageError(f"unknown analogy method {method!r}: use add or mul")
+    if oov not in ("skip", "wrong"):
+        raise UsageError(f"unknown OOV policy {oov!r}: use skip or wrong")
+    if restrict_vocab < 1:
+        raise UsageError("--restrict-vocab must be at least 1")
+    sections = parse_analogies(path)
+    restrict = min(restrict_vocab, model.vocab_size)
+    vocab = _vocab_map(model, restrict, case_insensitive)
+    fold = str.upper if case_insensitive else (lambda s: s)
+    known: list[tuple[int, int, int]] = []
+    expected: list[str] = []
+    owner: list[int] = []
+    for s, (_, questions) in enumerate(sections):
+        for _, words in questions:
+            a, b, c, d = (fold(w) for w in words)
+            if a in vocab and b in vocab and c in vocab and d in vocab:
+                known.append((vocab[a], vocab[b], vocab[c]))
+                expected.append(d)
+                owner.append(s)
+    correct = np.zeros(len(sections), dtype=np.int64)
+    if known:
+        queries = np.asarray(known, dtype=np.int64)
+        best = _topk_analogies(model, queries, restrict, method, _TOPN)
+        words = model.words
+        for row, s, d, (ia, ib, ic) in zip(best, owner, expected, known):
+            ignore = {fold(words[ia]), fold(words[ib]), fold(words[ic])}
+            predicted = None
+            for i in row:
+                if i < 0:
+                    break
+                predicted = fold(words[i])
+                if predicted not in ignore:
+                    break
+            correct[s] += predicted == d
+    answered = np.bincount(np.asarray(owner, dtype=np.int64), minlength=len(sections))
+    result = AnalogyResult(dataset=str(path), method=method, oov=oov, restrict_vocab=restrict_vocab)
+    for s, (name, questions) in enumerate(sections):
+        n_answered = len(questions) if oov == "wrong" else int(answered[s])
+        result.sections.append(SectionScore(name, int(correct[s]), n_answered, len(questions)))
+    result.total = _sum("total", result.sections)
+    syntactic = [x for x in result.sections if x.section.startswith("gram")]
+    semantic = [x for x in result.sections if not x.section.startswith("gram")]
+    if syntactic and semantic:
+        result.semantic = _sum("semantic", semantic)
+        result.syntactic = _sum("syntactic", syntactic)
+    return result
+
+
+def _sum(name: str, parts: list[SectionScore]) -> SectionScore:
+    return SectionScore(
+        name, sum(p.correct for p in parts), sum(p.answered for p in parts), sum(p.questions for p in parts)
+    )
+
+
+def _rank(values: np.ndarray) -> np.ndarray:
+    """Ranks with ties averaged (as scipy's rankdata)."""
+    order = np.argsort(values, kind="mergesort")
+    sorted_vals = values[order]
+    ranks = np.empty(len(values), dtype=np.float64)
+    starts = np.r_[0, np.flatnonzero(np.diff(sorted_vals)) + 1]
+    ends = np.r_[starts[1:], len(values)]
+    for s, e in zip(starts, ends):
+        ranks[order[s:e]] = (s + e + 1) / 2.0
+    return ranks
+
+
+def _pearson(x: np.ndarray, y: np.ndarray) -> float | None:
+    x = x - x.mean()
+    y = y - y.mean()
+    denom = np.sqrt((x * x).sum() * (y * y).sum())
+    return float((x * y).sum() / denom) if denom > 0 else None
+
+
+def evaluate_pairs(
+    model: Model,
+    path: Path,
+    restrict_vocab: int = DEFAULT_RESTRICT,
+    case_insensitive: bool = True,
+    oov: str = "skip",
+) -> SimilarityResult:
+    """Spearman and Pearson correlation between cosine similarity and the file's human scores."""
+    if oov not in ("skip", "wrong"):
+        raise UsageError(f"unknown OOV policy {oov!r}: use skip or wrong")
+    pairs = parse_pairs(path)
+    restrict = min(restrict_vocab, model.vocab_size)
+    vocab = _vocab_map(model, restrict, case_insensitive)
+    fold = str.upper if case_insensitive else (lambda s: s)
+    norms = np.asarray(model.norms[:restrict], dtype=np.float32)
+    gold, predicted = [], []
+    answered = 0
+    for a, b, score in pairs:
+        ia, ib = vocab.get(fold(a)), vocab.get(fold(b))
+        if ia is None or ib is None:
+            if oov == "wrong":
+                gold.append(score)
+                predicted.append(0.0)
+            continue
+        answered += 1
+        va = np.asarray(model.vectors[ia], dtype=np.float32) / norms[ia]
+        vb = np.asarray(model.vectors[ib], dtype=np.float32) / norms[ib]
+        gold.append(score)
+        predicted.append(float(np.dot(va, vb)))
+    spearman = pearson = None
+    if len(gold) >= 2:
+        g = np.asarray(gold, dtype=np.float64)
+        p = np.asarray(predicted, dtype=np.float64)
+        pearson = _pearson(g, p)
+        spearman = _pearson(_rank(g), _rank(p))
+    return SimilarityResult(str(path), oov, spearman, pearson, len(pairs), answered)
