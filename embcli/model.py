@@ -18,13 +18,39 @@ from embcli.tokenize import TokenizerSettings, normalize_word
 
 
 def load_array(path: Path, what: str) -> np.ndarray:
-    """Memory-map a .npy file without ever unpickling; errors name the file."""
+    """Memory-map a .npy file without ever unpickling; errors name the file and what is wrong.
+
+    The header is read first so that a file cut short says so (its size against the size its header
+    promises) instead of failing inside ``mmap``.
+    """
     if not path.is_file():
         raise ModelError(f"{path}: missing {what}: the model folder is damaged; train or import it again")
     try:
-        return np.load(path, mmap_mode="r", allow_pickle=False)
+        with open(path, "rb") as fh:
+            version = np.lib.format.read_magic(fh)
+            if version == (1, 0):
+                shape, fortran, dtype = np.lib.format.read_array_header_1_0(fh)
+            else:
+                shape, fortran, dtype = np.lib.format.read_array_header_2_0(fh)
+            offset = fh.tell()
     except (ValueError, OSError, EOFError) as exc:
         raise ModelError(f"{path}: unreadable {what} ({exc}): the file is damaged or truncated") from None
+    if dtype.hasobject:
+        raise ModelError(f"{path}: {what} hold Python objects, which emb never loads: the file is not from emb")
+    expected = offset + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    size = path.stat().st_size
+    if size < expected:
+        dims = " x ".join(str(n) for n in shape)
+        raise ModelError(
+            f"{path}: truncated {what}: {size} bytes where a {dtype} array of {dims} needs {expected}:"
+            " the model folder is damaged; train or import it again"
+        )
+    if int(np.prod(shape, dtype=np.int64)) == 0:
+        return np.zeros(shape, dtype=dtype)
+    mapped = np.memmap(path, dtype=dtype, mode="r", offset=offset, shape=shape, order="F" if fortran else "C")
+    # A plain ndarray view (the map stays alive as its base): numpy's memmap subclass adds overhead
+    # to every slice and result.
+    return mapped.view(np.ndarray)
 
 
 class Model:
@@ -53,6 +79,7 @@ class Model:
                 " the model folder is damaged"
             )
         self._index: dict[str, int] | None = None
+        self._searches = 0
 
     @cached_property
     def _vocab_bytes(self) -> bytes:
@@ -109,10 +136,20 @@ class Model:
         """A query word in the form of the model's vocabulary (its own tokenizer settings)."""
         return normalize_word(word, self.tokenizer)
 
+    # After this many byte searches a batch is under way: one dict pays for itself.
+    SEARCHES_BEFORE_INDEX = 8
+
     def index_of(self, word: str) -> int | None:
-        """Row of ``word`` (already normalized), or None; a byte search unless the index is built."""
+        """Row of ``word`` (already normalized), or None.
+
+        The first few lookups search ``vocab.txt``'s bytes (no per-word Python objects, so one query
+        on a million-word model stays fast); later ones build and use the dict.
+        """
+        if self._index is None and self._searches >= self.SEARCHES_BEFORE_INDEX:
+            self.build_index()
         if self._index is not None:
             return self._index.get(word)
+        self._searches += 1
         key = word.encode("utf-8")
         if b"\n" in key or not key:
             return None
@@ -124,9 +161,18 @@ class Model:
             return None
         return data.count(b"\n", 0, pos + 1)
 
+    @cached_property
+    def _line_ends(self) -> np.ndarray:
+        """Byte offset of each word's terminating newline in ``vocab.txt``."""
+        return np.flatnonzero(np.frombuffer(self._vocab_bytes, dtype=np.uint8) == 10)
+
     def word_at(self, i: int) -> str:
-        """The word of row ``i``."""
-        return self.words[i]
+        """The word of row ``i``, without decoding the whole vocabulary."""
+        if "words" in self.__dict__:
+            return self.words[i]
+        ends = self._line_ends
+        start = int(ends[i - 1]) + 1 if i > 0 else 0
+        return self._vocab_bytes[start : int(ends[i])].decode("utf-8")
 
 
 def open_model(name_or_path: str | None = None, store=None) -> Model:
