@@ -57,7 +57,7 @@ def build(cache: Path, words: int, dim: int, seed: int) -> tuple[Path, Path]:
         write_model_dir(tmp, names, vectors, meta, counts=counts)
     from gensim.models import KeyedVectors
 
-    kv = KeyedVectors(dim, count=words)
+    kv = KeyedVectors(dim)
     kv.add_vectors(names, vectors)
     kv.save(str(kv_path))
     return folder, kv_path
