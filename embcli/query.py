@@ -25,8 +25,10 @@ METRICS = ("cosine", "euclidean", "dot")
 METHODS = ("add", "mul")
 # Scores held per block (float32): bounds the memory of a batch whatever its size.
 _BLOCK_CELLS = 1 << 24
-# The first block is small so that ranking it fully is cheap; its k-th score then filters the rest.
-_FIRST_ROWS = 256
+# The first block is small so that ranking it fully is cheap; its k-th score then filters the next,
+# which is _GROWTH times larger, and so on up to the full block size: few candidates ever need sorting.
+_FIRST_ROWS = 32
+_GROWTH = 8
 _MAX_ROWS = 1 << 18
 
 
@@ -187,9 +189,10 @@ def _scan(
     k = max(1, min(k, stop))
     top = _TopK(nq, k)
     rows_per_block = int(min(_MAX_ROWS, max(1024, _BLOCK_CELLS // max(nq, 1))))
-    start = 0
+    start, size = 0, _FIRST_ROWS
     while start < stop:
-        end = min(stop, start + (_FIRST_ROWS if start == 0 else rows_per_block))
+        end = min(stop, start + min(size, rows_per_block))
+        size *= _GROWTH
         block = np.ascontiguousarray(block_scores(start, end), dtype=np.float32)
         if exclude is not None:
             q, j = np.nonzero((exclude >= start) & (exclude < end))

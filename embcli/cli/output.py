@@ -59,10 +59,17 @@ class Renderer:
         else:
             self._table_rows.append(row)
 
-    def flush_block(self) -> None:
-        """End a block of results (one query): print a pending table and flush the stream."""
+    def flush_block(self, flush: bool = True) -> None:
+        """End a block of results (one query): print a pending table and (unless told) flush the stream.
+
+        A caller answering many queries at once passes ``flush=False`` and calls ``flush`` once.
+        """
         if self.fmt == "table" and self._table_rows:
             self._print_table()
+        if flush:
+            self.out.flush()
+
+    def flush(self) -> None:
         self.out.flush()
 
     def close(self) -> None:

@@ -1,8 +1,8 @@
 """``emb neighbors``, ``emb analogy``, ``emb similarity``, ``emb vector``: query a model.
 
 Words come from the command line, or with none (or ``-``) from stdin, one query a line. The lines
-that are ready are answered together (one pass over the matrix for all of them) and each query's
-block is flushed as soon as it is written, so a pipe or a person typing gets answers as they go. A
+that are ready are answered together (one pass over the matrix for all of them) and their blocks
+are flushed as soon as they are written, so a pipe or a person typing gets answers as they go. A
 query that fails (an unknown word, a malformed line) is reported on stderr; the others still run and
 the exit code is 1 at the end.
 """
@@ -161,6 +161,7 @@ def neighbors_cmd(
         results = neighbors(m, [q[0] for _, q in batch], k=k, metric=metric.value, restrict=restrict)
         for (number, _), res in zip(batch, results):
             _emit_hits(out, errors, number, res)
+        out.flush()
     out.close()
     errors.exit()
 
@@ -172,7 +173,7 @@ def _emit_hits(out, errors: _Errors, number: int | None, res) -> None:
     oov = res.oov
     for hit in res.hits:
         out.row({"query": res.query, "rank": hit.rank, "word": hit.word, "score": hit.score, "oov": oov})
-    out.flush_block()
+    out.flush_block(flush=False)
 
 
 def analogy_cmd(
@@ -201,6 +202,7 @@ def analogy_cmd(
         results = analogy(m, [q for _, q in batch], k=k, method=method.value, restrict=restrict)
         for (number, _), res in zip(batch, results):
             _emit_hits(out, errors, number, res)
+        out.flush()
     out.close()
     errors.exit()
 
@@ -226,7 +228,8 @@ def similarity_cmd(
                 errors.report(number, res.error)
                 continue
             out.row({"word1": res.query[0], "word2": res.query[1], "score": res.score, "oov": res.oov})
-            out.flush_block()
+            out.flush_block(flush=False)
+        out.flush()
     out.close()
     errors.exit()
 
@@ -254,7 +257,8 @@ def vector_cmd(
             # 9 significant digits give every float32 back exactly.
             cell = values if as_list else " ".join(f"{v:.9g}" for v in values)
             out.row({"query": res.query, "word": res.term.word, "oov": res.oov, "vector": cell})
-            out.flush_block()
+            out.flush_block(flush=False)
+        out.flush()
     out.close()
     errors.exit()
 
