@@ -161,18 +161,36 @@ class Model:
             return None
         return data.count(b"\n", 0, pos + 1)
 
+    # Newlines counted per chunk of vocab.txt: finds a row's word without splitting the whole file.
+    _CHUNK = 1 << 12
+
     @cached_property
-    def _line_ends(self) -> np.ndarray:
-        """Byte offset of each word's terminating newline in ``vocab.txt``."""
-        return np.flatnonzero(np.frombuffer(self._vocab_bytes, dtype=np.uint8) == 10)
+    def _chunk_starts(self) -> list[int]:
+        """For each chunk of ``_CHUNK`` bytes, the row of the first word that starts in it."""
+        data, step = self._vocab_bytes, self._CHUNK
+        starts, row = [], 0
+        for a in range(0, len(data), step):
+            # A word starts in this chunk at a, or right after each newline in data[a-1 : a+step-1].
+            starts.append(row + (0 if a == 0 or data[a - 1] == 10 else 1))
+            row += data.count(b"\n", a, a + step)
+        return starts
 
     def word_at(self, i: int) -> str:
         """The word of row ``i``, without decoding the whole vocabulary."""
         if "words" in self.__dict__:
             return self.words[i]
-        ends = self._line_ends
-        start = int(ends[i - 1]) + 1 if i > 0 else 0
-        return self._vocab_bytes[start : int(ends[i])].decode("utf-8")
+        if not 0 <= i < self.vocab_size:
+            raise IndexError(f"row {i} outside the vocabulary of {self.vocab_size} words")
+        from bisect import bisect_right
+
+        data, starts = self._vocab_bytes, self._chunk_starts
+        c = bisect_right(starts, i) - 1
+        pos = c * self._CHUNK
+        if pos and data[pos - 1] != 10:
+            pos = data.index(b"\n", pos) + 1  # skip the tail of a word begun in the chunk before
+        for _ in range(i - starts[c]):
+            pos = data.index(b"\n", pos) + 1
+        return data[pos : data.index(b"\n", pos)].decode("utf-8")
 
 
 def open_model(name_or_path: str | None = None, store=None) -> Model:

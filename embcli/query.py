@@ -29,7 +29,7 @@ _BLOCK_CELLS = 1 << 24
 # which is _GROWTH times larger, and so on up to the full block size: few candidates ever need sorting.
 _FIRST_ROWS = 32
 _GROWTH = 8
-_MAX_ROWS = 1 << 18
+_MAX_ROWS = 1 << 21
 
 
 @dataclass
