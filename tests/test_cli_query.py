@@ -277,3 +277,22 @@ def test_stdin_batches_from_a_real_pipe(tmp_path, w2v_dir):
     )
     rows = tsv(proc.stdout)
     assert rows[0][0] == "query" and [r[0] for r in rows[1:]] == words
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["neighbors", "king", "-k", "x"], "'x' is not a valid integer"),
+        (["neighbors", "king", "--restrict", "0"], "0 is not in the range x>=1"),
+        (["analogy", "a", "b", "c", "--method", "sub"], "'sub' is not one of 'add', 'mul'"),
+        (["vector", "king", "-f", "csv"], "'csv' is not one of"),
+    ],
+)
+def test_parameter_errors_are_usage_errors(runner, store_model, args, message):
+    res = run(runner, args)
+    assert res.exit_code == 2 and message in res.stderr and res.stdout == ""
+
+
+def test_empty_stdin_answers_nothing(runner, store_model):
+    res = run(runner, ["neighbors", "-f", "tsv"], input="\n\n")
+    assert res.exit_code == 0 and res.stdout == "" and res.stderr == ""

@@ -263,3 +263,17 @@ def test_vocabulary_length_disagrees(w2v_dir, tmp_path):
     vocab.write_text("\n".join(lines[1:]), encoding="utf-8")
     with pytest.raises(ModelError, match=rf"vocab\.txt: {len(lines) - 2} words but vectors\.npy has {len(lines) - 1} rows"):
         Model(folder)
+
+
+def test_word_at_across_chunk_boundaries(tmp_path):
+    rng = np.random.default_rng(5)
+    words = []
+    for i in range(3000):
+        n = int(rng.integers(1, 12))
+        words.append("".join(rng.choice(list("abcé日ß"), n)) + str(i))
+    words[700] = "x" * 9000  # a word longer than a chunk
+    model = Model(write_toy_model(tmp_path / "toy", words, rng.standard_normal((len(words), 4)), tokenizer={"mode": "whitespace"}))
+    assert [model.word_at(i) for i in range(len(words))] == words
+    assert "words" not in model.__dict__
+    with pytest.raises(IndexError):
+        model.word_at(len(words))
