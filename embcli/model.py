@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 
@@ -126,10 +127,9 @@ class Model:
     def build_index(self) -> dict[str, int]:
         """Build (once) and return the word -> row dict, for many lookups."""
         if self._index is None:
-            index: dict[str, int] = {}
-            for i, w in enumerate(self.words):
-                index.setdefault(w, i)
-            self._index = index
+            words = self.words
+            # Built from the end so that a word listed twice keeps its first (most frequent) row.
+            self._index = dict(zip(reversed(words), range(len(words) - 1, -1, -1)))
         return self._index
 
     def normalize(self, word: str) -> str:
@@ -161,6 +161,43 @@ class Model:
             return None
         return data.count(b"\n", 0, pos + 1)
 
+    def index_many(self, words: Sequence[str]) -> list[int | None]:
+        """Rows of many words (already normalized), None for those not in the vocabulary.
+
+        A handful are searched one by one; more are matched in one vectorized pass: every line of
+        ``vocab.txt`` gets a 64-bit fingerprint (computed once), the lines whose fingerprint is a
+        query's are compared byte for byte. No Python object per vocabulary word is made.
+        """
+        if self._index is not None or len(words) <= self.SEARCHES_BEFORE_INDEX:
+            return [self.index_of(w) for w in words]
+        keys = [w.encode("utf-8") for w in words]
+        wanted = np.array([_fingerprint(k) for k in keys], dtype=np.uint64)
+        prints = self._fingerprints
+        # A bit table on the top 20 bits of the fingerprints keeps ~0.1% false candidates per
+        # thousand queries; the exact fingerprint and then the bytes settle them.
+        table = np.zeros(1 << 20, dtype=bool)
+        table[wanted >> np.uint64(44)] = True
+        rows = np.flatnonzero(table[prints >> np.uint64(44)])
+        rows = rows[np.isin(prints[rows], wanted)]
+        data, ends = self._vocab_bytes, self._line_ends
+        wanted_keys = set(keys)
+        found: dict[bytes, int] = {}
+        for row in rows.tolist():
+            start = int(ends[row - 1]) + 1 if row else 0
+            word = data[start : int(ends[row])]
+            if word in wanted_keys and word not in found:
+                found[word] = row
+        return [found.get(k) for k in keys]
+
+    @cached_property
+    def _line_ends(self) -> np.ndarray:
+        """Byte offset of each word's terminating newline in ``vocab.txt``."""
+        return np.flatnonzero(np.frombuffer(self._vocab_bytes, dtype=np.uint8) == 10)
+
+    @cached_property
+    def _fingerprints(self) -> np.ndarray:
+        return _line_fingerprints(self._vocab_bytes, self._line_ends)
+
     # Newlines counted per chunk of vocab.txt: finds a row's word without splitting the whole file.
     _CHUNK = 1 << 12
 
@@ -181,9 +218,13 @@ class Model:
             return self.words[i]
         if not 0 <= i < self.vocab_size:
             raise IndexError(f"row {i} outside the vocabulary of {self.vocab_size} words")
+        data = self._vocab_bytes
+        if "_line_ends" in self.__dict__:
+            ends = self._line_ends
+            return data[int(ends[i - 1]) + 1 if i else 0 : int(ends[i])].decode("utf-8")
         from bisect import bisect_right
 
-        data, starts = self._vocab_bytes, self._chunk_starts
+        starts = self._chunk_starts
         c = bisect_right(starts, i) - 1
         pos = c * self._CHUNK
         if pos and data[pos - 1] != 10:
@@ -191,6 +232,34 @@ class Model:
         for _ in range(i - starts[c]):
             pos = data.index(b"\n", pos) + 1
         return data[pos : data.index(b"\n", pos)].decode("utf-8")
+
+
+_MASK64 = (1 << 64) - 1
+_P1, _P2, _P3 = 0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9
+_BYTE_MASKS = np.array([(1 << (8 * n)) - 1 for n in range(8)] + [_MASK64], dtype=np.uint64)
+
+
+def _fingerprint(key: bytes) -> int:
+    """A word's 64-bit fingerprint: its first and last 8 bytes and its length, mixed."""
+    n = len(key)
+    first = int.from_bytes(key[:8], "little")
+    last = int.from_bytes(key[-8:], "little") if n >= 8 else 0
+    return ((first * _P1) & _MASK64) ^ ((last * _P2) & _MASK64) ^ ((n * _P3) & _MASK64)
+
+
+def _line_fingerprints(data: bytes, ends: np.ndarray) -> np.ndarray:
+    """``_fingerprint`` of every line of ``data`` at once (lines end at ``ends``)."""
+    padded = np.zeros(len(data) + 16, dtype=np.uint8)
+    padded[8 : 8 + len(data)] = np.frombuffer(data, dtype=np.uint8)
+    # Every position's next 8 bytes as a little-endian integer: an unaligned, overlapping view.
+    u64 = np.ndarray((len(padded) - 7,), dtype="<u8", buffer=padded, strides=(1,))
+    starts = np.empty_like(ends)
+    starts[:1] = 0
+    starts[1:] = ends[:-1] + 1
+    lengths = (ends - starts).astype(np.uint64)
+    first = u64[starts + 8] & _BYTE_MASKS[np.minimum(lengths, 8).astype(np.intp)]
+    last = np.where(lengths >= 8, u64[ends], np.uint64(0))
+    return (first * np.uint64(_P1)) ^ (last * np.uint64(_P2)) ^ (lengths * np.uint64(_P3))
 
 
 def open_model(name_or_path: str | None = None, store=None) -> Model:

@@ -113,9 +113,25 @@ def lookup(model: Model, text: str) -> Term:
     Raises ``UnknownWordError`` for a word the model cannot give a vector for.
     """
     word = model.normalize(text)
+    return _term(model, text, word, model.index_of(word) if word else None)
+
+
+def lookup_many(model: Model, texts: Sequence[str]) -> list[Term | EmbError]:
+    """``lookup`` for many words at once (one pass over the vocabulary); failures are returned."""
+    words = [model.normalize(t) for t in texts]
+    rows = model.index_many(words)
+    out: list[Term | EmbError] = []
+    for text, word, row in zip(texts, words, rows):
+        try:
+            out.append(_term(model, text, word, row))
+        except EmbError as exc:
+            out.append(exc)
+    return out
+
+
+def _term(model: Model, text: str, word: str, index: int | None) -> Term:
     if not word:
         raise UnknownWordError(f"empty query word {text!r}: give a word")
-    index = model.index_of(word)
     if index is not None:
         return Term(text, word, index, model.vectors[index], float(model.norms[index]))
     shown = repr(text) if word == text else f"{text!r} (as {word!r})"
@@ -130,6 +146,26 @@ def lookup(model: Model, text: str) -> Term:
     if vector is None:
         raise UnknownWordError(f"unknown word {shown}: too short for any character n-gram of model {model.name!r}")
     return Term(text, word, None, vector, float(np.linalg.norm(vector)))
+
+
+def _lookup_groups(model: Model, groups: Sequence[Sequence[str]]) -> list[list[Term | EmbError]]:
+    """``lookup_many`` over the words of several queries, returned query by query."""
+    flat = lookup_many(model, [w for g in groups for w in g])
+    out, at = [], 0
+    for g in groups:
+        out.append(flat[at : at + len(g)])
+        at += len(g)
+    return out
+
+
+def _terms(found: list[Term | EmbError], directed: bool) -> list[Term]:
+    """The terms of one query, raising its first error (and, if asked, a zero vector's)."""
+    for t in found:
+        if isinstance(t, EmbError):
+            raise t
+        if directed:
+            _check_direction(t)
+    return found  # type: ignore[return-value]
 
 
 def _check_direction(term: Term) -> None:
@@ -361,12 +397,9 @@ def neighbors(
         raise UsageError(f"unknown metric {metric!r}: use one of {', '.join(METRICS)}")
     results = [QueryResult(q) for q in queries]
     live = []
-    for res in results:
+    for res, found in zip(results, lookup_many(model, queries)):
         try:
-            term = lookup(model, res.query)
-            if metric == "cosine":
-                _check_direction(term)
-            res.terms = [term]
+            res.terms = _terms([found], directed=metric == "cosine")
             live.append(res)
         except EmbError as exc:
             res.error = exc
@@ -396,13 +429,11 @@ def analogy(
         raise UsageError(f"unknown analogy method {method!r}: use one of {', '.join(METHODS)}")
     results = [QueryResult(" ".join(q)) for q in queries]
     live = []
-    for res, words in zip(results, queries):
+    for res, words, found in zip(results, queries, _lookup_groups(model, queries)):
         try:
             if len(words) != 3:
                 raise UsageError(f"an analogy takes 3 words (A B C for A - B + C), got {len(words)}")
-            res.terms = [lookup(model, w) for w in words]
-            for t in res.terms:
-                _check_direction(t)
+            res.terms = _terms(found, directed=True)
             live.append(res)
         except EmbError as exc:
             res.error = exc
@@ -418,14 +449,12 @@ def analogy(
 def similarity(model: Model, pairs: Sequence[Sequence[str]]) -> list[SimilarityResult]:
     """The cosine similarity of each pair of words (gensim's ``similarity``)."""
     results = []
-    for pair in pairs:
+    for pair, found in zip(pairs, _lookup_groups(model, pairs)):
         res = SimilarityResult(tuple(pair))
         try:
             if len(pair) != 2:
                 raise UsageError(f"similarity takes 2 words, got {len(pair)}")
-            res.terms = [lookup(model, w) for w in pair]
-            for t in res.terms:
-                _check_direction(t)
+            res.terms = _terms(found, directed=True)
             u, v = (t.unit() for t in res.terms)
             res.score = float(np.dot(u, v))
         except EmbError as exc:
@@ -437,12 +466,10 @@ def similarity(model: Model, pairs: Sequence[Sequence[str]]) -> list[SimilarityR
 def vectors(model: Model, queries: Sequence[str], normalize: bool = False) -> list[VectorResult]:
     """The vector of each word: raw as stored (or from n-grams), or of unit length."""
     results = []
-    for q in queries:
+    for q, found in zip(queries, lookup_many(model, queries)):
         res = VectorResult(q)
         try:
-            res.term = lookup(model, q)
-            if normalize:
-                _check_direction(res.term)
+            (res.term,) = _terms([found], directed=normalize)
             res.vector = res.term.unit() if normalize else np.asarray(res.term.vector, dtype=np.float32)
         except EmbError as exc:
             res.error = exc

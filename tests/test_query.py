@@ -277,3 +277,23 @@ def test_word_at_across_chunk_boundaries(tmp_path):
     assert "words" not in model.__dict__
     with pytest.raises(IndexError):
         model.word_at(len(words))
+
+
+def test_index_many_matches_a_dict(tmp_path):
+    rng = np.random.default_rng(6)
+    words = ["".join(rng.choice(list("abcé日ß"), int(rng.integers(1, 20)))) + str(i) for i in range(5000)]
+    words[10] = "y" * 5000
+    model = Model(write_toy_model(tmp_path / "toy", words, rng.standard_normal((len(words), 4)), tokenizer={"mode": "whitespace"}))
+    queries = [words[i] for i in rng.integers(0, len(words), 300)] + ["nope", "", "y" * 4999, words[10], words[-1], words[0] + "x"]
+    rows = model.index_many(queries)
+    index = {w: i for i, w in enumerate(words)}
+    assert rows == [index.get(q) for q in queries]
+    assert "words" not in model.__dict__ and model._index is None
+
+
+def test_batch_lookups_answer_like_single_ones(w2v_dir):
+    words = Model(w2v_dir).words[100:140] + ["zzzqqq", "King"]
+    batch = query.neighbors(Model(w2v_dir), words, k=3)
+    single = [query.neighbors(Model(w2v_dir), [w], k=3)[0] for w in words]
+    assert [[h.word for h in r.hits] for r in batch] == [[h.word for h in r.hits] for r in single]
+    assert [type(r.error) for r in batch] == [type(r.error) for r in single]
