@@ -191,7 +191,6 @@ class _TopK:
         self.scores = np.full((nq, k), -np.inf, dtype=np.float32)
         self.rows = np.full((nq, k), -1, dtype=np.int64)
         self.floor = np.full((nq, 1), -np.inf, dtype=np.float32)
-        self._owner = np.repeat(np.arange(nq, dtype=np.int64), k)
 
     def add(self, block: np.ndarray, start: int) -> None:
         """Merge a [Q, B] block of scores for rows ``start..start+B`` (NaN never enters)."""
@@ -199,19 +198,24 @@ class _TopK:
         hit = np.flatnonzero(block > self.floor)
         if hit.size == 0:
             return
-        owner = np.concatenate([self._owner, hit // width])
-        score = np.concatenate([self.scores.ravel(), block.ravel()[hit]])
-        row = np.concatenate([self.rows.ravel(), hit % width + start])
+        k = self.k
+        # Only the queries with new candidates are merged: their current k, then the candidates.
+        active = np.unique(hit // width)
+        slot = np.zeros(nq, dtype=np.int64)
+        slot[active] = np.arange(len(active))
+        owner = np.concatenate([np.repeat(np.arange(len(active)), k), slot[hit // width]])
+        score = np.concatenate([self.scores[active].ravel(), block.ravel()[hit]])
+        row = np.concatenate([self.rows[active].ravel(), hit % width + start])
         # By query, then score descending, then row ascending (a stable choice among equal scores).
         order = np.lexsort((row, -score, owner))
         owner, score, row = owner[order], score[order], row[order]
-        counts = np.bincount(owner, minlength=nq)
+        counts = np.bincount(owner, minlength=len(active))
         first = np.cumsum(counts) - counts
         pos = np.arange(owner.size) - first[owner]
-        keep = pos < self.k
-        self.scores[owner[keep], pos[keep]] = score[keep]
-        self.rows[owner[keep], pos[keep]] = row[keep]
-        self.floor = self.scores[:, -1:].copy()
+        keep = pos < k
+        self.scores[active[owner[keep]], pos[keep]] = score[keep]
+        self.rows[active[owner[keep]], pos[keep]] = row[keep]
+        self.floor[active, 0] = self.scores[active, -1]
 
 
 def _scan(
