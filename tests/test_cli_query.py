@@ -296,3 +296,61 @@ def test_parameter_errors_are_usage_errors(runner, store_model, args, message):
 def test_empty_stdin_answers_nothing(runner, store_model):
     res = run(runner, ["neighbors", "-f", "tsv"], input="\n\n")
     assert res.exit_code == 0 and res.stdout == "" and res.stderr == ""
+
+
+def test_answers_each_line_before_the_next_arrives(tmp_path, w2v_dir):
+    """Behind a pipe, a query's answer is written and flushed before stdin ends (interactive use)."""
+    import select
+
+    env = {**os.environ, "EMB_HOME": str(tmp_path / "home")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "embcli", "neighbors", "-k", "2", "-m", str(w2v_dir), "-f", "tsv"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+    )
+
+    def read_lines(n):
+        out = b""
+        while out.count(b"\n") < n:
+            # A generous limit only so that a broken build fails instead of hanging.
+            ready, _, _ = select.select([proc.stdout], [], [], 60)
+            assert ready, f"no answer while stdin is still open; got {out!r}"
+            out += os.read(proc.stdout.fileno(), 4096)
+        return out.decode().splitlines()
+
+    try:
+        proc.stdin.write(b"king\n")
+        proc.stdin.flush()
+        lines = read_lines(3)
+        assert lines[0] == "query\trank\tword\tscore\toov" and [x.split("\t")[0] for x in lines[1:]] == ["king"] * 2
+        proc.stdin.write(b"god\n")
+        proc.stdin.flush()
+        assert [x.split("\t")[0] for x in read_lines(2)] == ["god"] * 2
+    finally:
+        proc.stdin.close()
+        proc.wait(timeout=60)
+    assert proc.returncode == 0
+
+
+FIELDS = {
+    "neighbors": (["king"], ["query", "rank", "word", "score", "oov"]),
+    "analogy": (["king", "man", "woman"], ["query", "rank", "word", "score", "oov"]),
+    "similarity": (["king", "god"], ["word1", "word2", "score", "oov"]),
+    "vector": (["king"], ["query", "word", "oov", "vector"]),
+}
+
+
+@pytest.mark.parametrize("fmt", ["tsv", "json", "jsonl", "table"])
+@pytest.mark.parametrize("cmd", COMMANDS)
+def test_every_command_in_every_format(runner, store_model, cmd, fmt):
+    words, fields = FIELDS[cmd]
+    res = run(runner, [cmd, *words, "-f", fmt])
+    assert res.exit_code == 0 and res.stderr == ""
+    if fmt == "tsv":
+        rows = tsv(res.stdout)
+        assert rows[0] == fields and len(rows) > 1 and all(len(r) == len(fields) for r in rows)
+    elif fmt in ("json", "jsonl"):
+        rows = json.loads(res.stdout) if fmt == "json" else [json.loads(x) for x in res.stdout.splitlines()]
+        assert rows and all(list(r) == fields for r in rows)
+    else:
+        header = res.stdout.splitlines()[0]
+        assert all(f in header for f in fields) and "king" in res.stdout
