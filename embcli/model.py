@@ -149,6 +149,10 @@ class Model:
             self.build_index()
         if self._index is not None:
             return self._index.get(word)
+        return self._search(word)
+
+    def _search(self, word: str) -> int | None:
+        """Row of ``word`` by a byte search of ``vocab.txt``."""
         self._searches += 1
         key = word.encode("utf-8")
         if b"\n" in key or not key:
@@ -164,12 +168,15 @@ class Model:
     def index_many(self, words: Sequence[str]) -> list[int | None]:
         """Rows of many words (already normalized), None for those not in the vocabulary.
 
-        A handful are searched one by one; more are matched in one vectorized pass: every line of
-        ``vocab.txt`` gets a 64-bit fingerprint (computed once), the lines whose fingerprint is a
-        query's are compared byte for byte. No Python object per vocabulary word is made.
+        The first handful are searched one by one; after that words are matched in one vectorized
+        pass: every line of ``vocab.txt`` gets a 64-bit fingerprint (computed once), and the lines
+        whose fingerprint is a query's are compared byte for byte. No Python object per vocabulary
+        word is made, so a stream of queries never pays for a dict of a million words.
         """
-        if self._index is not None or len(words) <= self.SEARCHES_BEFORE_INDEX:
-            return [self.index_of(w) for w in words]
+        if self._index is not None:
+            return [self._index.get(w) for w in words]
+        if "_fingerprints" not in self.__dict__ and self._searches + len(words) <= self.SEARCHES_BEFORE_INDEX:
+            return [self._search(w) for w in words]
         keys = [w.encode("utf-8") for w in words]
         wanted = np.array([_fingerprint(k) for k in keys], dtype=np.uint64)
         prints = self._fingerprints
