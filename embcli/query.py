@@ -242,16 +242,38 @@ def _scan(
     return top.rows, top.scores
 
 
+class _Scratch:
+    """Reusable work arrays: a fresh 64 MB array per block would cost a page fault per 4 KB."""
+
+    def __init__(self):
+        self._flat: dict[str, np.ndarray] = {}
+
+    def get(self, name: str, shape: tuple[int, int]) -> np.ndarray:
+        size = shape[0] * shape[1]
+        flat = self._flat.get(name)
+        if flat is None or flat.size < size:
+            flat = self._flat[name] = np.empty(size, dtype=np.float32)
+        return flat[:size].reshape(shape)
+
+
+def _products(vectors: np.ndarray, queries: np.ndarray, scratch: _Scratch, start: int, end: int) -> np.ndarray:
+    """``queries @ vectors[start:end].T`` into a reused [Q, B] array."""
+    out = scratch.get("scores", (len(queries), end - start))
+    return np.matmul(queries, vectors[start:end].T, out=out)
+
+
 def _cosine_blocks(vectors: np.ndarray, norms: np.ndarray, units: np.ndarray):
     """Cosine of every row with each unit query vector, as gensim computes it: dot / row norm."""
+    scratch = _Scratch()
 
     def block(start: int, end: int) -> np.ndarray:
-        rows = vectors[start:end]
         with np.errstate(divide="ignore", invalid="ignore"):
-            if units.shape[0] >= rows.shape[1]:
+            if units.shape[0] >= vectors.shape[1]:
                 # Many queries: scaling the rows is cheaper than scaling the [Q, B] scores.
-                return units @ (rows / norms[start:end, None]).T
-            scores = units @ rows.T
+                rows = scratch.get("rows", (end - start, vectors.shape[1]))
+                np.divide(vectors[start:end], norms[start:end, None], out=rows)
+                return np.matmul(units, rows.T, out=scratch.get("scores", (len(units), end - start)))
+            scores = _products(vectors, units, scratch, start, end)
             scores /= norms[start:end]
         return scores
 
@@ -279,14 +301,17 @@ def topk(
     if metric == "cosine":
         block = _cosine_blocks(vectors, norms, queries)
     elif metric == "dot":
+        scratch = _Scratch()
 
         def block(start: int, end: int) -> np.ndarray:
-            return queries @ vectors[start:end].T
+            return _products(vectors, queries, scratch, start, end)
 
     elif metric == "euclidean":
+        scratch = _Scratch()
+
         # |r - q|^2 = |q|^2 - (2 r.q - |r|^2): rank by the bracket, highest first.
         def block(start: int, end: int) -> np.ndarray:
-            scores = queries @ vectors[start:end].T
+            scores = _products(vectors, queries, scratch, start, end)
             scores *= 2
             n = norms[start:end]
             scores -= n * n
@@ -337,7 +362,11 @@ def analogy_topk(
         s = cosines(start, end)
         s += 1
         s /= 2
-        return s[:nq] * s[nq : 2 * nq] / (s[2 * nq :] + np.float32(1e-6))
+        pos_a, pos_c, neg_b = s[:nq], s[nq : 2 * nq], s[2 * nq :]
+        pos_a *= pos_c
+        neg_b += np.float32(1e-6)
+        pos_a /= neg_b
+        return pos_a
 
     return _scan(stop, nq, k, block, exclude)
 
