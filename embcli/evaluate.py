@@ -16,11 +16,11 @@ import numpy as np
 
 from embcli.errors import EmbError, UsageError
 from embcli.model import Model
+from embcli.query import analogy_topk_rows
 
 DEFAULT_RESTRICT = 300_000
 ANALOGY_SETS = ("questions-words.txt",)
 SIMILARITY_SETS = ("wordsim353.tsv", "simlex999.txt")
-_BATCH = 256
 _TOPN = 5
 
 
@@ -158,50 +158,6 @@ def parse_pairs(path: Path) -> list[tuple[str, str, float]]:
     return pairs
 
 
-def _topk_analogies(model: Model, queries: np.ndarray, restrict: int, method: str, topn: int) -> np.ndarray:
-    """Top ``topn`` rows for each (a, b, c) row of ``queries``, the three query rows excluded.
-
-    3CosAdd ranks by cos(x, b + c - a) over unit vectors; 3CosMul by
-    cos'(x, b) cos'(x, c) / (cos'(x, a) + 1e-6) with cos' = (1 + cos) / 2 (Levy and Goldberg).
-    """
-    vectors = model.vectors[:restrict]
-    norms = np.asarray(model.norms[:restrict], dtype=np.float32)
-    safe = np.where(norms > 0, norms, 1).astype(np.float32)
-    out = np.empty((len(queries), topn), dtype=np.int64)
-    width = topn + 3
-    for start in range(0, len(queries), _BATCH):
-        q = queries[start : start + _BATCH]
-        units = [np.asarray(vectors[q[:, j]], dtype=np.float32) / safe[q[:, j], None] for j in range(3)]
-        if method == "add":
-            mean = (units[1] + units[2] - units[0]) / np.float32(3)
-            mean /= np.linalg.norm(mean, axis=1, keepdims=True).astype(np.float32)
-            scores = mean @ vectors.T
-            scores /= safe
-        else:
-            cos = []
-            for u in units:
-                c = u @ vectors.T
-                c /= safe
-                c += 1
-                c /= 2
-                cos.append(c)
-            scores = cos[1] * cos[2]
-            scores /= cos[0] + np.float32(1e-6)
-        rows = np.arange(len(q))[:, None]
-        scores[rows, q] = -np.inf
-        n = scores.shape[1]
-        if n > width:
-            part = np.argpartition(scores, n - width, axis=1)[:, n - width :]
-        else:
-            part = np.broadcast_to(np.arange(n), (len(q), n))
-        order = np.take_along_axis(scores, part, axis=1).argsort(axis=1, kind="stable")[:, ::-1]
-        best = np.take_along_axis(part, order, axis=1)[:, :topn]
-        if best.shape[1] < topn:
-            best = np.pad(best, ((0, 0), (0, topn - best.shape[1])), constant_values=-1)
-        out[start : start + len(q)] = best
-    return out
-
-
 def evaluate_analogies(
     model: Model,
     path: Path,
@@ -233,8 +189,9 @@ def evaluate_analogies(
                 owner.append(s)
     correct = np.zeros(len(sections), dtype=np.int64)
     if known:
-        queries = np.asarray(known, dtype=np.int64)
-        best = _topk_analogies(model, queries, restrict, method, _TOPN)
+        # Line "a b c d" asks for b - a + c: the rows of (b, a, c) as A - B + C.
+        triples = np.asarray(known, dtype=np.int64)[:, [1, 0, 2]]
+        best, _ = analogy_topk_rows(model.vectors, model.norms, triples, _TOPN, restrict=restrict, method=method)
         words = model.words
         for row, s, d, (ia, ib, ic) in zip(best, owner, expected, known):
             ignore = {fold(words[ia]), fold(words[ib]), fold(words[ic])}

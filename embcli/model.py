@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 
@@ -18,13 +19,39 @@ from embcli.tokenize import TokenizerSettings, normalize_word
 
 
 def load_array(path: Path, what: str) -> np.ndarray:
-    """Memory-map a .npy file without ever unpickling; errors name the file."""
+    """Memory-map a .npy file without ever unpickling; errors name the file and what is wrong.
+
+    The header is read first so that a file cut short says so (its size against the size its header
+    promises) instead of failing inside ``mmap``.
+    """
     if not path.is_file():
         raise ModelError(f"{path}: missing {what}: the model folder is damaged; train or import it again")
     try:
-        return np.load(path, mmap_mode="r", allow_pickle=False)
+        with open(path, "rb") as fh:
+            version = np.lib.format.read_magic(fh)
+            if version == (1, 0):
+                shape, fortran, dtype = np.lib.format.read_array_header_1_0(fh)
+            else:
+                shape, fortran, dtype = np.lib.format.read_array_header_2_0(fh)
+            offset = fh.tell()
     except (ValueError, OSError, EOFError) as exc:
         raise ModelError(f"{path}: unreadable {what} ({exc}): the file is damaged or truncated") from None
+    if dtype.hasobject:
+        raise ModelError(f"{path}: {what} hold Python objects, which emb never loads: the file is not from emb")
+    expected = offset + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    size = path.stat().st_size
+    if size < expected:
+        dims = " x ".join(str(n) for n in shape)
+        raise ModelError(
+            f"{path}: truncated {what}: {size} bytes where a {dtype} array of {dims} needs {expected}:"
+            " the model folder is damaged; train or import it again"
+        )
+    if int(np.prod(shape, dtype=np.int64)) == 0:
+        return np.zeros(shape, dtype=dtype)
+    mapped = np.memmap(path, dtype=dtype, mode="r", offset=offset, shape=shape, order="F" if fortran else "C")
+    # A plain ndarray view (the map stays alive as its base): numpy's memmap subclass adds overhead
+    # to every slice and result.
+    return mapped.view(np.ndarray)
 
 
 class Model:
@@ -53,6 +80,7 @@ class Model:
                 " the model folder is damaged"
             )
         self._index: dict[str, int] | None = None
+        self._searches = 0
 
     @cached_property
     def _vocab_bytes(self) -> bytes:
@@ -99,20 +127,33 @@ class Model:
     def build_index(self) -> dict[str, int]:
         """Build (once) and return the word -> row dict, for many lookups."""
         if self._index is None:
-            index: dict[str, int] = {}
-            for i, w in enumerate(self.words):
-                index.setdefault(w, i)
-            self._index = index
+            words = self.words
+            # Built from the end so that a word listed twice keeps its first (most frequent) row.
+            self._index = dict(zip(reversed(words), range(len(words) - 1, -1, -1)))
         return self._index
 
     def normalize(self, word: str) -> str:
         """A query word in the form of the model's vocabulary (its own tokenizer settings)."""
         return normalize_word(word, self.tokenizer)
 
+    # After this many byte searches a batch is under way: one dict pays for itself.
+    SEARCHES_BEFORE_INDEX = 8
+
     def index_of(self, word: str) -> int | None:
-        """Row of ``word`` (already normalized), or None; a byte search unless the index is built."""
+        """Row of ``word`` (already normalized), or None.
+
+        The first few lookups search ``vocab.txt``'s bytes (no per-word Python objects, so one query
+        on a million-word model stays fast); later ones build and use the dict.
+        """
+        if self._index is None and self._searches >= self.SEARCHES_BEFORE_INDEX:
+            self.build_index()
         if self._index is not None:
             return self._index.get(word)
+        return self._search(word)
+
+    def _search(self, word: str) -> int | None:
+        """Row of ``word`` by a byte search of ``vocab.txt``."""
+        self._searches += 1
         key = word.encode("utf-8")
         if b"\n" in key or not key:
             return None
@@ -124,9 +165,108 @@ class Model:
             return None
         return data.count(b"\n", 0, pos + 1)
 
+    def index_many(self, words: Sequence[str]) -> list[int | None]:
+        """Rows of many words (already normalized), None for those not in the vocabulary.
+
+        The first handful are searched one by one; after that words are matched in one vectorized
+        pass: every line of ``vocab.txt`` gets a 64-bit fingerprint (computed once), and the lines
+        whose fingerprint is a query's are compared byte for byte. No Python object per vocabulary
+        word is made, so a stream of queries never pays for a dict of a million words.
+        """
+        if self._index is not None:
+            return [self._index.get(w) for w in words]
+        if "_fingerprints" not in self.__dict__ and self._searches + len(words) <= self.SEARCHES_BEFORE_INDEX:
+            return [self._search(w) for w in words]
+        keys = [w.encode("utf-8") for w in words]
+        wanted = np.array([_fingerprint(k) for k in keys], dtype=np.uint64)
+        prints = self._fingerprints
+        # A bit table on the top 20 bits of the fingerprints keeps ~0.1% false candidates per
+        # thousand queries; the exact fingerprint and then the bytes settle them.
+        table = np.zeros(1 << 20, dtype=bool)
+        table[wanted >> np.uint64(44)] = True
+        rows = np.flatnonzero(table[prints >> np.uint64(44)])
+        rows = rows[np.isin(prints[rows], wanted)]
+        data, ends = self._vocab_bytes, self._line_ends
+        wanted_keys = set(keys)
+        found: dict[bytes, int] = {}
+        for row in rows.tolist():
+            start = int(ends[row - 1]) + 1 if row else 0
+            word = data[start : int(ends[row])]
+            if word in wanted_keys and word not in found:
+                found[word] = row
+        return [found.get(k) for k in keys]
+
+    @cached_property
+    def _line_ends(self) -> np.ndarray:
+        """Byte offset of each word's terminating newline in ``vocab.txt``."""
+        return np.flatnonzero(np.frombuffer(self._vocab_bytes, dtype=np.uint8) == 10)
+
+    @cached_property
+    def _fingerprints(self) -> np.ndarray:
+        return _line_fingerprints(self._vocab_bytes, self._line_ends)
+
+    # Newlines counted per chunk of vocab.txt: finds a row's word without splitting the whole file.
+    _CHUNK = 1 << 12
+
+    @cached_property
+    def _chunk_starts(self) -> list[int]:
+        """For each chunk of ``_CHUNK`` bytes, the row of the first word that starts in it."""
+        data, step = self._vocab_bytes, self._CHUNK
+        starts, row = [], 0
+        for a in range(0, len(data), step):
+            # A word starts in this chunk at a, or right after each newline in data[a-1 : a+step-1].
+            starts.append(row + (0 if a == 0 or data[a - 1] == 10 else 1))
+            row += data.count(b"\n", a, a + step)
+        return starts
+
     def word_at(self, i: int) -> str:
-        """The word of row ``i``."""
-        return self.words[i]
+        """The word of row ``i``, without decoding the whole vocabulary."""
+        if "words" in self.__dict__:
+            return self.words[i]
+        if not 0 <= i < self.vocab_size:
+            raise IndexError(f"row {i} outside the vocabulary of {self.vocab_size} words")
+        data = self._vocab_bytes
+        if "_line_ends" in self.__dict__:
+            ends = self._line_ends
+            return data[int(ends[i - 1]) + 1 if i else 0 : int(ends[i])].decode("utf-8")
+        from bisect import bisect_right
+
+        starts = self._chunk_starts
+        c = bisect_right(starts, i) - 1
+        pos = c * self._CHUNK
+        if pos and data[pos - 1] != 10:
+            pos = data.index(b"\n", pos) + 1  # skip the tail of a word begun in the chunk before
+        for _ in range(i - starts[c]):
+            pos = data.index(b"\n", pos) + 1
+        return data[pos : data.index(b"\n", pos)].decode("utf-8")
+
+
+_MASK64 = (1 << 64) - 1
+_P1, _P2, _P3 = 0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9
+_BYTE_MASKS = np.array([(1 << (8 * n)) - 1 for n in range(8)] + [_MASK64], dtype=np.uint64)
+
+
+def _fingerprint(key: bytes) -> int:
+    """A word's 64-bit fingerprint: its first and last 8 bytes and its length, mixed."""
+    n = len(key)
+    first = int.from_bytes(key[:8], "little")
+    last = int.from_bytes(key[-8:], "little") if n >= 8 else 0
+    return ((first * _P1) & _MASK64) ^ ((last * _P2) & _MASK64) ^ ((n * _P3) & _MASK64)
+
+
+def _line_fingerprints(data: bytes, ends: np.ndarray) -> np.ndarray:
+    """``_fingerprint`` of every line of ``data`` at once (lines end at ``ends``)."""
+    padded = np.zeros(len(data) + 16, dtype=np.uint8)
+    padded[8 : 8 + len(data)] = np.frombuffer(data, dtype=np.uint8)
+    # Every position's next 8 bytes as a little-endian integer: an unaligned, overlapping view.
+    u64 = np.ndarray((len(padded) - 7,), dtype="<u8", buffer=padded, strides=(1,))
+    starts = np.empty_like(ends)
+    starts[:1] = 0
+    starts[1:] = ends[:-1] + 1
+    lengths = (ends - starts).astype(np.uint64)
+    first = u64[starts + 8] & _BYTE_MASKS[np.minimum(lengths, 8).astype(np.intp)]
+    last = np.where(lengths >= 8, u64[ends], np.uint64(0))
+    return (first * np.uint64(_P1)) ^ (last * np.uint64(_P2)) ^ (lengths * np.uint64(_P3))
 
 
 def open_model(name_or_path: str | None = None, store=None) -> Model:

@@ -14,7 +14,12 @@ from typer.core import TyperGroup
 
 from embcli import __version__
 from embcli.cli.console import STATE
+from embcli.cli.fastparams import install as _plain_params
 from embcli.errors import EmbError
+
+
+# Simple parameters convert without pydantic: a query starts in a fraction of the time.
+_plain_params()
 
 
 class EmbGroup(TyperGroup):
@@ -40,6 +45,8 @@ Examples:
   emb train corpus/ --algo fasttext --name ft      a folder, FastText, named model
   xzcat big.txt.xz | emb train - --arch cbow       from stdin
   emb vocab corpus.txt --top 20                    the most frequent words
+  emb neighbors king                               the nearest words in the default model
+  emb analogy king man woman                       king - man + woman
   emb models list                                  the models in the store
 """
 
@@ -74,9 +81,10 @@ def root(
 
 
 def _register() -> None:
-    from embcli.cli import evaluate, models, text, train
+    from embcli.cli import evaluate, models, query, text, train
 
     train.register(app)
+    query.register(app)
     text.register(app)
     evaluate.register(app)
     app.add_typer(models.app, name="models")

@@ -40,6 +40,7 @@ class Renderer:
         self._header_done = False
         self._json_rows: list[dict] = []
         self._table_rows: list[dict] = []
+        self._tables_printed = 0
 
     def rows(self, rows: Iterable[dict]) -> None:
         for row in rows:
@@ -58,17 +59,25 @@ class Renderer:
         else:
             self._table_rows.append(row)
 
-    def flush_block(self) -> None:
-        """End a block of results (one query): print a pending table and flush the stream."""
+    def flush_block(self, flush: bool = True) -> None:
+        """End a block of results (one query): print a pending table and (unless told) flush the stream.
+
+        A caller answering many queries at once passes ``flush=False`` and calls ``flush`` once.
+        """
         if self.fmt == "table" and self._table_rows:
             self._print_table()
+        if flush:
+            self.out.flush()
+
+    def flush(self) -> None:
         self.out.flush()
 
     def close(self) -> None:
         if self.fmt == "json":
             json.dump(self._json_rows, self.out, ensure_ascii=False, indent=2)
             self.out.write("\n")
-        elif self.fmt == "table":
+        elif self.fmt == "table" and (self._table_rows or not self._tables_printed):
+            # An empty table only when nothing was printed at all (it still shows the columns).
             self._print_table()
         self.out.flush()
 
@@ -82,4 +91,5 @@ class Renderer:
         for row in self._table_rows:
             table.add_row(*(_tsv_cell(row.get(c)) for c in self.columns))
         self._table_rows = []
+        self._tables_printed += 1
         Console(file=self.out, highlight=False).print(table)
