@@ -27,7 +27,7 @@ PER_WORD_BYTES = 16
 LOAD = 0.7
 # A slot: int64 key + float64 value, plus its share of the int64 sort order when spilling.
 SLOT_BYTES = 16 + 8 * LOAD
-MIN_SLOTS = 1 << 16
+MIN_SLOTS = 1 << 12
 DENSE_SHARE = 0.25
 WRITE_BLOCK = 1 << 22
 
@@ -39,9 +39,14 @@ def human_memory(n_bytes: int) -> str:
     return f"{math.ceil(n_bytes / 1e8) / 10:g}G"
 
 
-def minimum_memory(vocab: int) -> int:
+def minimum_slots(window: int) -> int:
+    """The smallest hash table: one token must always fit (it adds up to ``window`` keys)."""
+    return max(MIN_SLOTS, math.ceil(2 * window / LOAD))
+
+
+def minimum_memory(vocab: int, window: int) -> int:
     """The smallest --memory in bytes that counts co-occurrences for ``vocab`` words."""
-    return FIXED_BYTES + PER_WORD_BYTES * vocab + math.ceil(MIN_SLOTS * SLOT_BYTES)
+    return FIXED_BYTES + PER_WORD_BYTES * vocab + math.ceil(minimum_slots(window) * SLOT_BYTES)
 
 
 def dense_layout(vocab: int, budget_entries: int) -> tuple[np.ndarray, np.ndarray]:
@@ -192,7 +197,7 @@ def count_cooccurrences(
 
     vocab = len(words)
     budget = int(memory_gb * 1e9)
-    need = minimum_memory(vocab)
+    need = minimum_memory(vocab, window)
     if budget < need:
         raise UsageError(
             f"--memory {human_memory(budget)} cannot hold the co-occurrence counts of {vocab:,} words:"
@@ -205,7 +210,7 @@ def count_cooccurrences(
     # No more slots than the corpus could fill at the load limit, nor than there are pairs outside the dense part.
     possible = min(tokens * window, vocab * (vocab + 1) // 2 - dense_size)
     slots = int(min(avail // SLOT_BYTES, possible / LOAD + 1024))
-    slots = max(slots, MIN_SLOTS)
+    slots = max(slots, minimum_slots(window))
     limit = int(slots * LOAD)
 
     index = {w: vocab for w in all_words}

@@ -141,7 +141,7 @@ def shuffle_entries(pairs, xs, seed):
 
 
 @njit(cache=True, parallel=True, fastmath=FAST)
-def train_epoch(pairs, xs, params, vocab, dim, x_max, alpha, lr, shards, costs, updates):
+def train_epoch(pairs, xs, params, vocab, dim, x_max, alpha, lr, shards, costs, updates, both=True):
     """One AdaGrad pass over the entries, ``shards`` contiguous slices in parallel (Hogwild).
 
     ``params`` rows 0..vocab-1 are word rows and vocab..2*vocab-1 context rows; a row holds the
@@ -169,7 +169,7 @@ def train_epoch(pairs, xs, params, vocab, dim, x_max, alpha, lr, shards, costs, 
             a = pairs[k, 0]
             b = pairs[k, 1]
             for side in range(2):
-                if side == 1 and a == b:
+                if side == 1 and (a == b or not both):
                     break
                 if side == 0:
                     w = params[a]
@@ -177,6 +177,10 @@ def train_epoch(pairs, xs, params, vocab, dim, x_max, alpha, lr, shards, costs, 
                 else:
                     w = params[b]
                     c = params[vocab + a]
+                # Separate views with indices from range() let LLVM drop the negative-index
+                # wrap-around and vectorize these loops.
+                gw = w[half:]
+                gc = c[half:]
                 diff = np.float32(0.0)
                 for d in range(dim):
                     diff += w[d] * c[d]
@@ -190,14 +194,14 @@ def train_epoch(pairs, xs, params, vocab, dim, x_max, alpha, lr, shards, costs, 
                 for d in range(dim):
                     t1 = fdiff * c[d]
                     t2 = fdiff * w[d]
-                    w[d] -= t1 / np.sqrt(w[half + d])
-                    c[d] -= t2 / np.sqrt(c[half + d])
-                    w[half + d] += t1 * t1
-                    c[half + d] += t2 * t2
-                w[dim] -= fdiff / np.sqrt(w[half + dim])
-                c[dim] -= fdiff / np.sqrt(c[half + dim])
+                    w[d] -= t1 / np.sqrt(gw[d])
+                    c[d] -= t2 / np.sqrt(gc[d])
+                    gw[d] += t1 * t1
+                    gc[d] += t2 * t2
+                w[dim] -= fdiff / np.sqrt(gw[dim])
+                c[dim] -= fdiff / np.sqrt(gc[dim])
                 fdiff *= fdiff
-                w[half + dim] += fdiff
-                c[half + dim] += fdiff
+                gw[dim] += fdiff
+                gc[dim] += fdiff
         costs[s] = cost
         updates[s] = done
