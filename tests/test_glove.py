@@ -313,3 +313,13 @@ def test_one_word_lines_leave_nothing_to_fit(tmp_path):
     with pytest.raises(TrainingError, match="nothing to fit"):
         train_to_folder(Corpus([str(src)]), TokenizerSettings(), glove_options(), tmp_path / "m")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["words.txt"]
+
+
+def test_a_window_wider_than_the_smallest_table_still_counts(tmp_path):
+    words = [f"w{i}" for i in range(200)]
+    prepared = prepare(tmp_path, [" ".join(words)] * 5, mode="whitespace")
+    window = 5000
+    co = count(tmp_path, prepared, words, window=window, memory=minimum_memory(len(words), window) / 1e9)
+    got = entries_as_dict(co)
+    assert co.dense_entries < 200 * 201 // 2
+    assert got[(0, 199)] == pytest.approx(5 / 199) and len(got) == 200 * 199

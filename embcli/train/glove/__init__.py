@@ -43,12 +43,14 @@ def select_vocabulary(counts: Counter, min_count: int, max_vocab: int | None) ->
 
 
 def init_params(vocab: int, dim: int, seed: int) -> np.ndarray:
-    """Word and context rows with vector, bias and their AdaGrad sums side by side (see ``train_epoch``)."""
+    """Word and context rows with vector, bias and their AdaGrad sums side by side (see ``train_epoch``).
+
+    The AdaGrad sums start at 1 as Stanford's do, but are stored less that 1, hence zeros.
+    """
     half = -(-(dim + 1) // 16) * 16
     rng = np.random.default_rng(seed)
-    params = np.ones((2 * vocab, 2 * half), dtype=np.float32)
+    params = np.zeros((2 * vocab, 2 * half), dtype=np.float32)
     params[:, : dim + 1] = (rng.random((2 * vocab, dim + 1), dtype=np.float32) - 0.5) / dim
-    params[:, dim + 1 : half] = 0.0
     return params
 
 

@@ -146,7 +146,8 @@ def train_epoch(pairs, xs, params, vocab, dim, x_max, alpha, lr, shards, costs, 
 
     ``params`` rows 0..vocab-1 are word rows and vocab..2*vocab-1 context rows; a row holds the
     vector in columns 0..dim-1, the bias in column dim, then from column ``half`` the squared
-    gradient sums of the same layout. Each entry (a, b, x) with a < b stands for X[a, b] and X[b, a],
+    gradient sums of the same layout, less their starting value 1: squared steps are tiny next to 1,
+    and float32 keeps them only when they are summed from 0. Each entry (a, b, x) with a < b stands for X[a, b] and X[b, a],
     which are both fitted; a diagonal entry holds X[a, a]. Threads share ``params`` without locks as
     Stanford's glove does. Per-shard cost and update counts land in ``costs`` and ``updates``.
     """
@@ -155,6 +156,7 @@ def train_epoch(pairs, xs, params, vocab, dim, x_max, alpha, lr, shards, costs, 
     xm = np.float32(x_max)
     al = np.float32(alpha)
     eta = np.float32(lr)
+    one = np.float32(1.0)
     for s in prange(shards):
         lo = n * s // shards
         hi = n * (s + 1) // shards
@@ -194,12 +196,12 @@ def train_epoch(pairs, xs, params, vocab, dim, x_max, alpha, lr, shards, costs, 
                 for d in range(dim):
                     t1 = fdiff * c[d]
                     t2 = fdiff * w[d]
-                    w[d] -= t1 / np.sqrt(gw[d])
-                    c[d] -= t2 / np.sqrt(gc[d])
+                    w[d] -= t1 / np.sqrt(one + gw[d])
+                    c[d] -= t2 / np.sqrt(one + gc[d])
                     gw[d] += t1 * t1
                     gc[d] += t2 * t2
-                w[dim] -= fdiff / np.sqrt(gw[dim])
-                c[dim] -= fdiff / np.sqrt(gc[dim])
+                w[dim] -= fdiff / np.sqrt(one + gw[dim])
+                c[dim] -= fdiff / np.sqrt(one + gc[dim])
                 fdiff *= fdiff
                 gw[dim] += fdiff
                 gc[dim] += fdiff
