@@ -323,3 +323,17 @@ def test_a_window_wider_than_the_smallest_table_still_counts(tmp_path):
     got = entries_as_dict(co)
     assert co.dense_entries < 200 * 201 // 2
     assert got[(0, 199)] == pytest.approx(5 / 199) and len(got) == 200 * 199
+
+
+def test_the_table_grows_before_it_spills(tmp_path, verses, monkeypatch):
+    from embcli.train.glove import cooccur
+
+    prepared, words = verses
+    whole = entries_as_dict(count(tmp_path, prepared, words, window=10, sub="whole"))
+    monkeypatch.setattr(cooccur, "START_SLOTS", 1 << 12)
+    monkeypatch.setattr(cooccur, "DENSE_SHARE", 0.0)
+    co = count(tmp_path, prepared, words, window=10, sub="grown")
+    assert co.runs == 0 and co.dense_entries == 0 and co.table_slots > 1 << 13
+    got = entries_as_dict(co)
+    assert got.keys() == whole.keys()
+    assert all(got[k] == pytest.approx(v, rel=1e-6) for k, v in whole.items())

@@ -25,9 +25,11 @@ CHUNK_BYTES = 2 << 20
 FIXED_BYTES = 32 << 20
 PER_WORD_BYTES = 16
 LOAD = 0.7
-# A slot: int64 key + float64 value, plus its share of the int64 sort order when spilling.
-SLOT_BYTES = 16 + 8 * LOAD
+# A slot: int64 key + float64 value; growing holds the old table (half the size) beside the new one,
+# spilling holds an int64 sort order for the used slots: both fit in 24 bytes a slot.
+SLOT_BYTES = 24
 MIN_SLOTS = 1 << 12
+START_SLOTS = 1 << 20
 DENSE_SHARE = 0.25
 WRITE_BLOCK = 1 << 22
 
@@ -42,6 +44,17 @@ def human_memory(n_bytes: int) -> str:
 def minimum_slots(window: int) -> int:
     """The smallest hash table: one token must always fit (it adds up to ``window`` keys)."""
     return max(MIN_SLOTS, math.ceil(2 * window / LOAD))
+
+
+def _grow(keys: np.ndarray, vals: np.ndarray, slots: int):
+    """The table's entries rehashed into a new table of ``slots`` slots."""
+    from embcli.train.glove.kernels import compact_table, rehash
+
+    n = compact_table(keys, vals)
+    new_keys = np.full(slots, -1, dtype=np.int64)
+    new_vals = np.zeros(slots, dtype=np.float64)
+    rehash(keys, vals, n, new_keys, new_vals)
+    return new_keys, new_vals
 
 
 def minimum_memory(vocab: int, window: int) -> int:
@@ -209,9 +222,9 @@ def count_cooccurrences(
     avail -= dense_size * 8
     # No more slots than the corpus could fill at the load limit, nor than there are pairs outside the dense part.
     possible = min(tokens * window, vocab * (vocab + 1) // 2 - dense_size)
-    slots = int(min(avail // SLOT_BYTES, possible / LOAD + 1024))
-    slots = max(slots, minimum_slots(window))
-    limit = int(slots * LOAD)
+    max_slots = max(int(min(avail // SLOT_BYTES, possible / LOAD + 1024)), minimum_slots(window))
+    # The table starts small and doubles while the budget allows, then spills runs when full.
+    slots = max(min(max_slots, START_SLOTS), minimum_slots(window))
 
     index = {w: vocab for w in all_words}
     index.update((w, i) for i, w in enumerate(words))
@@ -239,12 +252,17 @@ def count_cooccurrences(
             pos, line_start = 0, 0
             while pos < len(ids):
                 pos, line_start, used = count_pairs(
-                    ids, pos, line_start, window, vocab, dense, dense_off, dense_len, keys, vals, used, limit
+                    ids, pos, line_start, window, vocab, dense, dense_off, dense_len, keys, vals, used,
+                    int(slots * LOAD),
                 )
                 if pos < len(ids):
-                    runs.spill(keys, vals, compact_table(keys, vals))
-                    keys.fill(-1)
-                    used = 0
+                    if 2 * slots <= max_slots:
+                        slots *= 2
+                        keys, vals = _grow(keys, vals, slots)
+                    else:
+                        runs.spill(keys, vals, compact_table(keys, vals))
+                        keys.fill(-1)
+                        used = 0
     writer = _EntryWriter(folder)
     try:
         for s in range(0, dense_size, WRITE_BLOCK):

@@ -19,6 +19,17 @@ _SHIFT = np.uint64(32)
 FAST = {"nsz", "arcp", "contract", "afn", "reassoc"}
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _find_slot(keys, key, cap):
+    """The slot holding ``key``, or the empty slot where it goes (linear probing)."""
+    slot = np.int64(((np.uint64(key) * _GOLDEN) >> _SHIFT) * cap >> _SHIFT)
+    while keys[slot] != key and keys[slot] != EMPTY:
+        slot += 1
+        if slot == keys.shape[0]:
+            slot = 0
+    return slot
+
+
 @njit(cache=True, nogil=True)
 def count_pairs(ids, pos, line_start, window, vocab, dense, dense_off, dense_len, keys, vals, used, limit):
     """Count the 1/d-weighted pairs of ``ids`` from ``pos`` on; stop before the hash table overflows.
@@ -56,23 +67,25 @@ def count_pairs(ids, pos, line_start, window, vocab, dense, dense_off, dense_len
                 dense[dense_off[a] + b - a] += weight
                 continue
             key = np.int64(a) * vocab + b
-            h = ((np.uint64(key) * _GOLDEN) >> _SHIFT) * cap >> _SHIFT
-            slot = np.int64(h)
-            while True:
-                k = keys[slot]
-                if k == key:
-                    vals[slot] += weight
-                    break
-                if k == EMPTY:
-                    keys[slot] = key
-                    vals[slot] = weight
-                    used += 1
-                    break
-                slot += 1
-                if slot == keys.shape[0]:
-                    slot = 0
+            slot = _find_slot(keys, key, cap)
+            if keys[slot] == key:
+                vals[slot] += weight
+            else:
+                keys[slot] = key
+                vals[slot] = weight
+                used += 1
         p += 1
     return p, line_start, used
+
+
+@njit(cache=True, nogil=True)
+def rehash(keys, vals, n, new_keys, new_vals):
+    """Insert the first ``n`` (key, value) pairs of a compacted table into an empty larger one."""
+    cap = np.uint64(new_keys.shape[0])
+    for i in range(n):
+        slot = _find_slot(new_keys, keys[i], cap)
+        new_keys[slot] = keys[i]
+        new_vals[slot] = vals[i]
 
 
 @njit(cache=True, nogil=True)
