@@ -191,6 +191,22 @@ class _Runs:
         return self._map(self.runs[0])
 
 
+def _id_chunks(corpus_path: Path, index: dict, oov: int):
+    """Arrays of word ids, a few MB of text at a time, with LINE_BREAK at line ends and rare words dropped."""
+    get = index.__getitem__
+    with open(corpus_path, encoding="utf-8", newline="\n") as fh:
+        while True:
+            lines = fh.readlines(CHUNK_BYTES)
+            if not lines:
+                return
+            # One split over the whole chunk is much faster than a split a line; "\n" becomes a token.
+            toks = "".join(lines).replace("\n", " \n ").split(" ")
+            del lines
+            ids = np.fromiter(map(get, toks), dtype=np.int32, count=len(toks))
+            del toks
+            yield ids[ids != oov]
+
+
 def count_cooccurrences(
     corpus_path: Path,
     words: list[str],
@@ -230,39 +246,27 @@ def count_cooccurrences(
     index.update((w, i) for i, w in enumerate(words))
     index["\n"] = LINE_BREAK
     index[""] = vocab
-    get = index.__getitem__
 
     dense = np.zeros(dense_size, dtype=np.float64)
     keys = np.full(slots, -1, dtype=np.int64)
     vals = np.zeros(slots, dtype=np.float64)
     runs = _Runs(folder)
     used = 0
-    with open(corpus_path, encoding="utf-8", newline="\n") as fh:
-        while True:
-            lines = fh.readlines(CHUNK_BYTES)
-            if not lines:
-                break
-            text = "".join(lines).replace("\n", " \n ")
-            del lines
-            toks = text.split(" ")
-            del text
-            ids = np.fromiter(map(get, toks), dtype=np.int32, count=len(toks))
-            del toks
-            ids = ids[ids != vocab]
-            pos, line_start = 0, 0
-            while pos < len(ids):
-                pos, line_start, used = count_pairs(
-                    ids, pos, line_start, window, vocab, dense, dense_off, dense_len, keys, vals, used,
-                    int(slots * LOAD),
-                )
-                if pos < len(ids):
-                    if 2 * slots <= max_slots:
-                        slots *= 2
-                        keys, vals = _grow(keys, vals, slots)
-                    else:
-                        runs.spill(keys, vals, compact_table(keys, vals))
-                        keys.fill(-1)
-                        used = 0
+    for ids in _id_chunks(corpus_path, index, vocab):
+        pos, line_start = 0, 0
+        while pos < len(ids):
+            pos, line_start, used = count_pairs(
+                ids, pos, line_start, window, vocab, dense, dense_off, dense_len, keys, vals, used,
+                int(slots * LOAD),
+            )
+            if pos < len(ids):
+                if 2 * slots <= max_slots:
+                    slots *= 2
+                    keys, vals = _grow(keys, vals, slots)
+                else:
+                    runs.spill(keys, vals, compact_table(keys, vals))
+                    keys.fill(-1)
+                    used = 0
     writer = _EntryWriter(folder)
     try:
         for s in range(0, dense_size, WRITE_BLOCK):
