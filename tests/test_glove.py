@@ -235,7 +235,8 @@ def test_all_shards_work_in_parallel():
     params = init_params(vocab, dim, 1)
     before = params.copy()
     costs, updates = np.zeros(4), np.zeros(4, dtype=np.int64)
-    kernels.train_epoch(pairs, xs, params, vocab, dim, 10.0, 0.75, 0.05, 4, costs, updates)
+    order = np.random.default_rng(1).permutation(20)
+    kernels.train_epoch(pairs, xs, params, vocab, dim, 10.0, 0.75, 0.05, order, 1000, 4, costs, updates)
     assert np.all(updates > 0) and np.all(costs > 0)
     # Each entry off the diagonal is fitted in both orders.
     assert updates.sum() == 2 * n - np.count_nonzero(a == b)

@@ -22,6 +22,9 @@ from embcli.errors import TrainingError
 from embcli.train.options import ProgressFn, TrainOptions
 from embcli.train.prepare import Prepared
 
+# Entries visited together: a new block order each epoch costs nothing and reads stay sequential.
+BLOCK = 4096
+
 
 @dataclass
 class GloveResult:
@@ -55,12 +58,17 @@ def init_params(vocab: int, dim: int, seed: int) -> np.ndarray:
 
 
 def fit(pairs, xs, params, vocab: int, options: TrainOptions, on_progress: ProgressFn | None, tokens: int) -> list[float]:
-    """Run the AdaGrad epochs over shuffled entries; return the cost of each epoch."""
+    """Run the AdaGrad epochs over shuffled entries; return the cost of each epoch.
+
+    The entries are shuffled once; each epoch then visits blocks of them in a new random order.
+    """
     import numba
 
     from embcli.train.glove.kernels import train_epoch
 
     shards = options.threads
+    blocks = -(-xs.shape[0] // BLOCK)
+    rng = np.random.default_rng(options.seed)
     costs = np.zeros(shards, dtype=np.float64)
     updates = np.zeros(shards, dtype=np.int64)
     history: list[float] = []
@@ -71,8 +79,10 @@ def fit(pairs, xs, params, vocab: int, options: TrainOptions, on_progress: Progr
         if on_progress is not None:
             on_progress("train", 0, options.epochs, {"words_per_s": 0.0})
         for epoch in range(options.epochs):
+            order = rng.permutation(blocks)
             train_epoch(
-                pairs, xs, params, vocab, options.dim, options.x_max, options.alpha, options.lr, shards, costs, updates
+                pairs, xs, params, vocab, options.dim, options.x_max, options.alpha, options.lr, order, BLOCK,
+                shards, costs, updates,
             )
             cost = float(costs.sum()) / max(int(updates.sum()), 1)
             if not math.isfinite(cost) or int(updates.sum()) == 0:

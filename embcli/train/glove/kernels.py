@@ -154,8 +154,11 @@ def shuffle_entries(pairs, xs, seed):
 
 
 @njit(cache=True, parallel=True, fastmath=FAST)
-def train_epoch(pairs, xs, params, vocab, dim, x_max, alpha, lr, shards, costs, updates, both=True):
-    """One AdaGrad pass over the entries, ``shards`` contiguous slices in parallel (Hogwild).
+def train_epoch(pairs, xs, params, vocab, dim, x_max, alpha, lr, order, block, shards, costs, updates):
+    """One AdaGrad pass over the entries, ``shards`` slices in parallel (Hogwild).
+
+    The entries, shuffled once, are visited in blocks of ``block`` in the block order ``order`` (a
+    permutation drawn anew each epoch), so every epoch sees a different sequence at no cost.
 
     ``params`` rows 0..vocab-1 are word rows and vocab..2*vocab-1 context rows; a row holds the
     vector in columns 0..dim-1, the bias in column dim, then from column ``half`` the squared
@@ -170,53 +173,55 @@ def train_epoch(pairs, xs, params, vocab, dim, x_max, alpha, lr, shards, costs, 
     al = np.float32(alpha)
     eta = np.float32(lr)
     one = np.float32(1.0)
+    nblocks = order.shape[0]
     for s in prange(shards):
-        lo = n * s // shards
-        hi = n * (s + 1) // shards
         cost = 0.0
         done = 0
-        for k in range(lo, hi):
-            x = xs[k]
-            logx = np.float32(np.log(x))
-            weight = np.float32(1.0)
-            if x < xm:
-                weight = np.float32((x / xm) ** al)
-            a = pairs[k, 0]
-            b = pairs[k, 1]
-            for side in range(2):
-                if side == 1 and (a == b or not both):
-                    break
-                if side == 0:
-                    w = params[a]
-                    c = params[vocab + b]
-                else:
-                    w = params[b]
-                    c = params[vocab + a]
-                # Separate views with indices from range() let LLVM drop the negative-index
-                # wrap-around and vectorize these loops.
-                gw = w[half:]
-                gc = c[half:]
-                diff = np.float32(0.0)
-                for d in range(dim):
-                    diff += w[d] * c[d]
-                diff += w[dim] + c[dim] - logx
-                if not np.isfinite(diff):
-                    continue
-                fdiff = weight * diff
-                cost += 0.5 * fdiff * diff
-                done += 1
-                fdiff *= eta
-                for d in range(dim):
-                    t1 = fdiff * c[d]
-                    t2 = fdiff * w[d]
-                    w[d] -= t1 / np.sqrt(one + gw[d])
-                    c[d] -= t2 / np.sqrt(one + gc[d])
-                    gw[d] += t1 * t1
-                    gc[d] += t2 * t2
-                w[dim] -= fdiff / np.sqrt(one + gw[dim])
-                c[dim] -= fdiff / np.sqrt(one + gc[dim])
-                fdiff *= fdiff
-                gw[dim] += fdiff
-                gc[dim] += fdiff
+        for o in range(nblocks * s // shards, nblocks * (s + 1) // shards):
+            lo = order[o] * block
+            hi = min(lo + block, n)
+            for k in range(lo, hi):
+                x = xs[k]
+                logx = np.float32(np.log(x))
+                weight = np.float32(1.0)
+                if x < xm:
+                    weight = np.float32((x / xm) ** al)
+                a = pairs[k, 0]
+                b = pairs[k, 1]
+                for side in range(2):
+                    if side == 1 and a == b:
+                        break
+                    if side == 0:
+                        w = params[a]
+                        c = params[vocab + b]
+                    else:
+                        w = params[b]
+                        c = params[vocab + a]
+                    # Separate views with indices from range() let LLVM drop the negative-index
+                    # wrap-around and vectorize these loops.
+                    gw = w[half:]
+                    gc = c[half:]
+                    diff = np.float32(0.0)
+                    for d in range(dim):
+                        diff += w[d] * c[d]
+                    diff += w[dim] + c[dim] - logx
+                    if not np.isfinite(diff):
+                        continue
+                    fdiff = weight * diff
+                    cost += 0.5 * fdiff * diff
+                    done += 1
+                    fdiff *= eta
+                    for d in range(dim):
+                        t1 = fdiff * c[d]
+                        t2 = fdiff * w[d]
+                        w[d] -= t1 / np.sqrt(one + gw[d])
+                        c[d] -= t2 / np.sqrt(one + gc[d])
+                        gw[d] += t1 * t1
+                        gc[d] += t2 * t2
+                    w[dim] -= fdiff / np.sqrt(one + gw[dim])
+                    c[dim] -= fdiff / np.sqrt(one + gc[dim])
+                    fdiff *= fdiff
+                    gw[dim] += fdiff
+                    gc[dim] += fdiff
         costs[s] = cost
         updates[s] = done
