@@ -35,6 +35,7 @@ Examples:
   emb train sample_data/web.txt.xz
   emb train corpus/ 'more/*.txt.gz' --algo fasttext --dim 300 --name big-ft
   emb train sessions.txt --tokenizer whitespace --window 3 --min-count 2 --name items
+  emb train sample_data/web.txt.xz --algo glove --x-max 10 --memory 512M
 """
 
 
@@ -53,11 +54,19 @@ def train_cmd(
         Optional[float], typer.Option(min=0.0, max=1.0, help="Downsampling threshold [default: 1e-3; fasttext 1e-4].")
     ] = None,
     lr: Annotated[
-        Optional[float], typer.Option(min=0.0, help="Initial learning rate [default: 0.025; fasttext 0.05].")
+        Optional[float],
+        typer.Option(min=0.0, help="Initial learning rate [default: 0.025; fasttext and glove 0.05]."),
     ] = None,
     minn: Annotated[int, typer.Option(min=1, help="FastText: shortest character n-gram.")] = 3,
     maxn: Annotated[int, typer.Option(min=1, help="FastText: longest character n-gram.")] = 6,
     buckets: Annotated[int, typer.Option(min=1, help="FastText: n-gram hash buckets.")] = 2_000_000,
+    memory: Annotated[
+        str, typer.Option(help="GloVe: memory for counting co-occurrences, e.g. 512M or 2G (beyond it, counts spill to disk).")
+    ] = "2G",
+    x_max: Annotated[
+        float, typer.Option("--x-max", min=0.0, help="GloVe: counts above this get full weight (10 suits small corpora).")
+    ] = 100.0,
+    alpha: Annotated[float, typer.Option(min=0.0, help="GloVe: exponent of the weighting (x / x-max) ** alpha.")] = 0.75,
     threads: Annotated[Optional[int], typer.Option(min=1, help="Worker threads [default: all cores].")] = None,
     seed: Annotated[int, typer.Option(help="Random seed; with --threads 1 runs are identical.")] = 1,
     name: Annotated[
@@ -72,7 +81,7 @@ def train_cmd(
     lowercase: LowercaseOpt = None,
     min_token_length: MinTokenLengthOpt = 1,
 ) -> None:
-    """Train a Word2Vec or FastText model on a corpus into the model store."""
+    """Train a Word2Vec, FastText or GloVe model on a corpus into the model store."""
     from embcli.corpus import Corpus
     from embcli.store import ModelStore
     from embcli.tokenize import TokenizerSettings
@@ -84,7 +93,8 @@ def train_cmd(
     options = TrainOptions(
         algo=algo.value, arch=arch.value, loss=loss.value, dim=dim, window=window, epochs=epochs,
         min_count=min_count, max_vocab=max_vocab, negative=negative, sample=sample, lr=lr,
-        minn=minn, maxn=maxn, buckets=buckets, threads=threads, seed=seed,
+        minn=minn, maxn=maxn, buckets=buckets, threads=threads, seed=seed, memory=memory, x_max=x_max,
+        alpha=alpha,
     ).resolved()
     settings = TokenizerSettings(mode=tokenizer.value, lowercase=lowercase, min_token_length=min_token_length)
     store = ModelStore()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -17,6 +18,30 @@ LOSSES = ("ns", "hs")
 ProgressFn = Callable[[str, float, "float | None", dict], None]
 
 
+def parse_memory(text: str | float | int) -> float:
+    """Parse a memory size: ``2`` or ``2G`` (gigabytes), ``512M``, ``1.5GB``, ``300MB``; return GB."""
+    if isinstance(text, (int, float)):
+        value = float(text)
+    else:
+        raw = str(text).strip().upper().removesuffix("B")
+        scale = 1.0
+        if raw.endswith("G"):
+            raw = raw[:-1]
+        elif raw.endswith("M"):
+            raw, scale = raw[:-1], 1e-3
+        elif raw.endswith("K"):
+            raw, scale = raw[:-1], 1e-6
+        try:
+            value = float(raw) * scale
+        except ValueError:
+            raise UsageError(
+                f"--memory {text!r} is not a size: use a number of GB or a size such as 512M or 2G"
+            ) from None
+    if not math.isfinite(value) or value <= 0:
+        raise UsageError(f"--memory {text!r} must be greater than 0: use a size such as 512M or 2G")
+    return value
+
+
 def available_cores() -> int:
     try:
         return len(os.sched_getaffinity(0))
@@ -29,7 +54,9 @@ class TrainOptions:
     """Every training parameter; ``None`` means the algorithm's own default (see ``resolved``).
 
     FastText defaults follow Facebook's fastText (lr 0.05, sample 1e-4), not gensim's, because
-    they give better vectors at the same speed; Word2Vec defaults follow gensim and word2vec.c.
+    they give better vectors at the same speed; Word2Vec defaults follow gensim and word2vec.c;
+    GloVe defaults follow Stanford's glove (window 10, 15 epochs, lr 0.05, x_max 100, alpha 0.75).
+    ``memory`` is the co-occurrence counting budget of GloVe in GB.
     """
 
     algo: str = "word2vec"
@@ -49,6 +76,9 @@ class TrainOptions:
     buckets: int = 2_000_000
     threads: int | None = None
     seed: int = 1
+    memory: float | str = 2.0
+    x_max: float = 100.0
+    alpha: float = 0.75
 
     def resolved(self) -> "TrainOptions":
         """A copy with every default filled in and every value checked."""
@@ -60,6 +90,7 @@ class TrainOptions:
             raise UsageError(f"unknown loss {self.loss!r}: use ns or hs")
         out = TrainOptions(**asdict(self))
         fasttext = self.algo == "fasttext"
+        glove = self.algo == "glove"
         if out.window is None:
             out.window = 10 if self.algo == "glove" else 5
         if out.epochs is None:
@@ -67,7 +98,7 @@ class TrainOptions:
         if out.sample is None:
             out.sample = 1e-4 if fasttext else 1e-3
         if out.lr is None:
-            out.lr = 0.05 if fasttext else 0.025
+            out.lr = 0.05 if fasttext or glove else 0.025
         if out.threads is None:
             out.threads = available_cores()
         for name, low in (("dim", 1), ("window", 1), ("epochs", 1), ("min_count", 1), ("threads", 1)):
@@ -85,12 +116,25 @@ class TrainOptions:
             raise UsageError("--minn and --maxn must satisfy 1 <= minn <= maxn")
         if fasttext and out.buckets < 1:
             raise UsageError("--buckets must be at least 1")
+        if not (math.isfinite(out.lr) and out.lr < 1e3):
+            raise UsageError("--lr must be a finite number below 1000")
+        if not (math.isfinite(out.x_max) and out.x_max > 0):
+            raise UsageError("--x-max must be greater than 0")
+        if not (math.isfinite(out.alpha) and 0 < out.alpha <= 10):
+            raise UsageError("--alpha must be in (0, 10]")
+        out.memory = parse_memory(out.memory)
         return out
 
     def as_meta(self) -> dict:
         data = asdict(self)
         if self.algo != "fasttext":
             for key in ("minn", "maxn", "buckets"):
+                data.pop(key)
+        if self.algo == "glove":
+            for key in ("arch", "loss", "negative", "sample", "min_lr"):
+                data.pop(key)
+        else:
+            for key in ("memory", "x_max", "alpha"):
                 data.pop(key)
         return data
 

@@ -6,7 +6,6 @@ import time
 from pathlib import Path
 
 from embcli.corpus import Corpus
-from embcli.errors import UsageError
 from embcli.store import ModelStore, atomic_dir, write_model_dir
 from embcli.tokenize import TokenizerSettings
 from embcli.train.options import ProgressFn, TrainOptions, TrainResult
@@ -21,12 +20,19 @@ def _train_into(
     prepared = prepare_corpus(corpus, tokenizer, corpus_path, on_progress)
     check_vocabulary(prepared.counts, options.min_count)
     tokenized = time.perf_counter()
+    ngrams = None
+    extra = {}
     if options.algo == "glove":
-        raise UsageError("--algo glove is not available yet: use --algo word2vec or fasttext for now")
-    from embcli.train.gensim_trainer import train_gensim
+        from embcli.train.glove import train_glove
 
-    words, vectors, counts, ngrams, wps = train_gensim(prepared, options, on_progress)
-    corpus_path.unlink()
+        glove = train_glove(prepared, options, folder, on_progress)
+        words, vectors, counts, wps = glove.words, glove.vectors, glove.counts, glove.words_per_second
+        extra["glove"] = glove.info
+    else:
+        from embcli.train.gensim_trainer import train_gensim
+
+        words, vectors, counts, ngrams, wps = train_gensim(prepared, options, on_progress)
+    corpus_path.unlink(missing_ok=True)
     trained = time.perf_counter()
     meta = {
         "algorithm": options.algo,
@@ -38,6 +44,7 @@ def _train_into(
             "train_seconds": round(trained - tokenized, 3),
         },
     }
+    meta.update(extra)
     if options.algo == "fasttext":
         meta["fasttext"] = {"minn": options.minn, "maxn": options.maxn, "buckets": options.buckets}
     write_model_dir(folder, words, vectors, meta, counts=counts, ngrams=ngrams)

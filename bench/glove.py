@@ -1,0 +1,142 @@
+"""Benchmark: emb's GloVe against gensim's skip-gram Word2Vec, measured in the same run.
+
+gensim trains on the corpus tokenized beforehand with emb's own tokenizer (through ``corpus_file``,
+tokenizing not timed); emb runs its whole ``emb train --algo glove`` from the raw .xz files as a
+subprocess (tokenizing and counting included). The JIT compile cost is measured on its own with an
+empty numba cache on a tiny corpus, then the full run uses the warm cache. Both trainers run as
+subprocesses so that their peak memory (max RSS) can be read from the operating system.
+
+    python bench/glove.py            # the four corpora of /work/shared/corpora, 9.76M tokens
+    python bench/glove.py --quick    # web.txt.xz only, for checking the script
+
+Stanford's C GloVe on this kind of machine and corpus took 307 s against gensim skip-gram's 132 s
+(ratio 2.32) and scored 8.3% / 0.370 / 0.239 on the three sets below.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+CORPORA = Path(os.environ.get("EMB_BENCH_CORPORA", "/work/shared/corpora"))
+FILES = ["web.txt.xz", "tdavid.txt.xz", "mhcc.txt.xz", "gcide.txt.xz"]
+STANFORD = {"seconds_ratio": 2.32, "analogy": 0.083, "wordsim353": 0.370, "simlex999": 0.239}
+
+GENSIM_SCRIPT = """
+import sys, time, numpy as np
+from gensim.models import Word2Vec
+corpus, out, workers = sys.argv[1], sys.argv[2], int(sys.argv[3])
+t = time.perf_counter()
+m = Word2Vec(corpus_file=corpus, vector_size=100, window=5, epochs=5, sg=1, min_count=5, workers=workers)
+print(time.perf_counter() - t)
+np.save(out + "/vectors.npy", m.wv.vectors)
+with open(out + "/vocab.txt", "w", encoding="utf-8") as fh:
+    fh.write("\\n".join(m.wv.index_to_key) + "\\n")
+"""
+
+
+def run_child(cmd: list[str], env: dict | None = None) -> tuple[float, int, str]:
+    """Run ``cmd``; return (wall seconds, its own peak RSS in bytes, stdout); stop on failure."""
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        started = time.perf_counter()
+        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=err, text=True)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - started
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        if proc.returncode != 0:
+            raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{err.read()}")
+        return wall, usage.ru_maxrss * 1024, out.read()
+
+
+def tokenize_for_gensim(files: list[Path], out: Path) -> int:
+    from embcli.corpus import Corpus
+    from embcli.tokenize import TokenizerSettings
+    from embcli.train.prepare import prepare_corpus
+
+    prepared = prepare_corpus(Corpus([str(f) for f in files]), TokenizerSettings(), out)
+    return prepared.stats.tokens
+
+
+def evaluate(folder: Path) -> dict:
+    import numpy as np
+    from gensim.models import KeyedVectors
+    from gensim.test.utils import datapath
+
+    words = (folder / "vocab.txt").read_text(encoding="utf-8").split("\n")[:-1]
+    vectors = np.load(folder / "vectors.npy", allow_pickle=False)
+    kv = KeyedVectors(vectors.shape[1])
+    kv.add_vectors(words, vectors)
+    analogy, _ = kv.evaluate_word_analogies(datapath("questions-words.txt"), restrict_vocab=300000)
+    ws = kv.evaluate_word_pairs(datapath("wordsim353.tsv"))[1][0]
+    sl = kv.evaluate_word_pairs(datapath("simlex999.txt"))[1][0]
+    return {"analogy": analogy, "wordsim353": ws, "simlex999": sl}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="web.txt.xz only")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--epochs", type=int, default=15)
+    parser.add_argument("--memory", default="2G")
+    args = parser.parse_args()
+    files = [CORPORA / f for f in (FILES[:1] if args.quick else FILES)]
+    workers = len(os.sched_getaffinity(0))
+    emb = [sys.executable, "-m", "embcli"]
+    with tempfile.TemporaryDirectory(prefix="emb-bench-glove-") as tmp:
+        tmp = Path(tmp)
+        env = dict(os.environ, EMB_HOME=str(tmp / "home"), NUMBA_CACHE_DIR=str(tmp / "numba-cache"))
+        tokens = tokenize_for_gensim(files, tmp / "corpus.txt")
+        print(f"corpus: {', '.join(f.name for f in files)}: {tokens:,} tokens; {workers} cores; load {os.getloadavg()[0]:.1f}")
+
+        tiny = tmp / "tiny.txt"
+        with open(tmp / "corpus.txt", encoding="utf-8") as src:
+            tiny.write_text("".join(line for _, line in zip(range(2000), src)), encoding="utf-8")
+        tiny_cmd = emb + ["-q", "train", str(tiny), "--algo", "glove", "--epochs", "1", "--min-count", "2",
+                          "--tokenizer", "whitespace", "--threads", str(args.threads), "--force", "--name", "tiny"]
+        cold, _, _ = run_child(tiny_cmd, env)
+        warm, _, _ = run_child(tiny_cmd, env)
+        print(f"emb JIT compile (cold minus warm run on {tiny.name}): {cold - warm:.1f} s ({cold:.1f} s vs {warm:.1f} s)")
+
+        gdir = tmp / "gensim"
+        gdir.mkdir()
+        g_wall, g_peak, g_out = run_child(
+            [sys.executable, "-c", GENSIM_SCRIPT, str(tmp / "corpus.txt"), str(gdir), str(workers)]
+        )
+        g_train = float(g_out.strip().splitlines()[-1])
+        print(f"gensim skip-gram (dim 100, window 5, 5 epochs, {workers} workers): {g_train:.1f} s training,"
+              f" peak RSS {g_peak / 1e9:.2f} GB")
+
+        edir = tmp / "glove-model"
+        cmd = emb + ["-q", "train", *map(str, files), "--algo", "glove", "--window", "10", "--dim", "100",
+                     "--epochs", str(args.epochs), "--x-max", "10", "--min-count", "5", "--threads",
+                     str(args.threads), "--memory", args.memory, "--output", str(edir)]
+        e_wall, e_peak, _ = run_child(cmd, env)
+        import json
+
+        meta = json.loads((edir / "meta.json").read_text())
+        glove = meta["glove"]
+        print(f"emb glove (whole emb train, window 10, dim 100, {args.epochs} epochs, x-max 10, {args.threads} threads):"
+              f" {e_wall:.1f} s (tokenizing {meta['timings']['tokenize_seconds']:.1f} s, counting"
+              f" {glove['count_seconds']:.1f} s, {glove['entries']:,} entries, {glove['spilled_runs']} spilled runs),"
+              f" peak RSS {e_peak / 1e9:.2f} GB (--memory {args.memory}), vocabulary {meta['vocab_size']:,}")
+        print(f"emb glove cost per epoch: {', '.join(f'{c:.4f}' for c in glove['costs'])}")
+        ratio = e_wall / g_train
+        print(f"ratio emb glove / gensim skip-gram: {ratio:.2f} (target <= 2.0; Stanford's C {STANFORD['seconds_ratio']})")
+
+        for label, folder in (("gensim skip-gram", gdir), ("emb glove", edir)):
+            q = evaluate(folder)
+            print(f"{label}: analogy {q['analogy']:.1%}, wordsim353 {q['wordsim353']:.3f}, simlex999 {q['simlex999']:.3f}")
+            if label == "emb glove":
+                print("emb glove vs Stanford's C: " + ", ".join(
+                    f"{k} {q[k] / STANFORD[k]:.2f}x" for k in ("analogy", "wordsim353", "simlex999")))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,151 @@
+"""GloVe: co-occurrence counting in bounded memory and an AdaGrad solver, in numba kernels.
+
+It follows Stanford's GloVe (``cooccur``, ``shuffle``, ``glove``): a symmetric window weighted 1/d,
+the weighting f(x) = min(1, (x / x_max) ** alpha), AdaGrad with squared-gradient sums starting at 1,
+vectors initialised uniformly in [-0.5, 0.5] / dim, the entries shuffled, threads updating shared
+parameters without locks, and word plus context vectors summed in the saved model. Parameters are
+float32 (Stanford's are double), which halves the memory traffic of the solver.
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from embcli.errors import TrainingError
+from embcli.train.options import ProgressFn, TrainOptions
+from embcli.train.prepare import Prepared
+
+# Entries visited together: a new block order each epoch costs nothing and reads stay sequential.
+BLOCK = 4096
+
+
+@dataclass
+class GloveResult:
+    """What ``train_glove`` hands back to the training job."""
+
+    words: list[str]
+    vectors: np.ndarray
+    counts: np.ndarray
+    words_per_second: float
+    info: dict
+
+
+def select_vocabulary(counts: Counter, min_count: int, max_vocab: int | None) -> tuple[list[str], np.ndarray]:
+    """Words occurring at least ``min_count`` times, most frequent first (ties by word), at most ``max_vocab``."""
+    kept = sorted(((c, w) for w, c in counts.items() if c >= min_count), key=lambda cw: (-cw[0], cw[1]))
+    if max_vocab is not None:
+        kept = kept[:max_vocab]
+    return [w for _, w in kept], np.array([c for c, _ in kept], dtype=np.int64)
+
+
+def init_params(vocab: int, dim: int, seed: int) -> np.ndarray:
+    """Word and context rows with vector, bias and their AdaGrad sums side by side (see ``train_epoch``).
+
+    The AdaGrad sums start at 1 as Stanford's do, but are stored less that 1, hence zeros.
+    """
+    half = -(-(dim + 1) // 16) * 16
+    rng = np.random.default_rng(seed)
+    params = np.zeros((2 * vocab, 2 * half), dtype=np.float32)
+    params[:, : dim + 1] = (rng.random((2 * vocab, dim + 1), dtype=np.float32) - 0.5) / dim
+    return params
+
+
+def fit(pairs, xs, params, vocab: int, options: TrainOptions, on_progress: ProgressFn | None, tokens: int) -> list[float]:
+    """Run the AdaGrad epochs over shuffled entries; return the cost of each epoch.
+
+    The entries are shuffled once; each epoch then visits blocks of them in a new random order.
+    """
+    import numba
+
+    from embcli.train.glove.kernels import train_epoch
+
+    shards = options.threads
+    blocks = -(-xs.shape[0] // BLOCK)
+    rng = np.random.default_rng(options.seed)
+    costs = np.zeros(shards, dtype=np.float64)
+    updates = np.zeros(shards, dtype=np.int64)
+    history: list[float] = []
+    started = time.perf_counter()
+    before = numba.get_num_threads()
+    numba.set_num_threads(min(options.threads, numba.config.NUMBA_NUM_THREADS))
+    try:
+        if on_progress is not None:
+            on_progress("train", 0, options.epochs, {"words_per_s": 0.0})
+        for epoch in range(options.epochs):
+            order = rng.permutation(blocks)
+            train_epoch(
+                pairs, xs, params, vocab, options.dim, options.x_max, options.alpha, options.lr, order, BLOCK,
+                shards, costs, updates,
+            )
+            cost = float(costs.sum()) / max(int(updates.sum()), 1)
+            if not math.isfinite(cost) or int(updates.sum()) == 0:
+                raise TrainingError(
+                    f"GloVe diverged in epoch {epoch + 1} (cost {cost}): lower --lr (now {options.lr:g})"
+                )
+            history.append(cost)
+            if on_progress is not None:
+                spent = time.perf_counter() - started
+                on_progress(
+                    "train",
+                    epoch + 1,
+                    options.epochs,
+                    {"cost": cost, "words_per_s": tokens * (epoch + 1) / spent if spent > 0 else 0.0},
+                )
+    finally:
+        numba.set_num_threads(before)
+    return history
+
+
+def train_glove(
+    prepared: Prepared, options: TrainOptions, folder: Path, on_progress: ProgressFn | None = None
+) -> GloveResult:
+    """Count co-occurrences of the tokenized corpus and fit GloVe vectors; temporary files go in ``folder``.
+
+    The tokenized corpus file is deleted once counted. Everything this function writes is removed
+    before it returns or raises.
+    """
+    from embcli.train.glove.cooccur import count_cooccurrences
+    from embcli.train.glove.kernels import shuffle_entries
+
+    started = time.perf_counter()
+    words, counts = select_vocabulary(prepared.counts, options.min_count, options.max_vocab)
+    work = Path(folder) / "glove.tmp"
+    work.mkdir()
+    try:
+        co = count_cooccurrences(
+            prepared.path, words, prepared.counts.keys(), options.window, options.memory, work, prepared.stats.tokens
+        )
+        prepared.path.unlink(missing_ok=True)
+        counted = time.perf_counter()
+        if co.entries == 0:
+            raise TrainingError(
+                "no two vocabulary words share a line, so there is nothing to fit:"
+                " use a corpus with several words a line, or a lower --min-count"
+            )
+        pairs, xs = co.open()
+        shuffle_entries(pairs, xs, options.seed)
+        params = init_params(len(words), options.dim, options.seed)
+        costs = fit(pairs, xs, params, len(words), options, on_progress, prepared.stats.tokens)
+        del pairs, xs
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    vocab = len(words)
+    vectors = params[:vocab, : options.dim] + params[vocab:, : options.dim]
+    spent = time.perf_counter() - started
+    info = {
+        "entries": co.entries,
+        "spilled_runs": co.runs,
+        "dense_entries": co.dense_entries,
+        "table_slots": co.table_slots,
+        "count_seconds": round(counted - started, 3),
+        "costs": [round(c, 6) for c in costs],
+    }
+    wps = prepared.stats.tokens * options.epochs / spent if spent > 0 else 0.0
+    return GloveResult(words, np.ascontiguousarray(vectors, dtype=np.float32), counts, wps, info)
