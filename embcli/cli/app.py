@@ -74,10 +74,11 @@ def root(
 
 
 def _register() -> None:
-    from embcli.cli import models, text, train
+    from embcli.cli import io, models, text, train
 
     train.register(app)
     text.register(app)
+    io.register(app)
     app.add_typer(models.app, name="models")
 
 

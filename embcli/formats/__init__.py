@@ -17,10 +17,12 @@ import tempfile
 from dataclasses import dataclass
 from importlib import import_module
 from pathlib import Path
-from typing import BinaryIO, Callable
+from typing import TYPE_CHECKING, BinaryIO, Callable
 
 from embcli.errors import FormatError, UsageError
-from embcli.formats.sink import ImportSummary, ModelSink, ProgressFn
+
+if TYPE_CHECKING:  # the sink imports numpy; keep `emb --help` light
+    from embcli.formats.sink import ImportSummary, ModelSink, ProgressFn
 
 COMPRESSED = {".gz": "gzip", ".bz2": "bzip2", ".xz": "xz", ".zst": "zstd"}
 
@@ -112,11 +114,14 @@ def sniff(head: bytes, source: str) -> str:
     if len(parts) == 2 and all(p.isdigit() for p in parts):
         dim = int(parts[1])
         space = rest.find(b" ")
-        if space >= 0:
-            values = rest[space + 1 : space + 1 + min(4 * dim, 256)]
-            if values and not set(values) <= _TEXT_BYTES:
-                return "word2vec-binary"
-        return "word2vec"
+        if space < 0:
+            return "word2vec"
+        row, newline, _ = rest[space + 1 :].partition(b"\n")
+        text_like = set(row) <= _TEXT_BYTES
+        # A text row has D numbers (or runs past what was read); binary bytes hardly ever look like that.
+        if text_like and (len(row.split()) == dim or not newline):
+            return "word2vec"
+        return "word2vec-binary"
     if len(parts) >= 2:
         try:
             [float(p) for p in parts[1:]]
@@ -200,6 +205,7 @@ def open_input(path: str) -> tuple[BinaryIO, int | None]:
 def stream_text(src: BinaryIO, folder: Path, source: str, fmt: str, header: bool, limit=None,
                 lossy=False, total=None, progress=None) -> ImportSummary:
     """Read a word2vec-style text stream into ``folder``."""
+    from embcli.formats.sink import ModelSink
     from embcli.formats.word2vec import read_text_into
 
     made: list[ModelSink] = []
@@ -219,6 +225,7 @@ def stream_text(src: BinaryIO, folder: Path, source: str, fmt: str, header: bool
 def stream_binary(src: BinaryIO, folder: Path, source: str, fmt: str, limit=None, lossy=False,
                   total=None, progress=None) -> ImportSummary:
     """Read a word2vec binary stream into ``folder``."""
+    from embcli.formats.sink import ModelSink
     from embcli.formats.word2vec import read_binary_into
 
     made: list[ModelSink] = []
@@ -378,6 +385,7 @@ def convert(src: str, dst: str, from_fmt: str | None = None, to_fmt: str | None 
             lossy: bool = False, normalize: bool = False, force: bool = False,
             progress: ProgressFn | None = None) -> tuple[str, str, ImportSummary, int]:
     """Convert a file to another format without touching the store; return formats, summary, rows."""
+    from embcli.formats.sink import ImportSummary
     from embcli.model import Model
 
     to_fmt = output_format(dst, to_fmt)

@@ -134,8 +134,9 @@ def read_fasttext_bin(src: BinaryIO, folder: Path, source: str, limit=None, loss
     dim, ws, epoch, min_count, neg, _word_ngrams, loss, arch, bucket, minn, maxn, _lr_rate, t = fields
     size, nwords, nlabels = r.unpack("<3i", "the dictionary header")
     (ntokens,) = r.unpack("<q", "the dictionary header")
-    prune = r.unpack("<q", "the dictionary header")[0] if new else 0
-    if not (0 < dim <= MAX_DIM) or size < 0 or not (0 <= nwords <= size) or bucket < 0 or prune < 0:
+    # fastText writes -1 for "not pruned".
+    prune = max(r.unpack("<q", "the dictionary header")[0], 0) if new else 0
+    if not (0 < dim <= MAX_DIM) or size < 0 or not (0 <= nwords <= size) or bucket < 0 or prune < -1:
         raise FormatError(
             f"{source}: implausible header (dim {dim}, {size} entries, {nwords} words, {bucket} buckets):"
             " the file is damaged or not a fastText model"

@@ -67,6 +67,7 @@ class ImportSummary:
     rows: int = 0
     dim: int = 0
     duplicates: int = 0
+    empty: int = 0
     replaced_bytes: int = 0
     seconds: float = 0.0
     first_duplicate: str | None = None
@@ -77,6 +78,7 @@ class ImportSummary:
             "rows": self.rows,
             "dim": self.dim,
             "skipped_duplicates": self.duplicates,
+            "skipped_empty": self.empty,
             "replaced_bytes": self.replaced_bytes,
             "seconds": round(self.seconds, 3),
         }
@@ -177,10 +179,12 @@ class ModelSink:
                 if self.summary.first_duplicate is None:
                     self.summary.first_duplicate = w.decode("utf-8", "replace")
                 continue
-            if not w or b"\n" in w or b"\r" in w:
+            if not w:
+                self.summary.empty += 1
+                continue
+            if b"\n" in w or b"\r" in w:
                 place = where(i) if where else f"row {self.summary.rows + i + 1}"
-                what = "an empty word" if not w else f"word {w!r} holds a line break"
-                raise FormatError(f"{self.source}: {place}: {what}; a model cannot store it")
+                raise FormatError(f"{self.source}: {place}: word {w!r} holds a line break; a model cannot store it")
             seen.add(w)
             keep.append(i)
             if room is not None and len(keep) >= room:
