@@ -111,7 +111,8 @@ def test_parquet_reads_in_pyarrow_and_duckdb(tmp_path, lee):
     write_model(lee, str(path))
     table = pq.read_table(path)
     assert table.column_names == ["word", "count", "vector"]
-    assert str(table.schema.field("vector").type) == "fixed_size_list<element: float>[10]"
+    vector = table.schema.field("vector").type
+    assert vector.list_size == 10 and str(vector.value_type) == "float"
     assert table.column("word").to_pylist() == lee.words
     assert table.column("count").to_pylist() == lee.counts.tolist()
     assert np.array_equal(np.stack(table.column("vector").to_numpy(zero_copy_only=False)), np.asarray(lee.vectors))

@@ -149,7 +149,7 @@ class ModelSink:
         vectors = np.asarray(vectors)
         if vectors.shape != (len(words), self.dim):
             raise FormatError(f"{self.source}: a block of {len(words)} words has vectors of shape {vectors.shape}")
-        raw = [w.encode("utf-8") if isinstance(w, str) else bytes(w) for w in words]
+        raw = list(words) if isinstance(words[0], bytes) else [w.encode("utf-8") for w in words]
         joined = b"\n".join(raw)
         try:
             joined.decode("utf-8")
@@ -170,9 +170,44 @@ class ModelSink:
                     self.summary.replaced_bytes += n
                     fixed.append(text.encode("utf-8"))
             raw = fixed
-        keep: list[int] = []
+            joined = b"\n".join(raw)
         seen = self._seen
         room = None if self.limit is None else self.limit - self.summary.rows
+        fresh = set(raw)
+        if (
+            len(fresh) == len(raw)
+            and (room is None or room >= len(raw))
+            and b"" not in fresh
+            and b"\r" not in joined
+            and joined.count(b"\n") == len(raw) - 1
+            and seen.isdisjoint(fresh)
+        ):
+            # The common case, checked at C speed: all new, none empty, no line breaks.
+            seen |= fresh
+            keep = list(range(len(raw)))
+        else:
+            keep = self._keep(raw, where, room)
+        if len(keep) != len(raw):
+            idx = np.asarray(keep, dtype=np.intp)
+            vectors = vectors[idx]
+            counts = None if counts is None else np.asarray(counts)[idx]
+            raw = [raw[i] for i in keep]
+        if not raw:
+            return
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        self._vectors.append(vectors)
+        self._vocab.write((joined if len(keep) == len(words) else b"\n".join(raw)) + b"\n")
+        self._norms.append(row_norms(vectors))
+        if self._counts is not None:
+            self._counts.append(
+                np.full(len(raw), -1, dtype=np.int64) if counts is None else np.asarray(counts, dtype=np.int64)
+            )
+        self.summary.rows += len(raw)
+
+    def _keep(self, raw: list[bytes], where, room: int | None) -> list[int]:
+        """Rows of ``raw`` to keep: first occurrences, non-empty, up to ``room``; line breaks are errors."""
+        keep: list[int] = []
+        seen = self._seen
         for i, w in enumerate(raw):
             if w in seen:
                 self.summary.duplicates += 1
@@ -189,22 +224,7 @@ class ModelSink:
             keep.append(i)
             if room is not None and len(keep) >= room:
                 break
-        if len(keep) != len(raw):
-            idx = np.asarray(keep, dtype=np.intp)
-            vectors = vectors[idx]
-            counts = None if counts is None else np.asarray(counts)[idx]
-            raw = [raw[i] for i in keep]
-        if not raw:
-            return
-        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-        self._vectors.append(vectors)
-        self._vocab.write(b"\n".join(raw) + b"\n")
-        self._norms.append(np.sqrt(np.einsum("ij,ij->i", vectors, vectors, dtype=np.float64)).astype(np.float32))
-        if self._counts is not None:
-            self._counts.append(
-                np.full(len(raw), -1, dtype=np.int64) if counts is None else np.asarray(counts, dtype=np.int64)
-            )
-        self.summary.rows += len(raw)
+        return keep
 
     def finish(self, meta: dict | None = None, ngrams: np.ndarray | None = None) -> ImportSummary:
         """Close the files and write ``norms.npy``, ``counts.npy``, ``meta.json``."""
@@ -238,6 +258,16 @@ class ModelSink:
     def abort(self) -> None:
         self._vectors.close()
         self._vocab.close()
+
+
+def row_norms(vectors: np.ndarray) -> np.ndarray:
+    """Euclidean norms of float32 rows, in float32; rows that overflow are redone in float64."""
+    norms = np.sqrt(np.einsum("ij,ij->i", vectors, vectors))
+    bad = ~np.isfinite(norms)
+    if bad.any():
+        wide = vectors[bad].astype(np.float64)
+        norms[bad] = np.sqrt(np.einsum("ij,ij->i", wide, wide))
+    return norms
 
 
 def _valid_utf8(raw: bytes) -> bool:

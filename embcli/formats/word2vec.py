@@ -250,30 +250,30 @@ def read_binary_into(
         buf = buf[pos:] + data
         offset += pos
         pos = 0
-        room = len(buf) // (row_bytes + 1) + 1
-        block = np.empty((min(room, rows - row), dim), dtype=np.float32)
-        out = memoryview(block).cast("B")
-        view = memoryview(buf)
-        words: list[bytes] = []
-        k = 0
         n = len(buf)
+        # Find the rows in a Python loop (a word has no fixed length), then copy all their vectors
+        # with one gather over a strided view of the buffer.
+        words: list[bytes] = []
+        starts: list[int] = []
         find = buf.find
-        limit_rows = len(block)
-        while k < limit_rows:
+        want = rows - row
+        while len(starts) < want:
+            if pos < n and buf[pos] == 10:  # the newline the C tool writes after each vector
+                pos += 1
             space = find(b" ", pos)
             if space < 0 or space + 1 + row_bytes > n:
                 break
             words.append(buf[pos:space])
-            out[k * row_bytes : (k + 1) * row_bytes] = view[space + 1 : space + 1 + row_bytes]
+            starts.append(space + 1)
             pos = space + 1 + row_bytes
-            k += 1
-        view.release()
-        out.release()
-        if k:
-            words = [w.lstrip(b"\r\n") if w[:1] in (b"\n", b"\r") else w for w in words]
+        if starts:
+            raw = np.frombuffer(buf, dtype=np.uint8)
+            rows_view = np.lib.stride_tricks.as_strided(raw, shape=(n - row_bytes + 1, row_bytes), strides=(1, 1))
+            block = rows_view[np.asarray(starts, dtype=np.intp)].view("<f4")
+            del raw, rows_view
             base = row
-            sink.add(words, block[:k], where=lambda i, b=base: f"row {b + i + 1}")
-            row += k
+            sink.add(words, block, where=lambda i, b=base: f"row {b + i + 1}")
+            row += len(starts)
             if progress:
                 progress(offset + pos, total, sink.summary.rows)
         elif eof:
@@ -281,7 +281,7 @@ def read_binary_into(
                 f"{source}: row {row + 1} of {rows} ends at byte {offset + len(buf)}: the file is truncated"
                 f" (each row needs a word, a space and {row_bytes} bytes of vector)"
             )
-        elif len(buf) - pos > 1 << 20 and find(b" ", pos) < 0:
+        elif n - pos > 1 << 20 and find(b" ", pos) < 0:
             raise FormatError(f"{source}: row {row + 1} at byte {offset + pos}: no word found in 1 MB: not a word2vec binary file")
     return sink
 
