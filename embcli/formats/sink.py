@@ -226,7 +226,7 @@ class ModelSink:
                 break
         return keep
 
-    def finish(self, meta: dict | None = None, ngrams: np.ndarray | None = None) -> ImportSummary:
+    def finish(self, meta: dict | None = None) -> ImportSummary:
         """Close the files and write ``norms.npy``, ``counts.npy``, ``meta.json``."""
         self._vectors.close()
         self._vocab.close()
