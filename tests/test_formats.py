@@ -85,6 +85,15 @@ def test_format_is_detected_from_what_was_written(tmp_path, model, fmt):
     assert sniff(plain.read_bytes()[:4096], "x") in (fmt, "word2vec" if fmt == "fasttext-vec" else fmt)
 
 
+def test_our_parquet_files_take_the_direct_path(tmp_path, model):
+    import pyarrow.parquet as pq
+
+    from embcli.formats.parquet import _fast_vector_column
+
+    write_model(model, str(tmp_path / "m.parquet"))
+    assert _fast_vector_column(pq.ParquetFile(tmp_path / "m.parquet"), model.dim) is not None
+
+
 def test_compressed_text_round_trips_and_counts_survive_parquet(tmp_path, model):
     write_model(model, str(tmp_path / "m.txt.gz"))
     assert gzip.open(tmp_path / "m.txt.gz").readline() == f"{len(WORDS)} 7\n".encode()
@@ -237,6 +246,30 @@ def test_parquet_with_plain_list_column_of_float64_reads(tmp_path):
     pq.write_table(pa.table({"word": ["a", "b"], "vector": [[1.5, 2.0], [3.0]]}), path)
     with pytest.raises(FormatError, match=r"row 2: 1 values, but the first row has 2"):
         read(tmp_path, path, name="ragged")
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{}, {"compression": "snappy"}, {"compression": "none", "data_page_version": "2.0"},
+     {"compression": "none", "use_dictionary": True}, {"compression": "none", "data_page_size": 1000}],
+)
+def test_parquet_written_by_pyarrow_with_any_layout_reads_the_same(tmp_path, model, options):
+    """Plain uncompressed pages are sliced directly; every other layout goes through pyarrow."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from embcli.formats.parquet import _fast_vector_column
+
+    vectors = np.asarray(model.vectors)
+    for nullable in (True, False):
+        vtype = pa.list_(pa.field("element", pa.float32(), nullable=nullable), model.dim)
+        table = pa.table({"word": WORDS, "vector": pa.FixedSizeListArray.from_arrays(pa.array(vectors.ravel()), type=vtype)})
+        path = tmp_path / f"p{nullable}.parquet"
+        pq.write_table(table, path, row_group_size=5, **options)
+        fast = _fast_vector_column(pq.ParquetFile(path), model.dim)
+        back = read(tmp_path, path, name=f"p{nullable}")
+        assert back.words == WORDS
+        assert same_bits(back.vectors, vectors), (options, nullable, fast)
 
 
 def _fasttext_header(dim: int, words: int, buckets: int) -> bytes:

@@ -74,10 +74,40 @@ def _dim_of(field, pf, source: str) -> int:
     raise FormatError(f"{source}: column 'vector' has type {t}: expected a list of float32")
 
 
+def _vector_values(vec, dim: int, row: int, source: str) -> np.ndarray:
+    """A float32 (n, dim) array from an Arrow list column; nulls and ragged rows are errors."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if isinstance(vec, pa.ChunkedArray):
+        vec = vec.combine_chunks()
+    if vec.null_count:
+        bad = row + int(np.flatnonzero(vec.is_null().to_numpy(zero_copy_only=False))[0]) + 1
+        raise FormatError(f"{source}: row {bad}: the vector is null")
+    if not pa.types.is_fixed_size_list(vec.type):
+        lengths = pc.list_value_length(vec).to_numpy(zero_copy_only=False)
+        if (lengths != dim).any():
+            i = int(np.flatnonzero(lengths != dim)[0])
+            raise FormatError(f"{source}: row {row + i + 1}: {lengths[i]} values, but the first row has {dim}")
+    return vec.flatten().to_numpy(zero_copy_only=False).astype(np.float32, copy=False).reshape(len(vec), dim)
+
+
+def _add(sink: ModelSink, words, values: np.ndarray, counts, row: int, source: str) -> None:
+    import pyarrow as pa
+
+    if isinstance(words, pa.ChunkedArray):
+        words = words.combine_chunks()
+    if words.null_count:
+        bad = row + int(np.flatnonzero(words.is_null().to_numpy(zero_copy_only=False))[0]) + 1
+        raise FormatError(f"{source}: row {bad}: the word is null")
+    if counts is not None:
+        counts = counts.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+    sink.add(words.to_pylist(), values, counts, where=lambda i: f"row {row + i + 1}")
+
+
 def read_parquet(path, folder: Path, source: str, limit=None, lossy=False, total=None, progress=None) -> ImportSummary:
     """Read a Parquet file with ``word`` and ``vector`` columns (``count`` optional) into ``folder``."""
     import pyarrow as pa
-    import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
     try:
@@ -103,33 +133,164 @@ def read_parquet(path, folder: Path, source: str, limit=None, lossy=False, total
     sink = ModelSink(folder, dim, source, "parquet", limit=limit, lossy=lossy, with_counts=with_counts)
     columns = ["word", "vector"] + (["count"] if with_counts else [])
     rows_total = pf.metadata.num_rows
+    fast = _fast_vector_column(pf, dim)
     row = 0
     try:
-        for batch in pf.iter_batches(batch_size=ROW_GROUP, columns=columns):
-            n = batch.num_rows
-            words = batch.column(0)
-            if words.null_count:
-                bad = row + int(np.flatnonzero(words.is_null().to_numpy(zero_copy_only=False))[0]) + 1
-                raise FormatError(f"{source}: row {bad}: the word is null")
-            vec = batch.column(1)
-            if vec.null_count:
-                bad = row + int(np.flatnonzero(vec.is_null().to_numpy(zero_copy_only=False))[0]) + 1
-                raise FormatError(f"{source}: row {bad}: the vector is null")
-            if not pa.types.is_fixed_size_list(vec.type):
-                lengths = pc.list_value_length(vec).to_numpy(zero_copy_only=False)
-                if (lengths != dim).any():
-                    i = int(np.flatnonzero(lengths != dim)[0])
-                    raise FormatError(f"{source}: row {row + i + 1}: {lengths[i]} values, but the first row has {dim}")
-            values = vec.flatten().to_numpy(zero_copy_only=False).astype(np.float32, copy=False).reshape(n, dim)
-            counts = None
-            if with_counts:
-                counts = batch.column(2).fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
-            sink.add(words.to_pylist(), values, counts, where=lambda i, r=row: f"row {r + i + 1}")
-            row += n
-            if progress:
-                progress(row, rows_total, sink.summary.rows)
-            if sink.full:
-                break
+        if fast is not None:
+            with open(path, "rb") as fh:
+                for g in range(pf.metadata.num_row_groups):
+                    n = pf.metadata.row_group(g).num_rows
+                    values = _plain_floats(fh, pf.metadata.row_group(g).column(fast), n, dim)
+                    if values is None:  # an unusual page: let pyarrow decode this group
+                        values = _vector_values(pf.read_row_group(g, columns=["vector"]).column(0), dim, row, source)
+                    rest = pf.read_row_group(g, columns=[c for c in columns if c != "vector"])
+                    _add(sink, rest.column("word"), values, rest.column("count") if with_counts else None, row, source)
+                    row += n
+                    if progress:
+                        progress(row, rows_total, sink.summary.rows)
+                    if sink.full:
+                        break
+        else:
+            for batch in pf.iter_batches(batch_size=ROW_GROUP, columns=columns):
+                values = _vector_values(batch.column(1), dim, row, source)
+                _add(sink, batch.column(0), values, batch.column(2) if with_counts else None, row, source)
+                row += batch.num_rows
+                if progress:
+                    progress(row, rows_total, sink.summary.rows)
+                if sink.full:
+                    break
         return sink.finish(meta)
     finally:
         sink.abort()
+
+
+# ----------------------------------------------------------------------------------------------
+# A fast path for the vector column: plain, uncompressed float32 pages (what ``write_parquet``
+# writes) are sliced straight out of the file, which spares Arrow's per-value list decoding.
+# Anything else (compression, dictionaries, nulls, other types) goes through pyarrow.
+# ----------------------------------------------------------------------------------------------
+
+
+def _varint(buf: bytes, pos: int) -> tuple[int, int]:
+    shift = result = 0
+    while True:
+        b = buf[pos]
+        pos += 1
+        result |= (b & 0x7F) << shift
+        if not b & 0x80:
+            return result, pos
+        shift += 7
+
+
+def _zigzag(n: int) -> int:
+    return (n >> 1) ^ -(n & 1)
+
+
+def _skip(buf: bytes, pos: int, kind: int) -> int:
+    """Skip one Thrift compact value of type ``kind``."""
+    if kind in (1, 2):
+        return pos
+    if kind == 3:
+        return pos + 1
+    if kind in (4, 5, 6):
+        return _varint(buf, pos)[1]
+    if kind == 7:
+        return pos + 8
+    if kind == 8:
+        size, pos = _varint(buf, pos)
+        return pos + size
+    if kind in (9, 10):
+        head = buf[pos]
+        pos += 1
+        size, elem = head >> 4, head & 0x0F
+        if size == 15:
+            size, pos = _varint(buf, pos)
+        for _ in range(size):
+            pos = _skip(buf, pos, elem)
+        return pos
+    if kind == 12:
+        return _struct(buf, pos)[1]
+    raise ValueError(f"thrift type {kind}")
+
+
+def _struct(buf: bytes, pos: int) -> tuple[dict, int]:
+    """Parse a Thrift compact struct into {field id: int or nested dict}; other values are skipped."""
+    fields: dict = {}
+    last = 0
+    while True:
+        head = buf[pos]
+        pos += 1
+        if head == 0:
+            return fields, pos
+        delta, kind = head >> 4, head & 0x0F
+        if delta:
+            fid = last + delta
+        else:
+            raw, pos = _varint(buf, pos)
+            fid = _zigzag(raw)
+        last = fid
+        if kind in (4, 5, 6):
+            raw, pos = _varint(buf, pos)
+            fields[fid] = _zigzag(raw)
+        elif kind in (1, 2):
+            fields[fid] = kind == 1
+        elif kind == 12:
+            fields[fid], pos = _struct(buf, pos)
+        else:
+            pos = _skip(buf, pos, kind)
+
+
+def _fast_vector_column(pf, dim: int) -> int | None:
+    """Index of the vector's leaf column if every chunk of it can be sliced directly, else None."""
+    leaves = [pf.schema.column(i) for i in range(pf.metadata.num_columns)]
+    index = next((i for i, c in enumerate(leaves) if c.path.split(".")[0] == "vector"), None)
+    if index is None or index + 1 < len(leaves) and leaves[index + 1].path.split(".")[0] == "vector":
+        return None
+    leaf = leaves[index]
+    if leaf.physical_type != "FLOAT" or leaf.max_repetition_level != 1 or leaf.max_definition_level != 1:
+        return None
+    for g in range(pf.metadata.num_row_groups):
+        chunk = pf.metadata.row_group(g).column(index)
+        if chunk.compression != "UNCOMPRESSED" or chunk.has_dictionary_page or "PLAIN_DICTIONARY" in chunk.encodings:
+            return None
+    return index
+
+
+def _plain_floats(fh, chunk, rows: int, dim: int) -> np.ndarray | None:
+    """The values of one uncompressed PLAIN float column chunk as (rows, dim), or None if unusual."""
+    fh.seek(chunk.data_page_offset)
+    data = fh.read(chunk.total_compressed_size)
+    pieces: list[np.ndarray] = []
+    pos = 0
+    try:
+        while pos < len(data):
+            header, pos = _struct(data, pos)
+            size = header[3]
+            body_start, pos = pos, pos + size
+            kind = header[1]
+            if kind == 0:  # data page v1: [len][repetition levels][len][definition levels][values]
+                page = header[5]
+                if page.get(2, 0) != 0:
+                    return None
+                skip = body_start
+                for _ in range(2):
+                    skip += 4 + int.from_bytes(data[skip : skip + 4], "little")
+                values_start = skip
+                count = page[1]
+            elif kind == 3:  # data page v2: levels first, their lengths in the header
+                page = header[8]
+                if page.get(4, 0) != 0 or page.get(2, 0) != 0:
+                    return None
+                values_start = body_start + page.get(5, 0) + page.get(6, 0)
+                count = page[1]
+            else:
+                return None
+            if pos - values_start != 4 * count:
+                return None
+            pieces.append(np.frombuffer(data, dtype="<f4", count=count, offset=values_start))
+    except (KeyError, IndexError, ValueError):
+        return None
+    values = np.concatenate(pieces) if len(pieces) != 1 else pieces[0]
+    if values.size != rows * dim:
+        return None
+    return values.reshape(rows, dim)
