@@ -19,8 +19,8 @@ from embcli.formats import FORMATS, WRITABLE, format_help
 InFormat = Enum("InFormat", {name: name for name in FORMATS}, type=str)
 OutFormat = Enum("OutFormat", {name: name for name in WRITABLE}, type=str)
 
-_IN_HELP = "Input format [default: from --format, else the suffix, else the first bytes]. " + format_help()
-_OUT_HELP = "Output format [default: from the suffix; word2vec text for -]. " + format_help(writable=True)
+_IN_HELP = "Input format [default: from the suffix, else the first bytes]. " + format_help()
+_OUT_HELP = "Output format [default: from the suffix; word2vec for -]. " + format_help(writable=True)
 LimitOpt = Annotated[Optional[int], typer.Option("--limit", min=1, help="Only the first N words.")]
 LossyOpt = Annotated[
     bool, typer.Option("--lossy", help="Replace invalid UTF-8 in words with U+FFFD instead of stopping.")

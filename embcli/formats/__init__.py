@@ -54,20 +54,20 @@ _W2V = "embcli.formats.word2vec"
 FORMATS: dict[str, Format] = {
     f.name: f
     for f in (
-        Format("word2vec", "word2vec text: a 'ROWS DIM' header, then 'word v1 ... vD' lines",
+        Format("word2vec", "text, a 'ROWS DIM' header then 'word v1 ... vD' lines",
                (".txt", ".w2v"), f"{_W2V}:read_word2vec", f"{_W2V}:write_word2vec"),
-        Format("word2vec-binary", "word2vec binary (the C tool's and gensim's layout)",
+        Format("word2vec-binary", "the C tool's and gensim's binary layout",
                (".bin",), f"{_W2V}:read_word2vec_binary", f"{_W2V}:write_word2vec_binary"),
-        Format("glove", "GloVe text: 'word v1 ... vD' lines without a header",
+        Format("glove", "text, 'word v1 ... vD' lines without header",
                (".txt", ".glove"), "embcli.formats.glove:read_glove", "embcli.formats.glove:write_glove"),
-        Format("fasttext-vec", "fastText .vec text (the word2vec text layout)",
+        Format("fasttext-vec", "fastText's .vec text (the word2vec layout)",
                (".vec",), f"{_W2V}:read_word2vec", f"{_W2V}:write_word2vec"),
-        Format("fasttext-bin", "Facebook fastText .bin model: words and n-gram buckets (read only)",
+        Format("fasttext-bin", "Facebook's full model with its n-gram buckets (read only)",
                (".bin",), "embcli.formats.fasttext:read_fasttext_bin"),
-        Format("parquet", "Parquet: word, count, vector (fixed_size_list<float32>), metadata under 'emb'",
+        Format("parquet", "columns word, count, vector (fixed_size_list<float32>)",
                (".parquet", ".pq"), "embcli.formats.parquet:read_parquet", "embcli.formats.parquet:write_parquet",
                streams=False),
-        Format("folder", "an emb model folder (meta.json, vocab.txt, vectors.npy, ...)",
+        Format("folder", "an emb model folder",
                (), "embcli.formats.folder:read_folder", "embcli.formats.folder:write_folder",
                streams=False, folder=True),
     )
