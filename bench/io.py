@@ -61,6 +61,7 @@ print(json.dumps({"seconds": spent, "peak_kb": peak, "base_kb": base, "rows": ro
 
 def child(kind: str, path: Path, out: Path) -> dict:
     """Run one import in a fresh interpreter; return its seconds, peak memory and row count."""
+    os.sync()
     done = subprocess.run(
         [sys.executable, "-c", CHILD, kind, str(path), str(out)], capture_output=True, text=True, check=False
     )
@@ -70,6 +71,7 @@ def child(kind: str, path: Path, out: Path) -> dict:
 
 
 def timed(fn) -> float:
+    os.sync()  # start each measurement without the previous one's dirty pages still being written
     t0 = time.perf_counter()
     fn()
     return time.perf_counter() - t0
@@ -132,6 +134,8 @@ def main() -> None:
     del kv
     sizes = {p.name: p.stat().st_size / 1e6 for p in (w2v, w2v_bin, pq, npy, gensim_txt)}
     print("  file sizes (MB): " + ", ".join(f"{k} {v:,.0f}" for k, v in sizes.items()))
+    gensim_txt.unlink()
+    gensim_bin.unlink()
 
     print("\nreading (each in a child process; peak = VmHWM of the child, interpreter and libraries included)")
     peaks: list[tuple[str, float]] = []
@@ -156,6 +160,7 @@ def main() -> None:
 
     read_pair("read word2vec binary", "emb-word2vec-binary", w2v_bin, "gensim-binary", ">= 1.5x")
     read_pair("read word2vec text", "emb-word2vec", w2v, None if args.skip_gensim_text else "gensim-text", ">= 3x")
+    w2v.unlink()
     read_pair("read parquet", "emb-parquet", pq, "numpy-load", "<= 2x numpy", peer_path=npy)
 
     print(f"\npeak memory of each import (matrix {matrix_mb:,.0f} MB; target for emb: <= 1.5x)")

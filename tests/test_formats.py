@@ -235,6 +235,16 @@ def test_parquet_without_expected_columns_names_what_it_found(tmp_path):
         read(tmp_path, path)
 
 
+def test_parquet_with_non_string_words_is_refused(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "ints.parquet"
+    pq.write_table(pa.table({"word": [1, 2], "vector": [[1.0], [2.0]]}), path)
+    with pytest.raises(FormatError, match=r"column 'word' has type int64: expected strings"):
+        read(tmp_path, path)
+
+
 def test_parquet_with_plain_list_column_of_float64_reads(tmp_path):
     import pyarrow as pa
     import pyarrow.parquet as pq

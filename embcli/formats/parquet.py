@@ -102,6 +102,13 @@ def _add(sink: ModelSink, words, values: np.ndarray, counts, row: int, source: s
         raise FormatError(f"{source}: row {bad}: the word is null")
     if counts is not None:
         counts = counts.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+    if pa.types.is_dictionary(words.type):
+        words = words.dictionary_decode()
+    if pa.types.is_string(words.type) or pa.types.is_large_string(words.type):
+        # As bytes: Arrow strings are UTF-8 already, so there is nothing to decode and encode again.
+        words = words.cast(pa.large_binary())
+    elif not (pa.types.is_binary(words.type) or pa.types.is_large_binary(words.type)):
+        raise FormatError(f"{source}: column 'word' has type {words.type}: expected strings")
     sink.add(words.to_pylist(), values, counts, where=lambda i: f"row {row + i + 1}")
 
 
