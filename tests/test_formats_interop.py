@@ -125,3 +125,20 @@ def test_parquet_reads_in_pyarrow_and_duckdb(tmp_path, lee):
     assert np.array_equal(np.array(rows[0][2], dtype=np.float32), np.asarray(lee.vectors[0]))
     n, = con.execute(f"SELECT count(*) FROM '{path}'").fetchone()
     assert n == lee.vocab_size
+
+
+def test_parquet_without_counts_has_a_null_count_column(tmp_path):
+    import duckdb
+    import pyarrow.parquet as pq
+
+    model, _ = load(tmp_path, datapath("test_glove.txt"))
+    assert model.counts is None
+    path = tmp_path / "glove.parquet"
+    write_model(model, str(path), limit=50)
+    table = pq.read_table(path)
+    assert table.num_rows == 50 and table.column("count").null_count == 50
+    assert table.column("word").to_pylist() == model.words[:50]
+    rows = duckdb.connect().execute(f"SELECT count(*), count(count), max(len(vector)) FROM '{path}'").fetchone()
+    assert rows == (50, 0, 50)
+    pq_file = pq.ParquetFile(path)
+    assert pq_file.metadata.num_row_groups == 1 and pq_file.metadata.row_group(0).num_rows == 50

@@ -23,14 +23,15 @@ _DROP_META = ("vocab_size", "dim", "import", "created", "emb_version", "format_v
 def write_parquet(model, dst, limit=None, normalize=False, progress=None) -> int:
     """Write ``model`` to the Parquet file ``dst`` in row groups of 65,536 words."""
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
+    from embcli.formats.parquet_writer import ParquetTableWriter
     from embcli.formats.word2vec import iter_export_blocks
 
     meta = {k: v for k, v in model.meta.items() if k != "fasttext"}
     if normalize:
         meta["normalized"] = True
-    # Word and vector are never null; saying so spares Parquet a definition level per value.
+    emb_meta = json.dumps(meta, ensure_ascii=False)
+    # Word and vector are never null; saying so spares readers a definition level per value.
     vector_type = pa.list_(pa.field("element", pa.float32(), nullable=False), model.dim)
     schema = pa.schema(
         [
@@ -38,25 +39,20 @@ def write_parquet(model, dst, limit=None, normalize=False, progress=None) -> int
             pa.field("count", pa.int64()),
             pa.field("vector", vector_type, nullable=False),
         ],
-        metadata={"emb": json.dumps(meta, ensure_ascii=False)},
+        metadata={"emb": emb_meta},
     )
     total = model.vocab_size if limit is None else min(limit, model.vocab_size)
     counts = model.counts
     done = 0
-    with pq.ParquetWriter(
-        dst, schema, compression={"word": "zstd", "count": "zstd", "vector": "none"},
-        use_dictionary=["word"], write_statistics=["word", "count"], write_page_index=False,
-    ) as writer:
+    with open(dst, "wb", buffering=0) as fh:
+        writer = ParquetTableWriter(fh, model.dim, schema, {"emb": emb_meta})
         for words, block in iter_export_blocks(model, limit, normalize, rows=ROW_GROUP):
             n = len(words)
-            column = (
-                pa.nulls(n, pa.int64()) if counts is None else pa.array(np.asarray(counts[done : done + n]))
-            )
-            vectors = pa.FixedSizeListArray.from_arrays(pa.array(block.reshape(-1)), type=vector_type)
-            writer.write_table(pa.Table.from_arrays([pa.array(words, pa.string()), column, vectors], schema=schema))
+            writer.write(words, None if counts is None else np.asarray(counts[done : done + n]), block)
             done += n
             if progress:
                 progress(done, total, done)
+        writer.close()
     return done
 
 
