@@ -137,6 +137,10 @@ def test_convert_does_not_touch_the_store(tmp_path, model, emb_home):
 def test_read_only_format_cannot_be_written(tmp_path, model):
     with pytest.raises(UsageError, match="can be read but not written"):
         write_model(model, str(tmp_path / "x.bin"), "fasttext-bin")
+    with pytest.raises(UsageError, match="cannot be written to stdout"):
+        write_model(model, "-", "parquet")
+    with pytest.raises(UsageError, match="drop the .gz suffix"):
+        write_model(model, str(tmp_path / "x.parquet.gz"))
 
 
 # --------------------------------------------------------------------------------------------- bad input

@@ -351,6 +351,8 @@ def write_model(model, dst: str, fmt: str | None = None, limit: int | None = Non
     if spec.folder or not spec.streams:
         if dst == "-":
             raise UsageError(f"format {fmt} cannot be written to stdout: give an output path")
+        if _strip_compression(dst)[1]:
+            raise UsageError(f"{dst}: format {fmt} cannot be compressed this way: drop the {Path(dst).suffix} suffix")
     if dst != "-" and Path(dst).exists() and not force and not spec.folder:
         raise FormatError(f"{dst} exists: pass --force to replace it")
     if spec.folder:
