@@ -226,9 +226,11 @@ def compose_word_vectors(folder: Path, minn: int, maxn: int, block_rows: int = 4
         block = np.array(vectors[start : start + len(chunk)], dtype=np.float32)
         if ids:
             gathered = grams[np.asarray(ids, dtype=np.int64)]
-            owner = np.repeat(np.arange(len(chunk)), lengths)
+            # Rows of one word are consecutive in ``gathered``: sum each run with one reduceat.
+            has = lengths > 0
+            starts = (np.cumsum(lengths) - lengths)[has]
             sums = np.zeros_like(block)
-            np.add.at(sums, owner, gathered)
+            sums[has] = np.add.reduceat(gathered, starts, axis=0)
             block = ((block + sums) / (lengths + 1)[:, None].astype(np.float32)).astype(np.float32)
         vectors[start : start + len(chunk)] = block
         norms[start : start + len(chunk)] = np.sqrt(np.einsum("ij,ij->i", block, block, dtype=np.float64))
