@@ -155,6 +155,13 @@ def test_truncated_binary_names_row_and_byte_offset(tmp_path, model):
         read(tmp_path, path)
 
 
+def test_binary_header_claiming_more_than_the_file_holds(tmp_path):
+    path = tmp_path / "lie.bin"
+    path.write_bytes(b"1000000 300\n" + b"a " + bytes(1200))
+    with pytest.raises(FormatError, match=r"claims 1,000,000 rows of 300 dimensions.*holds only 1,202 bytes"):
+        read(tmp_path, path)
+
+
 def test_binary_rows_without_trailing_newline_as_gensim_writes_them(tmp_path):
     vectors = make_vectors(3, 4)
     body = b"".join(w.encode() + b" " + v.astype("<f4").tobytes() for w, v in zip(["a", "bb", "ccc"], vectors))

@@ -19,6 +19,7 @@ from embcli.formats.sink import ModelSink, ProgressFn
 
 CHUNK = 1 << 23  # bytes read at a time
 WRITE_ROWS = 2048  # rows formatted at a time
+MAX_DIM = 1 << 20
 
 
 # ----------------------------------------------------------------------------------------------
@@ -235,10 +236,17 @@ def read_binary_into(
     progress: ProgressFn | None = None,
 ) -> ModelSink:
     """Stream a word2vec binary file into the sink ``sink_for(dim)``."""
-    first = stream.readline()
+    first = stream.readline(256)
     rows, dim = parse_header(first, source)
-    sink = sink_for(dim)
     row_bytes = 4 * dim
+    need = rows * (row_bytes + 2)
+    if dim > MAX_DIM or total is not None and len(first) + need > total:
+        raise FormatError(
+            f"{source}: the header claims {rows:,} rows of {dim:,} dimensions (at least {need:,} bytes)"
+            f" but the file holds {'only ' + format(total - len(first), ',') if total is not None else 'fewer'} bytes:"
+            " it is truncated or its header is wrong"
+        )
+    sink = sink_for(dim)
     offset = len(first)  # file offset of buf[0]
     buf = b""
     pos = 0
