@@ -307,8 +307,16 @@ def write_word2vec_binary(model, dst: BinaryIO, limit=None, normalize=False, pro
     dst.write(f"{total} {model.dim}\n".encode())
     done = 0
     for words, block in iter_export_blocks(model, limit, normalize, rows=8192):
-        block = np.ascontiguousarray(block, dtype="<f4")
-        dst.write(b"".join(w.encode("utf-8") + b" " + block[i].tobytes() + b"\n" for i, w in enumerate(words)))
+        raw = memoryview(np.ascontiguousarray(block, dtype="<f4")).cast("B")
+        row_bytes = 4 * model.dim
+        pieces: list = []
+        add = pieces.append
+        for i, word in enumerate("\n".join(words).encode("utf-8").split(b"\n")):
+            add(word)
+            add(b" ")
+            add(raw[i * row_bytes : (i + 1) * row_bytes])
+            add(b"\n")
+        dst.write(b"".join(pieces))
         done += len(words)
         if progress:
             progress(done, total, done)
