@@ -88,7 +88,8 @@ def _vector_values(vec, dim: int, row: int, source: str) -> np.ndarray:
     return vec.flatten().to_numpy(zero_copy_only=False).astype(np.float32, copy=False).reshape(len(vec), dim)
 
 
-def _add(sink: ModelSink, words, values: np.ndarray, counts, row: int, source: str) -> None:
+def _words_counts(words, counts, row: int, source: str) -> tuple[list[bytes], np.ndarray | None]:
+    """Words as UTF-8 bytes and counts (-1 where null) from Arrow columns; null words are errors."""
     import pyarrow as pa
 
     if isinstance(words, pa.ChunkedArray):
@@ -96,8 +97,6 @@ def _add(sink: ModelSink, words, values: np.ndarray, counts, row: int, source: s
     if words.null_count:
         bad = row + int(np.flatnonzero(words.is_null().to_numpy(zero_copy_only=False))[0]) + 1
         raise FormatError(f"{source}: row {bad}: the word is null")
-    if counts is not None:
-        counts = counts.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
     if pa.types.is_dictionary(words.type):
         words = words.dictionary_decode()
     if pa.types.is_string(words.type) or pa.types.is_large_string(words.type):
@@ -105,7 +104,14 @@ def _add(sink: ModelSink, words, values: np.ndarray, counts, row: int, source: s
         words = words.cast(pa.large_binary())
     elif not (pa.types.is_binary(words.type) or pa.types.is_large_binary(words.type)):
         raise FormatError(f"{source}: column 'word' has type {words.type}: expected strings")
-    sink.add(words.to_pylist(), values, counts, where=lambda i: f"row {row + i + 1}")
+    if counts is not None:
+        counts = counts.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+    return words.to_pylist(), counts
+
+
+def _add(sink: ModelSink, words, values: np.ndarray, counts, row: int, source: str) -> None:
+    names, counts = _words_counts(words, counts, row, source)
+    sink.add(names, values, counts, where=lambda i: f"row {row + i + 1}")
 
 
 def read_parquet(path, folder: Path, source: str, limit=None, lossy=False, total=None, progress=None) -> ImportSummary:
@@ -143,11 +149,22 @@ def read_parquet(path, folder: Path, source: str, limit=None, lossy=False, total
             with open(path, "rb") as fh:
                 for g in range(pf.metadata.num_row_groups):
                     n = pf.metadata.row_group(g).num_rows
-                    values = _plain_floats(fh, pf.metadata.row_group(g).column(fast), n, dim)
-                    if values is None:  # an unusual page: let pyarrow decode this group
-                        values = _vector_values(pf.read_row_group(g, columns=["vector"]).column(0), dim, row, source)
                     rest = pf.read_row_group(g, columns=[c for c in columns if c != "vector"])
-                    _add(sink, rest.column("word"), values, rest.column("count") if with_counts else None, row, source)
+                    counts = rest.column("count") if with_counts else None
+                    mapped, at = _map_chunk(fh, pf.metadata.row_group(g).column(fast))
+                    try:
+                        pages = _plain_pages(mapped, at, n, dim)
+                        if pages is None:  # an unusual page: let pyarrow decode this group
+                            values = pf.read_row_group(g, columns=["vector"]).column(0)
+                            _add(sink, rest.column("word"), _vector_values(values, dim, row, source), counts, row, source)
+                        else:
+                            _add_pages(sink, pages, rest.column("word"), counts, n, dim, row, source)
+                    finally:
+                        pages = None
+                        try:
+                            mapped.close()
+                        except BufferError:  # a view is still held by an error being raised
+                            pass
                     row += n
                     if progress:
                         progress(row, rows_total, sink.summary.rows)
@@ -259,14 +276,21 @@ def _fast_vector_column(pf, dim: int) -> int | None:
     return index
 
 
-def _plain_floats(fh, chunk, rows: int, dim: int) -> np.ndarray | None:
-    """The values of one uncompressed PLAIN float column chunk as (rows, dim), or None if unusual."""
-    fh.seek(chunk.data_page_offset)
-    data = fh.read(chunk.total_compressed_size)
+def _map_chunk(fh, chunk):
+    """Memory-map one column chunk (no copy); return the map and where the chunk starts in it."""
+    import mmap
+
+    start, size = chunk.data_page_offset, chunk.total_compressed_size
+    base = start - start % mmap.ALLOCATIONGRANULARITY
+    return mmap.mmap(fh.fileno(), size + start - base, offset=base, access=mmap.ACCESS_READ), start - base
+
+
+def _plain_pages(data, pos: int, rows: int, dim: int) -> list[np.ndarray] | None:
+    """The values of each page of an uncompressed PLAIN float chunk (views into ``data``), or None."""
     pieces: list[np.ndarray] = []
-    pos = 0
+    end = len(data)
     try:
-        while pos < len(data):
+        while pos < end:
             header, pos = _struct(data, pos)
             size = header[3]
             body_start, pos = pos, pos + size
@@ -279,21 +303,36 @@ def _plain_floats(fh, chunk, rows: int, dim: int) -> np.ndarray | None:
                 for _ in range(2):
                     skip += 4 + int.from_bytes(data[skip : skip + 4], "little")
                 values_start = skip
-                count = page[1]
             elif kind == 3:  # data page v2: levels first, their lengths in the header
                 page = header[8]
                 if page.get(4, 0) != 0 or page.get(2, 0) != 0:
                     return None
                 values_start = body_start + page.get(5, 0) + page.get(6, 0)
-                count = page[1]
             else:
                 return None
-            if pos - values_start != 4 * count:
+            count = page[1]
+            if pos - values_start != 4 * count or pos > end:
                 return None
             pieces.append(np.frombuffer(data, dtype="<f4", count=count, offset=values_start))
     except (KeyError, IndexError, ValueError):
         return None
-    values = np.concatenate(pieces) if len(pieces) != 1 else pieces[0]
-    if values.size != rows * dim:
+    if sum(p.size for p in pieces) != rows * dim:
         return None
-    return values.reshape(rows, dim)
+    return pieces
+
+
+def _add_pages(sink: ModelSink, pages: list[np.ndarray], words, counts, rows: int, dim: int, row: int,
+               source: str) -> None:
+    """Hand a row group to the sink page by page when pages hold whole rows (as emb writes them)."""
+    names, counts = _words_counts(words, counts, row, source)
+    if any(p.size % dim for p in pages):
+        values = np.concatenate(pages).reshape(rows, dim)
+        sink.add(names, values, counts, where=lambda i: f"row {row + i + 1}")
+        return
+    done = 0
+    for page in pages:
+        k = page.size // dim
+        if k:
+            part = None if counts is None else counts[done : done + k]
+            sink.add(names[done : done + k], page.reshape(k, dim), part, where=lambda i, d=done: f"row {row + d + i + 1}")
+        done += k
