@@ -2,8 +2,10 @@
 
 Schema: ``word: string``, ``count: int64`` (null where unknown), ``vector:
 fixed_size_list<float32>[D]``; the model's metadata is JSON under the schema metadata key ``emb``.
-Rows are written and read in row groups, so neither direction holds the matrix twice. The vector
-column is stored uncompressed (random-looking floats do not compress) and the words with zstd.
+Rows are written and read in row groups, so neither direction holds the matrix twice. Files are
+written by ``parquet_writer`` (plain, uncompressed pages: random-looking floats do not compress);
+reading slices such pages straight out of the file and hands any other layout (compressed,
+dictionary-encoded, nullable, written by other tools) to pyarrow.
 """
 
 from __future__ import annotations
