@@ -270,7 +270,7 @@ def _line_fingerprints(data: bytes, ends: np.ndarray) -> np.ndarray:
 
 
 def open_model(name_or_path: str | None = None, store=None) -> Model:
-    """Open a model by name, folder path, or the store's default (None)."""
+    """Open a model by name, folder path, file in a supported format, or the store's default (None)."""
     from embcli.store import ModelStore
 
     store = store or ModelStore()

@@ -190,13 +190,18 @@ class ModelStore:
             yield tmp
 
     def resolve(self, name_or_path: str | None) -> Path:
-        """The folder of a model given by name or path; None means the default model."""
+        """The folder of a model given by name, folder path or file path; None means the default model."""
         if name_or_path is None:
             name = self.default_name()
             if name is None or not self.exists(name):
                 raise ModelError("no model yet: train one with `emb train FILE`, or pass -m")
             return self.path(name)
         candidate = Path(name_or_path)
+        if candidate.is_file() and (os.sep in name_or_path or not self._is_model(name_or_path)):
+            # A file in a supported format (a model of the same name wins): read once, then cached.
+            from embcli.formats import cached_model_dir
+
+            return cached_model_dir(candidate, self)
         if os.sep in name_or_path or candidate.exists() and (candidate / "meta.json").is_file():
             if not (candidate / "meta.json").is_file():
                 raise ModelError(f"{name_or_path}: not a model folder (no meta.json): pass a model name or folder")
@@ -205,6 +210,12 @@ class ModelStore:
         if not self.exists(name_or_path):
             raise ModelError(self._unknown(name_or_path))
         return self.path(name_or_path)
+
+    def _is_model(self, name: str) -> bool:
+        try:
+            return self.exists(name)
+        except UsageError:
+            return False
 
     def info(self, name: str) -> ModelInfo:
         path = self.path(name)

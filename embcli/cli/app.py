@@ -81,11 +81,12 @@ def root(
 
 
 def _register() -> None:
-    from embcli.cli import evaluate, models, query, text, train
+    from embcli.cli import evaluate, io, models, query, text, train
 
     train.register(app)
     query.register(app)
     text.register(app)
+    io.register(app)
     evaluate.register(app)
     app.add_typer(models.app, name="models")
 

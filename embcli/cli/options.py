@@ -27,7 +27,10 @@ FormatOpt = Annotated[
 ]
 ModelOpt = Annotated[
     Optional[str],
-    typer.Option("--model", "-m", help="Model name or folder; the default model when omitted."),
+    typer.Option(
+        "--model", "-m",
+        help="Model name, model folder, or a file in any supported format; the default model when omitted.",
+    ),
 ]
 CorpusArg = Annotated[
     list[str],

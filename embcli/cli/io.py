@@ -1,0 +1,185 @@
+"""``emb import``, ``emb export``, ``emb convert``: models in and out of external formats.
+
+The format choices and their help come from the registry in ``embcli.formats``.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from enum import Enum
+from typing import Annotated, Optional
+
+import typer
+
+from embcli.cli.console import human_count, info, quiet, stderr_console, warn
+from embcli.cli.options import ModelOpt
+from embcli.formats import FORMATS, WRITABLE, format_help
+
+InFormat = Enum("InFormat", {name: name for name in FORMATS}, type=str)
+OutFormat = Enum("OutFormat", {name: name for name in WRITABLE}, type=str)
+
+_IN_HELP = "Input format [default: from the suffix, else the first bytes]. " + format_help()
+_OUT_HELP = "Output format [default: from the suffix; word2vec for -]. " + format_help(writable=True)
+LimitOpt = Annotated[Optional[int], typer.Option("--limit", min=1, help="Only the first N words.")]
+LossyOpt = Annotated[
+    bool, typer.Option("--lossy", help="Replace invalid UTF-8 in words with U+FFFD instead of stopping.")
+]
+NormalizeOpt = Annotated[bool, typer.Option("--normalize", help="Write unit-length vectors.")]
+ForceOpt = Annotated[bool, typer.Option("--force", help="Replace an existing output.")]
+
+IMPORT_EXAMPLES = """\
+Examples:
+
+\b
+  emb import GoogleNews-vectors-negative300.bin --lossy --name gnews
+  emb import glove.6B.100d.txt.gz --limit 100000
+  emb import cc.en.300.bin --name cc-en          (fastText: out-of-vocabulary words work)
+  zcat vectors.txt.gz | emb import - --format word2vec --name mine
+"""
+EXPORT_EXAMPLES = """\
+Examples:
+
+\b
+  emb export vectors.parquet                      the default model as Parquet
+  emb export -m web-word2vec out.bin --limit 50000
+  emb export - --format glove --normalize | head
+"""
+CONVERT_EXAMPLES = """\
+Examples:
+
+\b
+  emb convert glove.6B.100d.txt glove.parquet
+  emb convert cc.en.300.bin cc.en.300.vec.gz --limit 200000
+  emb convert in.txt - --to word2vec-binary > out.bin
+"""
+
+
+class IOProgress:
+    """Rows per second on stderr while a large file is read or written (terminal only)."""
+
+    def __init__(self, what: str):
+        self.what = what
+        self.enabled = sys.stderr.isatty() and not quiet()
+        self.progress = None
+        self.task = None
+        self.started = time.perf_counter()
+
+    def __enter__(self):
+        if self.enabled:
+            from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+            self.progress = Progress(
+                TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+                TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TimeRemainingColumn(),
+                console=stderr_console(), transient=True,
+            )
+            self.progress.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        if self.progress is not None:
+            self.progress.__exit__(*exc)
+        return False
+
+    def __call__(self, done: int, total: int | None, rows: int) -> None:
+        if self.progress is None:
+            return
+        if self.task is None:
+            self.task = self.progress.add_task(self.what, total=total, rate="")
+        spent = max(time.perf_counter() - self.started, 1e-9)
+        self.progress.update(self.task, completed=done, total=total, rate=f"{human_count(rows)} rows {human_count(rows / spent)} rows/s")
+
+
+def _report_skips(summary) -> None:
+    if summary.duplicates:
+        warn(
+            f"skipped {summary.duplicates:,} duplicate word(s), keeping the first of each"
+            f" (first duplicate: {summary.first_duplicate!r})"
+        )
+    if getattr(summary, "empty", 0):
+        warn(f"skipped {summary.empty:,} empty word(s)")
+    if summary.replaced_bytes:
+        warn(f"replaced {summary.replaced_bytes:,} invalid UTF-8 byte(s) in words with U+FFFD")
+
+
+def import_cmd(
+    file: Annotated[str, typer.Argument(help="The file to import (or a model folder); - for stdin.", show_default=False)],
+    fmt: Annotated[Optional[InFormat], typer.Option("--format", help=_IN_HELP, show_default=False)] = None,
+    name: Annotated[Optional[str], typer.Option("--name", "-n", help="Model name [default: the file name].")] = None,
+    limit: LimitOpt = None,
+    lossy: LossyOpt = False,
+    force: Annotated[bool, typer.Option("--force", help="Replace a model of the same name.")] = False,
+    no_default: Annotated[bool, typer.Option("--no-default", help="Do not make the model the default.")] = False,
+) -> None:
+    """Import vectors from word2vec, GloVe, fastText or Parquet files into the model store."""
+    from embcli.formats import import_to_store
+
+    started = time.perf_counter()
+    with IOProgress("reading") as progress:
+        name, found, summary = import_to_store(
+            file, name, fmt.value if fmt else None, limit, lossy, force, not no_default, progress=progress
+        )
+    spent = time.perf_counter() - started
+    _report_skips(summary)
+    info(
+        f"imported {file if file != '-' else 'stdin'} ({found}) as model {name!r}: {summary.rows:,} words x"
+        f" {summary.dim} dims in {spent:.1f} s ({human_count(summary.rows / max(spent, 1e-9))} rows/s)"
+        + ("" if no_default else "; now the default model")
+    )
+
+
+def export_cmd(
+    output: Annotated[str, typer.Argument(help="Output file or folder; - for stdout.", show_default=False)],
+    model: ModelOpt = None,
+    fmt: Annotated[Optional[OutFormat], typer.Option("--format", help=_OUT_HELP, show_default=False)] = None,
+    limit: LimitOpt = None,
+    normalize: NormalizeOpt = False,
+    force: ForceOpt = False,
+) -> None:
+    """Write a model to a file in word2vec, GloVe, fastText .vec or Parquet format."""
+    from embcli.formats import write_model
+    from embcli.model import open_model
+
+    started = time.perf_counter()
+    m = open_model(model)
+    with IOProgress("writing") as progress:
+        written, rows = write_model(m, output, fmt.value if fmt else None, limit, normalize, force, progress)
+    spent = time.perf_counter() - started
+    info(
+        f"exported model {m.name!r} to {output if output != '-' else 'stdout'} ({written}): {rows:,} words x"
+        f" {m.dim} dims in {spent:.1f} s"
+    )
+
+
+def convert_cmd(
+    input: Annotated[str, typer.Argument(help="Input file or model folder; - for stdin.", show_default=False)],
+    output: Annotated[str, typer.Argument(help="Output file or folder; - for stdout.", show_default=False)],
+    from_fmt: Annotated[Optional[InFormat], typer.Option("--from", help=_IN_HELP, show_default=False)] = None,
+    to_fmt: Annotated[Optional[OutFormat], typer.Option("--to", help=_OUT_HELP, show_default=False)] = None,
+    limit: LimitOpt = None,
+    lossy: LossyOpt = False,
+    normalize: NormalizeOpt = False,
+    force: ForceOpt = False,
+) -> None:
+    """Convert between vector formats without touching the model store."""
+    from embcli.formats import convert
+
+    started = time.perf_counter()
+    with IOProgress("converting") as progress:
+        found, written, summary, rows = convert(
+            input, output, from_fmt.value if from_fmt else None, to_fmt.value if to_fmt else None,
+            limit, lossy, normalize, force, progress,
+        )
+    spent = time.perf_counter() - started
+    _report_skips(summary)
+    info(
+        f"converted {input if input != '-' else 'stdin'} ({found}) to {output if output != '-' else 'stdout'}"
+        f" ({written}): {rows:,} words x {summary.dim} dims in {spent:.1f} s"
+    )
+
+
+def register(app: typer.Typer) -> None:
+    app.command("import", epilog=IMPORT_EXAMPLES)(import_cmd)
+    app.command("export", epilog=EXPORT_EXAMPLES)(export_cmd)
+    app.command("convert", epilog=CONVERT_EXAMPLES)(convert_cmd)

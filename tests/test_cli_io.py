@@ -1,0 +1,146 @@
+"""``emb import``, ``emb export``, ``emb convert`` end to end, and ``-m FILE``."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from gensim.test.utils import datapath
+from typer.testing import CliRunner
+
+from embcli.cli.app import app
+from embcli.formats import FORMATS, WRITABLE
+from embcli.model import Model, open_model
+from embcli.store import ModelStore
+
+runner = CliRunner()
+GLOVE = datapath("test_glove.txt")
+LEE_BIN = datapath("lee_fasttext.bin")
+
+
+def run(*args, input=None):
+    return runner.invoke(app, list(args), input=input)
+
+
+@pytest.mark.parametrize("command", ["import", "export", "convert"])
+def test_help_lists_every_format_from_the_registry(command):
+    result = run(command, "--help")
+    assert result.exit_code == 0
+    names = FORMATS if command == "import" else WRITABLE
+    for name in names:
+        assert name in result.stdout
+    assert "Examples" in result.stdout
+
+
+def test_import_file_then_query_its_store_entry(emb_home):
+    result = run("import", GLOVE, "--name", "glove-test")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == ""
+    assert "imported" in result.stderr and "(glove)" in result.stderr and "76 words x 50 dims" in result.stderr
+    store = ModelStore()
+    assert store.default_name() == "glove-test"
+    model = open_model("glove-test")
+    assert model.vocab_size == 76 and model.dim == 50 and model.words[0] == "the"
+    assert model.meta["import"]["format"] == "glove"
+
+
+def test_import_default_name_limit_and_existing_name(emb_home):
+    result = run("import", LEE_BIN, "--limit", "100", "--no-default")
+    assert result.exit_code == 0, result.stderr
+    model = open_model("lee_fasttext")
+    assert model.vocab_size == 100 and model.ngrams is not None
+    assert ModelStore().default_name() is None
+    again = run("import", LEE_BIN)
+    assert again.exit_code == 1
+    assert again.stderr.startswith("emb: error: model 'lee_fasttext' exists: pass --force")
+    assert run("import", LEE_BIN, "--force").exit_code == 0
+
+
+@pytest.mark.parametrize("how", ["argument", "stdin"])
+def test_import_from_file_or_stdin(tmp_path, how):
+    text = b"3 2\nalpha 1 2\nbeta 3 4\ngamma 5.5 -6\n"
+    if how == "argument":
+        path = tmp_path / "v.txt"
+        path.write_bytes(text)
+        result = run("import", str(path), "--name", "v")
+    else:
+        result = run("import", "-", "--name", "v", input=text)
+    assert result.exit_code == 0, result.stderr
+    model = open_model("v")
+    assert model.words == ["alpha", "beta", "gamma"]
+    assert model.vectors.tolist() == [[1, 2], [3, 4], [5.5, -6]]
+
+
+def test_import_reports_duplicates_and_lossy(tmp_path):
+    path = tmp_path / "d.txt"
+    path.write_bytes(b"a 1 2\nb 3 4\na 5 6\nc\xff 7 8\n")
+    bad = run("import", str(path), "--name", "d")
+    assert bad.exit_code == 1
+    assert "line 4" in bad.stderr and "--lossy" in bad.stderr and bad.stderr.count("\n") == 1
+    good = run("import", str(path), "--name", "d", "--lossy")
+    assert good.exit_code == 0
+    assert "skipped 1 duplicate word(s)" in good.stderr and "replaced 1 invalid UTF-8 byte(s)" in good.stderr
+    assert open_model("d").words == ["a", "b", "c\ufffd"]
+
+
+def test_import_errors_are_one_line_with_exit_code(tmp_path):
+    path = tmp_path / "x.txt"
+    path.write_text("2 3\na 1 2 3\nb 1 oops 3\n")
+    result = run("import", str(path))
+    assert result.exit_code == 1
+    assert result.stderr == f"emb: error: {path}: line 3, column 3: 'oops' is not a number\n"
+    missing = run("import", str(tmp_path / "nope.txt"))
+    assert missing.exit_code == 1 and "no such file" in missing.stderr
+    usage = run("import", str(path), "--format", "nope")
+    assert usage.exit_code == 2
+
+
+def test_export_to_stdout_and_files(tmp_path):
+    assert run("import", GLOVE, "--name", "g").exit_code == 0
+    out = run("export", "-m", "g", "-", "--limit", "2")
+    assert out.exit_code == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert lines[0] == "2 50" and lines[1].startswith("the 0.418 0.24968 ") and len(lines) == 3
+    assert "exported model 'g' to stdout (word2vec): 2 words x 50 dims" in out.stderr
+    glove = run("export", "-", "--format", "glove", "--normalize", "--limit", "1")
+    values = np.array(glove.stdout.split()[1:], dtype=np.float64)
+    assert glove.stdout.startswith("the ") and abs(np.linalg.norm(values) - 1) < 1e-6
+    target = tmp_path / "g.parquet"
+    assert run("export", str(target)).exit_code == 0
+    again = run("export", str(target))
+    assert again.exit_code == 1 and "--force" in again.stderr
+    assert run("export", str(tmp_path / "g.unknown")).exit_code == 2
+
+
+def test_export_read_only_format_is_not_offered():
+    result = run("export", "-", "--format", "fasttext-bin")
+    assert result.exit_code == 2
+
+
+def test_convert_without_touching_the_store(tmp_path, emb_home):
+    target = tmp_path / "lee.vec.gz"
+    result = run("convert", LEE_BIN, str(target))
+    assert result.exit_code == 0, result.stderr
+    assert "(fasttext-bin) to" in result.stderr and "(fasttext-vec): 1,762 words x 10 dims" in result.stderr
+    assert not (emb_home / "models").exists()
+    back = run("convert", str(target), "-", "--to", "glove", "--limit", "1")
+    assert back.exit_code == 0 and back.stdout.startswith("the ") and len(back.stdout.split()) == 11
+    piped = run("convert", "-", str(tmp_path / "p.bin"), "--from", "glove", input=open(GLOVE, "rb").read())
+    assert piped.exit_code == 0, piped.stderr
+    folder = tmp_path / "m"
+    assert run("convert", str(tmp_path / "p.bin"), str(folder), "--to", "folder").exit_code == 0
+    assert Model(folder).vocab_size == 76
+
+
+def test_model_option_accepts_a_file_in_any_supported_format(tmp_path, emb_home):
+    first = run("export", "-m", LEE_BIN, "-", "--limit", "1")
+    assert first.exit_code == 0, first.stderr
+    assert first.stdout.startswith("1 10\nthe ")
+    cached = list((emb_home / "cache").iterdir())
+    assert len(cached) == 1 and (cached[0] / "ngrams.npy").is_file()
+    again = run("export", "-m", LEE_BIN, "-", "--limit", "1")
+    assert again.stdout == first.stdout and list((emb_home / "cache").iterdir()) == cached
+    bad = tmp_path / "bad.vec"
+    bad.write_text("2 2\na 1\n")
+    result = run("export", "-m", str(bad), "-")
+    assert result.exit_code == 1 and "line 2: 1 values, but the header says 2" in result.stderr
+    assert not [p for p in (emb_home / "cache").iterdir() if "bad" in p.name and (p / "meta.json").exists()]
