@@ -338,7 +338,7 @@ def test_a_folder_with_pickled_arrays_is_refused(tmp_path, model):
     np.save(folder / "vectors.npy", np.array([object()] * len(WORDS)), allow_pickle=True)
     from embcli.errors import ModelError
 
-    with pytest.raises(ModelError, match="unreadable vectors"):
+    with pytest.raises(ModelError, match="Python objects, which emb never loads"):
         read(tmp_path, folder, "folder")
 
 
