@@ -16,7 +16,7 @@ import numpy as np
 
 from embcli.errors import EmbError, UsageError
 from embcli.model import Model
-from embcli.query import analogy_topk_rows
+from embcli.search import analogy_topk_rows
 
 DEFAULT_RESTRICT = 300_000
 ANALOGY_SETS = ("questions-words.txt",)

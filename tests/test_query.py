@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from query_models import ft_dir, gensim_keyed_vectors, lee_ft_dir, small_corpus_file, w2v_dir, write_toy_model  # noqa: F401
 
-from embcli import query
+from embcli import query, search
 from embcli.errors import ModelError, UnknownWordError, UsageError
 from embcli.model import Model
 
@@ -27,8 +27,8 @@ def kv(w2v_dir):
 @pytest.fixture
 def small_blocks(monkeypatch):
     """Force many small blocks so that the running top-k merges across blocks."""
-    monkeypatch.setattr(query, "_FIRST_ROWS", 7)
-    monkeypatch.setattr(query, "_BLOCK_CELLS", 1500)
+    monkeypatch.setattr(search, "_FIRST_ROWS", 7)
+    monkeypatch.setattr(search, "_BLOCK_CELLS", 1500)
 
 
 def assert_same(hits, expected, tol=1e-5):
@@ -213,7 +213,7 @@ def test_analogy_topk_rows_is_gensims_evaluate_call(w2v, kv):
     """An analogy file's line ``a b c d`` is asked as rows (b, a, c); the queries are excluded."""
     lines = [("man", "king", "woman"), ("king", "pharaoh", "god")]
     triples = np.array([[w2v.index_of(b), w2v.index_of(a), w2v.index_of(c)] for a, b, c in lines])
-    rows, scores = query.analogy_topk_rows(w2v.vectors, w2v.norms, triples, k=5, restrict=500)
+    rows, scores = search.analogy_topk_rows(w2v.vectors, w2v.norms, triples, k=5, restrict=500)
     for (a, b, c), r, s in zip(lines, rows, scores):
         expected = kv.most_similar(positive=[b, c], negative=[a], topn=5, restrict_vocab=500)
         assert [w2v.word_at(i) for i in r] == [w for w, _ in expected]
@@ -224,7 +224,7 @@ def test_topk_many_queries_in_blocks_equal_one_by_one(w2v, small_blocks):
     rng = np.random.default_rng(0)
     units = rng.standard_normal((40, w2v.dim)).astype(np.float32)
     units /= np.linalg.norm(units, axis=1, keepdims=True)
-    rows, scores = query.topk(w2v.vectors, w2v.norms, units, k=4)
+    rows, scores = search.topk(w2v.vectors, w2v.norms, units, k=4)
     cos = (np.asarray(w2v.vectors, np.float64) / w2v.norms[:, None]) @ units.T.astype(np.float64)
     np.testing.assert_array_equal(rows, np.argsort(-cos, axis=0)[:4].T)
     np.testing.assert_allclose(scores, np.sort(cos, axis=0)[::-1][:4].T, atol=1e-5)

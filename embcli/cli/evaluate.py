@@ -8,7 +8,6 @@ from typing import Annotated, Optional
 
 import typer
 
-from embcli.cli.console import info
 from embcli.cli.options import FormatOpt, OutputFormat
 
 

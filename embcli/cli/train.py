@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from embcli.cli.console import TrainProgress, human_bytes, human_count, info, warn
+from embcli.cli.console import TrainProgress, human_count, info, warn
 from embcli.cli.options import CorpusArg, LowercaseOpt, MinTokenLengthOpt, TokenizerMode, TokenizerOpt
 
 
