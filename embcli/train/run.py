@@ -16,13 +16,14 @@ from embcli.train.prepare import check_vocabulary, prepare_corpus
 def _train_into(
     folder: Path, corpus: Corpus, tokenizer: TokenizerSettings, options: TrainOptions, on_progress
 ) -> TrainResult:
+    if options.algo == "glove":
+        # Said before the corpus is read, not after a long tokenizing pass.
+        raise UsageError("--algo glove is not available yet: use --algo word2vec or fasttext for now")
     started = time.perf_counter()
     corpus_path = folder / "corpus.tmp"
     prepared = prepare_corpus(corpus, tokenizer, corpus_path, on_progress)
     check_vocabulary(prepared.counts, options.min_count)
     tokenized = time.perf_counter()
-    if options.algo == "glove":
-        raise UsageError("--algo glove is not available yet: use --algo word2vec or fasttext for now")
     from embcli.train.gensim_trainer import train_gensim
 
     words, vectors, counts, ngrams, wps = train_gensim(prepared, options, on_progress)
