@@ -49,24 +49,29 @@ def _wait_for_training(models, timeout=120.0):
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
-@pytest.mark.parametrize("wait", [_wait_for_training, _wait_for_tokenizing], ids=["training", "tokenizing"])
-def test_ctrl_c(emb_home, small_corpus, wait):
+@pytest.mark.parametrize(
+    "wait, threads",
+    [(_wait_for_training, 1), (_wait_for_tokenizing, 1), (_wait_for_tokenizing, 2)],
+    ids=["training", "tokenizing", "tokenizing-in-workers"],
+)
+def test_ctrl_c(emb_home, small_corpus, wait, threads):
     assert invoke(["train", small_corpus, *TINY, "--name", "previous"]).exit_code == 0
     models = emb_home / "models"
     before = _digest(models / "previous")
 
     # The whole sample corpus for 50 epochs: minutes of work, interrupted a moment after it starts.
     cmd = [sys.executable, "-m", "embcli", "train", str(SAMPLE), "--epochs", "50", "--dim", "50",
-           "--threads", "1", "--name", "interrupted"]
+           "--threads", str(threads), "--name", "interrupted"]
     proc = subprocess.Popen(
         cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=dict(os.environ),
         # A test runner started in the background may ignore SIGINT; the child must not.
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        start_new_session=True,
     )
     try:
         wait(models)
         assert proc.poll() is None, "training ended before it could be interrupted"
-        proc.send_signal(signal.SIGINT)
+        os.killpg(proc.pid, signal.SIGINT)  # as a terminal does: the whole process group
         out, err = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:

@@ -10,6 +10,7 @@ import pytest
 from conftest import TINY, TINY_FT, assert_clean_error, invoke
 
 from embcli.corpus import Corpus
+from embcli.errors import CorpusError
 from embcli.model import Model, open_model
 from embcli.store import ModelStore
 from embcli.subwords import oov_vector
@@ -324,3 +325,33 @@ def test_replaced_bytes_are_reported(tmp_path, web_lines):
     assert result.exit_code == 0, result.stderr
     assert "2 invalid UTF-8 bytes" in result.stderr
     assert open_model("bad").meta["corpus"]["replaced_bytes"] == 2
+
+
+def test_parallel_tokenizing_writes_the_same_file(tmp_path, web_lines, monkeypatch):
+    import embcli.train.prepare as prepare
+
+    monkeypatch.setattr(prepare, "BLOCK_LINES", 100)  # many small blocks, so order matters
+    long_line = " ".join(f"x{i}" for i in range(MAX_SENTENCE_TOKENS + 7))
+    src = tmp_path / "c.txt"
+    src.write_text("\n".join(web_lines[:1500] + ["", long_line, "!!!"] + web_lines[1500:]) + "\n", encoding="utf-8")
+    one = prepare_corpus(Corpus([str(src)]), TokenizerSettings(), tmp_path / "one.txt", workers=1)
+    two = prepare_corpus(Corpus([str(src)]), TokenizerSettings(), tmp_path / "two.txt", workers=3)
+    assert (tmp_path / "one.txt").read_bytes() == (tmp_path / "two.txt").read_bytes()
+    assert list(one.counts.items()) == list(two.counts.items())
+    assert (one.sentences, one.stats.tokens, one.stats.lines) == (two.sentences, two.stats.tokens, two.stats.lines)
+    assert one.sentences == 4000 + 2  # the long line is two sentences; the empty and "!!!" lines none
+
+
+def test_parallel_tokenizing_errors_are_clean(tmp_path):
+    src = tmp_path / "punct.txt"
+    src.write_text("!!! ???\n" * 5000)
+    with pytest.raises(CorpusError, match="no tokens"):
+        prepare_corpus(Corpus([str(src)]), TokenizerSettings(), tmp_path / "out.txt", workers=2)
+
+
+def test_training_with_threads_uses_the_pool(small_corpus):
+    # Default --threads (all cores) tokenizes in worker processes; the model is as complete.
+    result = invoke(["train", small_corpus, "--dim", "8", "--epochs", "1", "--min-count", "3", "--threads", "2"])
+    assert result.exit_code == 0, result.stderr
+    model = open_model()
+    assert model.meta["corpus"]["tokens"] == 98_842 and model.meta["params"]["threads"] == 2

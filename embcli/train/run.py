@@ -21,7 +21,7 @@ def _train_into(
         raise UsageError("--algo glove is not available yet: use --algo word2vec or fasttext for now")
     started = time.perf_counter()
     corpus_path = folder / "corpus.tmp"
-    prepared = prepare_corpus(corpus, tokenizer, corpus_path, on_progress)
+    prepared = prepare_corpus(corpus, tokenizer, corpus_path, on_progress, workers=options.threads)
     check_vocabulary(prepared.counts, options.min_count)
     tokenized = time.perf_counter()
     from embcli.train.gensim_trainer import train_gensim
