@@ -100,3 +100,22 @@ def test_chunks_split_long_token_lists_without_losing_any():
     assert [len(p) for p in pieces] == [MAX_SENTENCE_TOKENS, MAX_SENTENCE_TOKENS, 123]
     assert [t for p in pieces for t in p] == tokens
     assert list(chunks([])) == []
+
+
+def test_ascii_fast_path_finds_the_same_words():
+    import random
+
+    from embcli.tokenize import ASCII_WORD_RE, WORD_RE
+
+    rng = random.Random(0)
+    alphabet = "abcXYZ019_'- \t.,;!?\"()-''--"
+    for _ in range(3000):
+        line = "".join(rng.choice(alphabet) for _ in range(rng.randrange(40)))
+        assert ASCII_WORD_RE.findall(line) == WORD_RE.findall(line), line
+        assert default(line) == WORD_RE.findall(line.casefold())
+
+
+def test_line_that_becomes_ascii_after_folding():
+    # A curly apostrophe makes the line non-ASCII; after folding it takes the ASCII path.
+    assert default("It’s GOD’S") == ["it's", "god's"]
+    assert make_tokenizer(TokenizerSettings(lowercase=False))("It’s GOD’S") == ["It's", "GOD'S"]
