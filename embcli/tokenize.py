@@ -25,7 +25,15 @@ _W = r"[\w" + MARKS + r"]+"
 WORD_RE = re.compile(_W + r"(?:['\-]" + _W + r")*")
 # The same pattern for ASCII text (the marks are all non-ASCII): several times faster in ``re``.
 ASCII_WORD_RE = re.compile(r"\w+(?:['\-]\w+)*", re.ASCII)
-_FOLD = str.maketrans({"\u2019": "'", "\u02bc": "'", "\u2018": "'", "\u2010": "-", "\u2011": "-"})
+_FOLD_MAP = {"\u2019": "'", "\u02bc": "'", "\u2018": "'", "\u2010": "-", "\u2011": "-"}
+# Common non-ASCII punctuation, symbols and spaces (curly quotes, dashes, bullets, CJK punctuation)
+# never belong to a word, so they become spaces: the words found are the same, and a line whose only
+# non-ASCII characters are such marks takes the much faster ASCII path.
+for _lo, _hi in ((0x80, 0xBF), (0x2000, 0x206F), (0x3000, 0x303F), (0xFE30, 0xFE4F), (0xFFFD, 0xFFFD)):
+    for _cp in range(_lo, _hi + 1):
+        if chr(_cp) not in _FOLD_MAP and unicodedata.category(chr(_cp))[0] in "PSZ":
+            _FOLD_MAP[chr(_cp)] = " "
+_FOLD = str.maketrans(_FOLD_MAP)
 
 
 @dataclass(frozen=True)

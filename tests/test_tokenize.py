@@ -119,3 +119,10 @@ def test_line_that_becomes_ascii_after_folding():
     # A curly apostrophe makes the line non-ASCII; after folding it takes the ASCII path.
     assert default("It’s GOD’S") == ["it's", "god's"]
     assert make_tokenizer(TokenizerSettings(lowercase=False))("It’s GOD’S") == ["It's", "GOD'S"]
+
+
+def test_non_ascii_punctuation_separates_like_before():
+    # Curly quotes, dashes, bullets and CJK punctuation become spaces: never part of a word.
+    assert default("“Yes,” he said—“go…” • end") == ["yes", "he", "said", "go", "end"]
+    assert default("東京、大阪。«ça» naïve—façade") == ["東京", "大阪", "ça", "naïve", "façade"]
+    assert default("rock\u2013roll non\u00a0stop") == ["rock", "roll", "non", "stop"]
