@@ -1,8 +1,10 @@
 """Tokenize a corpus once into a temporary one-sentence-a-line file, counting words as it goes.
 
-With ``workers > 1`` the lines are read and decoded here and tokenized by a pool of worker
-processes, in blocks; results are written in input order, so the file and the counts are the same
-as with one worker. At most a few blocks are in flight, so memory does not grow with the corpus.
+With ``workers > 1`` the lines are read and decoded here and tokenized by worker processes, in
+blocks handed out round-robin; the tokenized blocks are written in input order, so the file is the
+same as with one worker, and each worker keeps its own word counts, merged once at the end (the
+counts are equal; only the order of words with equal counts may differ). At most a few blocks are
+in flight, so memory does not grow with the corpus.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import multiprocessing
 import signal
 import sys
-from collections import Counter, deque
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,11 +38,9 @@ class Prepared:
     sentences: int
 
 
-def _tokenize_lines(lines: list[str], tokenize) -> tuple[str, Counter, int, int]:
-    """Tokenize lines into (text to write, counts, tokens, sentences)."""
+def _tokenize_lines(lines: list[str], tokenize, update) -> tuple[str, int, int]:
+    """Tokenize lines into (text to write, tokens, sentences); ``update`` counts each line's tokens."""
     out: list[str] = []
-    counts: Counter = Counter()
-    update = counts.update
     append = out.append
     tokens = 0
     for line in lines:
@@ -53,22 +53,22 @@ def _tokenize_lines(lines: list[str], tokenize) -> tuple[str, Counter, int, int]
             append(" ".join(toks))
         else:
             out.extend(" ".join(piece) for piece in chunks(toks))
-    text = "\n".join(out) + "\n" if out else ""
-    return text, counts, tokens, len(out)
+    return ("\n".join(out) + "\n" if out else ""), tokens, len(out)
 
 
-_worker_tokenize = None
-
-
-def _init_worker(settings: TokenizerSettings) -> None:
-    global _worker_tokenize
-    # Ctrl-C is the parent's to handle: it stops the pool, and workers print no tracebacks.
+def _worker(settings: TokenizerSettings, inbox, outbox) -> None:
+    """Tokenize blocks from ``inbox`` into ``outbox``; keep the counts and send them at the end."""
+    # Ctrl-C is the parent's to handle: it stops the workers, and they print no tracebacks.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _worker_tokenize = make_tokenizer(settings)
-
-
-def _worker_block(lines: list[str]):
-    return _tokenize_lines(lines, _worker_tokenize)
+    tokenize = make_tokenizer(settings)
+    counts: Counter = Counter()
+    update = counts.update
+    while True:
+        lines = inbox.get()
+        if lines is None:
+            outbox.put(counts)
+            return
+        outbox.put(_tokenize_lines(lines, tokenize, update))
 
 
 def _blocks(lines):
@@ -84,10 +84,44 @@ def _blocks(lines):
         yield block
 
 
-def _pool(workers: int, settings: TokenizerSettings):
-    method = "fork" if sys.platform.startswith("linux") else None
-    ctx = multiprocessing.get_context(method)
-    return ctx.Pool(workers, initializer=_init_worker, initargs=(settings,))
+class _Workers:
+    """Worker processes fed round-robin, so results come back in input order."""
+
+    def __init__(self, n: int, settings: TokenizerSettings):
+        method = "fork" if sys.platform.startswith("linux") else None
+        ctx = multiprocessing.get_context(method)
+        # Queues with feeder threads: a put never blocks, so parent and worker cannot wait on each
+        # other's full pipes; the number of blocks in flight is bounded by the caller.
+        self.inboxes = [ctx.Queue() for _ in range(n)]
+        self.outboxes = [ctx.Queue() for _ in range(n)]
+        self.procs = [
+            ctx.Process(target=_worker, args=(settings, i, o), daemon=True)
+            for i, o in zip(self.inboxes, self.outboxes)
+        ]
+        for proc in self.procs:
+            proc.start()
+
+    def counts(self) -> Counter:
+        """Stop the workers and merge their word counts."""
+        for inbox in self.inboxes:
+            inbox.put(None)
+        total: Counter = Counter()
+        for outbox in self.outboxes:
+            total.update(outbox.get())
+        for proc in self.procs:
+            proc.join()
+        return total
+
+    def stop(self) -> None:
+        """End the workers, finished or not (after an error or Ctrl-C)."""
+        for proc in self.procs:
+            if proc.is_alive():
+                proc.terminate()
+        for proc in self.procs:
+            proc.join()
+        for queue in self.inboxes + self.outboxes:
+            queue.cancel_join_thread()  # do not wait at exit to flush blocks nobody will read
+            queue.close()
 
 
 def prepare_corpus(
@@ -110,32 +144,34 @@ def prepare_corpus(
 
     with open(path, "w", encoding="utf-8", newline="\n", buffering=1 << 20) as out:
 
-        def take(result) -> None:
-            text, block_counts, tokens, sentences = result
+        def take_text(result) -> None:
+            text, tokens, sentences = result
             out.write(text)
-            counts.update(block_counts)
             totals["tokens"] += tokens
             totals["sentences"] += sentences
 
         if workers <= 1:
             tokenize = make_tokenizer(settings)
             for block in _blocks(corpus.lines(progress)):
-                take(_tokenize_lines(block, tokenize))
+                take_text(_tokenize_lines(block, tokenize, counts.update))
         else:
-            pool = _pool(workers, settings)
+            pool = _Workers(workers, settings)
             try:
-                pending: deque = deque()
+                # Block i goes to worker i % n; at most IN_FLIGHT_PER_WORKER blocks wait per worker.
+                sent = received = 0
                 limit = workers * IN_FLIGHT_PER_WORKER
                 for block in _blocks(corpus.lines(progress)):
-                    pending.append(pool.apply_async(_worker_block, (block,)))
-                    while len(pending) >= limit or (pending and pending[0].ready()):
-                        take(pending.popleft().get())
-                while pending:
-                    take(pending.popleft().get())
-                pool.close()
+                    pool.inboxes[sent % workers].put(block)
+                    sent += 1
+                    if sent - received >= limit:
+                        take_text(pool.outboxes[received % workers].get())
+                        received += 1
+                while received < sent:
+                    take_text(pool.outboxes[received % workers].get())
+                    received += 1
+                counts.update(pool.counts())
             finally:
-                pool.terminate()
-                pool.join()
+                pool.stop()
     stats = corpus.stats
     stats.tokens = totals["tokens"]
     if stats.lines == 0:
