@@ -58,7 +58,7 @@ def train_cmd(
     minn: Annotated[int, typer.Option(min=1, help="FastText: shortest character n-gram.")] = 3,
     maxn: Annotated[int, typer.Option(min=1, help="FastText: longest character n-gram.")] = 6,
     buckets: Annotated[int, typer.Option(min=1, help="FastText: n-gram hash buckets.")] = 2_000_000,
-    threads: Annotated[Optional[int], typer.Option(min=1, help="Worker threads [default: all cores].")] = None,
+    threads: Annotated[Optional[int], typer.Option(min=1, help="Training threads and tokenizing processes [default: all cores].")] = None,
     seed: Annotated[int, typer.Option(help="Random seed; with --threads 1 runs are identical.")] = 1,
     name: Annotated[
         Optional[str], typer.Option("--name", "-n", help="Model name in the store [default: CORPUS-ALGO].")
