@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, Callable, Iterator, Sequence
 
-from embcli.errors import CorpusError
+from embcli.errors import CorpusError, caused_by_interrupt
 
 MAX_LINE_BYTES = 1 << 20
 SNIFF_BYTES = 1 << 16
@@ -197,6 +197,8 @@ class Corpus:
                     on_progress(done_before + position(), total)
                 yield text.rstrip("\r\n")
         except Exception as exc:
+            if caused_by_interrupt(exc):
+                raise KeyboardInterrupt from None
             if not _is_data_error(exc):
                 raise
             raise CorpusError(f"{name}: damaged {kind or 'input'} data ({exc}): check the file") from None

@@ -14,7 +14,7 @@ from typer.core import TyperGroup
 
 from embcli import __version__
 from embcli.cli.console import STATE
-from embcli.errors import EmbError
+from embcli.errors import EmbError, caused_by_interrupt
 
 
 class EmbGroup(TyperGroup):
@@ -28,8 +28,20 @@ class EmbGroup(TyperGroup):
             sys.stderr.write(f"emb: error: {exc}\n")
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt:
-            sys.stderr.write("emb: interrupted\n")
-            raise typer.Exit(130) from None
+            _interrupted()
+        except Exception as exc:
+            # Ctrl-C that library code turned into another exception is still Ctrl-C.
+            if caused_by_interrupt(exc):
+                _interrupted()
+            raise
+
+
+def _interrupted():
+    """Report Ctrl-C once and exit 130."""
+    if not STATE.get("interrupted"):
+        STATE["interrupted"] = True
+        sys.stderr.write("emb: interrupted\n")
+    raise typer.Exit(130) from None
 
 
 EXAMPLES = """\
@@ -86,4 +98,10 @@ _register()
 
 def main() -> None:
     """Entry point of the ``emb`` console script."""
-    app()
+    try:
+        app()
+    except KeyboardInterrupt:
+        # Ctrl-C outside a command (while starting, or while cleaning up after the first one).
+        if not STATE.get("interrupted"):
+            sys.stderr.write("emb: interrupted\n")
+        sys.exit(130)
