@@ -316,8 +316,9 @@ def main() -> None:
             print(fmt_row("emb train (from .xz, all included)", emb))
             print(f"    of which tokenizing {emb['tokenize_seconds']:.1f} s, training {emb['train_seconds']:.1f} s")
             p = emb["params"]
-            gs = run_child("gensim", dict(spec_base, algo=algo, arch=arch, alpha=p["lr"], sample=p["sample"]))
-            print(fmt_row(f"gensim (lr {p['lr']}, sample {p['sample']:g})", gs))
+            gs = run_child("gensim", dict(spec_base, algo=algo, arch=arch, alpha=p["lr"], sample=p["sample"],
+                                          ns_exponent=p.get("ns_exponent")))
+            print(fmt_row(f"gensim (lr {p['lr']}, sample {p['sample']:g}, ns_exp {p.get('ns_exponent', 0.75)})", gs))
             print(f"    of which model construction {gs['train_seconds']:.1f} s")
             goal = 1.10 if arch == "skipgram" else 1.25
             ratio = emb["seconds"] / gs["seconds"]
@@ -333,7 +334,7 @@ def main() -> None:
             emb = results.get("fasttext skipgram", (None,))[0] or run_emb(
                 files, "fasttext", "skipgram", threads, home, "fasttext-skipgram")
             ft = run_child("fasttext", dict(spec_base, arch="skipgram"))
-            print(fmt_row("emb (defaults: lr 0.05, sample 1e-4)", emb))
+            print(fmt_row("emb (defaults: lr 0.05, sample 1e-4, ns_exp 0.5)", emb))
             if args.gensim_ft_defaults or args.quick:
                 gdef = run_child("gensim", dict(spec_base, algo="fasttext", arch="skipgram"))
                 print(fmt_row("gensim defaults (lr 0.025, sample 1e-3)", gdef))

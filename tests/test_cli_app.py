@@ -64,7 +64,7 @@ def test_every_command_has_help(path, flag):
 def test_train_help_names_every_option():
     text = invoke(["train", "--help"]).stdout
     for option in ("--algo", "--arch", "--loss", "--dim", "--window", "--epochs", "--min-count", "--max-vocab",
-                   "--negative", "--sample", "--lr", "--minn", "--maxn", "--buckets", "--threads", "--seed",
+                   "--negative", "--sample", "--ns-exponent", "--lr", "--minn", "--maxn", "--buckets", "--threads", "--seed",
                    "--name", "--output", "--force", "--no-default", "--tokenizer", "--no-lowercase",
                    "--min-token-length"):
         assert option in text, option

@@ -104,6 +104,7 @@ def test_meta_json(w2v, web_file):
     assert params["arch"] == "skipgram" and params["loss"] == "ns"
     assert (params["dim"], params["epochs"], params["window"], params["min_count"]) == (12, 1, 5, 3)
     assert params["lr"] == 0.025 and params["sample"] == 1e-3 and params["threads"] == 1
+    assert params["ns_exponent"] == 0.75
     assert "minn" not in params
     assert meta["tokenizer"] == {"mode": "unicode", "lowercase": True, "min_token_length": 1}
     corpus = meta["corpus"]
@@ -176,6 +177,7 @@ def test_fasttext_folder(fasttext_run):
     assert model.meta["fasttext"] == {"minn": 3, "maxn": 6, "buckets": 5000}
     # emb's FastText defaults follow Facebook's fastText.
     assert model.meta["params"]["lr"] == 0.05 and model.meta["params"]["sample"] == 1e-4
+    assert model.meta["params"]["ns_exponent"] == 0.5 and gensim_model.ns_exponent == 0.5
     assert result.algorithm == "fasttext" and result.vocab_size == len(model.words)
 
 

@@ -52,6 +52,10 @@ def train_cmd(
     sample: Annotated[
         Optional[float], typer.Option(min=0.0, max=1.0, help="Downsampling threshold [default: 1e-3; fasttext 1e-4].")
     ] = None,
+    ns_exponent: Annotated[
+        Optional[float],
+        typer.Option(min=-1.0, max=1.0, help="Negatives drawn by count^this [default: 0.75; fasttext 0.5]."),
+    ] = None,
     lr: Annotated[
         Optional[float], typer.Option(min=0.0, help="Initial learning rate [default: 0.025; fasttext 0.05].")
     ] = None,
@@ -83,7 +87,7 @@ def train_cmd(
         raise typer.BadParameter("give --name or --output, not both", param_hint="--name/--output")
     options = TrainOptions(
         algo=algo.value, arch=arch.value, loss=loss.value, dim=dim, window=window, epochs=epochs,
-        min_count=min_count, max_vocab=max_vocab, negative=negative, sample=sample, lr=lr,
+        min_count=min_count, max_vocab=max_vocab, negative=negative, sample=sample, ns_exponent=ns_exponent, lr=lr,
         minn=minn, maxn=maxn, buckets=buckets, threads=threads, seed=seed,
     ).resolved()
     settings = TokenizerSettings(mode=tokenizer.value, lowercase=lowercase, min_token_length=min_token_length)

@@ -28,8 +28,9 @@ def available_cores() -> int:
 class TrainOptions:
     """Every training parameter; ``None`` means the algorithm's own default (see ``resolved``).
 
-    FastText defaults follow Facebook's fastText (lr 0.05, sample 1e-4), not gensim's, because
-    they give better vectors at the same speed; Word2Vec defaults follow gensim and word2vec.c.
+    FastText defaults follow Facebook's fastText (lr 0.05, sample 1e-4, negatives drawn by count^0.5),
+    not gensim's (0.025, 1e-3, count^0.75), because they give better vectors at the same speed;
+    Word2Vec defaults follow gensim and word2vec.c.
     """
 
     algo: str = "word2vec"
@@ -42,6 +43,7 @@ class TrainOptions:
     max_vocab: int | None = None
     negative: int = 5
     sample: float | None = None
+    ns_exponent: float | None = None
     lr: float | None = None
     min_lr: float = 0.0001
     minn: int = 3
@@ -68,6 +70,8 @@ class TrainOptions:
             out.sample = 1e-4 if fasttext else 1e-3
         if out.lr is None:
             out.lr = 0.05 if fasttext else 0.025
+        if out.ns_exponent is None:
+            out.ns_exponent = 0.5 if fasttext else 0.75
         if out.threads is None:
             out.threads = available_cores()
         for name, low in (("dim", 1), ("window", 1), ("epochs", 1), ("min_count", 1), ("threads", 1)):
@@ -79,6 +83,8 @@ class TrainOptions:
             raise UsageError("--max-vocab must be at least 1")
         if not 0 <= out.sample < 1:
             raise UsageError("--sample must be in [0, 1)")
+        if not -1 <= out.ns_exponent <= 1:
+            raise UsageError("--ns-exponent must be in [-1, 1]")
         if not out.lr > 0:
             raise UsageError("--lr must be greater than 0")
         if fasttext and not 1 <= out.minn <= out.maxn:
