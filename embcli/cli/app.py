@@ -104,4 +104,22 @@ def main() -> None:
         # Ctrl-C outside a command (while starting, or while cleaning up after the first one).
         if not STATE.get("interrupted"):
             sys.stderr.write("emb: interrupted\n")
-        sys.exit(130)
+        _exit_now(130)
+    except SystemExit:
+        if STATE.get("interrupted"):
+            # The temporary folder is already gone; leave at once rather than finalize the
+            # interpreter under gensim's still-running daemon threads, which could end the
+            # process by SIGINT instead of exit code 130.
+            _exit_now(130)
+        raise
+
+
+def _exit_now(code: int) -> None:
+    import os
+
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:
+            pass
+    os._exit(code)
