@@ -20,12 +20,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, Callable, Iterator, Sequence
 
-from embcli.errors import CorpusError
+from embcli.errors import CorpusError, caused_by_interrupt
 
 MAX_LINE_BYTES = 1 << 20
 SNIFF_BYTES = 1 << 16
-# A file whose first SNIFF_BYTES are more than this share of undecodable or NUL bytes is not text.
+# A file whose first SNIFF_BYTES are more than this share of undecodable or NUL bytes is not text,
+# provided there are at least NOT_TEXT_MIN_BAD of them (a short line with one bad byte is still text).
 NOT_TEXT_SHARE = 0.10
+NOT_TEXT_MIN_BAD = 16
 _GLOB_CHARS = set("*?[")
 
 _MAGIC = [
@@ -195,6 +197,8 @@ class Corpus:
                     on_progress(done_before + position(), total)
                 yield text.rstrip("\r\n")
         except Exception as exc:
+            if caused_by_interrupt(exc):
+                raise KeyboardInterrupt from None
             if not _is_data_error(exc):
                 raise
             raise CorpusError(f"{name}: damaged {kind or 'input'} data ({exc}): check the file") from None
@@ -247,7 +251,7 @@ def _check_text(stream, first_piece: bytes, name: str) -> None:
     head.decode("utf-8", "embcli-count") if len(head) < 4 else head[:-3].decode("utf-8", "embcli-count")
     bad += _replaced[0] - before
     _replaced[0] = before
-    if bad > NOT_TEXT_SHARE * len(head):
+    if bad > NOT_TEXT_SHARE * len(head) and bad >= NOT_TEXT_MIN_BAD:
         raise CorpusError(
             f"{name}: not text ({100 * bad / len(head):.0f}% of the first bytes are not UTF-8 text):"
             " pass plain or compressed UTF-8 text"

@@ -31,3 +31,18 @@ class FormatError(EmbError):
 
 class TrainingError(EmbError):
     """Training settings that leave nothing to train (for instance an empty vocabulary)."""
+
+
+def caused_by_interrupt(exc: BaseException) -> bool:
+    """Whether ``exc`` is, or was raised while handling, a KeyboardInterrupt (Ctrl-C).
+
+    Ctrl-C can land inside library code (a decompressor, an import) that turns it into another
+    exception chained to it; such an error is an interruption, not a fault of the input.
+    """
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, KeyboardInterrupt):
+            return True
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return False

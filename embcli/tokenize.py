@@ -23,7 +23,17 @@ MAX_SENTENCE_TOKENS = 10_000
 
 _W = r"[\w" + MARKS + r"]+"
 WORD_RE = re.compile(_W + r"(?:['\-]" + _W + r")*")
-_FOLD = str.maketrans({"\u2019": "'", "\u02bc": "'", "\u2018": "'", "\u2010": "-", "\u2011": "-"})
+# The same pattern for ASCII text (the marks are all non-ASCII): several times faster in ``re``.
+ASCII_WORD_RE = re.compile(r"\w+(?:['\-]\w+)*", re.ASCII)
+_FOLD_MAP = {"\u2019": "'", "\u02bc": "'", "\u2018": "'", "\u2010": "-", "\u2011": "-"}
+# Common non-ASCII punctuation, symbols and spaces (curly quotes, dashes, bullets, CJK punctuation)
+# never belong to a word, so they become spaces: the words found are the same, and a line whose only
+# non-ASCII characters are such marks takes the much faster ASCII path.
+for _lo, _hi in ((0x80, 0xBF), (0x2000, 0x206F), (0x3000, 0x303F), (0xFE30, 0xFE4F), (0xFFFD, 0xFFFD)):
+    for _cp in range(_lo, _hi + 1):
+        if chr(_cp) not in _FOLD_MAP and unicodedata.category(chr(_cp))[0] in "PSZ":
+            _FOLD_MAP[chr(_cp)] = " "
+_FOLD = str.maketrans(_FOLD_MAP)
 
 
 @dataclass(frozen=True)
@@ -66,13 +76,17 @@ def make_tokenizer(settings: TokenizerSettings) -> Callable[[str], list[str]]:
             split = str.split
     else:
         findall = WORD_RE.findall
+        ascii_findall = ASCII_WORD_RE.findall
         normalize = unicodedata.normalize
         lower = settings.lowercase
 
         def split(line: str) -> list[str]:
             if not line.isascii():
                 line = normalize("NFKC", line).translate(_FOLD)
-            return findall(line.casefold() if lower else line)
+                if not line.isascii():
+                    return findall(line.casefold() if lower else line)
+            # For ASCII text casefold() is lower() and the ASCII pattern finds the same words.
+            return ascii_findall(line.lower() if lower else line)
 
     if min_len == 1:
         return split

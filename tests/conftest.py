@@ -32,3 +32,38 @@ def small_corpus(tmp_path, web_lines) -> Path:
     path = tmp_path / "web-small.txt"
     path.write_text("\n".join(web_lines) + "\n", encoding="utf-8")
     return path
+
+
+@pytest.fixture(scope="session")
+def web_file(tmp_path_factory, web_lines) -> Path:
+    """The same 4,000 verses as ``small_corpus``, as one file shared by the whole session."""
+    path = tmp_path_factory.mktemp("corpus") / "web-small.txt"
+    path.write_text("\n".join(web_lines) + "\n", encoding="utf-8")
+    return path
+
+
+# Tiny settings: every training run in the suite takes about a second.
+TINY = ["--dim", "12", "--epochs", "1", "--min-count", "3", "--threads", "1"]
+TINY_FT = TINY + ["--buckets", "5000"]
+
+
+def invoke(args, input=None, env=None):
+    """Run ``emb ARGS`` through typer's CliRunner; stdout and stderr stay separate."""
+    from typer.testing import CliRunner
+
+    from embcli.cli.app import app
+    from embcli.cli.console import STATE
+
+    STATE["quiet"] = False
+    return CliRunner().invoke(app, [str(a) for a in args], input=input, env=env)
+
+
+def assert_clean_error(result, code: int, *fragments: str) -> None:
+    """One ``emb: error`` line (or a usage message) on stderr, the exit code, no traceback, no stdout."""
+    assert result.exit_code == code, (result.exit_code, result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr and "Traceback" not in result.stdout
+    assert result.stdout == ""
+    for fragment in fragments:
+        assert fragment in result.stderr, (fragment, result.stderr)
+    if code == 1:
+        assert result.stderr.startswith("emb: error: ") and result.stderr.count("\n") == 1

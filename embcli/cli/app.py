@@ -15,7 +15,7 @@ from typer.core import TyperGroup
 from embcli import __version__
 from embcli.cli.console import STATE
 from embcli.cli.fastparams import install as _plain_params
-from embcli.errors import EmbError
+from embcli.errors import EmbError, caused_by_interrupt
 
 
 # Simple parameters convert without pydantic: a query starts in a fraction of the time.
@@ -33,8 +33,20 @@ class EmbGroup(TyperGroup):
             sys.stderr.write(f"emb: error: {exc}\n")
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt:
-            sys.stderr.write("emb: interrupted\n")
-            raise typer.Exit(130) from None
+            _interrupted()
+        except Exception as exc:
+            # Ctrl-C that library code turned into another exception is still Ctrl-C.
+            if caused_by_interrupt(exc):
+                _interrupted()
+            raise
+
+
+def _interrupted():
+    """Report Ctrl-C once and exit 130."""
+    if not STATE.get("interrupted"):
+        STATE["interrupted"] = True
+        sys.stderr.write("emb: interrupted\n")
+    raise typer.Exit(130) from None
 
 
 EXAMPLES = """\
@@ -96,4 +108,28 @@ _register()
 
 def main() -> None:
     """Entry point of the ``emb`` console script."""
-    app()
+    try:
+        app()
+    except KeyboardInterrupt:
+        # Ctrl-C outside a command (while starting, or while cleaning up after the first one).
+        if not STATE.get("interrupted"):
+            sys.stderr.write("emb: interrupted\n")
+        _exit_now(130)
+    except SystemExit:
+        if STATE.get("interrupted"):
+            # The temporary folder is already gone; leave at once rather than finalize the
+            # interpreter under gensim's still-running daemon threads, which could end the
+            # process by SIGINT instead of exit code 130.
+            _exit_now(130)
+        raise
+
+
+def _exit_now(code: int) -> None:
+    import os
+
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:
+            pass
+    os._exit(code)

@@ -46,11 +46,14 @@ class Renderer:
         for row in rows:
             self.row(row)
 
+    def _header(self) -> None:
+        if not self._header_done:
+            self.out.write("\t".join(self.columns) + "\n")
+            self._header_done = True
+
     def row(self, row: dict) -> None:
         if self.fmt == "tsv":
-            if not self._header_done:
-                self.out.write("\t".join(self.columns) + "\n")
-                self._header_done = True
+            self._header()
             self.out.write("\t".join(_tsv_cell(row.get(c)) for c in self.columns) + "\n")
         elif self.fmt == "jsonl":
             self.out.write(json.dumps({c: row.get(c) for c in self.columns}, ensure_ascii=False) + "\n")
@@ -73,7 +76,9 @@ class Renderer:
         self.out.flush()
 
     def close(self) -> None:
-        if self.fmt == "json":
+        if self.fmt == "tsv":
+            self._header()  # an empty result is still a table with its header line
+        elif self.fmt == "json":
             json.dump(self._json_rows, self.out, ensure_ascii=False, indent=2)
             self.out.write("\n")
         elif self.fmt == "table" and (self._table_rows or not self._tables_printed):

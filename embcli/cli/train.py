@@ -53,6 +53,10 @@ def train_cmd(
     sample: Annotated[
         Optional[float], typer.Option(min=0.0, max=1.0, help="Downsampling threshold [default: 1e-3; fasttext 1e-4].")
     ] = None,
+    ns_exponent: Annotated[
+        Optional[float],
+        typer.Option(min=-1.0, max=1.0, help="Negatives drawn by count^this [default: 0.75; fasttext 0.5]."),
+    ] = None,
     lr: Annotated[
         Optional[float],
         typer.Option(min=0.0, help="Initial learning rate [default: 0.025; fasttext and glove 0.05]."),
@@ -67,7 +71,7 @@ def train_cmd(
         float, typer.Option("--x-max", min=0.0, help="GloVe: counts above this get full weight (10 suits small corpora).")
     ] = 100.0,
     alpha: Annotated[float, typer.Option(min=0.0, help="GloVe: exponent of the weighting (x / x-max) ** alpha.")] = 0.75,
-    threads: Annotated[Optional[int], typer.Option(min=1, help="Worker threads [default: all cores].")] = None,
+    threads: Annotated[Optional[int], typer.Option(min=1, help="Training threads and tokenizing processes [default: all cores].")] = None,
     seed: Annotated[int, typer.Option(help="Random seed; with --threads 1 runs are identical.")] = 1,
     name: Annotated[
         Optional[str], typer.Option("--name", "-n", help="Model name in the store [default: CORPUS-ALGO].")
@@ -92,7 +96,7 @@ def train_cmd(
         raise typer.BadParameter("give --name or --output, not both", param_hint="--name/--output")
     options = TrainOptions(
         algo=algo.value, arch=arch.value, loss=loss.value, dim=dim, window=window, epochs=epochs,
-        min_count=min_count, max_vocab=max_vocab, negative=negative, sample=sample, lr=lr,
+        min_count=min_count, max_vocab=max_vocab, negative=negative, sample=sample, ns_exponent=ns_exponent, lr=lr,
         minn=minn, maxn=maxn, buckets=buckets, threads=threads, seed=seed, memory=memory, x_max=x_max,
         alpha=alpha,
     ).resolved()

@@ -36,6 +36,7 @@ def train_gensim(prepared: Prepared, options: TrainOptions, on_progress: Progres
         hs=1 if opts.loss == "hs" else 0,
         negative=opts.negative if opts.loss == "ns" else 0,
         sample=opts.sample,
+        ns_exponent=opts.ns_exponent,
         alpha=opts.lr,
         min_alpha=opts.min_lr,
         workers=opts.threads,

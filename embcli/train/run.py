@@ -17,7 +17,7 @@ def _train_into(
 ) -> TrainResult:
     started = time.perf_counter()
     corpus_path = folder / "corpus.tmp"
-    prepared = prepare_corpus(corpus, tokenizer, corpus_path, on_progress)
+    prepared = prepare_corpus(corpus, tokenizer, corpus_path, on_progress, workers=options.threads)
     check_vocabulary(prepared.counts, options.min_count)
     tokenized = time.perf_counter()
     ngrams = None

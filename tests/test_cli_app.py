@@ -1,0 +1,124 @@
+"""The root command: help for every command, version, the renderer shared by commands."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+
+import pytest
+from conftest import invoke
+
+from embcli import __version__
+from embcli.cli.app import app
+from embcli.cli.output import Renderer
+
+COMMANDS = [
+    "train", "tokenize", "vocab", "neighbors", "analogy", "similarity", "vector",
+    "import", "export", "convert", "evaluate", "models",
+]
+SUBCOMMANDS = [["models", sub] for sub in ("list", "info", "use", "rm")]
+
+
+def _all_commands(group=None, prefix=()):
+    """Every command path of the app, found through typer's own registry."""
+    import typer.main
+
+    group = group or typer.main.get_command(app)
+    for name, cmd in group.commands.items():
+        yield [*prefix, name]
+        if hasattr(cmd, "commands"):
+            yield from _all_commands(cmd, (*prefix, name))
+
+
+def test_root_help_lists_every_command_with_examples():
+    result = invoke(["--help"])
+    assert result.exit_code == 0
+    listed = result.stdout.split("Commands:")[1]
+    for command in COMMANDS:
+        assert f"  {command} " in listed
+    assert "Examples:" in result.stdout and "emb train sample_data/web.txt.xz" in result.stdout
+
+
+def test_no_arguments_shows_help():
+    result = invoke([])
+    assert "Usage: emb" in result.stdout + result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_known_commands_are_all_registered():
+    paths = list(_all_commands())
+    assert sorted(p for p in paths if len(p) == 1) == sorted([[c] for c in COMMANDS])
+    for sub in SUBCOMMANDS:
+        assert sub in paths
+
+
+@pytest.mark.parametrize("path", list(_all_commands()), ids=" ".join)
+@pytest.mark.parametrize("flag", ["--help", "-h"])
+def test_every_command_has_help(path, flag):
+    result = invoke([*path, flag])
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.startswith(f"Usage: emb {' '.join(path)}")
+    summary = [line for line in result.stdout.splitlines()[1:] if line.strip()][0]
+    assert len(summary.strip()) > 10  # a one-line summary, not just the usage line
+
+
+def test_train_help_names_every_option():
+    text = invoke(["train", "--help"]).stdout
+    for option in ("--algo", "--arch", "--loss", "--dim", "--window", "--epochs", "--min-count", "--max-vocab",
+                   "--negative", "--sample", "--ns-exponent", "--lr", "--minn", "--maxn", "--buckets", "--threads", "--seed",
+                   "--name", "--output", "--force", "--no-default", "--tokenizer", "--no-lowercase",
+                   "--min-token-length"):
+        assert option in text, option
+    assert "Examples:" in text
+
+
+def test_version():
+    result = invoke(["--version"])
+    assert result.exit_code == 0 and result.stdout == f"emb {__version__}\n"
+
+
+def test_python_dash_m():
+    result = subprocess.run([sys.executable, "-m", "embcli", "--version"], capture_output=True, text=True)
+    assert result.returncode == 0 and result.stdout == f"emb {__version__}\n"
+
+
+def test_unknown_command_is_a_usage_error():
+    result = invoke(["trian"])
+    assert result.exit_code == 2 and "Traceback" not in result.stderr and result.stdout == ""
+
+
+# ------------------------------------------------------------------ Renderer
+
+
+ROWS = [{"word": "king", "score": 0.123456789}, {"word": "tab\there", "score": None}]
+
+
+def _render(fmt, rows):
+    out = io.StringIO()
+    renderer = Renderer(fmt, ["word", "score"], out=out)
+    renderer.rows(rows)
+    renderer.close()
+    return out.getvalue()
+
+
+def test_renderer_tsv():
+    assert _render("tsv", ROWS) == "word\tscore\nking\t0.123457\ntab here\t\n"
+    assert _render("tsv", []) == "word\tscore\n"
+
+
+def test_renderer_json_and_jsonl():
+    assert json.loads(_render("json", ROWS)) == ROWS
+    assert json.loads(_render("json", [])) == []
+    assert [json.loads(line) for line in _render("jsonl", ROWS).splitlines()] == ROWS
+    assert _render("jsonl", []) == ""
+
+
+def test_renderer_table():
+    text = _render("table", ROWS)
+    assert "word" in text and "king" in text and "0.123457" in text
+
+
+def test_renderer_auto_is_tsv_in_a_pipe():
+    assert Renderer("auto", ["a"], out=io.StringIO()).fmt == "tsv"  # pytest captures stdout: not a terminal

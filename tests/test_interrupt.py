@@ -1,0 +1,87 @@
+"""Ctrl-C during ``emb train``: exit 130, no temporary folder left, the previous default untouched."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from conftest import SAMPLE, TINY, invoke
+
+
+def _digest(folder):
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
+
+
+def _wait_for_tokenizing(models, timeout=120.0):
+    """Wait until the tokenizing pass has begun writing its file."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        tmp = [p for p in models.iterdir() if p.name.startswith(".tmp-")]
+        if tmp and (tmp[0] / "corpus.tmp").exists() and (tmp[0] / "corpus.tmp").stat().st_size > 0:
+            return
+        time.sleep(0.01)
+    pytest.fail("tokenizing did not start in time")
+
+
+def _wait_for_training(models, timeout=120.0):
+    """Wait until the tokenizing pass has written its file completely (training has begun)."""
+    deadline = time.monotonic() + timeout
+    last, stable_since = -1, None
+    while time.monotonic() < deadline:
+        tmp = [p for p in models.iterdir() if p.name.startswith(".tmp-")]
+        tokens = tmp[0] / "corpus.tmp" if tmp else None
+        size = tokens.stat().st_size if tokens is not None and tokens.exists() else -1
+        if size > 0 and size == last:
+            if stable_since is None:
+                stable_since = time.monotonic()
+            elif time.monotonic() - stable_since > 0.5:
+                return
+        else:
+            stable_since = None
+        last = size
+        time.sleep(0.05)
+    pytest.fail("training did not start in time")
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+@pytest.mark.parametrize(
+    "wait, threads",
+    [(_wait_for_training, 1), (_wait_for_tokenizing, 1), (_wait_for_tokenizing, 2)],
+    ids=["training", "tokenizing", "tokenizing-in-workers"],
+)
+def test_ctrl_c(emb_home, small_corpus, wait, threads):
+    assert invoke(["train", small_corpus, *TINY, "--name", "previous"]).exit_code == 0
+    models = emb_home / "models"
+    before = _digest(models / "previous")
+
+    # The whole sample corpus for 50 epochs: minutes of work, interrupted a moment after it starts.
+    cmd = [sys.executable, "-m", "embcli", "train", str(SAMPLE), "--epochs", "50", "--dim", "50",
+           "--threads", str(threads), "--name", "interrupted"]
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=dict(os.environ),
+        # A test runner started in the background may ignore SIGINT; the child must not.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        start_new_session=True,
+    )
+    try:
+        wait(models)
+        assert proc.poll() is None, "training ended before it could be interrupted"
+        os.killpg(proc.pid, signal.SIGINT)  # as a terminal does: the whole process group
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    err = err.decode()
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err
+    assert err.strip().splitlines()[-1] == "emb: interrupted"
+    assert out == b""
+    assert sorted(p.name for p in models.iterdir()) == ["previous"]
+    assert (emb_home / "default").read_text().strip() == "previous"
+    assert _digest(models / "previous") == before

@@ -1,0 +1,142 @@
+"""Bad input to ``emb train``: one clean line on stderr, exit 1 (2 for usage), store left as it was."""
+
+from __future__ import annotations
+
+import gzip
+import random
+
+import pytest
+from conftest import TINY, assert_clean_error, invoke
+
+from embcli.store import ModelStore
+
+
+def store_untouched(emb_home, names=()):
+    """Nothing but ``names`` in the store: no model, no temporary folder."""
+    models = emb_home / "models"
+    found = sorted(p.name for p in models.iterdir()) if models.is_dir() else []
+    assert found == sorted(names)
+
+
+def test_missing_path(emb_home, tmp_path):
+    result = invoke(["train", tmp_path / "no-such-corpus.txt", *TINY])
+    assert_clean_error(result, 1, "no-such-corpus.txt: no such file or folder", "check the path")
+    store_untouched(emb_home)
+
+
+def test_missing_path_among_good_ones(emb_home, small_corpus, tmp_path):
+    result = invoke(["train", small_corpus, tmp_path / "typo.txt", *TINY])
+    assert_clean_error(result, 1, "typo.txt: no such file or folder")
+    store_untouched(emb_home)
+
+
+def test_empty_corpus(emb_home, tmp_path):
+    empty = tmp_path / "empty.txt"
+    empty.write_bytes(b"")
+    assert_clean_error(invoke(["train", empty, *TINY]), 1, "the corpus is empty", "empty.txt")
+    store_untouched(emb_home)
+
+
+def test_empty_compressed_corpus(emb_home, tmp_path):
+    empty = tmp_path / "empty.txt.gz"
+    empty.write_bytes(gzip.compress(b""))
+    assert_clean_error(invoke(["train", empty, *TINY]), 1, "the corpus is empty")
+    store_untouched(emb_home)
+
+
+def test_empty_stdin(emb_home):
+    assert_clean_error(invoke(["train", "-", *TINY], input=""), 1, "the corpus is empty")
+    store_untouched(emb_home)
+
+
+def test_corpus_without_tokens(emb_home, tmp_path):
+    path = tmp_path / "punct.txt"
+    path.write_text("... !!!\n\n--- ???\n" * 10)
+    assert_clean_error(invoke(["train", path, *TINY]), 1, "the corpus has no tokens", "30 lines")
+    store_untouched(emb_home)
+
+
+def test_vocabulary_emptied_by_min_count(emb_home, small_corpus):
+    result = invoke(["train", small_corpus, *TINY, "--min-count", "100000"])
+    assert_clean_error(
+        result, 1, "no word occurs 100000 times", "'the', occurs 7913 times", "use --min-count 7913 or lower"
+    )
+    store_untouched(emb_home)
+
+
+def test_binary_file_refused_as_not_text(emb_home, tmp_path):
+    rng = random.Random(1)
+    path = tmp_path / "photo.jpg"
+    path.write_bytes(b"\xff\xd8\xff\xe0" + bytes(rng.randrange(256) for _ in range(50_000)))
+    assert_clean_error(invoke(["train", path, *TINY]), 1, "photo.jpg: not text", "UTF-8 text")
+    store_untouched(emb_home)
+
+
+@pytest.mark.parametrize(
+    "option, value",
+    [("--dim", "0"), ("--epochs", "-1"), ("--epochs", "0"), ("--window", "0"), ("--min-count", "0"),
+     ("--threads", "0"), ("--negative", "-1"), ("--sample", "2"), ("--lr", "-0.1"), ("--dim", "ten"),
+     ("--algo", "bert"), ("--arch", "skipgrams")],
+)
+def test_invalid_numbers_and_choices_are_usage_errors(emb_home, small_corpus, option, value):
+    result = invoke(["train", small_corpus, option, value])
+    assert result.exit_code == 2, result.stderr
+    assert "Traceback" not in result.stderr and result.stdout == ""
+    assert option in result.stderr and "Invalid value" in result.stderr
+    store_untouched(emb_home)
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--lr", "0"], "--lr must be greater than 0"),
+        (["--negative", "0"], "--negative must be at least 1 with --loss ns"),
+        (["--algo", "fasttext", "--minn", "5", "--maxn", "3"], "minn <= maxn"),
+    ],
+)
+def test_inconsistent_options_are_usage_errors(emb_home, small_corpus, args, message):
+    result = invoke(["train", small_corpus, *args])
+    assert_clean_error(result, 2, message)
+    store_untouched(emb_home)
+
+
+def test_existing_name_without_force(emb_home, small_corpus):
+    assert invoke(["train", small_corpus, *TINY, "--name", "taken"]).exit_code == 0
+    before = (emb_home / "models" / "taken" / "vectors.npy").read_bytes()
+    result = invoke(["train", small_corpus, *TINY, "--name", "taken", "--seed", "5"])
+    assert_clean_error(result, 1, "model 'taken' exists", "--force")
+    assert (emb_home / "models" / "taken" / "vectors.npy").read_bytes() == before
+    store_untouched(emb_home, ["taken"])
+
+
+@pytest.mark.parametrize("name", ["a/b", "../escape", "..", "sub\\dir", ".hidden", " padded"])
+def test_bad_model_names(emb_home, small_corpus, name):
+    result = invoke(["train", small_corpus, *TINY, "--name", name])
+    assert_clean_error(result, 2, "invalid model name", "without '/'")
+    store_untouched(emb_home)
+    assert not (emb_home / "escape").exists()
+
+
+def test_failed_run_keeps_previous_default(emb_home, small_corpus, tmp_path):
+    assert invoke(["train", small_corpus, *TINY, "--name", "good"]).exit_code == 0
+    empty = tmp_path / "empty.txt"
+    empty.write_text("")
+    assert invoke(["train", empty, *TINY, "--name", "bad"]).exit_code == 1
+    assert ModelStore().default_name() == "good"
+    store_untouched(emb_home, ["good"])
+
+
+def test_training_failure_inside_gensim_leaves_no_folder(emb_home, small_corpus, monkeypatch):
+    import embcli.train.gensim_trainer as trainer
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(trainer, "train_gensim", broken)
+    with pytest.raises(RuntimeError):
+        from embcli.corpus import Corpus
+        from embcli.tokenize import TokenizerSettings
+        from embcli.train import TrainOptions, train_to_store
+
+        train_to_store(ModelStore(), "m", Corpus([str(small_corpus)]), TokenizerSettings(), TrainOptions(threads=1))
+    store_untouched(emb_home)
