@@ -8,12 +8,8 @@ from typing import Annotated, Optional
 
 import typer
 
+from embcli.cli.options import AnalogyMethod as Method
 from embcli.cli.options import FormatOpt, OutputFormat
-
-
-class Method(str, Enum):
-    add = "add"
-    mul = "mul"
 
 
 class OovPolicy(str, Enum):

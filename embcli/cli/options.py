@@ -16,6 +16,11 @@ class OutputFormat(str, Enum):
     jsonl = "jsonl"
 
 
+class AnalogyMethod(str, Enum):
+    add = "add"
+    mul = "mul"
+
+
 class TokenizerMode(str, Enum):
     unicode = "unicode"
     whitespace = "whitespace"

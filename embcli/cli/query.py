@@ -16,6 +16,7 @@ from typing import Annotated, Iterator, Optional
 
 import typer
 
+from embcli.cli.options import AnalogyMethod as Method
 from embcli.cli.options import FormatOpt, ModelOpt, OutputFormat
 
 # Queries answered together at most: bounds the latency of the first answers of a long stream.
@@ -26,11 +27,6 @@ class Metric(str, Enum):
     cosine = "cosine"
     euclidean = "euclidean"
     dot = "dot"
-
-
-class Method(str, Enum):
-    add = "add"
-    mul = "mul"
 
 
 WordsArg = Annotated[
