@@ -179,3 +179,17 @@ def test_hash_and_buckets_match_gensim():
     for word in ["king", "naïve", "한국어", "x", "supercalifragilistic"]:
         assert ngram_buckets(word, 3, 6, 2_000_000) == list(ft_ngram_hashes(word, 3, 6, 2_000_000))
         assert ngram_buckets(word, 1, 2, 1000) == list(ft_ngram_hashes(word, 1, 2, 1000))
+
+
+def test_compiled_ngram_hashes_equal_gensims():
+    """The block hasher used when importing fastText .bin files gives gensim's n-gram buckets."""
+    from gensim.models.fasttext import ft_ngram_hashes
+
+    from embcli.subword_kernels import ngram_buckets_block
+
+    words = ["king", "안녕하세요", "naïve", "a", "東京タワー", "x" * 30, "Ünïcödé-wörd", "é", "😀ab", "don't"]
+    for minn, maxn, buckets in ((3, 6, 2_000_000), (1, 3, 1000), (2, 2, 7)):
+        ids, lengths = ngram_buckets_block(words, minn, maxn, buckets)
+        expected = [ft_ngram_hashes(w, minn, maxn, buckets) for w in words]
+        assert lengths.tolist() == [len(e) for e in expected]
+        assert ids.tolist() == [h for e in expected for h in e]

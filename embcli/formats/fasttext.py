@@ -208,7 +208,7 @@ def read_fasttext_bin(src: BinaryIO, folder: Path, source: str, limit=None, loss
 
 def compose_word_vectors(folder: Path, minn: int, maxn: int, block_rows: int = 4096) -> None:
     """Replace each word's own row by the mean of it and its n-gram rows (gensim's composition)."""
-    from embcli.subwords import ngram_buckets
+    from embcli.subword_kernels import ngram_buckets_block
 
     vectors = np.load(folder / "vectors.npy", mmap_mode="r+", allow_pickle=False)
     grams = np.load(folder / "ngrams.npy", mmap_mode="r", allow_pickle=False)
@@ -217,15 +217,10 @@ def compose_word_vectors(folder: Path, minn: int, maxn: int, block_rows: int = 4
     norms = np.empty(len(words), dtype=np.float32)
     for start in range(0, len(words), block_rows):
         chunk = words[start : start + block_rows]
-        ids: list[int] = []
-        lengths = np.empty(len(chunk), dtype=np.int64)
-        for j, word in enumerate(chunk):
-            rows = ngram_buckets(word, minn, maxn, buckets)
-            ids += rows
-            lengths[j] = len(rows)
+        ids, lengths = ngram_buckets_block(chunk, minn, maxn, buckets)
         block = np.array(vectors[start : start + len(chunk)], dtype=np.float32)
-        if ids:
-            gathered = grams[np.asarray(ids, dtype=np.int64)]
+        if ids.size:
+            gathered = grams[ids]
             # Rows of one word are consecutive in ``gathered``: sum each run with one reduceat.
             has = lengths > 0
             starts = (np.cumsum(lengths) - lengths)[has]
