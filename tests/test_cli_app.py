@@ -122,3 +122,17 @@ def test_renderer_table():
 
 def test_renderer_auto_is_tsv_in_a_pipe():
     assert Renderer("auto", ["a"], out=io.StringIO()).fmt == "tsv"  # pytest captures stdout: not a terminal
+
+
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_quiet_before_or_after_the_command(small_corpus, where):
+    """`emb -q train ...` and `emb train ... -q` both leave stderr empty; without it a summary shows."""
+    from conftest import TINY
+
+    args = ["train", str(small_corpus), *TINY, "--name", "q"]
+    loud = invoke(args + ["--force"])
+    assert loud.exit_code == 0 and "trained word2vec model q" in loud.stderr
+    quiet_args = ["-q", *args, "--force"] if where == "before" else [*args, "--force", "-q"]
+    result = invoke(quiet_args)
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr == ""

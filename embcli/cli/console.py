@@ -12,6 +12,12 @@ def quiet() -> bool:
     return STATE["quiet"]
 
 
+def set_quiet(flag: bool) -> None:
+    """A command's own -q/--quiet: the same as the root option given before the command."""
+    if flag:
+        STATE["quiet"] = True
+
+
 def stderr_console():
     from rich.console import Console
 

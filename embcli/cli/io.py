@@ -12,8 +12,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from embcli.cli.console import human_count, info, quiet, stderr_console, warn
-from embcli.cli.options import ModelOpt
+from embcli.cli.console import human_count, info, quiet, set_quiet, stderr_console, warn
+from embcli.cli.options import ModelOpt, QuietOpt
 from embcli.formats import FORMATS, WRITABLE, format_help
 
 InFormat = Enum("InFormat", {name: name for name in FORMATS}, type=str)
@@ -111,8 +111,10 @@ def import_cmd(
     lossy: LossyOpt = False,
     force: Annotated[bool, typer.Option("--force", help="Replace a model of the same name.")] = False,
     no_default: Annotated[bool, typer.Option("--no-default", help="Do not make the model the default.")] = False,
+    be_quiet: QuietOpt = False,
 ) -> None:
     """Import vectors from word2vec, GloVe, fastText or Parquet files into the model store."""
+    set_quiet(be_quiet)
     from embcli.formats import import_to_store
 
     started = time.perf_counter()
@@ -136,8 +138,10 @@ def export_cmd(
     limit: LimitOpt = None,
     normalize: NormalizeOpt = False,
     force: ForceOpt = False,
+    be_quiet: QuietOpt = False,
 ) -> None:
     """Write a model to a file in word2vec, GloVe, fastText .vec or Parquet format."""
+    set_quiet(be_quiet)
     from embcli.formats import write_model
     from embcli.model import open_model
 
@@ -161,8 +165,10 @@ def convert_cmd(
     lossy: LossyOpt = False,
     normalize: NormalizeOpt = False,
     force: ForceOpt = False,
+    be_quiet: QuietOpt = False,
 ) -> None:
     """Convert between vector formats without touching the model store."""
+    set_quiet(be_quiet)
     from embcli.formats import convert
 
     started = time.perf_counter()

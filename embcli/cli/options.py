@@ -62,4 +62,6 @@ LowercaseOpt = Annotated[
 MinTokenLengthOpt = Annotated[
     int, typer.Option("--min-token-length", min=1, help="Drop tokens shorter than this many characters.")
 ]
-QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary on stderr.")]
+QuietOpt = Annotated[
+    bool, typer.Option("--quiet", "-q", help="No progress, summary or warnings on stderr (as `emb -q ...`).")
+]

@@ -8,8 +8,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from embcli.cli.console import TrainProgress, human_count, info, warn
-from embcli.cli.options import CorpusArg, LowercaseOpt, MinTokenLengthOpt, TokenizerMode, TokenizerOpt
+from embcli.cli.console import TrainProgress, human_count, info, set_quiet, warn
+from embcli.cli.options import CorpusArg, LowercaseOpt, MinTokenLengthOpt, QuietOpt, TokenizerMode, TokenizerOpt
 
 
 class Algo(str, Enum):
@@ -84,8 +84,10 @@ def train_cmd(
     tokenizer: TokenizerOpt = TokenizerMode.unicode,
     lowercase: LowercaseOpt = None,
     min_token_length: MinTokenLengthOpt = 1,
+    quiet: QuietOpt = False,
 ) -> None:
     """Train a Word2Vec, FastText or GloVe model on a corpus into the model store."""
+    set_quiet(quiet)
     from embcli.corpus import Corpus
     from embcli.store import ModelStore
     from embcli.tokenize import TokenizerSettings
