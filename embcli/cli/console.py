@@ -54,18 +54,18 @@ def human_count(n: float) -> str:
     return f"{n:.1f}G"
 
 
-class TrainProgress:
-    """Progress for ``emb train`` on stderr: the tokenizing pass, then the epochs.
+class StderrProgress:
+    """A rich progress display on stderr, shown only when stderr is a terminal and --quiet is off.
 
-    Shown only when stderr is a terminal and --quiet is off. gensim reports only at epoch ends, so
-    within an epoch the bar shows elapsed time and an ETA from the epochs done so far.
+    Bars show description, percentage, a ``rate`` field, elapsed time and ETA; subclasses turn the
+    library's progress callbacks into updates of ``self.progress``.
     """
+
+    transient = False
 
     def __init__(self):
         self.enabled = sys.stderr.isatty() and not quiet()
         self.progress = None
-        self.tok_task = None
-        self.train_task = None
         self.started = time.perf_counter()
 
     def __enter__(self):
@@ -81,7 +81,7 @@ class TrainProgress:
                 TextColumn("ETA"),
                 TimeRemainingColumn(),
                 console=stderr_console(),
-                transient=False,
+                transient=self.transient,
             )
             self.progress.__enter__()
         return self
@@ -90,6 +90,19 @@ class TrainProgress:
         if self.progress is not None:
             self.progress.__exit__(*exc)
         return False
+
+
+class TrainProgress(StderrProgress):
+    """Progress for ``emb train``: the tokenizing pass, then the epochs.
+
+    gensim reports only at epoch ends, so within an epoch the bar shows elapsed time and an ETA
+    from the epochs done so far.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.tok_task = None
+        self.train_task = None
 
     def __call__(self, stage: str, done: float, total: float | None, info: dict) -> None:
         if self.progress is None:

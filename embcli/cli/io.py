@@ -5,14 +5,13 @@ The format choices and their help come from the registry in ``embcli.formats``.
 
 from __future__ import annotations
 
-import sys
 import time
 from enum import Enum
 from typing import Annotated, Optional
 
 import typer
 
-from embcli.cli.console import human_count, info, quiet, set_quiet, stderr_console, warn
+from embcli.cli.console import StderrProgress, human_count, info, set_quiet, warn
 from embcli.cli.options import ModelOpt, QuietOpt
 from embcli.formats import FORMATS, WRITABLE, format_help
 
@@ -55,32 +54,15 @@ Examples:
 """
 
 
-class IOProgress:
+class IOProgress(StderrProgress):
     """Rows per second on stderr while a large file is read or written (terminal only)."""
 
+    transient = True
+
     def __init__(self, what: str):
+        super().__init__()
         self.what = what
-        self.enabled = sys.stderr.isatty() and not quiet()
-        self.progress = None
         self.task = None
-        self.started = time.perf_counter()
-
-    def __enter__(self):
-        if self.enabled:
-            from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-
-            self.progress = Progress(
-                TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
-                TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TimeRemainingColumn(),
-                console=stderr_console(), transient=True,
-            )
-            self.progress.__enter__()
-        return self
-
-    def __exit__(self, *exc):
-        if self.progress is not None:
-            self.progress.__exit__(*exc)
-        return False
 
     def __call__(self, done: int, total: int | None, rows: int) -> None:
         if self.progress is None:
