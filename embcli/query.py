@@ -5,7 +5,8 @@ normalised as a whole. Queries asked together share one pass over the matrix: it
 blocks, each block is multiplied with all the query vectors at once, and a running top-k per query
 keeps only the rows that beat its current k-th score. Scores follow gensim's definitions
 (``most_similar``, ``most_similar_cosmul``, ``similarity``), so the answers agree with gensim's.
-The search itself is in ``embcli.search``; this module turns words into rows and results.
+The search itself is in ``embcli.search``; large batches of cosine neighbours take the exact int8
+prefilter of ``embcli.prefilter`` instead. This module turns words into rows and results.
 """
 
 from __future__ import annotations
@@ -191,6 +192,19 @@ def _exclude(terms_per_query: list[list[Term]]) -> np.ndarray:
     return out
 
 
+def _prefiltered(model: Model, units: np.ndarray, k: int, restrict: int | None, exclude: np.ndarray):
+    """Cosine top-k of a large batch through the int8 index (same answers), or None to search in float32."""
+    from embcli import prefilter
+
+    stop = model.vocab_size if restrict is None else min(int(restrict), model.vocab_size)
+    if len(units) < prefilter.MIN_QUERIES or stop < prefilter.MIN_ROWS or not prefilter.available():
+        return None
+    index = prefilter.index_for(model.path, model.vectors, model.norms)
+    if index is None:
+        return None
+    return prefilter.topk_cosine(index, model.vectors, model.norms, units, k, stop, exclude)
+
+
 def neighbors(
     model: Model,
     queries: Sequence[str],
@@ -217,7 +231,9 @@ def neighbors(
     if live:
         terms = [r.terms[0] for r in live]
         qv = np.stack([t.unit() if metric == "cosine" else t.vector for t in terms])
-        rows, scores = topk(model.vectors, model.norms, qv, k, restrict, metric, _exclude([[t] for t in terms]))
+        exclude = _exclude([[t] for t in terms])
+        found = _prefiltered(model, qv, k, restrict, exclude) if metric == "cosine" else None
+        rows, scores = found if found is not None else topk(model.vectors, model.norms, qv, k, restrict, metric, exclude)
         for i, res in enumerate(live):
             res.hits = _hits(model, rows[i], scores[i])
     return results

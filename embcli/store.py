@@ -220,7 +220,7 @@ class ModelStore:
     def info(self, name: str) -> ModelInfo:
         path = self.path(name)
         meta = read_meta(path)
-        size = sum(f.stat().st_size for f in path.iterdir() if f.is_file())
+        size = sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
         return ModelInfo(
             name=name,
             path=path,

@@ -16,6 +16,13 @@ def resolve_format(fmt: str) -> str:
 
 
 def _tsv_cell(value: Any) -> str:
+    kind = type(value)
+    if kind is str:
+        return value.replace("\t", " ").replace("\n", " ") if "\t" in value or "\n" in value else value
+    if kind is float:
+        return f"{value:.6g}"
+    if kind is int or kind is bool:
+        return str(value)
     if value is None:
         return ""
     if isinstance(value, float):
