@@ -31,6 +31,7 @@ BLOCK = 4096  # rows per int8 product: its int32 result (queries x BLOCK) stays 
 GROUP = 64  # columns per maximum: runs of 64 rows below every threshold are skipped unread
 MIN_ROWS = 4 * BLOCK  # smaller models are searched in float32: the index would not pay for itself
 MIN_QUERIES = 32  # fewer queries are bound by reading the matrix, not by arithmetic
+MAX_K = BLOCK // 8  # the first block sets the thresholds: it must hold many more than k rows
 INDEX_DIR = "search-index"
 _FORMAT = 1
 # Absolute slack for float32 rounding in the exact scores and float64 rounding of the estimates.

@@ -197,7 +197,12 @@ def _prefiltered(model: Model, units: np.ndarray, k: int, restrict: int | None, 
     from embcli import prefilter
 
     stop = model.vocab_size if restrict is None else min(int(restrict), model.vocab_size)
-    if len(units) < prefilter.MIN_QUERIES or stop < prefilter.MIN_ROWS or not prefilter.available():
+    if (
+        len(units) < prefilter.MIN_QUERIES
+        or stop < prefilter.MIN_ROWS
+        or k > prefilter.MAX_K
+        or not prefilter.available()
+    ):
         return None
     index = prefilter.index_for(model.path, model.vectors, model.norms)
     if index is None:

@@ -131,3 +131,21 @@ def test_unwritable_index_falls_back_to_the_float32_search(tmp_path):
     results = neighbors(m, [f"w{i}" for i in ids], k=3)
     rows, _ = topk(m.vectors, m.norms, m.vectors[ids] / m.norms[ids, None], 3, None, "cosine", ids[:, None])
     assert [[h.index for h in r.hits] for r in results] == rows.tolist()
+
+
+def test_a_large_k_takes_the_float32_search(big_model, monkeypatch):
+    from embcli.query import neighbors
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the int8 prefilter was used")
+
+    monkeypatch.setattr(prefilter, "topk_cosine", refuse)
+
+    words = [f"w{i}" for i in range(10, 10 + prefilter.MIN_QUERIES)]
+    k = prefilter.MAX_K + 1
+    results = neighbors(big_model, words, k=k)
+    assert all(len(r.hits) == k for r in results)
+    ids = np.arange(10, 10 + prefilter.MIN_QUERIES)
+    rows, _ = topk(big_model.vectors, big_model.norms, big_model.vectors[ids] / big_model.norms[ids, None], k, None,
+                   "cosine", ids[:, None])
+    assert [[h.index for h in r.hits] for r in results] == rows.tolist()
