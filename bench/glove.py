@@ -85,6 +85,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--epochs", type=int, default=15)
     parser.add_argument("--memory", default="2G")
+    parser.add_argument("--seeds", type=int, default=1,
+                        help="also train with seeds 2..N (quality only) and print each and the mean")
     args = parser.parse_args()
     files = [CORPORA / f for f in (FILES[:1] if args.quick else FILES)]
     workers = len(os.sched_getaffinity(0))
@@ -130,12 +132,28 @@ def main() -> None:
         ratio = e_wall / g_train
         print(f"ratio emb glove / gensim skip-gram: {ratio:.2f} (target <= 2.0; Stanford's C {STANFORD['seconds_ratio']})")
 
+        keys = ("analogy", "wordsim353", "simlex999")
         for label, folder in (("gensim skip-gram", gdir), ("emb glove", edir)):
             q = evaluate(folder)
             print(f"{label}: analogy {q['analogy']:.1%}, wordsim353 {q['wordsim353']:.3f}, simlex999 {q['simlex999']:.3f}")
             if label == "emb glove":
-                print("emb glove vs Stanford's C: " + ", ".join(
-                    f"{k} {q[k] / STANFORD[k]:.2f}x" for k in ("analogy", "wordsim353", "simlex999")))
+                print("emb glove vs Stanford's C: " + ", ".join(f"{k} {q[k] / STANFORD[k]:.2f}x" for k in keys))
+                scores = [q]
+        # The three scores move with the random seed by about as much as the gaps to Stanford's:
+        # further seeds show the spread (each a whole emb train; Stanford's figures are one run).
+        for seed in range(2, args.seeds + 1):
+            sdir = tmp / f"glove-seed{seed}"
+            wall, _, _ = run_child([*cmd[:-2], "--output", str(sdir), "--seed", str(seed)], env)
+            q = evaluate(sdir)
+            scores.append(q)
+            print(f"emb glove, seed {seed} ({wall:.1f} s): analogy {q['analogy']:.1%},"
+                  f" wordsim353 {q['wordsim353']:.3f}, simlex999 {q['simlex999']:.3f}")
+        if len(scores) > 1:
+            mean = {k: sum(s[k] for s in scores) / len(scores) for k in keys}
+            print(f"emb glove, mean of {len(scores)} seeds: analogy {mean['analogy']:.1%},"
+                  f" wordsim353 {mean['wordsim353']:.3f}, simlex999 {mean['simlex999']:.3f}"
+                  f" (Stanford's C, one run: {STANFORD['analogy']:.1%}, {STANFORD['wordsim353']:.3f},"
+                  f" {STANFORD['simlex999']:.3f})")
 
 
 if __name__ == "__main__":
