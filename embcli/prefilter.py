@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -119,6 +118,8 @@ def build_and_save(folder: Path, vectors: np.ndarray, norms: np.ndarray) -> Int8
     Returns None when the folder cannot be written (someone else's model): the caller searches in
     float32 instead.
     """
+    import tempfile
+
     where = Path(folder) / INDEX_DIR
     try:
         where.mkdir(exist_ok=True)
