@@ -144,3 +144,27 @@ def test_model_option_accepts_a_file_in_any_supported_format(tmp_path, emb_home)
     result = run("export", "-m", str(bad), "-")
     assert result.exit_code == 1 and "line 2: 1 values, but the header says 2" in result.stderr
     assert not [p for p in (emb_home / "cache").iterdir() if "bad" in p.name and (p / "meta.json").exists()]
+
+
+def test_model_file_cache_keeps_the_most_recently_used(tmp_path, emb_home, monkeypatch):
+    import embcli.formats as formats
+
+    monkeypatch.setattr(formats, "CACHE_ENTRIES", 3)
+    files = []
+    for i in range(5):
+        path = tmp_path / f"m{i}.vec"
+        path.write_text(f"2 2\na {i} 1\nb 1 {i}\n")
+        files.append(path)
+    for path in files[:3]:
+        assert run("vector", "a", "-m", str(path)).exit_code == 0
+    # Using m0 again makes it the most recent: m1 is the one to go when m3 arrives, then m2 for m4.
+    import time
+
+    time.sleep(0.01)
+    assert run("vector", "a", "-m", str(files[0])).exit_code == 0
+    for path in files[3:]:
+        time.sleep(0.01)
+        result = run("vector", "a", "-m", str(path))
+        assert result.exit_code == 0 and result.stdout.split()[-2:] == [path.stem[1:], "1"]
+    kept = sorted(p.name.split("-")[0] for p in (emb_home / "cache").iterdir())
+    assert kept == ["m0.vec", "m3.vec", "m4.vec"]

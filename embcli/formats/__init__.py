@@ -421,8 +421,11 @@ def cached_model_dir(path: Path, store) -> Path:
     """The model folder of a file passed as ``-m FILE``: imported once, kept in the store's cache.
 
     The cache entry is keyed by the file's absolute path, size and modification time, so a
-    changed file is read again; ``$EMB_HOME/cache`` can be deleted at any time.
+    changed file is read again; ``$EMB_HOME/cache`` can be deleted at any time. It keeps the
+    ``CACHE_ENTRIES`` most recently used models: adding one removes the least recently used.
     """
+    import os
+
     from embcli.store import atomic_dir
 
     path = Path(path).resolve()
@@ -430,7 +433,31 @@ def cached_model_dir(path: Path, store) -> Path:
     key = hashlib.sha256(f"{path}\0{st.st_size}\0{st.st_mtime_ns}".encode()).hexdigest()[:24]
     target = store.root / "cache" / f"{path.name[:60]}-{key}"
     if (target / "meta.json").is_file():
+        try:
+            os.utime(target)  # most recently used
+        except OSError:
+            pass
         return target
     with atomic_dir(target, force=True) as tmp:
         read_into(str(path), tmp)
+    _prune_cache(target.parent, keep=target)
     return target
+
+
+CACHE_ENTRIES = 8
+
+
+def _prune_cache(cache: Path, keep: Path) -> None:
+    """Remove the least recently used cache entries beyond ``CACHE_ENTRIES`` (never ``keep``)."""
+    import shutil
+
+    entries = []
+    for entry in cache.iterdir():
+        if entry.is_dir() and not entry.name.startswith(".") and entry != keep:
+            try:
+                entries.append((entry.stat().st_mtime_ns, entry))
+            except OSError:
+                continue
+    entries.sort(reverse=True)
+    for _, entry in entries[CACHE_ENTRIES - 1 :]:
+        shutil.rmtree(entry, ignore_errors=True)
