@@ -1,0 +1,180 @@
+"""FastText (skip-gram and CBOW, negative sampling) trained by emb's own numba kernels.
+
+The algorithm is Facebook fastText's (see ``kernels``), including its end-of-line token ``</s>``,
+which is trained as a word (it ends every line and is subsampled like the others) but not kept in
+the saved vocabulary. The tokenized corpus is converted once into a temporary file of int32 word
+ids (rare words dropped, ``</s>`` at line ends), which every thread streams in chunks each epoch:
+thread t trains on the t-th slice of the file, as fastText's threads do, and all threads update the
+shared matrices without locks. With ``--threads 1`` a seed gives the same model every time.
+
+The input matrix holds the word rows, the ``</s>`` row and then the n-gram buckets, hashed the way
+``embcli.subwords`` hashes them, so the bucket matrix saved with the model gives out-of-vocabulary
+words the vectors fastText would give them.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from embcli.train.options import ProgressFn, TrainOptions
+from embcli.train.prepare import Prepared
+
+# Tokens a kernel call trains on: small enough that Ctrl-C and progress are prompt.
+CHUNK = 1 << 16
+# fastText's Dictionary::getLine stops after this many tokens, and its table of negatives.
+MAX_LINE = 1024
+NEGATIVE_TABLE = 10_000_000
+EOS = "</s>"
+
+
+@dataclass
+class FastTextResult:
+    words: list[str]
+    vectors: np.ndarray
+    counts: np.ndarray
+    ngrams: np.ndarray
+    words_per_second: float
+
+
+def subword_rows(words: list[str], minn: int, maxn: int, buckets: int) -> tuple[np.ndarray, np.ndarray]:
+    """Input rows of each word and of ``</s>`` (id len(words)): its own row, then its n-gram rows.
+
+    Bucket b is row len(words) + 1 + b. Returns CSR offsets (int64) and rows (int32).
+    """
+    from embcli.subword_kernels import ngram_buckets_block
+
+    vocab = len(words)
+    grams, lengths = ngram_buckets_block(words, minn, maxn, buckets)
+    sizes = np.append(lengths + 1, 1)
+    offsets = np.zeros(vocab + 2, dtype=np.int64)
+    np.cumsum(sizes, out=offsets[1:])
+    rows = np.empty(int(offsets[-1]), dtype=np.int64)
+    rows[offsets[:-1]] = np.arange(vocab + 1)
+    mask = np.ones(rows.shape[0], dtype=bool)
+    mask[offsets[:-1]] = False
+    rows[mask] = grams + vocab + 1
+    return offsets, rows.astype(np.int32)
+
+
+def write_ids(corpus_path: Path, words: list[str], all_words, out_path: Path) -> int:
+    """Write the corpus as int32 ids (``</s>`` = len(words) at line ends, rare words dropped)."""
+    from embcli.train.glove.cooccur import _id_chunks
+
+    vocab = len(words)
+    drop = -2
+    index = {w: drop for w in all_words}
+    index.update((w, i) for i, w in enumerate(words))
+    index["\n"] = vocab
+    index[""] = drop
+    n = 0
+    with open(out_path, "wb") as fh:
+        for ids in _id_chunks(corpus_path, index, drop):
+            ids.tofile(fh)
+            n += len(ids)
+    return n
+
+
+def train_fasttext(
+    prepared: Prepared, options: TrainOptions, folder: Path, on_progress: ProgressFn | None = None,
+    use_eos: bool = True,
+) -> FastTextResult:
+    """Train FastText on the tokenized corpus; temporary files go in ``folder`` and are removed."""
+    from embcli.train.fasttext import kernels
+    from embcli.train.glove import select_vocabulary
+
+    opts = options
+    started = time.perf_counter()
+    words, counts = select_vocabulary(prepared.counts, opts.min_count, opts.max_vocab)
+    vocab = len(words)
+    ids_path = Path(folder) / "corpus.ids"
+    try:
+        n_ids = write_ids(prepared.path, words, prepared.counts.keys(), ids_path)
+        prepared.path.unlink(missing_ok=True)
+        sub_off, sub_rows = subword_rows(words, opts.minn, opts.maxn, opts.buckets)
+        # Frequencies over every token and line end, as fastText counts them.
+        lines = prepared.sentences
+        all_counts = np.append(counts, lines).astype(np.float64)
+        total_tokens = float(prepared.stats.tokens + lines)
+        if opts.sample > 0:
+            f = all_counts / total_tokens
+            keep = (np.sqrt(opts.sample / f) + opts.sample / f).astype(np.float32)
+        else:
+            keep = np.ones(vocab + 1, dtype=np.float32)
+        weights = all_counts ** opts.ns_exponent
+        if not use_eos:
+            weights[vocab] = 0.0
+        negs = kernels.negative_table(weights, NEGATIVE_TABLE)
+        dim = opts.dim
+        wi = np.empty((vocab + 1 + opts.buckets, dim), dtype=np.float32)
+        kernels.init_uniform(wi, 1.0 / dim, opts.seed)
+        wo = np.zeros((vocab + 1, dim), dtype=np.float32)
+        threads = opts.threads
+        rng = np.array([(opts.seed * 1_000_003 + t * 7919 + 1) * 0x9E3779B97F4A7C15 % (1 << 64) for t in range(threads)],
+                       dtype=np.uint64)
+        done = np.zeros(threads, dtype=np.int64)
+        total = float(n_ids) * opts.epochs
+        bounds = [(n_ids * t // threads, n_ids * (t + 1) // threads) for t in range(threads)]
+        stop = threading.Event()
+        errors: list[BaseException] = []
+
+        def work(t: int) -> None:
+            lo, hi = bounds[t]
+            try:
+                with open(ids_path, "rb") as fh:
+                    for _ in range(opts.epochs):
+                        pos = lo
+                        while pos < hi:
+                            if stop.is_set():
+                                return
+                            k = min(CHUNK, hi - pos)
+                            fh.seek(pos * 4)
+                            buf = np.fromfile(fh, dtype=np.int32, count=k)
+                            before = float(done.sum())
+                            done[t] += kernels.train_span(
+                                buf, wi, wo, sub_off, sub_rows, keep, negs, vocab, use_eos, opts.arch == "cbow",
+                                opts.window, opts.negative, MAX_LINE, opts.lr, opts.min_lr, before, total, rng, t,
+                            )
+                            pos += k
+            except BaseException as exc:  # handed to the main thread
+                errors.append(exc)
+                stop.set()
+
+        if on_progress is not None:
+            on_progress("train", 0, opts.epochs, {"words_per_s": 0.0})
+        train_started = time.perf_counter()
+        workers = [threading.Thread(target=work, args=(t,), daemon=True) for t in range(threads)]
+        for w in workers:
+            w.start()
+        try:
+            while any(w.is_alive() for w in workers):
+                time.sleep(0.25)
+                if on_progress is not None and not stop.is_set():
+                    spent = time.perf_counter() - train_started
+                    tokens_done = float(done.sum())
+                    on_progress(
+                        "train",
+                        min(opts.epochs, tokens_done / max(n_ids, 1)),
+                        opts.epochs,
+                        {"words_per_s": tokens_done / spent if spent > 0 else 0.0},
+                    )
+        except BaseException:
+            stop.set()
+            for w in workers:
+                w.join()
+            raise
+        if errors:
+            raise errors[0]
+    finally:
+        ids_path.unlink(missing_ok=True)
+    vectors = np.empty((vocab, dim), dtype=np.float32)
+    kernels.word_vectors(wi, sub_off, sub_rows, vocab, vectors)
+    spent = time.perf_counter() - started
+    if on_progress is not None:
+        on_progress("train", opts.epochs, opts.epochs, {"words_per_s": prepared.stats.tokens * opts.epochs / spent})
+    wps = prepared.stats.tokens * opts.epochs / spent if spent > 0 else 0.0
+    return FastTextResult(words, vectors, counts, wi[vocab + 1 :], wps)
