@@ -140,7 +140,7 @@ def train_fasttext(
                                 opts.window, opts.negative, MAX_LINE, opts.lr, opts.min_lr, before, total, rng, t,
                             )
                             pos += k
-            except BaseException as exc:  # handed to the main thread
+            except Exception as exc:  # noqa: BLE001 - the main thread raises it
                 errors.append(exc)
                 stop.set()
 

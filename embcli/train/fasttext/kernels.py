@@ -124,9 +124,7 @@ def train_span(
             if w == eos or count > max_line:
                 break
         read += count
-        progress = (done_before + read) / total
-        if progress > 1.0:
-            progress = 1.0
+        progress = min((done_before + read) / total, 1.0)
         lr = np.float32(lr0) - span * np.float32(progress)
         for w in range(nl):
             state = _next(state)
