@@ -34,6 +34,8 @@ EOS = "</s>"
 
 @dataclass
 class FastTextResult:
+    """What ``train_fasttext`` hands back: words by count, fastText's word vectors, the n-gram buckets."""
+
     words: list[str]
     vectors: np.ndarray
     counts: np.ndarray
@@ -79,11 +81,104 @@ def write_ids(corpus_path: Path, words: list[str], all_words, out_path: Path) ->
     return n
 
 
+def sampling_tables(counts: np.ndarray, lines: int, tokens: int, options: TrainOptions, use_eos: bool = True):
+    """fastText's keep probabilities (of the words and ``</s>``) and its table of negatives.
+
+    Frequencies are over every token of the corpus and every line end, as fastText counts them; a
+    word is kept with probability sqrt(t / f) + t / f (always without sampling).
+    """
+    from embcli.train.fasttext import kernels
+
+    all_counts = np.append(counts, lines).astype(np.float64)
+    if options.sample > 0:
+        f = all_counts / float(tokens + lines)
+        keep = (np.sqrt(options.sample / f) + options.sample / f).astype(np.float32)
+    else:
+        keep = np.ones(len(all_counts), dtype=np.float32)
+    weights = all_counts**options.ns_exponent
+    if not use_eos:
+        weights[-1] = 0.0
+    return keep, kernels.negative_table(weights, NEGATIVE_TABLE)
+
+
+def _run_threads(ids_path: Path, n_ids: int, wi, wo, sub_off, sub_rows, keep, negs, options: TrainOptions,
+                 use_eos: bool, on_progress: ProgressFn | None) -> None:
+    """Train all epochs: thread t streams the t-th slice of the id file, chunk by chunk, each epoch.
+
+    Ctrl-C (or an error in a thread) stops every thread at its next chunk before it is raised.
+    """
+    from embcli.train.fasttext import kernels
+
+    opts = options
+    eos = wo.shape[0] - 1
+    threads = opts.threads
+    rng = np.random.SeedSequence(opts.seed).generate_state(threads, dtype=np.uint64)
+    done = np.zeros(threads, dtype=np.int64)
+    total = float(n_ids) * opts.epochs
+    bounds = [(n_ids * t // threads, n_ids * (t + 1) // threads) for t in range(threads)]
+    stop = threading.Event()
+    errors: list[BaseException] = []
+
+    def work(t: int) -> None:
+        lo, hi = bounds[t]
+        try:
+            with open(ids_path, "rb") as fh:
+                for _ in range(opts.epochs):
+                    pos = lo
+                    while pos < hi:
+                        if stop.is_set():
+                            return
+                        k = min(CHUNK, hi - pos)
+                        fh.seek(pos * 4)
+                        buf = np.fromfile(fh, dtype=np.int32, count=k)
+                        # The learning rate follows every thread's progress, as fastText's shared count does.
+                        before = float(done.sum())
+                        done[t] += kernels.train_span(
+                            buf, wi, wo, sub_off, sub_rows, keep, negs, eos, use_eos, opts.arch == "cbow",
+                            opts.window, opts.negative, MAX_LINE, opts.lr, opts.min_lr, before, total, rng, t,
+                        )
+                        pos += k
+        except Exception as exc:  # noqa: BLE001 - the main thread raises it
+            errors.append(exc)
+            stop.set()
+
+    if on_progress is not None:
+        on_progress("train", 0, opts.epochs, {"words_per_s": 0.0})
+    started = time.perf_counter()
+    workers = [threading.Thread(target=work, args=(t,), daemon=True) for t in range(threads)]
+    for w in workers:
+        w.start()
+    try:
+        for w in workers:
+            while w.is_alive():
+                w.join(0.25)
+                if on_progress is not None and not stop.is_set():
+                    spent = time.perf_counter() - started
+                    tokens_done = float(done.sum())
+                    on_progress(
+                        "train",
+                        min(opts.epochs, tokens_done / max(n_ids, 1)),
+                        opts.epochs,
+                        {"words_per_s": tokens_done / spent if spent > 0 else 0.0},
+                    )
+    except BaseException:
+        stop.set()
+        for w in workers:
+            w.join()
+        raise
+    if errors:
+        raise errors[0]
+
+
 def train_fasttext(
     prepared: Prepared, options: TrainOptions, folder: Path, on_progress: ProgressFn | None = None,
     use_eos: bool = True,
 ) -> FastTextResult:
-    """Train FastText on the tokenized corpus; temporary files go in ``folder`` and are removed."""
+    """Train FastText on the tokenized corpus; temporary files go in ``folder`` and are removed.
+
+    The tokenized text file is deleted once converted to word ids. ``use_eos=False`` leaves
+    ``</s>`` out of training (lines still end there); it exists for comparisons.
+    """
     from embcli.train.fasttext import kernels
     from embcli.train.glove import select_vocabulary
 
@@ -96,85 +191,18 @@ def train_fasttext(
         n_ids = write_ids(prepared.path, words, prepared.counts.keys(), ids_path)
         prepared.path.unlink(missing_ok=True)
         sub_off, sub_rows = subword_rows(words, opts.minn, opts.maxn, opts.buckets)
-        # Frequencies over every token and line end, as fastText counts them.
-        lines = prepared.sentences
-        all_counts = np.append(counts, lines).astype(np.float64)
-        total_tokens = float(prepared.stats.tokens + lines)
-        if opts.sample > 0:
-            f = all_counts / total_tokens
-            keep = (np.sqrt(opts.sample / f) + opts.sample / f).astype(np.float32)
-        else:
-            keep = np.ones(vocab + 1, dtype=np.float32)
-        weights = all_counts ** opts.ns_exponent
-        if not use_eos:
-            weights[vocab] = 0.0
-        negs = kernels.negative_table(weights, NEGATIVE_TABLE)
-        dim = opts.dim
-        wi = np.empty((vocab + 1 + opts.buckets, dim), dtype=np.float32)
-        kernels.init_uniform(wi, 1.0 / dim, opts.seed)
-        wo = np.zeros((vocab + 1, dim), dtype=np.float32)
-        threads = opts.threads
-        rng = np.array([(opts.seed * 1_000_003 + t * 7919 + 1) * 0x9E3779B97F4A7C15 % (1 << 64) for t in range(threads)],
-                       dtype=np.uint64)
-        done = np.zeros(threads, dtype=np.int64)
-        total = float(n_ids) * opts.epochs
-        bounds = [(n_ids * t // threads, n_ids * (t + 1) // threads) for t in range(threads)]
-        stop = threading.Event()
-        errors: list[BaseException] = []
-
-        def work(t: int) -> None:
-            lo, hi = bounds[t]
-            try:
-                with open(ids_path, "rb") as fh:
-                    for _ in range(opts.epochs):
-                        pos = lo
-                        while pos < hi:
-                            if stop.is_set():
-                                return
-                            k = min(CHUNK, hi - pos)
-                            fh.seek(pos * 4)
-                            buf = np.fromfile(fh, dtype=np.int32, count=k)
-                            before = float(done.sum())
-                            done[t] += kernels.train_span(
-                                buf, wi, wo, sub_off, sub_rows, keep, negs, vocab, use_eos, opts.arch == "cbow",
-                                opts.window, opts.negative, MAX_LINE, opts.lr, opts.min_lr, before, total, rng, t,
-                            )
-                            pos += k
-            except Exception as exc:  # noqa: BLE001 - the main thread raises it
-                errors.append(exc)
-                stop.set()
-
-        if on_progress is not None:
-            on_progress("train", 0, opts.epochs, {"words_per_s": 0.0})
-        train_started = time.perf_counter()
-        workers = [threading.Thread(target=work, args=(t,), daemon=True) for t in range(threads)]
-        for w in workers:
-            w.start()
-        try:
-            while any(w.is_alive() for w in workers):
-                time.sleep(0.25)
-                if on_progress is not None and not stop.is_set():
-                    spent = time.perf_counter() - train_started
-                    tokens_done = float(done.sum())
-                    on_progress(
-                        "train",
-                        min(opts.epochs, tokens_done / max(n_ids, 1)),
-                        opts.epochs,
-                        {"words_per_s": tokens_done / spent if spent > 0 else 0.0},
-                    )
-        except BaseException:
-            stop.set()
-            for w in workers:
-                w.join()
-            raise
-        if errors:
-            raise errors[0]
+        keep, negs = sampling_tables(counts, prepared.sentences, prepared.stats.tokens, opts, use_eos)
+        # Input rows: words, </s>, n-gram buckets; uniform in [-1/dim, 1/dim]. Output rows start at 0.
+        wi = np.empty((vocab + 1 + opts.buckets, opts.dim), dtype=np.float32)
+        kernels.init_uniform(wi, 1.0 / opts.dim, opts.seed)
+        wo = np.zeros((vocab + 1, opts.dim), dtype=np.float32)
+        _run_threads(ids_path, n_ids, wi, wo, sub_off, sub_rows, keep, negs, opts, use_eos, on_progress)
     finally:
         ids_path.unlink(missing_ok=True)
-    vectors = np.empty((vocab, dim), dtype=np.float32)
+    vectors = np.empty((vocab, opts.dim), dtype=np.float32)
     kernels.word_vectors(wi, sub_off, sub_rows, vocab, vectors)
     spent = time.perf_counter() - started
-    if on_progress is not None:
-        on_progress("train", opts.epochs, opts.epochs, {"words_per_s": prepared.stats.tokens * opts.epochs / spent})
     wps = prepared.stats.tokens * opts.epochs / spent if spent > 0 else 0.0
+    if on_progress is not None:
+        on_progress("train", opts.epochs, opts.epochs, {"words_per_s": wps})
     return FastTextResult(words, vectors, counts, wi[vocab + 1 :], wps)
