@@ -101,11 +101,13 @@ def sampling_tables(counts: np.ndarray, lines: int, tokens: int, options: TrainO
     return keep, kernels.negative_table(weights, NEGATIVE_TABLE)
 
 
-def _run_threads(ids_path: Path, n_ids: int, wi, wo, sub_off, sub_rows, keep, negs, options: TrainOptions,
-                 use_eos: bool, on_progress: ProgressFn | None) -> None:
-    """Train all epochs: thread t streams the t-th slice of the id file, chunk by chunk, each epoch.
+def _run_threads(ids_path: Path, n_ids: int, budget: int, wi, wo, sub_off, sub_rows, keep, negs,
+                 options: TrainOptions, use_eos: bool, on_progress: ProgressFn | None) -> None:
+    """Train until the threads have read ``budget`` ids; thread t streams the t-th slice of the id file.
 
-    Ctrl-C (or an error in a thread) stops every thread at its next chunk before it is raised.
+    As in fastText, a thread reads its slice chunk by chunk, starting over at its end, until every
+    thread's count together reaches the budget. Ctrl-C (or an error in a thread) stops every
+    thread at its next chunk before it is raised.
     """
     from embcli.train.fasttext import kernels
 
@@ -114,7 +116,7 @@ def _run_threads(ids_path: Path, n_ids: int, wi, wo, sub_off, sub_rows, keep, ne
     threads = opts.threads
     rng = np.random.SeedSequence(opts.seed).generate_state(threads, dtype=np.uint64)
     done = np.zeros(threads, dtype=np.int64)
-    total = float(n_ids) * opts.epochs
+    total = float(budget)
     bounds = [(n_ids * t // threads, n_ids * (t + 1) // threads) for t in range(threads)]
     stop = threading.Event()
     errors: list[BaseException] = []
@@ -123,21 +125,22 @@ def _run_threads(ids_path: Path, n_ids: int, wi, wo, sub_off, sub_rows, keep, ne
         lo, hi = bounds[t]
         try:
             with open(ids_path, "rb") as fh:
-                for _ in range(opts.epochs):
-                    pos = lo
-                    while pos < hi:
-                        if stop.is_set():
-                            return
-                        k = min(CHUNK, hi - pos)
-                        fh.seek(pos * 4)
-                        buf = np.fromfile(fh, dtype=np.int32, count=k)
-                        # The learning rate follows every thread's progress, as fastText's shared count does.
-                        before = float(done.sum())
-                        done[t] += kernels.train_span(
-                            buf, wi, wo, sub_off, sub_rows, keep, negs, eos, use_eos, opts.arch == "cbow",
-                            opts.window, opts.negative, MAX_LINE, opts.lr, opts.min_lr, before, total, rng, t,
-                        )
-                        pos += k
+                pos = lo
+                while lo < hi and not stop.is_set():
+                    # The learning rate follows every thread's progress, as fastText's shared count does.
+                    before = float(done.sum())
+                    if before >= total:
+                        return
+                    if pos >= hi:
+                        pos = lo
+                    k = min(CHUNK, hi - pos)
+                    fh.seek(pos * 4)
+                    buf = np.fromfile(fh, dtype=np.int32, count=k)
+                    done[t] += kernels.train_span(
+                        buf, wi, wo, sub_off, sub_rows, keep, negs, eos, use_eos, opts.arch == "cbow",
+                        opts.window, opts.negative, MAX_LINE, opts.lr, opts.min_lr, before, total, rng, t,
+                    )
+                    pos += k
         except Exception as exc:  # noqa: BLE001 - the main thread raises it
             errors.append(exc)
             stop.set()
@@ -157,7 +160,7 @@ def _run_threads(ids_path: Path, n_ids: int, wi, wo, sub_off, sub_rows, keep, ne
                     tokens_done = float(done.sum())
                     on_progress(
                         "train",
-                        min(opts.epochs, tokens_done / max(n_ids, 1)),
+                        min(opts.epochs, opts.epochs * tokens_done / total),
                         opts.epochs,
                         {"words_per_s": tokens_done / spent if spent > 0 else 0.0},
                     )
@@ -196,7 +199,10 @@ def train_fasttext(
         wi = np.empty((vocab + 1 + opts.buckets, opts.dim), dtype=np.float32)
         kernels.init_uniform(wi, 1.0 / opts.dim, opts.seed)
         wo = np.zeros((vocab + 1, opts.dim), dtype=np.float32)
-        _run_threads(ids_path, n_ids, wi, wo, sub_off, sub_rows, keep, negs, opts, use_eos, on_progress)
+        # fastText counts an epoch as every token of the corpus and every line end, rare words
+        # included, though it reads only the others: the words kept are read a little more often.
+        budget = opts.epochs * (prepared.stats.tokens + prepared.sentences)
+        _run_threads(ids_path, n_ids, budget, wi, wo, sub_off, sub_rows, keep, negs, opts, use_eos, on_progress)
     finally:
         ids_path.unlink(missing_ok=True)
     vectors = np.empty((vocab, opts.dim), dtype=np.float32)
