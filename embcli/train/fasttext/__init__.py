@@ -3,9 +3,10 @@
 The algorithm is Facebook fastText's (see ``kernels``), including its end-of-line token ``</s>``,
 which is trained as a word (it ends every line and is subsampled like the others) but not kept in
 the saved vocabulary. The tokenized corpus is converted once into a temporary file of int32 word
-ids (rare words dropped, ``</s>`` at line ends), which every thread streams in chunks each epoch:
-thread t trains on the t-th slice of the file, as fastText's threads do, and all threads update the
-shared matrices without locks. With ``--threads 1`` a seed gives the same model every time.
+ids (rare words dropped, ``</s>`` at line ends), which the threads stream in chunks: thread t reads
+the t-th slice of the file over and over, and all threads update the shared matrices without locks,
+until together they have read fastText's budget of tokens (``--epochs`` times every token and line
+end of the corpus, rare words included). With ``--threads 1`` a seed gives the same model every time.
 
 The input matrix holds the word rows, the ``</s>`` row and then the n-gram buckets, hashed the way
 ``embcli.subwords`` hashes them, so the bucket matrix saved with the model gives out-of-vocabulary

@@ -2,8 +2,9 @@
 
 They follow Facebook fastText's ``FastText::skipgram``, ``FastText::cbow``, ``Model::update`` and
 ``NegativeSamplingLoss``: the hidden vector is the average of all the input rows of a word (its own
-row and its n-gram rows; for CBOW the rows of every context word), each target is scored with the
-logistic function over its full range (a wrongly scored negative is updated in full), the gradient
+row and its n-gram rows; for CBOW the rows of every context word), each target is scored with
+fastText's table of the logistic function over [-8, 8] and 0 or 1 outside it (a wrongly scored
+negative is updated in full), the gradient
 is added in full to every input row, and the negatives are drawn from a table of count^0.5 and
 redrawn when they hit the target. A line is read as fastText's ``Dictionary::getLine`` reads it: up
 to and including the end-of-line token, or at most ``max_line + 1`` tokens, each kept with the
@@ -25,6 +26,20 @@ _INC = np.uint64(1442695040888963407)
 _S33 = np.uint64(33)
 _S40 = np.uint64(40)
 _UNIT = np.float32(1.0 / (1 << 24))
+# fastText's Loss: the logistic function from a table of SIGMOID_TABLE + 1 values over
+# [-MAX_SIGMOID, MAX_SIGMOID], 0 and 1 outside it.
+SIGMOID_TABLE = 512
+MAX_SIGMOID = 8
+
+
+@njit(cache=True, nogil=True)
+def sigmoid_table():
+    """fastText's table of the logistic function: 513 values over [-8, 8], read rounding down."""
+    out = np.empty(SIGMOID_TABLE + 1, dtype=np.float32)
+    for i in range(SIGMOID_TABLE + 1):
+        x = np.float32(i * 2 * MAX_SIGMOID) / np.float32(SIGMOID_TABLE) - np.float32(MAX_SIGMOID)
+        out[i] = np.float32(1.0 / (1.0 + np.exp(-np.float64(x))))
+    return out
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -33,7 +48,7 @@ def _next(state):
 
 
 @njit(cache=True, nogil=True, fastmath=FAST)
-def _update(wi, wo, rows, nrows, target, negs, neg, lr, hidden, grad, state):
+def _update(wi, wo, rows, nrows, target, negs, sigmoid, neg, lr, hidden, grad, state):
     """One ``Model::update``: hidden = mean of the ``rows`` of ``wi``; score target and negatives.
 
     Returns the new random state.
@@ -65,12 +80,12 @@ def _update(wi, wo, rows, nrows, target, negs, neg, lr, hidden, grad, state):
         dot = np.float32(0.0)
         for d in range(dim):
             dot += hidden[d] * o[d]
-        if dot < -8.0:
-            score = np.float32(0.0)
-        elif dot > 8.0:
+        if dot > MAX_SIGMOID:
             score = np.float32(1.0)
-        else:
-            score = np.float32(1.0) / (np.float32(1.0) + np.exp(-dot))
+        elif dot >= -MAX_SIGMOID:
+            score = sigmoid[np.int64((dot + MAX_SIGMOID) * (SIGMOID_TABLE / MAX_SIGMOID / 2))]
+        else:  # below the table, or not a number after a divergence: never an index out of range
+            score = np.float32(0.0)
         alpha = lr * (label - score)
         for d in range(dim):
             grad[d] += alpha * o[d]
@@ -97,6 +112,7 @@ def train_span(
     holds this thread's random state, read at the start and written back at the end.
     """
     dim = wi.shape[1]
+    sigmoid = sigmoid_table()
     hidden = np.empty(dim, dtype=np.float32)
     grad = np.empty(dim, dtype=np.float32)
     line = np.empty(max_line + 2, dtype=np.int32)
@@ -141,14 +157,14 @@ def train_span(
                         bow[nb] = sub_rows[k]
                         nb += 1
                 if nb > 0:
-                    state = _update(wi, wo, bow, nb, line[w], negs, neg, lr, hidden, grad, state)
+                    state = _update(wi, wo, bow, nb, line[w], negs, sigmoid, neg, lr, hidden, grad, state)
             else:
                 word = line[w]
                 rows = sub_rows[sub_off[word] : sub_off[word + 1]]
                 for c in range(lo, hi):
                     if c == w:
                         continue
-                    state = _update(wi, wo, rows, rows.shape[0], line[c], negs, neg, lr, hidden, grad, state)
+                    state = _update(wi, wo, rows, rows.shape[0], line[c], negs, sigmoid, neg, lr, hidden, grad, state)
     rng[slot] = state
     return read
 
