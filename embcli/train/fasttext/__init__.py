@@ -172,6 +172,9 @@ def _run_threads(ids_path: Path, n_ids: int, budget: int, wi, wo, sub_off, sub_r
         raise
     if errors:
         raise errors[0]
+    if on_progress is not None:
+        spent = time.perf_counter() - started
+        on_progress("train", opts.epochs, opts.epochs, {"words_per_s": float(done.sum()) / spent if spent > 0 else 0.0})
 
 
 def train_fasttext(
@@ -210,6 +213,4 @@ def train_fasttext(
     kernels.word_vectors(wi, sub_off, sub_rows, vocab, vectors)
     spent = time.perf_counter() - started
     wps = prepared.stats.tokens * opts.epochs / spent if spent > 0 else 0.0
-    if on_progress is not None:
-        on_progress("train", opts.epochs, opts.epochs, {"words_per_s": wps})
     return FastTextResult(words, vectors, counts, wi[vocab + 1 :], wps)
