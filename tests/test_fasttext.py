@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import numpy as np
 import pytest
 from conftest import TINY_FT, invoke
@@ -115,3 +117,15 @@ def test_hs_still_trains_through_gensim(small_corpus):
     assert result.exit_code == 0, result.stderr
     model = open_model("hs")
     assert model.meta["params"]["loss"] == "hs" and model.ngrams.shape == (5000, 12)
+
+
+def test_more_threads_than_tokens_and_progress_reaches_the_last_epoch(tmp_path):
+    src = tmp_path / "tiny.txt"
+    src.write_text("a b a\nb a b\n", encoding="utf-8")
+    prepared = prepare_corpus(Corpus([str(src)]), TokenizerSettings(), tmp_path / "corpus.tmp")
+    options = TrainOptions(algo="fasttext", dim=4, epochs=3, min_count=1, threads=8, buckets=100).resolved()
+    seen = []
+    result = train_fasttext(prepared, options, tmp_path, lambda stage, done, total, info: seen.append((done, total)))
+    assert result.words == ["a", "b"] and np.isfinite(result.vectors).all()
+    assert seen[0] == (0, 3) and seen[-1] == (3, 3)
+    assert all(a <= b for (a, _), (b, _) in pairwise(seen))
