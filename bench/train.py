@@ -8,8 +8,8 @@ Measures, in one run and on the same machine:
 - tokenizing alone (decompress + tokenize, one core), in tokens per second;
 - peak memory (RSS of the process tree) of ``emb train`` on the corpus and on it repeated three times;
 - analogy accuracy (``questions-words.txt``) and WS353 Spearman of every model;
-- FastText: emb with its default settings against fastText's C++ core (``fasttext-numpy2``), same
-  dim/window/epochs/min-count.
+- FastText: emb (its own trainer) with its default settings against fastText's C++ core
+  (``fasttext-numpy2``), same dim/window/epochs/min-count, for each FastText architecture measured.
 
 Prints every figure and the ratios; asserts nothing. ``--quick`` uses web.txt.xz alone and fewer
 variants. Run as ``python bench/train.py [--quick]`` from the checkout with the ``bench`` extra.
@@ -328,15 +328,17 @@ def main() -> None:
                   f" analogies {100 * emb['analogy']:.1f}% vs {100 * gs['analogy']:.1f}%", flush=True)
             results[label] = (emb, gs)
 
-        if not args.no_fasttext_cpp:
-            print("\n[FastText: emb defaults vs Facebook's fastText (C++ core), skipgram, defaults of each]",
+        # Facebook's fastText for every FastText architecture measured above (skip-gram if none).
+        ft_archs = [arch for algo, arch in variants if algo == "fasttext"] or ["skipgram"]
+        for arch in [] if args.no_fasttext_cpp else ft_archs:
+            print(f"\n[FastText: emb defaults vs Facebook's fastText (C++ core), {arch}, defaults of each]",
                   flush=True)
-            emb = results.get("fasttext skipgram", (None,))[0] or run_emb(
-                files, "fasttext", "skipgram", threads, home, "fasttext-skipgram")
-            ft = run_child("fasttext", dict(spec_base, arch="skipgram"))
+            emb = results.get(f"fasttext {arch}", (None,))[0] or run_emb(
+                files, "fasttext", arch, threads, home, f"fasttext-{arch}")
+            ft = run_child("fasttext", dict(spec_base, arch=arch))
             print(fmt_row("emb (defaults: lr 0.05, sample 1e-4, ns_exp 0.5)", emb))
             if args.gensim_ft_defaults or args.quick:
-                gdef = run_child("gensim", dict(spec_base, algo="fasttext", arch="skipgram"))
+                gdef = run_child("gensim", dict(spec_base, algo="fasttext", arch=arch))
                 print(fmt_row("gensim defaults (lr 0.025, sample 1e-3)", gdef))
             print(fmt_row("fastText C++ (lr 0.05, t 1e-4)", ft))
             print(f"    fastText training alone {ft['train_seconds']:.1f} s")

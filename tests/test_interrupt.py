@@ -48,20 +48,37 @@ def _wait_for_training(models, timeout=120.0):
     pytest.fail("training did not start in time")
 
 
+def _wait_for_fasttext_training(models, timeout=120.0):
+    """Wait until emb's FastText trainer has replaced the tokenized text by its id file (training has begun)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        tmp = [p for p in models.iterdir() if p.name.startswith(".tmp-")]
+        if tmp and (tmp[0] / "corpus.ids").exists() and not (tmp[0] / "corpus.tmp").exists():
+            time.sleep(0.5)
+            return
+        time.sleep(0.01)
+    pytest.fail("training did not start in time")
+
+
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 @pytest.mark.parametrize(
-    "wait, threads",
-    [(_wait_for_training, 1), (_wait_for_tokenizing, 1), (_wait_for_tokenizing, 2)],
-    ids=["training", "tokenizing", "tokenizing-in-workers"],
+    "wait, threads, algo",
+    [
+        (_wait_for_training, 1, "word2vec"),
+        (_wait_for_tokenizing, 1, "word2vec"),
+        (_wait_for_tokenizing, 2, "word2vec"),
+        (_wait_for_fasttext_training, 2, "fasttext"),
+    ],
+    ids=["training", "tokenizing", "tokenizing-in-workers", "fasttext-training-in-threads"],
 )
-def test_ctrl_c(emb_home, small_corpus, wait, threads):
+def test_ctrl_c(emb_home, small_corpus, wait, threads, algo):
     assert invoke(["train", small_corpus, *TINY, "--name", "previous"]).exit_code == 0
     models = emb_home / "models"
     before = _digest(models / "previous")
 
     # The whole sample corpus for 50 epochs: minutes of work, interrupted a moment after it starts.
     cmd = [sys.executable, "-m", "embcli", "train", str(SAMPLE), "--epochs", "50", "--dim", "50",
-           "--threads", str(threads), "--name", "interrupted"]
+           "--threads", str(threads), "--name", "interrupted", "--algo", algo]
     proc = subprocess.Popen(
         cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=dict(os.environ),
         # A test runner started in the background may ignore SIGINT; the child must not.

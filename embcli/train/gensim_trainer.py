@@ -1,4 +1,6 @@
-"""Word2Vec and FastText through gensim's multi-threaded ``corpus_file`` path.
+"""Word2Vec, and FastText with hierarchical softmax, through gensim's multi-threaded ``corpus_file`` path.
+
+FastText with negative sampling is emb's own trainer (``embcli.train.fasttext``).
 
 The vocabulary comes from the counts emb gathered while tokenizing (``build_vocab_from_freq``), so
 gensim does not scan the corpus a second time; everything else is gensim's own training.

@@ -28,6 +28,11 @@ def _train_into(
         glove = train_glove(prepared, options, folder, on_progress)
         words, vectors, counts, wps = glove.words, glove.vectors, glove.counts, glove.words_per_second
         extra["glove"] = glove.info
+    elif options.algo == "fasttext" and options.loss == "ns":
+        from embcli.train.fasttext import train_fasttext
+
+        ft = train_fasttext(prepared, options, folder, on_progress)
+        words, vectors, counts, ngrams, wps = ft.words, ft.vectors, ft.counts, ft.ngrams, ft.words_per_second
     else:
         from embcli.train.gensim_trainer import train_gensim
 

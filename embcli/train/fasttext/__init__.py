@@ -1,0 +1,216 @@
+"""FastText (skip-gram and CBOW, negative sampling) trained by emb's own numba kernels.
+
+The algorithm is Facebook fastText's (see ``kernels``), including its end-of-line token ``</s>``,
+which is trained as a word (it ends every line and is subsampled like the others) but not kept in
+the saved vocabulary. The tokenized corpus is converted once into a temporary file of int32 word
+ids (rare words dropped, ``</s>`` at line ends), which the threads stream in chunks: thread t reads
+the t-th slice of the file over and over, and all threads update the shared matrices without locks,
+until together they have read fastText's budget of tokens (``--epochs`` times every token and line
+end of the corpus, rare words included). With ``--threads 1`` a seed gives the same model every time.
+
+The input matrix holds the word rows, the ``</s>`` row and then the n-gram buckets, hashed the way
+``embcli.subwords`` hashes them, so the bucket matrix saved with the model gives out-of-vocabulary
+words the vectors fastText would give them.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from embcli.train.options import ProgressFn, TrainOptions
+from embcli.train.prepare import Prepared
+
+# Tokens a kernel call trains on: small enough that Ctrl-C and progress are prompt.
+CHUNK = 1 << 16
+# fastText's Dictionary::getLine stops after this many tokens, and its table of negatives.
+MAX_LINE = 1024
+NEGATIVE_TABLE = 10_000_000
+EOS = "</s>"
+
+
+@dataclass
+class FastTextResult:
+    """What ``train_fasttext`` hands back: words by count, fastText's word vectors, the n-gram buckets."""
+
+    words: list[str]
+    vectors: np.ndarray
+    counts: np.ndarray
+    ngrams: np.ndarray
+    words_per_second: float
+
+
+def subword_rows(words: list[str], minn: int, maxn: int, buckets: int) -> tuple[np.ndarray, np.ndarray]:
+    """Input rows of each word and of ``</s>`` (id len(words)): its own row, then its n-gram rows.
+
+    Bucket b is row len(words) + 1 + b. Returns CSR offsets (int64) and rows (int32).
+    """
+    from embcli.subword_kernels import ngram_buckets_block
+
+    vocab = len(words)
+    grams, lengths = ngram_buckets_block(words, minn, maxn, buckets)
+    sizes = np.append(lengths + 1, 1)
+    offsets = np.zeros(vocab + 2, dtype=np.int64)
+    np.cumsum(sizes, out=offsets[1:])
+    rows = np.empty(int(offsets[-1]), dtype=np.int64)
+    rows[offsets[:-1]] = np.arange(vocab + 1)
+    mask = np.ones(rows.shape[0], dtype=bool)
+    mask[offsets[:-1]] = False
+    rows[mask] = grams + vocab + 1
+    return offsets, rows.astype(np.int32)
+
+
+def write_ids(corpus_path: Path, words: list[str], all_words, out_path: Path) -> int:
+    """Write the corpus as int32 ids (``</s>`` = len(words) at line ends, rare words dropped)."""
+    from embcli.train.glove.cooccur import _id_chunks
+
+    vocab = len(words)
+    drop = -2
+    index = {w: drop for w in all_words}
+    index.update((w, i) for i, w in enumerate(words))
+    index["\n"] = vocab
+    index[""] = drop
+    n = 0
+    with open(out_path, "wb") as fh:
+        for ids in _id_chunks(corpus_path, index, drop):
+            ids.tofile(fh)
+            n += len(ids)
+    return n
+
+
+def sampling_tables(counts: np.ndarray, lines: int, tokens: int, options: TrainOptions, use_eos: bool = True):
+    """fastText's keep probabilities (of the words and ``</s>``) and its table of negatives.
+
+    Frequencies are over every token of the corpus and every line end, as fastText counts them; a
+    word is kept with probability sqrt(t / f) + t / f (always without sampling).
+    """
+    from embcli.train.fasttext import kernels
+
+    all_counts = np.append(counts, lines).astype(np.float64)
+    if options.sample > 0:
+        f = all_counts / float(tokens + lines)
+        keep = (np.sqrt(options.sample / f) + options.sample / f).astype(np.float32)
+    else:
+        keep = np.ones(len(all_counts), dtype=np.float32)
+    weights = all_counts**options.ns_exponent
+    if not use_eos:
+        weights[-1] = 0.0
+    return keep, kernels.negative_table(weights, NEGATIVE_TABLE)
+
+
+def _run_threads(ids_path: Path, n_ids: int, budget: int, wi, wo, sub_off, sub_rows, keep, negs,
+                 options: TrainOptions, use_eos: bool, on_progress: ProgressFn | None) -> None:
+    """Train until the threads have read ``budget`` ids; thread t streams the t-th slice of the id file.
+
+    As in fastText, a thread reads its slice chunk by chunk, starting over at its end, until every
+    thread's count together reaches the budget. Ctrl-C (or an error in a thread) stops every
+    thread at its next chunk before it is raised.
+    """
+    from embcli.train.fasttext import kernels
+
+    opts = options
+    eos = wo.shape[0] - 1
+    threads = opts.threads
+    rng = np.random.SeedSequence(opts.seed).generate_state(threads, dtype=np.uint64)
+    done = np.zeros(threads, dtype=np.int64)
+    total = float(budget)
+    bounds = [(n_ids * t // threads, n_ids * (t + 1) // threads) for t in range(threads)]
+    stop = threading.Event()
+    errors: list[BaseException] = []
+
+    def work(t: int) -> None:
+        lo, hi = bounds[t]
+        try:
+            with open(ids_path, "rb") as fh:
+                pos = lo
+                while lo < hi and not stop.is_set():
+                    # The learning rate follows every thread's progress, as fastText's shared count does.
+                    before = float(done.sum())
+                    if before >= total:
+                        return
+                    if pos >= hi:
+                        pos = lo
+                    k = min(CHUNK, hi - pos)
+                    fh.seek(pos * 4)
+                    buf = np.fromfile(fh, dtype=np.int32, count=k)
+                    done[t] += kernels.train_span(
+                        buf, wi, wo, sub_off, sub_rows, keep, negs, eos, use_eos, opts.arch == "cbow",
+                        opts.window, opts.negative, MAX_LINE, opts.lr, opts.min_lr, before, total, rng, t,
+                    )
+                    pos += k
+        except Exception as exc:  # noqa: BLE001 - the main thread raises it
+            errors.append(exc)
+            stop.set()
+
+    if on_progress is not None:
+        on_progress("train", 0, opts.epochs, {"words_per_s": 0.0})
+    started = time.perf_counter()
+    workers = [threading.Thread(target=work, args=(t,), daemon=True) for t in range(threads)]
+    for w in workers:
+        w.start()
+    try:
+        for w in workers:
+            while w.is_alive():
+                w.join(0.25)
+                if on_progress is not None and not stop.is_set():
+                    spent = time.perf_counter() - started
+                    tokens_done = float(done.sum())
+                    on_progress(
+                        "train",
+                        min(opts.epochs, opts.epochs * tokens_done / total),
+                        opts.epochs,
+                        {"words_per_s": tokens_done / spent if spent > 0 else 0.0},
+                    )
+    except BaseException:
+        stop.set()
+        for w in workers:
+            w.join()
+        raise
+    if errors:
+        raise errors[0]
+    if on_progress is not None:
+        spent = time.perf_counter() - started
+        on_progress("train", opts.epochs, opts.epochs, {"words_per_s": float(done.sum()) / spent if spent > 0 else 0.0})
+
+
+def train_fasttext(
+    prepared: Prepared, options: TrainOptions, folder: Path, on_progress: ProgressFn | None = None,
+    use_eos: bool = True,
+) -> FastTextResult:
+    """Train FastText on the tokenized corpus; temporary files go in ``folder`` and are removed.
+
+    The tokenized text file is deleted once converted to word ids. ``use_eos=False`` leaves
+    ``</s>`` out of training (lines still end there); it exists for comparisons.
+    """
+    from embcli.train.fasttext import kernels
+    from embcli.train.glove import select_vocabulary
+
+    opts = options
+    started = time.perf_counter()
+    words, counts = select_vocabulary(prepared.counts, opts.min_count, opts.max_vocab)
+    vocab = len(words)
+    ids_path = Path(folder) / "corpus.ids"
+    try:
+        n_ids = write_ids(prepared.path, words, prepared.counts.keys(), ids_path)
+        prepared.path.unlink(missing_ok=True)
+        sub_off, sub_rows = subword_rows(words, opts.minn, opts.maxn, opts.buckets)
+        keep, negs = sampling_tables(counts, prepared.sentences, prepared.stats.tokens, opts, use_eos)
+        # Input rows: words, </s>, n-gram buckets; uniform in [-1/dim, 1/dim]. Output rows start at 0.
+        wi = np.empty((vocab + 1 + opts.buckets, opts.dim), dtype=np.float32)
+        kernels.init_uniform(wi, 1.0 / opts.dim, opts.seed)
+        wo = np.zeros((vocab + 1, opts.dim), dtype=np.float32)
+        # fastText counts an epoch as every token of the corpus and every line end, rare words
+        # included, though it reads only the others: the words kept are read a little more often.
+        budget = opts.epochs * (prepared.stats.tokens + prepared.sentences)
+        _run_threads(ids_path, n_ids, budget, wi, wo, sub_off, sub_rows, keep, negs, opts, use_eos, on_progress)
+    finally:
+        ids_path.unlink(missing_ok=True)
+    vectors = np.empty((vocab, opts.dim), dtype=np.float32)
+    kernels.word_vectors(wi, sub_off, sub_rows, vocab, vectors)
+    spent = time.perf_counter() - started
+    wps = prepared.stats.tokens * opts.epochs / spent if spent > 0 else 0.0
+    return FastTextResult(words, vectors, counts, wi[vocab + 1 :], wps)
