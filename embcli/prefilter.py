@@ -26,6 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
+from embcli.errors import ModelError
+
 BLOCK = 4096  # rows per int8 product: its int32 result (queries x BLOCK) stays in the CPU's cache
 GROUP = 64  # columns per maximum: runs of 64 rows below every threshold are skipped unread
 MIN_ROWS = 4 * BLOCK  # smaller models are searched in float32: the index would not pay for itself
@@ -97,14 +99,8 @@ def load(folder: Path, vectors: np.ndarray) -> Int8Index | None:
         ):
             return None
         blocks = load_array(where / "int8.npy", "int8 index")
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        return None
-    except Exception as exc:  # a damaged index is rebuilt, never trusted
-        from embcli.errors import ModelError
-
-        if isinstance(exc, ModelError):
-            return None
-        raise
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, ModelError):
+        return None  # a damaged index is built again, never trusted
     nb = -(-len(vectors) // BLOCK)
     scales = np.asarray(info.get("scales", []), dtype=np.float64)
     if blocks.shape != (nb, vectors.shape[1], BLOCK) or blocks.dtype != np.int8 or scales.shape != (nb,):
