@@ -11,22 +11,12 @@ from __future__ import annotations
 
 import struct
 
+from embcli._varint import varint as _varint
+
 # ONNX TensorProto data types.
 UINT8, INT8, INT32, INT64 = 2, 3, 6, 7
 _IR_VERSION = 8
 _OPSET = 13
-
-
-def _varint(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte = n & 0x7F
-        n >>= 7
-        if n:
-            out.append(byte | 0x80)
-        else:
-            out.append(byte)
-            return bytes(out)
 
 
 def _key(field: int, wire: int) -> bytes:

@@ -15,6 +15,8 @@ from typing import BinaryIO
 
 import numpy as np
 
+from embcli._varint import varint as _varint
+
 # Thrift compact types
 _BOOL_TRUE, _BYTE, _I32, _I64, _BINARY, _LIST, _STRUCT = 1, 3, 5, 6, 8, 9, 12
 # Parquet enums
@@ -23,18 +25,6 @@ _REQUIRED, _OPTIONAL, _REPEATED = 0, 1, 2
 _PLAIN, _RLE = 0, 3
 _UTF8, _LIST_CONVERTED = 0, 3
 PAGE_BYTES = 1 << 20
-
-
-def _varint(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte = n & 0x7F
-        n >>= 7
-        if n:
-            out.append(byte | 0x80)
-        else:
-            out.append(byte)
-            return bytes(out)
 
 
 def _zz(n: int) -> bytes:
