@@ -114,6 +114,9 @@ def _run_threads(ids_path: Path, n_ids: int, budget: int, wi, wo, sub_off, sub_r
 
     opts = options
     eos = wo.shape[0] - 1
+    # Made once here, not in every call on a chunk: the logistic table and the most rows of a word.
+    sigmoid = kernels.sigmoid_table()
+    most = int(np.diff(sub_off).max())
     threads = opts.threads
     rng = np.random.SeedSequence(opts.seed).generate_state(threads, dtype=np.uint64)
     done = np.zeros(threads, dtype=np.int64)
@@ -138,7 +141,7 @@ def _run_threads(ids_path: Path, n_ids: int, budget: int, wi, wo, sub_off, sub_r
                     fh.seek(pos * 4)
                     buf = np.fromfile(fh, dtype=np.int32, count=k)
                     done[t] += kernels.train_span(
-                        buf, wi, wo, sub_off, sub_rows, keep, negs, eos, use_eos, opts.arch == "cbow",
+                        buf, wi, wo, sub_off, sub_rows, keep, negs, sigmoid, most, eos, use_eos, opts.arch == "cbow",
                         opts.window, opts.negative, MAX_LINE, opts.lr, opts.min_lr, before, total, rng, t,
                     )
                     pos += k

@@ -99,26 +99,23 @@ def _update(wi, wo, rows, nrows, target, negs, sigmoid, neg, lr, hidden, grad, s
 
 @njit(cache=True, nogil=True, fastmath=FAST)
 def train_span(
-    ids, wi, wo, sub_off, sub_rows, keep, negs, eos, use_eos, cbow, ws, neg, max_line,
+    ids, wi, wo, sub_off, sub_rows, keep, negs, sigmoid, most, eos, use_eos, cbow, ws, neg, max_line,
     lr0, lr_min, done_before, total, rng, slot,
 ):
     """Train on the word ids ``ids`` (vocabulary ids and ``eos`` at line ends); return tokens read.
 
     ``sub_off``/``sub_rows``: the input rows of word i are ``sub_rows[sub_off[i]:sub_off[i + 1]]``
-    (its own row first, then its n-gram rows). ``keep[i]``: the probability of keeping word i.
+    (its own row first, then its n-gram rows), at most ``most`` of them. ``keep[i]``: the probability
+    of keeping word i. ``sigmoid``: ``sigmoid_table()``, made once by the caller.
     With ``use_eos`` the end-of-line token is a word of the line, as in fastText; without, it only
     ends the line. The learning rate falls linearly from ``lr0`` to ``lr_min`` over ``total``
     tokens, of which ``done_before`` were read before this call (by every thread). ``rng[slot]``
     holds this thread's random state, read at the start and written back at the end.
     """
     dim = wi.shape[1]
-    sigmoid = sigmoid_table()
     hidden = np.empty(dim, dtype=np.float32)
     grad = np.empty(dim, dtype=np.float32)
     line = np.empty(max_line + 2, dtype=np.int32)
-    most = 1
-    for i in range(sub_off.shape[0] - 1):
-        most = max(most, sub_off[i + 1] - sub_off[i])
     bow = np.empty(2 * ws * most, dtype=np.int32)
     state = rng[slot]
     n = ids.shape[0]
