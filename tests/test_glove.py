@@ -243,6 +243,47 @@ def test_all_shards_work_in_parallel():
     assert not np.array_equal(params, before) and np.isfinite(params).all()
 
 
+def stanford_step(W, G, l1, l2, x, dim, x_max=10.0, alpha=0.75, eta=0.05, clip=100.0):
+    """One update of Stanford's current glove.c, in float64: clipped, eta-scaled vector steps, biases without eta."""
+    diff = W[l1, :dim] @ W[l2, :dim] + W[l1, dim] + W[l2, dim] - np.log(x)
+    fdiff = diff if x > x_max else (x / x_max) ** alpha * diff
+    t1 = np.clip(fdiff * W[l2, :dim], -clip, clip) * eta
+    t2 = np.clip(fdiff * W[l1, :dim], -clip, clip) * eta
+    W[l1, :dim] -= t1 / np.sqrt(G[l1, :dim])
+    W[l2, :dim] -= t2 / np.sqrt(G[l2, :dim])
+    G[l1, :dim] += t1 * t1
+    G[l2, :dim] += t2 * t2
+    W[l1, dim] -= fdiff / np.sqrt(G[l1, dim])
+    W[l2, dim] -= fdiff / np.sqrt(G[l2, dim])
+    G[l1, dim] += fdiff * fdiff
+    G[l2, dim] += fdiff * fdiff
+
+
+def test_one_epoch_follows_stanfords_update():
+    rng = np.random.default_rng(3)
+    vocab, dim, n = 40, 6, 300
+    a = rng.integers(0, vocab, n)
+    b = rng.integers(0, vocab, n)
+    pairs = np.stack([np.minimum(a, b), np.maximum(a, b)], axis=1).astype(np.int32)
+    # Counts on both sides of x_max, from rare pairs to frequent ones.
+    xs = rng.choice([0.2, 1.0, 3.5, 9.0, 40.0, 800.0], n).astype(np.float32)
+    params = init_params(vocab, dim, 5)
+    half = params.shape[1] // 2
+    W = params[:, : dim + 1].astype(np.float64)
+    G = 1.0 + params[:, half : half + dim + 1].astype(np.float64)
+    for (p, q), x in zip(pairs.tolist(), xs.tolist()):
+        stanford_step(W, G, p, vocab + q, x, dim)
+        if p != q:
+            stanford_step(W, G, q, vocab + p, x, dim)
+    costs, updates = np.zeros(1), np.zeros(1, dtype=np.int64)
+    order = np.arange(-(-n // 64))
+    kernels.train_epoch(pairs, xs, params, vocab, dim, 10.0, 0.75, 0.05, order, 64, 1, costs, updates)
+    assert np.allclose(params[:, : dim + 1], W, rtol=1e-4, atol=1e-6)
+    assert np.allclose(1.0 + params[:, half : half + dim + 1], G, rtol=1e-4)
+    # The biases moved by whole AdaGrad steps (no eta): far more than the vector entries did.
+    assert np.abs(W[:, dim]).max() > 0.5
+
+
 def test_more_threads_than_cores(tmp_path, small_corpus):
     result = train_to_folder(
         Corpus([str(small_corpus)]), TokenizerSettings(), glove_options(threads=7, epochs=2), tmp_path / "m"

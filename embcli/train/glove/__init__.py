@@ -1,10 +1,12 @@
 """GloVe: co-occurrence counting in bounded memory and an AdaGrad solver, in numba kernels.
 
 It follows Stanford's GloVe (``cooccur``, ``shuffle``, ``glove``): a symmetric window weighted 1/d,
-the weighting f(x) = min(1, (x / x_max) ** alpha), AdaGrad with squared-gradient sums starting at 1,
-vectors initialised uniformly in [-0.5, 0.5] / dim, the entries shuffled, threads updating shared
-parameters without locks, and word plus context vectors summed in the saved model. Parameters are
-float32 (Stanford's are double), which halves the memory traffic of the solver.
+the weighting f(x) = min(1, (x / x_max) ** alpha), AdaGrad with squared-gradient sums starting at 1
+(vector gradients clipped to +-100 and scaled by the learning rate, biases stepping without it, as in
+Stanford's current glove.c), vectors initialised uniformly in [-0.5, 0.5] / dim, the entries
+shuffled, threads updating shared parameters without locks, and word plus context vectors summed in
+the saved model. Parameters are float32 (Stanford's are double), which halves the memory traffic of
+the solver.
 """
 
 from __future__ import annotations

@@ -11,6 +11,8 @@ import numpy as np
 from numba import njit, prange
 
 EMPTY = -1
+# Stanford's glove clips each gradient component of the vectors to this range (its -grad-clip).
+GRAD_CLIP = 100.0
 LINE_BREAK = -1
 # Multiplicative hashing (Fibonacci) of the packed pair key; the top 32 bits pick the slot.
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
@@ -163,9 +165,11 @@ def train_epoch(pairs, xs, params, vocab, dim, x_max, alpha, lr, order, block, s
     ``params`` rows 0..vocab-1 are word rows and vocab..2*vocab-1 context rows; a row holds the
     vector in columns 0..dim-1, the bias in column dim, then from column ``half`` the squared
     gradient sums of the same layout, less their starting value 1: squared steps are tiny next to 1,
-    and float32 keeps them only when they are summed from 0. Each entry (a, b, x) with a < b stands for X[a, b] and X[b, a],
-    which are both fitted; a diagonal entry holds X[a, a]. Threads share ``params`` without locks as
-    Stanford's glove does. Per-shard cost and update counts land in ``costs`` and ``updates``.
+    and float32 keeps them only when they are summed from 0. Each entry (a, b, x) with a < b stands
+    for X[a, b] and X[b, a], which are both fitted; a diagonal entry holds X[a, a]. The step is that
+    of Stanford's current glove.c: vector gradients clipped to +-GRAD_CLIP and scaled by ``lr``,
+    biases stepping without it. Threads share ``params`` without locks as Stanford's glove does.
+    Per-shard cost and update counts land in ``costs`` and ``updates``.
     """
     half = params.shape[1] // 2
     n = xs.shape[0]
@@ -173,6 +177,7 @@ def train_epoch(pairs, xs, params, vocab, dim, x_max, alpha, lr, order, block, s
     al = np.float32(alpha)
     eta = np.float32(lr)
     one = np.float32(1.0)
+    clip = np.float32(GRAD_CLIP)
     nblocks = order.shape[0]
     for s in prange(shards):
         cost = 0.0
@@ -210,18 +215,20 @@ def train_epoch(pairs, xs, params, vocab, dim, x_max, alpha, lr, order, block, s
                     fdiff = weight * diff
                     cost += 0.5 * fdiff * diff
                     done += 1
-                    fdiff *= eta
                     for d in range(dim):
-                        t1 = fdiff * c[d]
-                        t2 = fdiff * w[d]
+                        t1 = min(max(fdiff * c[d], -clip), clip) * eta
+                        t2 = min(max(fdiff * w[d], -clip), clip) * eta
                         w[d] -= t1 / np.sqrt(one + gw[d])
                         c[d] -= t2 / np.sqrt(one + gc[d])
                         gw[d] += t1 * t1
                         gc[d] += t2 * t2
+                    # The biases take whole AdaGrad steps, without eta, as Stanford's current glove.c
+                    # does. Their sums are written through the rows, not the gw/gc views: numba's
+                    # parallel lowering silently dropped those two stores (see the test
+                    # test_one_epoch_follows_stanfords_update).
                     w[dim] -= fdiff / np.sqrt(one + gw[dim])
                     c[dim] -= fdiff / np.sqrt(one + gc[dim])
-                    fdiff *= fdiff
-                    gw[dim] += fdiff
-                    gc[dim] += fdiff
+                    w[half + dim] += fdiff * fdiff
+                    c[half + dim] += fdiff * fdiff
         costs[s] = cost
         updates[s] = done
