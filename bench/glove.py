@@ -8,6 +8,11 @@ subprocesses so that their peak memory (max RSS) can be read from the operating 
 
     python bench/glove.py            # the four corpora of /work/shared/corpora, 9.76M tokens
     python bench/glove.py --quick    # web.txt.xz only, for checking the script
+    python bench/glove.py --seeds 3 --stanford ~/GloVe/build   # also Stanford's C, same run, same seeds
+
+``--stanford`` takes the build folder of Stanford's GloVe (https://github.com/stanfordnlp/GloVe, built
+with ``make``): its vocab_count, cooccur, shuffle and glove then run on the same tokenized corpus with
+the same settings, each seed timed and scored like emb's.
 
 Stanford's C GloVe on this kind of machine and corpus took 307 s against gensim skip-gram's 132 s
 (ratio 2.32) and scored 8.3% / 0.370 / 0.239 on the three sets below.
@@ -79,6 +84,62 @@ def evaluate(folder: Path) -> dict:
     return {"analogy": analogy, "wordsim353": ws, "simlex999": sl}
 
 
+def run_stage(cmd: list[str], stdin: Path | None, stdout: Path | None) -> tuple[float, int]:
+    """Run one tool of Stanford's pipeline with files as stdin/stdout; return (wall seconds, peak RSS bytes)."""
+    with open(stdin or os.devnull, "rb") as fin, open(stdout or os.devnull, "wb") as fout, \
+            tempfile.TemporaryFile("w+") as err:
+        started = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdin=fin, stdout=fout, stderr=err)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - started
+        if os.waitstatus_to_exitcode(status) != 0:
+            err.seek(0)
+            raise SystemExit(f"{' '.join(cmd)} failed:\n{err.read()[-2000:]}")
+    return wall, usage.ru_maxrss * 1024
+
+
+def evaluate_text(path: Path) -> dict:
+    """The three scores of a vectors file in GloVe's text format (no header line)."""
+    from gensim.models import KeyedVectors
+    from gensim.test.utils import datapath
+
+    kv = KeyedVectors.load_word2vec_format(str(path), no_header=True)
+    analogy, _ = kv.evaluate_word_analogies(datapath("questions-words.txt"), restrict_vocab=300000)
+    ws = kv.evaluate_word_pairs(datapath("wordsim353.tsv"))[1][0]
+    sl = kv.evaluate_word_pairs(datapath("simlex999.txt"))[1][0]
+    return {"analogy": analogy, "wordsim353": ws, "simlex999": sl}
+
+
+def stanford(build: Path, corpus: Path, work: Path, seeds: int, threads: int, epochs: int, memory_gb: float) -> list:
+    """Stanford's whole pipeline on the tokenized corpus, with emb's benchmark settings; scores per seed."""
+    vocab, cooc, shuf = work / "vocab.txt", work / "cooc.bin", work / "cooc.shuf.bin"
+    t_vocab, _ = run_stage([str(build / "vocab_count"), "-min-count", "5", "-verbose", "0"], corpus, vocab)
+    t_cooc, m_cooc = run_stage([str(build / "cooccur"), "-memory", str(memory_gb), "-vocab-file", str(vocab),
+                                "-verbose", "0", "-window-size", "10"], corpus, cooc)
+    scores = []
+    for seed in range(1, seeds + 1):
+        t_shuf, _ = run_stage([str(build / "shuffle"), "-memory", str(memory_gb), "-verbose", "0",
+                               "-seed", str(seed), "-temp-file", str(work / "temp_shuffle")], cooc, shuf)
+        t_glove, m_glove = run_stage([str(build / "glove"), "-save-file", str(work / "vectors"), "-threads",
+                                      str(threads), "-input-file", str(shuf), "-x-max", "10", "-iter", str(epochs),
+                                      "-vector-size", "100", "-binary", "0", "-vocab-file", str(vocab),
+                                      "-verbose", "0", "-seed", str(seed)], None, None)
+        q = evaluate_text(work / "vectors.txt")
+        scores.append(q)
+        total = t_vocab + t_cooc + t_shuf + t_glove
+        print(f"Stanford's C, seed {seed}: {total:.1f} s (vocab_count {t_vocab:.1f}, cooccur {t_cooc:.1f} at"
+              f" {m_cooc / 1e9:.2f} GB, shuffle {t_shuf:.1f}, glove {t_glove:.1f} at {m_glove / 1e9:.2f} GB):"
+              f" analogy {q['analogy']:.1%}, wordsim353 {q['wordsim353']:.3f}, simlex999 {q['simlex999']:.3f}")
+    return scores
+
+
+def print_mean(label: str, scores: list) -> None:
+    keys = ("analogy", "wordsim353", "simlex999")
+    mean = {k: sum(s[k] for s in scores) / len(scores) for k in keys}
+    print(f"{label}, mean of {len(scores)} seeds: analogy {mean['analogy']:.1%},"
+          f" wordsim353 {mean['wordsim353']:.3f}, simlex999 {mean['simlex999']:.3f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="web.txt.xz only")
@@ -87,6 +148,8 @@ def main() -> None:
     parser.add_argument("--memory", default="2G")
     parser.add_argument("--seeds", type=int, default=1,
                         help="also train with seeds 2..N (quality only) and print each and the mean")
+    parser.add_argument("--stanford", type=Path,
+                        help="build folder of Stanford's GloVe: run it too, on the same corpus and seeds")
     args = parser.parse_args()
     files = [CORPORA / f for f in (FILES[:1] if args.quick else FILES)]
     workers = len(os.sched_getaffinity(0))
@@ -149,12 +212,18 @@ def main() -> None:
             print(f"emb glove, seed {seed} ({wall:.1f} s): analogy {q['analogy']:.1%},"
                   f" wordsim353 {q['wordsim353']:.3f}, simlex999 {q['simlex999']:.3f}")
         if len(scores) > 1:
-            mean = {k: sum(s[k] for s in scores) / len(scores) for k in keys}
-            print(f"emb glove, mean of {len(scores)} seeds: analogy {mean['analogy']:.1%},"
-                  f" wordsim353 {mean['wordsim353']:.3f}, simlex999 {mean['simlex999']:.3f}"
-                  f" (Stanford's C, one run: {STANFORD['analogy']:.1%}, {STANFORD['wordsim353']:.3f},"
-                  f" {STANFORD['simlex999']:.3f})")
+            print_mean("emb glove", scores)
+        print(f"Stanford's C, from the issue (one run): analogy {STANFORD['analogy']:.1%},"
+              f" wordsim353 {STANFORD['wordsim353']:.3f}, simlex999 {STANFORD['simlex999']:.3f}")
+        if args.stanford is not None:
+            work = tmp / "stanford"
+            work.mkdir()
+            from embcli.train.options import parse_memory
 
+            st = stanford(args.stanford.expanduser(), tmp / "corpus.txt", work, args.seeds, args.threads,
+                          args.epochs, parse_memory(args.memory))
+            if len(st) > 1:
+                print_mean("Stanford's C", st)
 
 if __name__ == "__main__":
     main()
