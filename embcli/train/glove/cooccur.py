@@ -5,8 +5,9 @@ Words outside the vocabulary are dropped before the window is applied. Pairs of 
 counted in a dense triangle (row a holds columns a .. ~max_product / (a + 1)); the rest go to a hash
 table of packed (a, b) keys. When the table is full its entries are sorted and spilled as a run to a
 temporary folder, and the runs are merged pairwise at the end, so memory depends on ``--memory`` and
-the vocabulary, never on the corpus length. The result is a pair of files: int32 (a, b) pairs with
-a <= b and their float32 counts, which the solver memory-maps.
+the vocabulary, never on the corpus length. The result is a pair of files, int32 (a, b) pairs and
+their float32 counts, which the solver memory-maps: as in Stanford's ``cooccur`` output, X[a, b] and
+X[b, a] are two records, so that shuffling separates them.
 """
 
 from __future__ import annotations
@@ -92,7 +93,7 @@ def dense_layout(vocab: int, budget_entries: int) -> tuple[np.ndarray, np.ndarra
 
 @dataclass
 class Cooccurrences:
-    """The counted entries on disk: ``pairs.bin`` (int32 [n, 2]) and ``x.bin`` (float32 [n])."""
+    """The counted entries on disk: ``pairs.bin`` (int32 [n, 2]) and ``x.bin`` (float32 [n]), one per ordered pair."""
 
     pairs_path: Path
     x_path: Path
@@ -121,12 +122,16 @@ class _EntryWriter:
         self.n = 0
 
     def add(self, a: np.ndarray, b: np.ndarray, x: np.ndarray) -> None:
-        block = np.empty((len(a), 2), dtype=np.int32)
-        block[:, 0] = a
-        block[:, 1] = b
+        """Write counts of pairs a <= b as records (a, b, x) and, off the diagonal, (b, a, x)."""
+        off = a != b
+        block = np.empty((len(a) + int(off.sum()), 2), dtype=np.int32)
+        block[: len(a), 0] = a
+        block[: len(a), 1] = b
+        block[len(a) :, 0] = b[off]
+        block[len(a) :, 1] = a[off]
         block.tofile(self.pf)
-        x.astype(np.float32).tofile(self.xf)
-        self.n += len(a)
+        np.concatenate([x, x[off]]).astype(np.float32).tofile(self.xf)
+        self.n += len(block)
 
     def add_keys(self, keys: np.ndarray, vals: np.ndarray, vocab: int) -> None:
         for s in range(0, len(keys), WRITE_BLOCK):

@@ -165,8 +165,8 @@ def train_epoch(pairs, xs, params, vocab, dim, x_max, alpha, lr, order, block, s
     ``params`` rows 0..vocab-1 are word rows and vocab..2*vocab-1 context rows; a row holds the
     vector in columns 0..dim-1, the bias in column dim, then from column ``half`` the squared
     gradient sums of the same layout, less their starting value 1: squared steps are tiny next to 1,
-    and float32 keeps them only when they are summed from 0. Each entry (a, b, x) with a < b stands
-    for X[a, b] and X[b, a], which are both fitted; a diagonal entry holds X[a, a]. The step is that
+    and float32 keeps them only when they are summed from 0. An entry (a, b, x) fits word row a to
+    context row b; X[b, a] is an entry of its own, elsewhere in the shuffled order. The step is that
     of Stanford's current glove.c: vector gradients clipped to +-GRAD_CLIP and scaled by ``lr``,
     biases stepping without it. Threads share ``params`` without locks as Stanford's glove does.
     Per-shard cost and update counts land in ``costs`` and ``updates``.
@@ -191,44 +191,35 @@ def train_epoch(pairs, xs, params, vocab, dim, x_max, alpha, lr, order, block, s
                 weight = np.float32(1.0)
                 if x < xm:
                     weight = np.float32((x / xm) ** al)
-                a = pairs[k, 0]
-                b = pairs[k, 1]
-                for side in range(2):
-                    if side == 1 and a == b:
-                        break
-                    if side == 0:
-                        w = params[a]
-                        c = params[vocab + b]
-                    else:
-                        w = params[b]
-                        c = params[vocab + a]
-                    # Separate views with indices from range() let LLVM drop the negative-index
-                    # wrap-around and vectorize these loops.
-                    gw = w[half:]
-                    gc = c[half:]
-                    diff = np.float32(0.0)
-                    for d in range(dim):
-                        diff += w[d] * c[d]
-                    diff += w[dim] + c[dim] - logx
-                    if not np.isfinite(diff):
-                        continue
-                    fdiff = weight * diff
-                    cost += 0.5 * fdiff * diff
-                    done += 1
-                    for d in range(dim):
-                        t1 = min(max(fdiff * c[d], -clip), clip) * eta
-                        t2 = min(max(fdiff * w[d], -clip), clip) * eta
-                        w[d] -= t1 / np.sqrt(one + gw[d])
-                        c[d] -= t2 / np.sqrt(one + gc[d])
-                        gw[d] += t1 * t1
-                        gc[d] += t2 * t2
-                    # The biases take whole AdaGrad steps, without eta, as Stanford's current glove.c
-                    # does. Their sums are written through the rows, not the gw/gc views: numba's
-                    # parallel lowering silently dropped those two stores (see the test
-                    # test_one_epoch_follows_stanfords_update).
-                    w[dim] -= fdiff / np.sqrt(one + gw[dim])
-                    c[dim] -= fdiff / np.sqrt(one + gc[dim])
-                    w[half + dim] += fdiff * fdiff
-                    c[half + dim] += fdiff * fdiff
+                w = params[pairs[k, 0]]
+                c = params[vocab + pairs[k, 1]]
+                # Separate views with indices from range() let LLVM drop the negative-index
+                # wrap-around and vectorize these loops.
+                gw = w[half:]
+                gc = c[half:]
+                diff = np.float32(0.0)
+                for d in range(dim):
+                    diff += w[d] * c[d]
+                diff += w[dim] + c[dim] - logx
+                if not np.isfinite(diff):
+                    continue
+                fdiff = weight * diff
+                cost += 0.5 * fdiff * diff
+                done += 1
+                for d in range(dim):
+                    t1 = min(max(fdiff * c[d], -clip), clip) * eta
+                    t2 = min(max(fdiff * w[d], -clip), clip) * eta
+                    w[d] -= t1 / np.sqrt(one + gw[d])
+                    c[d] -= t2 / np.sqrt(one + gc[d])
+                    gw[d] += t1 * t1
+                    gc[d] += t2 * t2
+                # The biases take whole AdaGrad steps, without eta, as Stanford's current glove.c
+                # does. Their sums are written through the rows, not the gw/gc views: numba's
+                # parallel lowering silently dropped those two stores (see the test
+                # test_one_epoch_follows_stanfords_update).
+                w[dim] -= fdiff / np.sqrt(one + gw[dim])
+                c[dim] -= fdiff / np.sqrt(one + gc[dim])
+                w[half + dim] += fdiff * fdiff
+                c[half + dim] += fdiff * fdiff
         costs[s] = cost
         updates[s] = done
