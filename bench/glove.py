@@ -69,19 +69,26 @@ def tokenize_for_gensim(files: list[Path], out: Path) -> int:
     return prepared.stats.tokens
 
 
+def score_kv(kv) -> dict:
+    """Analogy accuracy (300,000 most frequent words), WordSim-353 and SimLex-999 Spearman of ``kv``."""
+    from gensim.test.utils import datapath
+
+    analogy, _ = kv.evaluate_word_analogies(datapath("questions-words.txt"), restrict_vocab=300000)
+    ws = kv.evaluate_word_pairs(datapath("wordsim353.tsv"))[1][0]
+    sl = kv.evaluate_word_pairs(datapath("simlex999.txt"))[1][0]
+    return {"analogy": analogy, "wordsim353": ws, "simlex999": sl}
+
+
 def evaluate(folder: Path) -> dict:
+    """The scores of a model folder (vocab.txt and vectors.npy)."""
     import numpy as np
     from gensim.models import KeyedVectors
-    from gensim.test.utils import datapath
 
     words = (folder / "vocab.txt").read_text(encoding="utf-8").split("\n")[:-1]
     vectors = np.load(folder / "vectors.npy", allow_pickle=False)
     kv = KeyedVectors(vectors.shape[1])
     kv.add_vectors(words, vectors)
-    analogy, _ = kv.evaluate_word_analogies(datapath("questions-words.txt"), restrict_vocab=300000)
-    ws = kv.evaluate_word_pairs(datapath("wordsim353.tsv"))[1][0]
-    sl = kv.evaluate_word_pairs(datapath("simlex999.txt"))[1][0]
-    return {"analogy": analogy, "wordsim353": ws, "simlex999": sl}
+    return score_kv(kv)
 
 
 def run_stage(cmd: list[str], stdin: Path | None, stdout: Path | None) -> tuple[float, int]:
@@ -99,15 +106,10 @@ def run_stage(cmd: list[str], stdin: Path | None, stdout: Path | None) -> tuple[
 
 
 def evaluate_text(path: Path) -> dict:
-    """The three scores of a vectors file in GloVe's text format (no header line)."""
+    """The scores of a vectors file in GloVe's text format (no header line)."""
     from gensim.models import KeyedVectors
-    from gensim.test.utils import datapath
 
-    kv = KeyedVectors.load_word2vec_format(str(path), no_header=True)
-    analogy, _ = kv.evaluate_word_analogies(datapath("questions-words.txt"), restrict_vocab=300000)
-    ws = kv.evaluate_word_pairs(datapath("wordsim353.tsv"))[1][0]
-    sl = kv.evaluate_word_pairs(datapath("simlex999.txt"))[1][0]
-    return {"analogy": analogy, "wordsim353": ws, "simlex999": sl}
+    return score_kv(KeyedVectors.load_word2vec_format(str(path), no_header=True))
 
 
 def stanford(build: Path, corpus: Path, work: Path, seeds: int, threads: int, epochs: int, memory_gb: float) -> list:
