@@ -45,19 +45,27 @@ with open(out + "/vocab.txt", "w", encoding="utf-8") as fh:
 """
 
 
-def run_child(cmd: list[str], env: dict | None = None) -> tuple[float, int, str]:
-    """Run ``cmd``; return (wall seconds, its own peak RSS in bytes, stdout); stop on failure."""
-    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+def run_child(cmd: list[str], env: dict | None = None, stdin: Path | None = None,
+              stdout: Path | None = None) -> tuple[float, int, str]:
+    """Run ``cmd``; return (wall seconds, its own peak RSS in bytes, stdout); stop on failure.
+
+    ``stdin`` and ``stdout`` are files to read from and write to instead (stdout then returns "").
+    """
+    with open(stdin or os.devnull, "rb") as fin, \
+            (open(stdout, "wb") if stdout else tempfile.TemporaryFile("w+b")) as out, \
+            tempfile.TemporaryFile("w+") as err:
         started = time.perf_counter()
-        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=err, text=True)
+        proc = subprocess.Popen(cmd, env=env, stdin=fin, stdout=out, stderr=err)
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - started
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        out.seek(0)
         err.seek(0)
-        if proc.returncode != 0:
-            raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{err.read()}")
-        return wall, usage.ru_maxrss * 1024, out.read()
+        if os.waitstatus_to_exitcode(status) != 0:
+            raise SystemExit(f"{' '.join(cmd)} failed ({os.waitstatus_to_exitcode(status)}):\n{err.read()[-4000:]}")
+        text = ""
+        if not stdout:
+            out.seek(0)
+            text = out.read().decode()
+        return wall, usage.ru_maxrss * 1024, text
 
 
 def tokenize_for_gensim(files: list[Path], out: Path) -> int:
@@ -91,20 +99,6 @@ def evaluate(folder: Path) -> dict:
     return score_kv(kv)
 
 
-def run_stage(cmd: list[str], stdin: Path | None, stdout: Path | None) -> tuple[float, int]:
-    """Run one tool of Stanford's pipeline with files as stdin/stdout; return (wall seconds, peak RSS bytes)."""
-    with open(stdin or os.devnull, "rb") as fin, open(stdout or os.devnull, "wb") as fout, \
-            tempfile.TemporaryFile("w+") as err:
-        started = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdin=fin, stdout=fout, stderr=err)
-        _, status, usage = os.wait4(proc.pid, 0)
-        wall = time.perf_counter() - started
-        if os.waitstatus_to_exitcode(status) != 0:
-            err.seek(0)
-            raise SystemExit(f"{' '.join(cmd)} failed:\n{err.read()[-2000:]}")
-    return wall, usage.ru_maxrss * 1024
-
-
 def evaluate_text(path: Path) -> dict:
     """The scores of a vectors file in GloVe's text format (no header line)."""
     from gensim.models import KeyedVectors
@@ -115,17 +109,17 @@ def evaluate_text(path: Path) -> dict:
 def stanford(build: Path, corpus: Path, work: Path, seeds: int, threads: int, epochs: int, memory_gb: float) -> list:
     """Stanford's whole pipeline on the tokenized corpus, with emb's benchmark settings; scores per seed."""
     vocab, cooc, shuf = work / "vocab.txt", work / "cooc.bin", work / "cooc.shuf.bin"
-    t_vocab, _ = run_stage([str(build / "vocab_count"), "-min-count", "5", "-verbose", "0"], corpus, vocab)
-    t_cooc, m_cooc = run_stage([str(build / "cooccur"), "-memory", str(memory_gb), "-vocab-file", str(vocab),
-                                "-verbose", "0", "-window-size", "10"], corpus, cooc)
+    t_vocab, _, _ = run_child([str(build / "vocab_count"), "-min-count", "5", "-verbose", "0"], None, corpus, vocab)
+    t_cooc, m_cooc, _ = run_child([str(build / "cooccur"), "-memory", str(memory_gb), "-vocab-file", str(vocab),
+                                   "-verbose", "0", "-window-size", "10"], None, corpus, cooc)
     scores = []
     for seed in range(1, seeds + 1):
-        t_shuf, _ = run_stage([str(build / "shuffle"), "-memory", str(memory_gb), "-verbose", "0",
-                               "-seed", str(seed), "-temp-file", str(work / "temp_shuffle")], cooc, shuf)
-        t_glove, m_glove = run_stage([str(build / "glove"), "-save-file", str(work / "vectors"), "-threads",
-                                      str(threads), "-input-file", str(shuf), "-x-max", "10", "-iter", str(epochs),
-                                      "-vector-size", "100", "-binary", "0", "-vocab-file", str(vocab),
-                                      "-verbose", "0", "-seed", str(seed)], None, None)
+        t_shuf, _, _ = run_child([str(build / "shuffle"), "-memory", str(memory_gb), "-verbose", "0",
+                                  "-seed", str(seed), "-temp-file", str(work / "temp_shuffle")], None, cooc, shuf)
+        t_glove, m_glove, _ = run_child([str(build / "glove"), "-save-file", str(work / "vectors"), "-threads",
+                                         str(threads), "-input-file", str(shuf), "-x-max", "10", "-iter", str(epochs),
+                                         "-vector-size", "100", "-binary", "0", "-vocab-file", str(vocab),
+                                         "-verbose", "0", "-seed", str(seed)])
         q = evaluate_text(work / "vectors.txt")
         scores.append(q)
         total = t_vocab + t_cooc + t_shuf + t_glove
