@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from embcli.errors import EmbError, UsageError
+from embcli.errors import DatasetError, UsageError
 from embcli.folder import ModelFolder
 from embcli.search import analogy_topk_rows
 
@@ -22,10 +22,6 @@ DEFAULT_RESTRICT = 300_000
 ANALOGY_SETS = ("questions-words.txt",)
 SIMILARITY_SETS = ("wordsim353.tsv", "simlex999.txt")
 _TOPN = 5
-
-
-class DatasetError(EmbError):
-    """A dataset file that cannot be read or parsed."""
 
 
 @dataclass
@@ -61,7 +57,7 @@ class AnalogyResult:
 
 
 @dataclass
-class SimilarityResult:
+class PairsResult:
     """Correlation of a model's cosine similarities with human scores on one word-pair set."""
 
     dataset: str
@@ -223,23 +219,19 @@ def _sum(name: str, parts: list[SectionScore]) -> SectionScore:
     )
 
 
-def _rank(values: np.ndarray) -> np.ndarray:
-    """Ranks with ties averaged (as scipy's rankdata)."""
-    order = np.argsort(values, kind="mergesort")
-    sorted_vals = values[order]
-    ranks = np.empty(len(values), dtype=np.float64)
-    starts = np.r_[0, np.flatnonzero(np.diff(sorted_vals)) + 1]
-    ends = np.r_[starts[1:], len(values)]
-    for s, e in zip(starts, ends):
-        ranks[order[s:e]] = (s + e + 1) / 2.0
-    return ranks
+def _correlations(gold: np.ndarray, predicted: np.ndarray) -> tuple[float | None, float | None]:
+    """(Spearman, Pearson) by scipy; None where a side is constant and no correlation exists."""
+    import warnings
 
+    from scipy import stats
 
-def _pearson(x: np.ndarray, y: np.ndarray) -> float | None:
-    x = x - x.mean()
-    y = y - y.mean()
-    denom = np.sqrt((x * x).sum() * (y * y).sum())
-    return float((x * y).sum() / denom) if denom > 0 else None
+    if np.ptp(gold) == 0 or np.ptp(predicted) == 0:
+        return None, None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        spearman = float(stats.spearmanr(gold, predicted).statistic)
+        pearson = float(stats.pearsonr(gold, predicted).statistic)
+    return spearman, pearson
 
 
 def evaluate_pairs(
@@ -248,7 +240,7 @@ def evaluate_pairs(
     restrict_vocab: int = DEFAULT_RESTRICT,
     case_insensitive: bool = True,
     oov: str = "skip",
-) -> SimilarityResult:
+) -> PairsResult:
     """Spearman and Pearson correlation between cosine similarity and the file's human scores."""
     if oov not in ("skip", "wrong"):
         raise UsageError(f"unknown OOV policy {oov!r}: use skip or wrong")
@@ -275,6 +267,5 @@ def evaluate_pairs(
     if len(gold) >= 2:
         g = np.asarray(gold, dtype=np.float64)
         p = np.asarray(predicted, dtype=np.float64)
-        pearson = _pearson(g, p)
-        spearman = _pearson(_rank(g), _rank(p))
-    return SimilarityResult(str(path), oov, spearman, pearson, len(pairs), answered)
+        spearman, pearson = _correlations(g, p)
+    return PairsResult(str(path), oov, spearman, pearson, len(pairs), answered)

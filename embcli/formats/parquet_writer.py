@@ -134,7 +134,7 @@ class ParquetTableWriter:
             [(3, I32, _REPEATED), (4, BINARY, "list"), (5, I32, 1)],
             [(1, I32, _FLOAT), (3, I32, _REQUIRED), (4, BINARY, "element")],
         ]
-        from embcli import __version__
+        from embcli._version import __version__
 
         footer = encode_struct(
             [
