@@ -197,13 +197,17 @@ class FolderWriter:
             what = "not a number" if np.isnan(value) else "infinite, or too large for float32"
             raise FormatError(
                 f"{self.source}: {place}: word {raw[i].decode('utf-8', 'replace')!r} has the value {value}"
-                f" ({what}) at position {column + 1}: fix the file, or pass --nonfinite zero to replace"
-                " such values with 0"
+                f" ({what}) at position {column + 1}: {self._nonfinite_way_out()}"
             )
         self.summary.nonfinite_rows += len(rows)
         self.summary.nonfinite_values += int(bad.sum())
         vectors = np.where(bad, np.float32(0), vectors)
         return vectors, row_norms(vectors)
+
+    def _nonfinite_way_out(self) -> str:
+        if self.fmt is None:  # a trainer's or a rewrite's rows, not a file being imported
+            return "a model cannot hold non-finite values"
+        return "fix the file, or pass --nonfinite zero to replace such values with 0"
 
     def _keep(self, raw: list[bytes], where, room: int | None) -> list[int]:
         """Rows of ``raw`` to keep: first occurrences, non-empty, up to ``room``; line breaks are errors."""
@@ -238,7 +242,7 @@ class FolderWriter:
                 i, column = (int(k[0]) for k in np.nonzero(bad))
                 raise FormatError(
                     f"{self.source}: n-gram bucket {first_row + i + 1}: the value {block[i, column]} at position"
-                    f" {column + 1} is not finite: fix the file, or pass --nonfinite zero to replace such values with 0"
+                    f" {column + 1} is not finite: {self._nonfinite_way_out()}"
                 )
             self.summary.nonfinite_rows += int(bad.any(axis=1).sum())
             self.summary.nonfinite_values += int(bad.sum())

@@ -9,6 +9,7 @@ values survive a round trip bit for bit.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import BinaryIO, Callable, Iterator
 
@@ -198,7 +199,7 @@ def iter_export_blocks(model, limit: int | None, normalize: bool, rows: int = WR
         yield words[start:stop], block
 
 
-_BLANK = None
+_BLANK = re.compile(r"[ \t\r\x0b\x0c]")  # what readers of these formats split rows at
 
 
 def check_words_for_text(model, limit: int | None, fmt: str) -> None:
@@ -208,11 +209,6 @@ def check_words_for_text(model, limit: int | None, fmt: str) -> None:
     holding a space or a tab (Parquet files and GloVe's Common Crawl files have some) would come
     back as other words or break the file. Such models go to Parquet or a model folder instead.
     """
-    global _BLANK
-    import re
-
-    if _BLANK is None:
-        _BLANK = re.compile(r"[ \t\r\x0b\x0c]")
     total = model.vocab_size if limit is None else min(limit, model.vocab_size)
     words = model.words[:total]
     if not _BLANK.search("\n".join(words)):
