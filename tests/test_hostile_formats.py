@@ -198,6 +198,18 @@ def test_fasttext_bin_whole_is_read_plain_and_compressed(tmp_path):
     assert np.array_equal(a.vectors, b.vectors)
 
 
+@pytest.mark.parametrize("flag, message", [(1, "a quantized model"), (7, "the quantization flag is 7, not 0 or 1")])
+def test_fasttext_quantization_flag(tmp_path, flag, message):
+    data = bytearray(fuzz_formats.seed_bytes("fasttext-bin"))
+    at = 92 + sum(len(w.encode()) + 10 for w in fuzz_formats.WORDS)
+    assert data[at] == 0
+    data[at] = flag
+    path = tmp_path / "q.bin"
+    path.write_bytes(bytes(data))
+    with pytest.raises(FormatError, match=message):
+        read(tmp_path, path)
+
+
 # --------------------------------------------------------------------------- 6. a closed pipe during export
 
 

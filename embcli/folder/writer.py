@@ -207,7 +207,7 @@ class FolderWriter:
     def _nonfinite_way_out(self) -> str:
         if self.fmt is None:  # a trainer's or a rewrite's rows, not a file being imported
             return "a model cannot hold non-finite values"
-        return "fix the file, or pass --nonfinite zero to replace such values with 0"
+        return "fix the file, or import it with --nonfinite zero to replace such values with 0"
 
     def _keep(self, raw: list[bytes], where, room: int | None) -> list[int]:
         """Rows of ``raw`` to keep: first occurrences, non-empty, up to ``room``; line breaks are errors."""

@@ -110,10 +110,20 @@ class _Prefixed:
         return self.stream.read(n)
 
 
+def _check_not_quantized(r: _Reader, what: str) -> None:
+    """Read a quantization flag: 0 goes on, 1 is a quantized model, anything else is damage."""
+    at = r.offset
+    (flag,) = r.unpack("<B", what)
+    if flag == 1:
+        raise FormatError(f"{r.source}: a quantized model (.ftz) cannot be read: use the full .bin model")
+    if flag:
+        raise FormatError(f"{r.source}: byte {at:,}: {what} is {flag}, not 0 or 1: the file is damaged")
+
+
 def _check_output_matrix(r: _Reader, new: bool, out_rows: int, dim: int, total: int | None) -> None:
     """Check that the output matrix the header promises is all there (it is read past, not kept)."""
-    if new and r.unpack("<?", "the output quantization flag")[0]:
-        raise FormatError(f"{r.source}: a quantized model (.ftz) cannot be read: use the full .bin model")
+    if new:
+        _check_not_quantized(r, "the output quantization flag")
     rows, cols = r.unpack("<2q", "the output matrix header")
     if cols != dim or rows != out_rows:
         raise FormatError(
@@ -188,9 +198,8 @@ def read_fasttext_bin(src: BinaryIO, folder: Path, source: str, limit=None, loss
         )
     words, counts, types = _read_dictionary(r, size)
     r.skip(prune * 8, "the pruned index")
-    quant = r.unpack("<?", "the quantization flag")[0] if new else False
-    if quant:
-        raise FormatError(f"{source}: a quantized model (.ftz) cannot be read: use the full .bin model")
+    if new:
+        _check_not_quantized(r, "the quantization flag")
     rows, cols = r.unpack("<2q", "the input matrix header")
     if cols != dim or rows != nwords + bucket:
         raise FormatError(
