@@ -46,7 +46,10 @@ class MissingExtraError(EmbError):
 
     def __str__(self) -> str:
         what = self.feature or self.module
-        why = f"{self.module} is not installed" if self.reason is None else f"{self.module} cannot be imported: {self.reason}"
+        if self.reason is None:
+            why = f"{self.module} is not installed"
+        else:
+            why = f"{self.module} cannot be imported: {self.reason}"
         return f"{what} needs the '{self.extra}' extra ({why}): pip install 'embcli[{self.extra}]'"
 
 

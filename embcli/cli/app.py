@@ -86,7 +86,8 @@ def _version(value: bool) -> None:
 def root(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress, summaries or warnings on stderr.")] = False,
     version: Annotated[
-        Optional[bool], typer.Option("--version", callback=_version, is_eager=True, help="Print the version and the engines' versions.")
+        Optional[bool],
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the versions of emb and its engines."),
     ] = None,
 ) -> None:
     """emb: train, query, evaluate and convert static word embeddings."""
