@@ -482,3 +482,4 @@ def _paths(value) -> list[Path]:
         return [Path(value)]
     return [Path(v) for v in value]
 
+
