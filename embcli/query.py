@@ -163,6 +163,15 @@ def _check_direction(term: Term) -> None:
         raise EmbError(f"word {term.text!r} has a zero vector in model: it has no direction to compare")
 
 
+def check_options(k: int = 1, restrict: int | None = None, metric: str = "cosine", method: str = "add") -> None:
+    """Raise ``UsageError`` for query settings no query can use (before a stream of queries starts)."""
+    _check_k(k, restrict)
+    if metric not in METRICS:
+        raise UsageError(f"unknown metric {metric!r}: use one of {', '.join(METRICS)}")
+    if method not in METHODS:
+        raise UsageError(f"unknown analogy method {method!r}: use one of {', '.join(METHODS)}")
+
+
 def _check_k(k: int, restrict: int | None) -> None:
     if k < 1:
         raise UsageError(f"-k must be at least 1 (got {k})")

@@ -15,7 +15,7 @@ from embcli.cli.app import app
 from embcli.cli.output import Renderer
 
 COMMANDS = [
-    "train", "tokenize", "vocab", "neighbors", "analogy", "similarity", "vector",
+    "train", "tokenize", "vocab", "neighbors", "similar", "analogy", "similarity", "doesnt-match", "vector",
     "import", "export", "convert", "evaluate", "models",
 ]
 SUBCOMMANDS = [["models", sub] for sub in ("list", "info", "use", "rm")]
