@@ -21,7 +21,8 @@ from typing import Callable, Iterator, Sequence, Union
 import numpy as np
 
 from embcli import query as _query
-from embcli.errors import EmbError, ModelError, UsageError
+from embcli.errors import ModelError, UsageError
+from embcli.names import OOV_POLICIES
 from embcli.query import Hit, QueryResult, SimilarityResult, VectorResult
 
 # A query for ``neighbors``: a word, several words, one vector or a matrix of vectors.
@@ -518,8 +519,9 @@ def evaluate(
     """
     from embcli.evaluate import ANALOGY_SETS, SIMILARITY_SETS, default_dataset, evaluate_analogies, evaluate_pairs
 
-    if oov not in ("skip", "wrong"):
-        raise UsageError(f"unknown oov policy {oov!r}: use skip or wrong")
+    if oov not in OOV_POLICIES:
+        raise UsageError(f"unknown oov policy {oov!r}: use one of {', '.join(OOV_POLICIES)}")
+    _query.check_options(method=method)
     analogies = _paths(analogies)
     similarity = _paths(similarity)
     if not analogies and not similarity:

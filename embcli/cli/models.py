@@ -17,11 +17,10 @@ NameArg = Annotated[str, typer.Argument(help="Model name (see `emb models list`)
 @app.command("list")
 def list_cmd(fmt: FormatOpt = OutputFormat.auto) -> None:
     """List the models: name, algorithm, dim, vocabulary, size, created, default."""
+    from embcli.api import models as list_models
     from embcli.cli.output import Renderer
-    from embcli.store import ModelStore
 
-    store = ModelStore()
-    models = store.list()
+    models = list_models()
     out = Renderer(fmt, ["name", "algorithm", "dim", "vocab", "size", "created", "default"])
     for m in models:
         out.row(
@@ -37,7 +36,9 @@ def list_cmd(fmt: FormatOpt = OutputFormat.auto) -> None:
         )
     out.close()
     if not models:
-        info(f"no models yet in {store.models_dir}: train one with `emb train FILE`")
+        from embcli.store import ModelStore
+
+        info(f"no models yet in {ModelStore().models_dir}: train one with `emb train FILE`")
 
 
 @app.command("info")
