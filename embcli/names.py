@@ -13,3 +13,5 @@ ARCHS = ("skipgram", "cbow")
 LOSSES = ("ns", "hs")
 # What evaluation does with questions that hold unknown words (embcli.evaluate).
 OOV_POLICIES = ("skip", "wrong")
+# Tokenizers (embcli.tokenize).
+TOKENIZER_MODES = ("unicode", "whitespace")

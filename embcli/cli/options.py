@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from embcli.names import METHODS
-from embcli.tokenize import MODES
+from embcli.names import TOKENIZER_MODES as MODES
 
 # The choices come from the library: the CLI checks nothing the library does not define.
 OutputFormat = Enum("OutputFormat", {name: name for name in ("auto", "table", "tsv", "json", "jsonl")}, type=str)
