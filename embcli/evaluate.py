@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from embcli.errors import EmbError, UsageError
-from embcli.model import Model
+from embcli.folder import ModelFolder
 from embcli.search import analogy_topk_rows
 
 DEFAULT_RESTRICT = 300_000
@@ -87,7 +87,7 @@ def default_dataset(name: str) -> Path:
     return Path(datapath(name))
 
 
-def _vocab_map(model: Model, restrict: int, case_insensitive: bool) -> dict[str, int]:
+def _vocab_map(model: ModelFolder, restrict: int, case_insensitive: bool) -> dict[str, int]:
     """Word -> row over the ``restrict`` most frequent words; upper-cased keys keep the most frequent."""
     words = model.words[:restrict]
     if not case_insensitive:
@@ -159,7 +159,7 @@ def parse_pairs(path: Path) -> list[tuple[str, str, float]]:
 
 
 def evaluate_analogies(
-    model: Model,
+    model: ModelFolder,
     path: Path,
     method: str = "add",
     restrict_vocab: int = DEFAULT_RESTRICT,
@@ -243,7 +243,7 @@ def _pearson(x: np.ndarray, y: np.ndarray) -> float | None:
 
 
 def evaluate_pairs(
-    model: Model,
+    model: ModelFolder,
     path: Path,
     restrict_vocab: int = DEFAULT_RESTRICT,
     case_insensitive: bool = True,

@@ -7,7 +7,7 @@ import sys
 
 import numpy as np
 import pytest
-from query_models import gensim_keyed_vectors, install, lee_ft_dir, small_corpus_file, w2v_dir  # noqa: F401
+from query_models import gensim_keyed_vectors, lee_ft_dir, small_corpus_file, w2v_dir  # noqa: F401
 
 import embcli
 

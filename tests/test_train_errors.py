@@ -140,7 +140,8 @@ def test_training_failure_inside_gensim_leaves_no_folder(emb_home, small_corpus,
     with pytest.raises(RuntimeError):
         from embcli.corpus import Corpus
         from embcli.tokenize import TokenizerSettings
-        from embcli.train import TrainOptions, train_to_store
+        from embcli.train.options import TrainOptions
+        from embcli.train.run import train_to_store
 
         train_to_store(ModelStore(), "m", Corpus([str(small_corpus)]), TokenizerSettings(), TrainOptions(threads=1))
     store_untouched(emb_home)

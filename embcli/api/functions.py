@@ -19,7 +19,7 @@ def load(spec: str | Path | None = None) -> Model:
     Raises ``ModelError`` for an unknown name or a damaged folder and ``FormatError`` for a file that
     is no vector file.
     """
-    from embcli.model import open_model
+    from embcli.open import open_model
 
     return Model(open_model(None if spec is None else str(spec)))
 
@@ -75,8 +75,8 @@ def train(
     from embcli.corpus import Corpus
     from embcli.store import ModelStore
     from embcli.tokenize import TokenizerSettings
-    from embcli.train import TrainOptions, train_to_folder, train_to_store
-    from embcli.train.run import default_model_name
+    from embcli.train.options import TrainOptions
+    from embcli.train.run import default_model_name, train_to_folder, train_to_store
 
     inputs = [str(corpus)] if isinstance(corpus, (str, Path)) else [str(c) for c in corpus]
     if name is not None and output is not None:

@@ -53,9 +53,9 @@ class Model:
 
     def __init__(self, folder):
         if isinstance(folder, (str, Path)):
-            from embcli.model import Model as _Folder
+            from embcli.folder import ModelFolder
 
-            folder = _Folder(Path(folder))
+            folder = ModelFolder(Path(folder))
         self._folder = folder
 
     # ------------------------------------------------------------------------------ description
@@ -260,9 +260,9 @@ class Model:
         ``format`` is one of ``embcli.formats.WRITABLE`` (word2vec, word2vec-binary, glove, ...);
         by default it follows the file's suffix. ``limit`` keeps the N most frequent words.
         """
-        from embcli.formats import write_model
+        from embcli.formats.convert import export_model
 
-        written, _ = write_model(self._folder, str(path), format, limit, normalize, force, None)
+        written, _ = export_model(self._folder, str(path), format, limit, normalize, force, None)
         return written
 
     def to_gensim(self):

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from embcli.errors import FormatError
-from embcli.formats.sink import ImportSummary, ModelSink
+from embcli.folder import FolderWriter, ImportSummary
 
 ROW_GROUP = 65536
 _DROP_META = ("vocab_size", "dim", "import", "created", "emb_version", "format_version")
@@ -111,7 +111,7 @@ def _words_counts(words, counts, row: int, source: str) -> tuple[list[bytes], np
     return words.to_pylist(), counts
 
 
-def _add(sink: ModelSink, words, values: np.ndarray, counts, row: int, source: str) -> None:
+def _add(sink: FolderWriter, words, values: np.ndarray, counts, row: int, source: str) -> None:
     names, counts = _words_counts(words, counts, row, source)
     sink.add(names, values, counts, where=lambda i: f"row {row + i + 1}")
 
@@ -141,7 +141,7 @@ def read_parquet(path, folder: Path, source: str, limit=None, lossy=False, total
         except (ValueError, AttributeError):
             meta = {}
     with_counts = "count" in names
-    sink = ModelSink(folder, dim, source, "parquet", limit=limit, lossy=lossy, with_counts=with_counts)
+    sink = FolderWriter(folder, dim, source, "parquet", limit=limit, lossy=lossy, with_counts=with_counts)
     columns = ["word", "vector"] + (["count"] if with_counts else [])
     rows_total = pf.metadata.num_rows
     fast = _fast_vector_column(pf, dim)
@@ -323,7 +323,7 @@ def _plain_pages(data, pos: int, rows: int, dim: int) -> list[np.ndarray] | None
     return pieces
 
 
-def _add_pages(sink: ModelSink, pages: list[np.ndarray], words, counts, rows: int, dim: int, row: int,
+def _add_pages(sink: FolderWriter, pages: list[np.ndarray], words, counts, rows: int, dim: int, row: int,
                source: str) -> None:
     """Hand a row group to the sink page by page when pages hold whole rows (as emb writes them)."""
     names, counts = _words_counts(words, counts, row, source)
