@@ -152,7 +152,8 @@ def test_to_gensim_shares_the_numbers(model, kv):
 
 def test_export_round_trip(model, tmp_path):
     path = tmp_path / "out.txt"
-    assert model.export(path, format="word2vec") == "word2vec"
+    done = model.export(path, format="word2vec")
+    assert (done.written_format, done.rows, done.dim) == ("word2vec", len(model), model.dim)
     again = embcli.load(path)
     assert again.words == model.words and np.allclose(again.vectors, model.vectors, atol=1e-6)
     assert [h.word for h in again.neighbors("king", k=3)] == [h.word for h in model.neighbors("king", k=3)]
@@ -268,3 +269,27 @@ def test_query_results_carry_errors(model):
     res = model.query_neighbors(["king", "qqqzzz"], k=2)
     assert res[0].error is None and len(res[0].hits) == 2
     assert isinstance(res[1].error, embcli.UnknownWordError) and res[1].hits == []
+
+
+def test_import_convert_and_the_store(model, tmp_path):
+    import embcli.api as api
+
+    text = tmp_path / "v.txt"
+    model.export(text, format="word2vec", limit=50)
+    done = api.import_vectors(text, name="imp", make_default=False)
+    assert (done.target, done.read_format, done.rows, done.dim) == ("imp", "word2vec", 50, model.dim)
+    assert done.model.words == model.words[:50] and embcli.models()[0].name == "imp"
+    with pytest.raises(embcli.ModelError, match="no model yet"):
+        embcli.load()
+    api.set_default("imp")
+    assert embcli.load().name == "imp" and api.model_info("imp")["default"] is True
+    assert api.model_info("imp")["dim"] == model.dim
+    out = tmp_path / "v.parquet"
+    conv = api.convert(text, out)
+    assert (conv.read_format, conv.written_format, conv.rows) == ("word2vec", "parquet", 50)
+    assert embcli.load(out).words == model.words[:50] and conv.to_dict()["target"] == str(out)
+    assert api.remove("imp") is True and embcli.models() == []
+    with pytest.raises(embcli.ModelError, match="no model named 'imp'"):
+        api.remove("imp")
+    with pytest.raises(embcli.FormatError):
+        api.import_vectors(tmp_path / "missing.txt", name="x")

@@ -11,6 +11,7 @@ from embcli.api.model import Model, ProgressFn
 from embcli.errors import ModelError, UsageError
 from embcli.names import OOV_POLICIES
 
+
 def load(spec: str | Path | None = None) -> Model:
     """Open a model: a store name, a model folder, or a vector file (word2vec text or binary, GloVe,
     fastText .vec/.bin, Parquet; compressed too), which is read once into a cache and then

@@ -9,6 +9,7 @@ from typing import Callable, Iterator, Sequence, Union
 import numpy as np
 
 from embcli import query as _query
+from embcli.api.results import Transfer
 from embcli.errors import UsageError
 from embcli.query import Hit, QueryResult, SimilarityResult, VectorResult
 
@@ -254,16 +255,15 @@ class Model:
     # ------------------------------------------------------------------------------ out
 
     def export(self, path: str | Path, format: str | None = None, limit: int | None = None,
-               normalize: bool = False, force: bool = False) -> str:
-        """Write the model to a file in an external format; return the format written.
-
-        ``format`` is one of ``embcli.formats.WRITABLE`` (word2vec, word2vec-binary, glove, ...);
-        by default it follows the file's suffix. ``limit`` keeps the N most frequent words.
-        """
+               normalize: bool = False, force: bool = False, progress=None):
+        """Write the model to a file in an external format (``-``: stdout); return a ``Transfer``
+        (format written, rows). ``format`` is one of ``embcli.formats.WRITABLE`` (word2vec,
+        word2vec-binary, glove, fasttext-vec, parquet, folder); by default it follows the suffix.
+        ``limit`` keeps the N most frequent words, ``normalize`` writes unit vectors."""
         from embcli.formats.convert import export_model
 
-        written, _ = export_model(self._folder, str(path), format, limit, normalize, force, None)
-        return written
+        written, rows = export_model(self._folder, str(path), format, limit, normalize, force, progress)
+        return Transfer(self.name, str(path), None, written, rows, self.dim)
 
     def to_gensim(self):
         """A gensim ``KeyedVectors`` over the same numbers: the memory-mapped matrix is shared, not
