@@ -13,7 +13,7 @@ The names below are imported on first use, so ``import embcli`` (and the ``emb``
 import sys
 import types
 
-__version__ = "0.1.0"
+from embcli._version import __version__
 
 _API = ("load", "train", "evaluate", "models", "Model", "Neighbor", "Evaluation", "ModelSummary")
 _ERRORS = ("EmbError", "UsageError", "ModelError", "UnknownWordError", "FormatError", "CorpusError", "TrainingError")

@@ -13,7 +13,7 @@ from embcli.errors import FormatError, UsageError
 from embcli.formats import FORMATS, WRITABLE
 from embcli.formats.convert import convert, export_model, read_into
 from embcli.formats.detect import detect_format, sniff
-from embcli.folder.writer import npy_header
+from embcli.wire.npy import npy_header
 from embcli.folder import ModelFolder
 from embcli.folder import write_model
 

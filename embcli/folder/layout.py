@@ -13,7 +13,7 @@ import json
 import time
 from pathlib import Path
 
-from embcli import __version__
+from embcli._version import __version__
 from embcli.errors import ModelError
 
 FORMAT_VERSION = 1

@@ -13,8 +13,9 @@ from typing import Sequence
 
 import numpy as np
 
-from embcli.errors import ModelError
+from embcli.errors import FormatError, ModelError
 from embcli.folder.layout import COUNTS, NGRAMS, NORMS, VECTORS, VOCAB, read_meta
+from embcli.wire.npy import read_npy_header
 from embcli.tokenize import TokenizerSettings, normalize_word
 
 
@@ -28,13 +29,8 @@ def load_array(path: Path, what: str) -> np.ndarray:
         raise ModelError(f"{path}: missing {what}: the model folder is damaged; train or import it again")
     try:
         with open(path, "rb") as fh:
-            version = np.lib.format.read_magic(fh)
-            if version == (1, 0):
-                shape, fortran, dtype = np.lib.format.read_array_header_1_0(fh)
-            else:
-                shape, fortran, dtype = np.lib.format.read_array_header_2_0(fh)
-            offset = fh.tell()
-    except (ValueError, OSError, EOFError) as exc:
+            shape, fortran, dtype, offset = read_npy_header(fh)
+    except (FormatError, OSError) as exc:
         raise ModelError(f"{path}: unreadable {what} ({exc}): the file is damaged or truncated") from None
     if dtype.hasobject:
         raise ModelError(f"{path}: {what} hold Python objects, which emb never loads: the file is not from emb")

@@ -17,47 +17,11 @@ from typing import Callable, Sequence
 import numpy as np
 
 from embcli.errors import FormatError, ModelError
+from embcli.wire.npy import NpyAppender
 from embcli.folder.layout import COUNTS, NGRAMS, NORMS, VECTORS, VOCAB, complete_meta, write_meta
 
 # Progress of reading or writing rows: (bytes or rows done, total or None, rows so far).
 RowProgress = Callable[[int, "int | None", int], None]
-
-_HEADER_LEN = 128
-
-
-def npy_header(shape: tuple[int, ...], descr: str = "<f4") -> bytes:
-    """A version-1.0 ``.npy`` header of exactly 128 bytes for a C-ordered array of ``shape``."""
-    text = "{'descr': '%s', 'fortran_order': False, 'shape': %r, }" % (descr, tuple(int(n) for n in shape))
-    body_len = _HEADER_LEN - 10
-    text = text.ljust(body_len - 1) + "\n"
-    if len(text) != body_len:
-        raise FormatError(f"array shape {shape} too large for a .npy header")
-    return b"\x93NUMPY\x01\x00" + body_len.to_bytes(2, "little") + text.encode("latin1")
-
-
-class NpyAppender:
-    """Append rows to a ``.npy`` file; ``close`` writes the final shape into the header."""
-
-    def __init__(self, path: Path, width: int, dtype: str = "<f4"):
-        self.path = Path(path)
-        self.width = width
-        self.dtype = np.dtype(dtype)
-        self.rows = 0
-        self._fh = open(self.path, "wb")
-        self._fh.write(npy_header((0, width) if width else (0,), self.dtype.str))
-
-    def append(self, block: np.ndarray) -> None:
-        block = np.ascontiguousarray(block, dtype=self.dtype)
-        self._fh.write(memoryview(block).cast("B"))
-        self.rows += block.shape[0]
-
-    def close(self) -> None:
-        if self._fh.closed:
-            return
-        self._fh.seek(0)
-        self._fh.write(npy_header((self.rows, self.width) if self.width else (self.rows,), self.dtype.str))
-        self._fh.close()
-
 
 @dataclass
 class ImportSummary:
