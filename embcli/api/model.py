@@ -52,6 +52,9 @@ class Model:
     Get one with ``embcli.load``, ``embcli.train``, or ``Model(folder)`` on a model folder.
     """
 
+    #: For a model returned by ``embcli.train``: the run's figures (tokens, seconds, words per second).
+    trained = None
+
     def __init__(self, folder):
         if isinstance(folder, (str, Path)):
             from embcli.folder import ModelFolder
