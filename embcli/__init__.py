@@ -13,7 +13,11 @@ The names below are imported on first use, so ``import embcli`` (and the ``emb``
 import sys
 import types
 
+from embcli import _numba_cache
 from embcli._version import __version__
+
+# Before any kernel module imports numba: compiled kernels are cached in a user folder.
+_numba_cache.configure()
 
 _API = ("load", "train", "evaluate", "models", "Model", "Neighbor", "Evaluation", "ModelSummary")
 _ERRORS = ("EmbError", "UsageError", "ModelError", "UnknownWordError", "FormatError", "CorpusError", "TrainingError")

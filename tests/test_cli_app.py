@@ -75,13 +75,20 @@ def test_train_help_names_every_option():
 
 
 def test_version():
+    from importlib.metadata import version
+
     result = invoke(["--version"])
-    assert result.exit_code == 0 and result.stdout == f"emb {__version__}\n"
+    assert result.exit_code == 0 and result.stderr == ""
+    lines = result.stdout.splitlines()
+    assert lines[0] == f"emb {__version__}"
+    assert lines[1] == "python {}.{}.{}".format(*sys.version_info[:3])
+    for engine in ("numpy", "numba", "gensim"):
+        assert f"{engine} {version(engine)}" in lines
 
 
 def test_python_dash_m():
     result = subprocess.run([sys.executable, "-m", "embcli", "--version"], capture_output=True, text=True)
-    assert result.returncode == 0 and result.stdout == f"emb {__version__}\n"
+    assert result.returncode == 0 and result.stdout.startswith(f"emb {__version__}\npython ")
 
 
 def test_unknown_command_is_a_usage_error():
