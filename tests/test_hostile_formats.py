@@ -397,6 +397,31 @@ def test_fasttext_huge_pruned_index_is_refused_before_allocating(tmp_path, compr
     assert peak < 50_000_000
 
 
+def test_text_without_line_breaks_is_refused_before_it_fills_memory(tmp_path, monkeypatch):
+    from embcli.formats import word2vec
+
+    monkeypatch.setattr(word2vec, "MAX_LINE", 1000)
+    monkeypatch.setattr(word2vec, "CHUNK", 256)
+    path = tmp_path / "long.txt"
+    path.write_bytes(b"the 1 2 3\n" + b"7 " * 5000)
+    with pytest.raises(FormatError, match=r"line 2: more than 1,000 bytes without a line break"):
+        read(tmp_path, path, "glove")
+    path.write_bytes(b"1 " * 5000)
+    with pytest.raises(FormatError, match=r"the first line is longer than 1,000 bytes"):
+        read(tmp_path, path, "word2vec")
+
+
+def test_fasttext_dictionary_word_without_end_is_refused(tmp_path, monkeypatch):
+    from embcli.formats import fasttext
+
+    monkeypatch.setattr(fasttext, "MAX_WORD_BYTES", 5000)
+    data = _fasttext_header(dim=5, buckets=0, words=1) + b"x" * 3_000_000
+    path = tmp_path / "noend.bin.gz"
+    path.write_bytes(gzip.compress(data))
+    with pytest.raises(FormatError, match=r"dictionary entry 1 of 1 has no end within 5,000 bytes"):
+        read(tmp_path, path, "fasttext-bin")
+
+
 # --------------------------------------------------------------------------- 19. byte order marks, pickles
 
 

@@ -32,6 +32,7 @@ _ARCH = {1: "cbow", 2: "skipgram", 3: "supervised"}
 MAX_DIM = 1 << 16
 MAX_NGRAM = 100  # the longest character n-gram length a model may claim (fastText's default is 6)
 SKIP = 1 << 22  # bytes read at a time when passing over parts that are not kept
+MAX_WORD_BYTES = 1 << 20  # a dictionary word longer than this is damage, not a word
 
 
 class _Reader:
@@ -72,6 +73,11 @@ def _read_dictionary(r: _Reader, size: int) -> tuple[list[bytes], list[int], lis
     entry = struct.Struct("<qb")
     while len(words) < size:
         end = buf.find(b"\0", pos)
+        if end < 0 and len(buf) - pos > MAX_WORD_BYTES:
+            raise FormatError(
+                f"{r.source}: byte {r.offset:,}: dictionary entry {len(words) + 1} of {size} has no end within"
+                f" {MAX_WORD_BYTES:,} bytes: the file is damaged or not a fastText model"
+            )
         if end < 0 or end + 1 + entry.size > len(buf):
             more = r.stream.read(1 << 20)
             if not more:

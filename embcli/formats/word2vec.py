@@ -19,6 +19,7 @@ from embcli.errors import FormatError
 from embcli.folder import FolderWriter, ImportSummary, RowProgress
 
 CHUNK = 1 << 23  # bytes read at a time
+MAX_LINE = 1 << 26  # a text row longer than this (64 MB) is not a row: the file is not text vectors
 WRITE_ROWS = 2048  # rows formatted at a time
 MAX_DIM = 1 << 20
 
@@ -110,6 +111,11 @@ def iter_text_blocks(
         cut = buf.rfind(b"\n")
         if cut < 0:
             rest = buf
+            if len(rest) > MAX_LINE:
+                raise FormatError(
+                    f"{source}: line {line_no}: more than {MAX_LINE:,} bytes without a line break:"
+                    " not a text vector file (pass --format for a binary one)"
+                )
             continue
         block, rest = buf[: cut + 1], buf[cut + 1 :]
         lines = block.split(b"\n")
@@ -117,6 +123,16 @@ def iter_text_blocks(
         words, vectors, linenos = _parse_lines(lines, line_no, dim, source, dim_from)
         line_no += len(lines)
         yield words, vectors, linenos, len(block)
+
+
+def _first_line(stream: BinaryIO, source: str) -> bytes:
+    line = stream.readline(MAX_LINE + 1)
+    if len(line) > MAX_LINE:
+        raise FormatError(
+            f"{source}: the first line is longer than {MAX_LINE:,} bytes: not a text vector file"
+            " (pass --format for a binary one)"
+        )
+    return line
 
 
 def read_text_into(
@@ -128,14 +144,14 @@ def read_text_into(
     progress: RowProgress | None = None,
 ) -> FolderWriter:
     """Stream a word2vec-style text file (with or without header) into the sink ``sink_for(dim)``."""
-    first = stream.readline()
+    first = _first_line(stream, source)
     done = len(first)
     if header:
         rows, dim = parse_header(first, source)
         pending, first_line, dim_from = b"", 2, "the header says"
     else:
         while first and not first.strip():
-            first = stream.readline()
+            first = _first_line(stream, source)
             done += len(first)
         parts = first.split()
         if len(parts) < 2:
