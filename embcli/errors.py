@@ -33,6 +33,10 @@ class DatasetError(EmbError):
     """An evaluation set (analogies, word pairs) that cannot be read or parsed."""
 
 
+class MissingExtraError(EmbError):
+    """An optional feature whose extra is not installed; the message names the pip install command."""
+
+
 class TrainingError(EmbError):
     """Training settings that leave nothing to train (for instance an empty vocabulary)."""
 
