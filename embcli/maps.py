@@ -1,0 +1,390 @@
+"""2-D maps of words: which words, their projection, two models aligned, which labels fit.
+
+Words are taken from a list, the most frequent rows, or a word and its neighbours; their unit
+vectors are projected to two dimensions by PCA (exact: an SVD of the centred matrix), t-SNE
+(scikit-learn) or UMAP (umap-learn), seeded so that a map is the same on every run. Two models are
+compared after rotating the second onto the first by orthogonal Procrustes on the words they share.
+``place_labels`` keeps the labels that do not overlap, most frequent first. Nothing here draws:
+``embcli.render`` turns a ``WordMap`` into PNG, SVG or HTML.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from embcli.clusters import PLOT_EXTRA, kmeans, unit_rows
+from embcli.errors import MissingExtraError, UnknownWordError, UsageError
+from embcli.folder import ModelFolder
+from embcli.query import lookup_many, neighbors
+
+METHODS = ("pca", "tsne", "umap")
+MIN_WORDS = 3
+DEFAULT_TOP = 300
+# t-SNE and UMAP of more points than this take minutes: refused with a hint rather than left to run.
+MAX_EMBED = 20_000
+# Words whose vectors fit Procrustes: the most frequent shared words, at most this many.
+ALIGN_WORDS = 20_000
+
+
+@dataclass
+class Selection:
+    """Words of one model and their unit vectors (rows are None for FastText's unseen words)."""
+
+    words: list[str]
+    units: np.ndarray = field(repr=False)
+    rows: list[int | None]
+    counts: list[int | None]
+    unknown: list[str] = field(default_factory=list)
+    center: str | None = None
+
+
+@dataclass
+class Panel:
+    """One model's projection of the words: a title and an [n, 2] array of coordinates."""
+
+    title: str
+    xy: np.ndarray = field(repr=False)
+
+
+@dataclass
+class WordMap:
+    """Everything a picture of words needs; ``notes`` are messages for the person who asked."""
+
+    words: list[str]
+    panels: list[Panel]
+    counts: list[int | None]
+    method: str
+    clusters: np.ndarray | None = None
+    neighbours: list[list[str]] | None = None
+    moved: list[tuple[str, float]] | None = None
+    center: str | None = None
+    unknown: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+# ------------------------------------------------------------------------------------- which words
+
+
+def _counts(model: ModelFolder, rows: Sequence[int | None]) -> list[int | None]:
+    if model.counts is None:
+        return [None] * len(rows)
+    return [None if r is None else int(model.counts[r]) for r in rows]
+
+
+def from_words(model: ModelFolder, texts: Sequence[str]) -> Selection:
+    """The words of ``texts`` the model has a vector for (each once); the others in ``unknown``."""
+    words, vectors, rows, unknown, seen = [], [], [], [], set()
+    for text, term in zip(texts, lookup_many(model, texts)):
+        if isinstance(term, Exception):
+            if text not in unknown:
+                unknown.append(text)
+            continue
+        if term.word in seen:
+            continue
+        seen.add(term.word)
+        words.append(term.word)
+        vectors.append(term.unit() if term.norm > 0 else np.zeros(model.dim, np.float32))
+        rows.append(term.index)
+    if not words:
+        shown = ", ".join(unknown[:5]) + (" ..." if len(unknown) > 5 else "")
+        raise UnknownWordError(f"none of the words is in model {model.name!r} ({shown}): check the words or the model")
+    units = np.stack(vectors).astype(np.float32)
+    return Selection(words, units, rows, _counts(model, rows), unknown)
+
+
+def from_top(model: ModelFolder, top: int) -> Selection:
+    """The ``top`` most frequent words."""
+    if top < 1:
+        raise UsageError(f"--top must be at least 1 (got {top})")
+    n = min(top, model.vocab_size)
+    rows = list(range(n))
+    return Selection(model.words[:n], unit_rows(model, slice(0, n)), rows, _counts(model, rows))
+
+
+def from_neighbours(model: ModelFolder, word: str, k: int) -> Selection:
+    """``word`` and its ``k`` nearest neighbours."""
+    if k < 1:
+        raise UsageError(f"-k must be at least 1 (got {k})")
+    result = neighbors(model, [word], k=k)[0]
+    if result.error is not None:
+        raise result.error
+    selection = from_words(model, [result.terms[0].word] + [h.word for h in result.hits])
+    selection.center = result.terms[0].word
+    return selection
+
+
+def read_words_file(path: str) -> list[str]:
+    """The words of a file: whitespace-separated, any number a line (``-`` reads stdin)."""
+    import sys
+
+    try:
+        if path == "-":
+            text = sys.stdin.read()
+        else:
+            text = Path(path).read_text(encoding="utf-8", errors="replace")
+    except FileNotFoundError:
+        raise UsageError(f"{path}: no such file: check the path given to --file") from None
+    except IsADirectoryError:
+        raise UsageError(f"{path} is a folder: --file takes a text file of words") from None
+    return text.split()
+
+
+def select(model: ModelFolder, words: Sequence[str] | None = None, top: int | None = None,
+           neighbours_of: str | None = None, k: int = 30) -> Selection:
+    """Words to map: a list, the ``top`` most frequent, or a word and its ``k`` neighbours.
+
+    With none of the three, the ``DEFAULT_TOP`` most frequent words.
+    """
+    given = sum([bool(words), top is not None, neighbours_of is not None])
+    if given > 1:
+        raise UsageError("give words (or --file), --top or --neighbors-of, not several")
+    if words:
+        selection = from_words(model, words)
+    elif neighbours_of is not None:
+        selection = from_neighbours(model, neighbours_of, k)
+    else:
+        selection = from_top(model, DEFAULT_TOP if top is None else top)
+    if len(selection.words) < MIN_WORDS:
+        raise UsageError(
+            f"a map needs at least {MIN_WORDS} words, found {len(selection.words)} in model {model.name!r}:"
+            " give more words"
+        )
+    return selection
+
+
+# -------------------------------------------------------------------------------------- projection
+
+
+def pca(units: np.ndarray) -> np.ndarray:
+    """The first two principal components (exact, by SVD), signs fixed so a map never flips."""
+    x = np.asarray(units, dtype=np.float64)
+    x = x - x.mean(axis=0)
+    u, s, vt = np.linalg.svd(x, full_matrices=False)
+    xy = u[:, :2] * s[:2]
+    if xy.shape[1] < 2:
+        xy = np.hstack([xy, np.zeros((len(x), 2 - xy.shape[1]))])
+    # The sign of a component is arbitrary: make the largest coordinate of each positive.
+    big = np.argmax(np.abs(xy), axis=0)
+    signs = np.sign(xy[big, [0, 1]])
+    signs[signs == 0] = 1
+    return xy * signs
+
+
+def _tsne(units: np.ndarray, seed: int) -> np.ndarray:
+    try:
+        from sklearn.manifold import TSNE
+    except ImportError:
+        raise MissingExtraError(f"--method tsne needs scikit-learn: {PLOT_EXTRA}") from None
+    n = len(units)
+    perplexity = float(min(30.0, max(1.0, (n - 1) / 3)))
+    return TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=seed,
+                learning_rate="auto", metric="cosine").fit_transform(units.astype(np.float32))
+
+
+def _umap(units: np.ndarray, seed: int) -> np.ndarray:
+    try:
+        import umap
+    except ImportError:
+        raise MissingExtraError(f"--method umap needs umap-learn: {PLOT_EXTRA}") from None
+    import warnings
+
+    n = len(units)
+    with warnings.catch_warnings():
+        # umap says that a seed turns its parallel steps off: that is the point of the seed.
+        warnings.simplefilter("ignore")
+        reducer = umap.UMAP(n_components=2, n_neighbors=min(15, n - 1), metric="cosine", random_state=seed,
+                            init="spectral" if n > 16 else "random")
+        return reducer.fit_transform(units.astype(np.float32))
+
+
+def project(units: np.ndarray, method: str = "pca", seed: int = 0) -> np.ndarray:
+    """[n, 2] coordinates of the rows of ``units`` by PCA, t-SNE or UMAP."""
+    if method not in METHODS:
+        raise UsageError(f"unknown method {method!r}: use one of {', '.join(METHODS)}")
+    n = len(units)
+    if n < MIN_WORDS:
+        raise UsageError(f"a map needs at least {MIN_WORDS} words, got {n}")
+    if method == "pca":
+        return pca(units)
+    if n > MAX_EMBED:
+        raise UsageError(
+            f"--method {method} of {n:,} words would take many minutes: map at most {MAX_EMBED:,} words"
+            " (--top) or use --method pca"
+        )
+    xy = _tsne(units, seed) if method == "tsne" else _umap(units, seed)
+    return np.asarray(xy, dtype=np.float64)
+
+
+# ------------------------------------------------------------------------------- two models aligned
+
+
+def _padded(units: np.ndarray, dim: int) -> np.ndarray:
+    if units.shape[1] == dim:
+        return units
+    return np.hstack([units, np.zeros((len(units), dim - units.shape[1]), dtype=units.dtype)])
+
+
+def procrustes_rotation(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The orthogonal matrix R that brings ``b`` nearest ``a`` (min ||b R - a||), same row order."""
+    from scipy.linalg import orthogonal_procrustes
+
+    rotation, _ = orthogonal_procrustes(np.asarray(b, np.float64), np.asarray(a, np.float64))
+    return rotation
+
+
+def align(model_a: ModelFolder, model_b: ModelFolder, selection: Selection, fit_words: int = ALIGN_WORDS):
+    """Rotate ``model_b`` onto ``model_a`` by orthogonal Procrustes on their shared frequent words.
+
+    Returns (selection restricted to words both models have, A's unit vectors, B's rotated unit
+    vectors, words only A has). Models of different dimensions are padded with zeros to the larger.
+    """
+    n_fit = min(fit_words, model_a.vocab_size)
+    fit_rows_b = model_b.index_many(model_a.words[:n_fit])
+    pairs = [(i, j) for i, j in enumerate(fit_rows_b) if j is not None]
+    if len(pairs) < MIN_WORDS:
+        raise UsageError(
+            f"models {model_a.name!r} and {model_b.name!r} share {len(pairs)} of A's {n_fit:,} most frequent"
+            " words: too few to align them; compare models of the same language and tokenizer"
+        )
+    dim = max(model_a.dim, model_b.dim)
+    ia = np.array([p[0] for p in pairs])
+    jb = np.array([p[1] for p in pairs])
+    rotation = procrustes_rotation(_padded(unit_rows(model_a, ia), dim), _padded(unit_rows(model_b, jb), dim))
+    rows_b = model_b.index_many(selection.words)
+    keep = [i for i, r in enumerate(rows_b) if r is not None]
+    only_a = [selection.words[i] for i, r in enumerate(rows_b) if r is None]
+    if len(keep) < MIN_WORDS:
+        raise UsageError(
+            f"only {len(keep)} of the words are in both models: a comparison needs at least {MIN_WORDS}"
+        )
+    kept = Selection(
+        [selection.words[i] for i in keep], selection.units[keep], [selection.rows[i] for i in keep],
+        [selection.counts[i] for i in keep], selection.unknown, selection.center,
+    )
+    ua = _padded(kept.units.astype(np.float64), dim)
+    ub = _padded(unit_rows(model_b, np.array([rows_b[i] for i in keep])).astype(np.float64), dim) @ rotation
+    return kept, ua, ub, only_a
+
+
+def moved_most(words: Sequence[str], ua: np.ndarray, ub: np.ndarray) -> list[tuple[str, float]]:
+    """Words by the cosine distance between their two aligned vectors, largest first."""
+    cos = np.einsum("ij,ij->i", ua, ub) / np.maximum(
+        np.linalg.norm(ua, axis=1) * np.linalg.norm(ub, axis=1), 1e-12
+    )
+    distance = 1.0 - cos
+    order = np.argsort(-distance, kind="stable")
+    return [(words[i], float(distance[i])) for i in order.tolist()]
+
+
+# ------------------------------------------------------------------------------------------ labels
+
+
+def text_width(text: str) -> float:
+    """A label's width in ems: wide (CJK) characters one em, others about 0.62."""
+    width = 0.0
+    for ch in text:
+        if unicodedata.combining(ch):
+            continue
+        width += 1.0 if unicodedata.east_asian_width(ch) in ("W", "F") else 0.62
+    return width
+
+
+def place_labels(xy: np.ndarray, sizes: np.ndarray, order: Sequence[int] | None = None,
+                 pad: float = 1.0) -> np.ndarray:
+    """Which labels to draw so that none overlaps another: a greedy pass in ``order``.
+
+    ``xy`` are the anchor points in display units; a label's box starts just right of its point
+    and is ``sizes[i] = (width, height)``. Boxes are kept in a grid of cells, so each test looks at
+    a few neighbours only: a pass over 100,000 labels takes about a second.
+    """
+    n = len(xy)
+    keep = np.zeros(n, dtype=bool)
+    if n == 0:
+        return keep
+    order = range(n) if order is None else order
+    x0 = xy[:, 0] + pad * 2
+    y0 = xy[:, 1] - sizes[:, 1] / 2
+    x1 = x0 + sizes[:, 0]
+    y1 = y0 + sizes[:, 1]
+    cell = max(float(np.median(sizes[:, 0])), float(np.max(sizes[:, 1])), 1e-9)
+    grid: dict[tuple[int, int], list[int]] = {}
+    for i in order:
+        a0, b0, a1, b1 = x0[i] - pad, y0[i] - pad, x1[i] + pad, y1[i] + pad
+        cx0, cx1 = int(a0 // cell), int(a1 // cell)
+        cy0, cy1 = int(b0 // cell), int(b1 // cell)
+        clash = False
+        for cx in range(cx0, cx1 + 1):
+            for cy in range(cy0, cy1 + 1):
+                for j in grid.get((cx, cy), ()):
+                    if a0 < x1[j] and x0[j] < a1 and b0 < y1[j] and y0[j] < b1:
+                        clash = True
+                        break
+                if clash:
+                    break
+            if clash:
+                break
+        if clash:
+            continue
+        keep[i] = True
+        for cx in range(cx0, cx1 + 1):
+            for cy in range(cy0, cy1 + 1):
+                grid.setdefault((cx, cy), []).append(i)
+    return keep
+
+
+def label_order(counts: Sequence[int | None], center: int | None = None) -> list[int]:
+    """Labels by priority: the centre word, then the most frequent (vocabulary order otherwise)."""
+    order = sorted(range(len(counts)), key=lambda i: (-(counts[i] or 0), i))
+    if center is not None:
+        order.remove(center)
+        order.insert(0, center)
+    return order
+
+
+# --------------------------------------------------------------------------------------- the whole
+
+
+def build_map(models: Sequence[ModelFolder], words: Sequence[str] | None = None, top: int | None = None,
+              neighbours_of: str | None = None, k: int = 30, method: str = "pca", seed: int = 0,
+              clusters: int | None = None, hover_neighbours: int = 0) -> WordMap:
+    """A map of words of one model, or of two models aligned by Procrustes (same words in both).
+
+    ``clusters`` colours the words by k-means into that many clusters; ``hover_neighbours`` finds
+    each word's nearest words in its model (for the HTML's hover text).
+    """
+    if not 1 <= len(models) <= 2:
+        raise UsageError(f"a map shows one or two models, got {len(models)}")
+    if method not in METHODS:
+        raise UsageError(f"unknown method {method!r}: use one of {', '.join(METHODS)}")
+    first = models[0]
+    selection = select(first, words, top, neighbours_of, k)
+    notes = []
+    if len(models) == 1:
+        xy = project(selection.units, method, seed)
+        panels = [Panel(first.name, xy)]
+        units, moved = selection.units, None
+    else:
+        second = models[1]
+        selection, ua, ub, only_a = align(first, second, selection)
+        if only_a:
+            shown = ", ".join(only_a[:10]) + (" ..." if len(only_a) > 10 else "")
+            notes.append(f"{len(only_a):,} word(s) not in model {second.name!r}, left out: {shown}")
+        n = len(selection.words)
+        both = project(np.vstack([ua, ub]), method, seed)  # one projection: the panels share axes
+        panels = [Panel(first.name, both[:n]), Panel(second.name, both[n:])]
+        units, moved = selection.units, moved_most(selection.words, ua, ub)
+    labels = None
+    if clusters is not None:
+        labels, _, _ = kmeans(units, min(clusters, len(selection.words)), seed)
+    near = None
+    if hover_neighbours > 0:
+        near = []
+        for r in neighbors(first, selection.words, k=hover_neighbours):
+            near.append([h.word for h in r.hits])
+    return WordMap(selection.words, panels, selection.counts, method, labels, near, moved,
+                   selection.center, selection.unknown, notes)
