@@ -186,6 +186,21 @@ def _tsne(units: np.ndarray, seed: int) -> np.ndarray:
                 learning_rate="auto", metric="cosine").fit_transform(units.astype(np.float32))
 
 
+def exact_knn(units: np.ndarray, k: int, block: int = 1024) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's ``k`` nearest rows (itself first) and their Euclidean distances, for unit rows."""
+    n = len(units)
+    rows = np.empty((n, k), dtype=np.int64)
+    dists = np.empty((n, k), dtype=np.float32)
+    for a in range(0, n, block):
+        sims = units[a : a + block] @ units.T
+        part = np.argpartition(-sims, k - 1, axis=1)[:, :k]
+        best = np.take_along_axis(sims, part, 1)
+        order = np.argsort(-best, axis=1, kind="stable")
+        rows[a : a + block] = np.take_along_axis(part, order, 1)
+        dists[a : a + block] = np.sqrt(np.maximum(2.0 - 2.0 * np.take_along_axis(best, order, 1), 0.0))
+    return rows, dists
+
+
 def _umap(units: np.ndarray, seed: int) -> np.ndarray:
     try:
         import umap
@@ -194,12 +209,16 @@ def _umap(units: np.ndarray, seed: int) -> np.ndarray:
     import warnings
 
     n = len(units)
+    k = min(15, n - 1)
+    units = units.astype(np.float32)
+    # The exact neighbour graph of the unit vectors (cosine order), so UMAP need not approximate it.
+    knn = exact_knn(units, k)
     with warnings.catch_warnings():
         # umap says that a seed turns its parallel steps off: that is the point of the seed.
         warnings.simplefilter("ignore")
-        reducer = umap.UMAP(n_components=2, n_neighbors=min(15, n - 1), metric="cosine", random_state=seed,
+        reducer = umap.UMAP(n_components=2, n_neighbors=k, random_state=seed, precomputed_knn=(*knn, None),
                             init="spectral" if n > 16 else "random")
-        return reducer.fit_transform(units.astype(np.float32))
+        return reducer.fit_transform(units)
 
 
 def project(units: np.ndarray, method: str = "pca", seed: int = 0) -> np.ndarray:

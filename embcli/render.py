@@ -260,6 +260,9 @@ _SEARCH_JS = """<script>
   }
   box.addEventListener("keydown", function (e) { if (e.key === "Enter") { find(); } });
   box.addEventListener("change", find);
+  // map.html#q=WORD opens the map on that word.
+  var hash = decodeURIComponent(location.hash || "");
+  if (hash.indexOf("#q=") === 0) { box.value = hash.slice(3); find(); }
 })();
 </script>"""
 
