@@ -106,7 +106,7 @@ def missing_glyphs(texts, fonts=None) -> dict[str, list[str]]:
     for text in texts:
         lost = [
             ch for ch in text
-            if not any(ord(ch) in m for m in maps) and unicodedata.category(ch)[0] not in "CZ"
+            if not any(ord(ch) in m for m in maps) and unicodedata.category(ch) not in ("Cc", "Cf", "Zs", "Zl", "Zp")
             and not unicodedata.combining(ch)
         ]
         if lost:
@@ -151,12 +151,14 @@ def figure(wmap: WordMap, notes: list[str] | None = None):
     Messages for the person (how many labels fit) are appended to ``notes``.
     """
     try:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
     except ImportError:
         raise MissingExtraError(f"drawing a map needs matplotlib: {PLOT_EXTRA}") from None
     fonts = [family for family, _ in label_fonts()] or ["sans-serif"]
     n_panels = len(wmap.panels)
     fig = Figure(figsize=(11 * n_panels if n_panels > 1 else 12, 9), dpi=DPI)
+    FigureCanvasAgg(fig)  # drawn off screen, whatever matplotlib's default backend
     fig.subplots_adjust(left=0.03, right=0.99, bottom=0.03, top=0.94, wspace=0.05)
     n = len(wmap.words)
     size_px = LABEL_PT * DPI / 72
