@@ -174,3 +174,35 @@ def test_cli_missing_file_is_named(trained, tmp_path):
     assert result.exit_code == 1
     assert str(missing) in result.stderr and "no such file" in result.stderr
     assert result.stdout == ""
+
+
+@pytest.mark.parametrize("score", ["nan", "inf", "-Infinity"])
+def test_pairs_with_a_non_finite_score_are_refused_naming_the_line(tmp_path, score):
+    from embcli.errors import DatasetError
+
+    path = tmp_path / "pairs.tsv"
+    path.write_text(f"word1\tword2\tscore\nking\tqueen\t8.5\nman\twoman\t{score}\n")
+    with pytest.raises(DatasetError, match=rf"pairs.tsv:3: the score '{score}' is not a finite number"):
+        parse_pairs(path)
+
+
+def test_pairs_with_a_non_numeric_score_after_the_header_are_refused(tmp_path):
+    from embcli.errors import DatasetError
+
+    path = tmp_path / "pairs.tsv"
+    path.write_text("king\tqueen\t8.5\nman\twoman\thigh\n")
+    with pytest.raises(DatasetError, match=r"pairs.tsv:2: expected 'word1 word2 score'"):
+        parse_pairs(path)
+
+
+def test_analogies_in_small_batches_give_the_same_scores(trained, monkeypatch):
+    import embcli.evaluate as ev
+
+    trained = ModelFolder(trained)
+    whole = evaluate_analogies(trained, datapath("questions-words.txt"), restrict_vocab=30000)
+    monkeypatch.setattr(ev, "QUESTION_BATCH", 7)
+    batched = evaluate_analogies(trained, datapath("questions-words.txt"), restrict_vocab=30000)
+    assert whole.total.answered > 100
+    assert [(s.section, s.correct, s.answered) for s in whole.sections] == [
+        (s.section, s.correct, s.answered) for s in batched.sections
+    ]
