@@ -161,13 +161,26 @@ def select(model: ModelFolder, words: Sequence[str] | None = None, top: int | No
 
 
 def pca(units: np.ndarray) -> np.ndarray:
-    """The first two principal components (exact, by SVD), signs fixed so a map never flips."""
+    """The first two principal components, exact, signs fixed so a map never flips.
+
+    The top eigenvectors of the d x d covariance (or of the n x n Gram matrix when there are fewer
+    words than dimensions) in float64: the same components as an SVD of the centred matrix, several
+    times faster for a few thousand words.
+    """
+    from scipy.linalg import eigh
+
     x = np.asarray(units, dtype=np.float64)
     x = x - x.mean(axis=0)
-    u, s, vt = np.linalg.svd(x, full_matrices=False)
-    xy = u[:, :2] * s[:2]
-    if xy.shape[1] < 2:
-        xy = np.hstack([xy, np.zeros((len(x), 2 - xy.shape[1]))])
+    n, d = x.shape
+    m = min(n, d)
+    if m < 2:
+        return np.zeros((n, 2))
+    if d <= n:
+        _, vecs = eigh(x.T @ x, subset_by_index=[d - 2, d - 1])
+        xy = x @ vecs[:, ::-1]
+    else:
+        vals, vecs = eigh(x @ x.T, subset_by_index=[n - 2, n - 1])
+        xy = vecs[:, ::-1] * np.sqrt(np.maximum(vals[::-1], 0.0))
     # The sign of a component is arbitrary: make the largest coordinate of each positive.
     big = np.argmax(np.abs(xy), axis=0)
     signs = np.sign(xy[big, [0, 1]])
