@@ -206,11 +206,13 @@ def _save_matplotlib(wmap: WordMap, tmp: str, kind: str, notes: list[str]) -> No
 # ------------------------------------------------------------------------------------------ plotly
 
 
-def _font_face(words) -> str:
-    """A CSS @font-face with NanumGothic cut down to the characters of ``words`` (empty if not needed)."""
-    chars = {c for w in words for c in w}
-    if all(ord(c) < 0x1100 for c in chars):
-        return ""
+def _font_face(texts) -> str:
+    """A CSS @font-face with NanumGothic cut down to the characters of ``texts`` and ASCII.
+
+    The page then draws its labels the same on every machine, also one without any CJK (or any)
+    fonts installed; the subset of a few hundred words' characters weighs a few tens of KB.
+    """
+    chars = {c for t in texts for c in t} | {chr(c) for c in range(0x20, 0x7F)}
     fonts = nanum_fonts()
     if not fonts:
         return ""
@@ -331,7 +333,7 @@ def html_page(wmap: WordMap, notes: list[str] | None = None) -> str:
         notes.append(f"labelled {min(shown):,} of {n:,} words that fit without overlapping; hover shows every word")
     page = fig.to_html(include_plotlyjs=True, full_html=True, div_id="emb-map",
                        config={"displaylogo": False, "scrollZoom": True, "responsive": False})
-    face = _font_face(wmap.words)
+    face = _font_face(wmap.words + [p.title for p in wmap.panels] + ["·–—…"])
     style = f"<style>{face} body{{margin:0;padding-top:34px}}</style>"
     page = page.replace("<head>", f"<head><meta charset=\"utf-8\"><title>emb map</title>{style}", 1)
     page = page.replace("<body>", "<body>" + _SEARCH_BOX, 1)

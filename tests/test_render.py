@@ -164,7 +164,7 @@ def test_html_map_is_self_contained(tmp_path, lang_map):
 
     near = ", ".join(wmap.neighbours[0])
     assert near in page or json.dumps(near)[1:-1] in page  # hover text holds the nearest words
-    assert ("@font-face{font-family:EmbLabels" in page) == (lang == "ko")
+    assert "@font-face{font-family:EmbLabels" in page  # the labels' glyphs travel with the page
 
 
 def chromium_shot(page: Path, shot: Path, fragment: str = "") -> None:
