@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from embcli.errors import MissingExtraError, UsageError
-from embcli.maps import WordMap, label_order, place_labels, text_width
+from embcli.maps import WordMap, build_map, label_order, place_labels, text_width
 
 SUFFIXES = (".png", ".svg", ".html")
 PLOT_EXTRA = "pip install 'embcli[plot]'"
@@ -373,3 +373,20 @@ def save_map(wmap: WordMap, path: str | os.PathLike) -> tuple[Path, list[str]]:
     if kind != "html":
         notes.extend(_glyph_note(wmap.words))
     return target, notes
+
+
+def plot(models, words=None, method: str = "pca", path: str | os.PathLike | None = None, top: int | None = None,
+         neighbours_of: str | None = None, k: int = 30, seed: int = 0, clusters: int | None = None):
+    """Map words of one model (or two, aligned): the matplotlib Figure, or with ``path`` the file written.
+
+    ``models`` is a ``ModelFolder`` or a list of one or two. The Python API's ``Model.plot`` is this.
+    """
+    models = list(models) if isinstance(models, (list, tuple)) else [models]
+    kind = output_kind(path) if path is not None else "png"
+    require(kind)
+    wmap = build_map(models, words, top, neighbours_of, k, method, seed, clusters,
+                     hover_neighbours=8 if kind == "html" else 0)
+    if path is None:
+        return figure(wmap)
+    written, _ = save_map(wmap, path)
+    return written

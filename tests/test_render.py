@@ -203,3 +203,13 @@ def test_html_map_renders_offline_in_headless_chromium(tmp_path, lang_map):
     red = (found[..., 0] > 0.6) & (found[..., 1] < 0.35) & (found[..., 2] < 0.35)
     before = (r > 0.6) & (g < 0.35) & (b < 0.35)
     assert red.sum() > before.sum() + 30
+
+
+def test_plot_function_returns_a_figure_or_the_file(tmp_path):
+    model = ModelFolder(write_grouped_model(tmp_path / "en", ENGLISH))
+    fig = render.plot(model, ["king", "queen", "apple", "banana", "dog"])
+    assert len(fig.axes[0].collections[0].get_offsets()) == 5
+    labels = [t.get_text() for t in fig.axes[0].texts]
+    assert {"king", "apple", "dog"} <= set(labels) <= {"king", "queen", "apple", "banana", "dog"}
+    written = render.plot([model], top=16, method="pca", path=tmp_path / "m.html")
+    assert written == tmp_path / "m.html" and "Plotly.newPlot" in written.read_text()
