@@ -12,10 +12,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from embcli.errors import MissingExtraError, UsageError
+from embcli.errors import UsageError
+from embcli.extras import require
 from embcli.folder import ModelFolder
-
-PLOT_EXTRA = "pip install 'embcli[plot]'"
 
 
 def unit_rows(model: ModelFolder, rows: np.ndarray | slice) -> np.ndarray:
@@ -23,13 +22,6 @@ def unit_rows(model: ModelFolder, rows: np.ndarray | slice) -> np.ndarray:
     vectors = np.asarray(model.vectors[rows], dtype=np.float32)
     norms = np.asarray(model.norms[rows], dtype=np.float32)[:, None]
     return np.divide(vectors, norms, out=np.zeros_like(vectors), where=norms > 0)
-
-
-def require_sklearn(what: str):
-    try:
-        import sklearn  # noqa: F401
-    except ImportError:
-        raise MissingExtraError(f"{what} needs scikit-learn: {PLOT_EXTRA}") from None
 
 
 @dataclass
@@ -62,8 +54,7 @@ class Clusters:
 
 def kmeans(units: np.ndarray, k: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(labels, cosine distances to the centre, unit centres) of k-means on unit vectors."""
-    require_sklearn("clustering")
-    from sklearn.cluster import KMeans
+    KMeans = require("sklearn.cluster", extra="plot", feature="clustering").KMeans
 
     n = len(units)
     if k < 1:

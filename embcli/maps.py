@@ -17,8 +17,9 @@ from typing import Sequence
 
 import numpy as np
 
-from embcli.clusters import PLOT_EXTRA, kmeans, unit_rows
-from embcli.errors import MissingExtraError, UnknownWordError, UsageError
+from embcli.clusters import kmeans, unit_rows
+from embcli.errors import UnknownWordError, UsageError
+from embcli.extras import require
 from embcli.folder import ModelFolder
 from embcli.query import lookup_many, neighbors
 
@@ -189,10 +190,7 @@ def pca(units: np.ndarray) -> np.ndarray:
 
 
 def _tsne(units: np.ndarray, seed: int) -> np.ndarray:
-    try:
-        from sklearn.manifold import TSNE
-    except ImportError:
-        raise MissingExtraError(f"--method tsne needs scikit-learn: {PLOT_EXTRA}") from None
+    TSNE = require("sklearn.manifold", extra="plot", feature="--method tsne").TSNE
     n = len(units)
     perplexity = float(min(30.0, max(1.0, (n - 1) / 3)))
     return TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=seed,
@@ -215,10 +213,7 @@ def exact_knn(units: np.ndarray, k: int, block: int = 1024) -> tuple[np.ndarray,
 
 
 def _umap(units: np.ndarray, seed: int) -> np.ndarray:
-    try:
-        import umap
-    except ImportError:
-        raise MissingExtraError(f"--method umap needs umap-learn: {PLOT_EXTRA}") from None
+    umap = require("umap", extra="plot", feature="--method umap")
     import warnings
 
     n = len(units)

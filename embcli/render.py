@@ -27,10 +27,11 @@ from pathlib import Path
 import numpy as np
 
 from embcli.errors import MissingExtraError, UsageError
+from embcli.extras import available
+from embcli.extras import require as require_module
 from embcli.maps import WordMap, build_map, label_order, place_labels, text_width
 
 SUFFIXES = (".png", ".svg", ".html")
-PLOT_EXTRA = "pip install 'embcli[plot]'"
 LABEL_PT = 8.0
 DPI = 110
 # Beyond this many points a PNG/SVG gets small dots, and the HTML map draws with WebGL.
@@ -49,8 +50,8 @@ def output_kind(path: str | os.PathLike) -> str:
 def require(kind: str) -> None:
     """Fail early, with the install command, when the library for ``kind`` is missing."""
     module = "plotly" if kind == "html" else "matplotlib"
-    if importlib.util.find_spec(module) is None:
-        raise MissingExtraError(f"a .{kind} map needs {module}: {PLOT_EXTRA}")
+    if not available(module):
+        raise MissingExtraError(module, "plot", f"a .{kind} map")
 
 
 # ------------------------------------------------------------------------------------------- fonts
@@ -150,11 +151,8 @@ def figure(wmap: WordMap, notes: list[str] | None = None):
 
     Messages for the person (how many labels fit) are appended to ``notes``.
     """
-    try:
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-    except ImportError:
-        raise MissingExtraError(f"drawing a map needs matplotlib: {PLOT_EXTRA}") from None
+    FigureCanvasAgg = require_module("matplotlib.backends.backend_agg", "plot", "drawing a map").FigureCanvasAgg
+    from matplotlib.figure import Figure
     fonts = [family for family, _ in label_fonts()] or ["sans-serif"]
     n_panels = len(wmap.panels)
     fig = Figure(figsize=(11 * n_panels if n_panels > 1 else 12, 9), dpi=DPI)
@@ -283,11 +281,8 @@ def _hover_rows(wmap: WordMap) -> list[list[str]]:
 
 def html_page(wmap: WordMap, notes: list[str] | None = None) -> str:
     """The map as one self-contained HTML page (plotly.js inline, no network at view time)."""
-    try:
-        import plotly.graph_objects as go
-        from plotly.subplots import make_subplots
-    except ImportError:
-        raise MissingExtraError(f"an .html map needs plotly: {PLOT_EXTRA}") from None
+    go = require_module("plotly.graph_objects", "plot", "an .html map")
+    from plotly.subplots import make_subplots
     n_panels, n = len(wmap.panels), len(wmap.words)
     fig = make_subplots(rows=1, cols=n_panels, subplot_titles=[f"{p.title} ({wmap.method})" for p in wmap.panels],
                         horizontal_spacing=0.03)

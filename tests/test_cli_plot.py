@@ -70,7 +70,9 @@ def test_tsne_without_the_extra_is_one_line(tmp_path, en, monkeypatch):
     monkeypatch.setitem(sys.modules, "sklearn.manifold", None)
     result = run("plot", "--top", "10", "--method", "tsne", "-o", str(tmp_path / "t.png"))
     assert result.exit_code == 1
-    assert result.stderr == "emb: error: --method tsne needs scikit-learn: pip install 'embcli[plot]'\n"
+    assert result.stderr == (
+        "emb: error: --method tsne needs the 'plot' extra (sklearn.manifold is not installed): pip install 'embcli[plot]'\n"
+    )
 
 
 def test_two_models_list_the_words_that_moved_most(tmp_path, en):

@@ -196,8 +196,8 @@ def test_kmeans_bad_k(en):
 
 
 def test_kmeans_without_scikit_learn_names_the_install(en, monkeypatch):
-    monkeypatch.setitem(sys.modules, "sklearn", None)
-    with pytest.raises(MissingExtraError, match=r"pip install 'embcli\[plot\]'"):
+    monkeypatch.setitem(sys.modules, "sklearn.cluster", None)
+    with pytest.raises(MissingExtraError, match=r"^clustering needs the 'plot' extra .*: pip install 'embcli\[plot\]'$"):
         cluster_model(en, k=4)
 
 

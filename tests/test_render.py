@@ -143,7 +143,7 @@ def test_bad_outputs(tmp_path, monkeypatch):
 
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "plotly" else real(name, *a))
-    with pytest.raises(MissingExtraError, match=r"needs plotly: pip install 'embcli\[plot\]'"):
+    with pytest.raises(MissingExtraError, match=r"^a \.html map needs the 'plot' extra \(plotly is not installed\): pip install 'embcli\[plot\]'$"):
         render.require("html")
 
 
