@@ -321,47 +321,70 @@ def text_width(text: str) -> float:
     return width
 
 
+def _cells(a0: float, b0: float, a1: float, b1: float, cell: float):
+    for cx in range(int(a0 // cell), int(a1 // cell) + 1):
+        for cy in range(int(b0 // cell), int(b1 // cell) + 1):
+            yield cx, cy
+
+
+# Beyond this many points every label would cover some point: only label-label overlaps are checked.
+AVOID_POINTS_UP_TO = 20_000
+
+
 def place_labels(xy: np.ndarray, sizes: np.ndarray, order: Sequence[int] | None = None,
-                 pad: float = 1.0) -> np.ndarray:
+                 pad: float = 1.0, point: float = 0.0, try_left: bool = False):
     """Which labels to draw so that none overlaps another: a greedy pass in ``order``.
 
     ``xy`` are the anchor points in display units; a label's box starts just right of its point
-    and is ``sizes[i] = (width, height)``. Boxes are kept in a grid of cells, so each test looks at
-    a few neighbours only: a pass over 100,000 labels takes about a second.
+    and is ``sizes[i] = (width, height)``. With ``point`` (a marker's radius) a label may not cover
+    another word's point either (up to ``AVOID_POINTS_UP_TO`` points). With ``try_left`` a label
+    that does not fit on the right is tried on the left of its point, and the result is (keep,
+    left): two boolean arrays. Boxes are kept in a grid of cells, so each test looks at a few
+    neighbours only: a pass over 100,000 labels takes seconds.
     """
     n = len(xy)
     keep = np.zeros(n, dtype=bool)
+    left = np.zeros(n, dtype=bool)
     if n == 0:
-        return keep
+        return (keep, left) if try_left else keep
     order = range(n) if order is None else order
-    x0 = xy[:, 0] + pad * 2
-    y0 = xy[:, 1] - sizes[:, 1] / 2
-    x1 = x0 + sizes[:, 0]
-    y1 = y0 + sizes[:, 1]
+    boxes: dict[int, tuple[float, float, float, float]] = {}
     cell = max(float(np.median(sizes[:, 0])), float(np.max(sizes[:, 1])), 1e-9)
     grid: dict[tuple[int, int], list[int]] = {}
+    points: dict[tuple[int, int], list[int]] = {}
+    if point > 0 and n <= AVOID_POINTS_UP_TO:
+        for j, (px, py) in enumerate(xy.tolist()):
+            points.setdefault((int(px // cell), int(py // cell)), []).append(j)
+    r = point
+    px, py = xy[:, 0].tolist(), xy[:, 1].tolist()
+
+    def fits(i: int, a0: float, b0: float, a1: float, b1: float) -> bool:
+        cells = list(_cells(a0 - r, b0 - r, a1 + r, b1 + r, cell))
+        for c in cells:
+            for j in grid.get(c, ()):
+                c0, d0, c1, d1 = boxes[j]
+                if a0 < c1 and c0 < a1 and b0 < d1 and d0 < b1:
+                    return False
+        for c in cells:
+            for j in points.get(c, ()):
+                if j != i and a0 < px[j] + r and px[j] - r < a1 and b0 < py[j] + r and py[j] - r < b1:
+                    return False
+        return True
+
     for i in order:
-        a0, b0, a1, b1 = x0[i] - pad, y0[i] - pad, x1[i] + pad, y1[i] + pad
-        cx0, cx1 = int(a0 // cell), int(a1 // cell)
-        cy0, cy1 = int(b0 // cell), int(b1 // cell)
-        clash = False
-        for cx in range(cx0, cx1 + 1):
-            for cy in range(cy0, cy1 + 1):
-                for j in grid.get((cx, cy), ()):
-                    if a0 < x1[j] and x0[j] < a1 and b0 < y1[j] and y0[j] < b1:
-                        clash = True
-                        break
-                if clash:
-                    break
-            if clash:
+        w, h = float(sizes[i, 0]), float(sizes[i, 1])
+        y0, y1 = py[i] - h / 2, py[i] + h / 2
+        sides = [(px[i] + 2 * pad, px[i] + 2 * pad + w, False)]
+        if try_left:
+            sides.append((px[i] - 2 * pad - w, px[i] - 2 * pad, True))
+        for x0, x1, on_left in sides:
+            if fits(i, x0 - pad, y0 - pad, x1 + pad, y1 + pad):
+                keep[i], left[i] = True, on_left
+                boxes[i] = (x0, y0, x1, y1)
+                for c in _cells(x0, y0, x1, y1, cell):
+                    grid.setdefault(c, []).append(i)
                 break
-        if clash:
-            continue
-        keep[i] = True
-        for cx in range(cx0, cx1 + 1):
-            for cy in range(cy0, cy1 + 1):
-                grid.setdefault((cx, cy), []).append(i)
-    return keep
+    return (keep, left) if try_left else keep
 
 
 def label_order(counts: Sequence[int | None], center: int | None = None) -> list[int]:

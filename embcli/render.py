@@ -175,11 +175,13 @@ def figure(wmap: WordMap, notes: list[str] | None = None):
         ax.set_yticks([])
         ax.set_title(f"{panel.title} ({wmap.method})", fontfamily=fonts, fontsize=11)
         ax.scatter(panel.xy[:, 0], panel.xy[:, 1], s=dot, c=colors, alpha=0.8, linewidths=0)
-        keep = place_labels(ax.transData.transform(panel.xy), sizes, order)
+        keep, left = place_labels(ax.transData.transform(panel.xy), sizes, order,
+                                  point=np.sqrt(dot) * DPI / 72 / 2 + 1, try_left=True)
         shown.append(int(keep.sum()))
         for i in np.flatnonzero(keep).tolist():
             ax.annotate(
-                wmap.words[i], panel.xy[i], xytext=(2.5, 0), textcoords="offset points", va="center", ha="left",
+                wmap.words[i], panel.xy[i], xytext=(-2.5 if left[i] else 2.5, 0), textcoords="offset points",
+                va="center", ha="right" if left[i] else "left",
                 fontsize=LABEL_PT, fontfamily=fonts, color="#c0392b" if i == center else "#222222",
                 fontweight="bold" if i == center else "normal",
             )
@@ -303,12 +305,12 @@ def html_page(wmap: WordMap, notes: list[str] | None = None) -> str:
     for p, panel in enumerate(wmap.panels):
         px = np.column_stack([(panel.xy[:, 0] - x0) / (x1 - x0) * width / n_panels,
                               (panel.xy[:, 1] - y0) / (y1 - y0) * height])
-        keep = place_labels(px, sizes, order)
+        keep, left = place_labels(px, sizes, order, point=4.5 if n <= MANY_POINTS else 0.0, try_left=True)
         shown.append(int(keep.sum()))
         text = [w if k else "" for w, k in zip(wmap.words, keep.tolist())]
         fig.add_trace(scatter(
             x=panel.xy[:, 0].tolist(), y=panel.xy[:, 1].tolist(), mode="markers+text", text=text,
-            textposition="middle right", textfont={"size": size_px, "color": "#222"}, customdata=hover,
+            textposition=["middle left" if q else "middle right" for q in left.tolist()], textfont={"size": size_px, "color": "#222"}, customdata=hover,
             hovertemplate=template, name=panel.title, showlegend=False,
             marker={"size": 7 if n <= MANY_POINTS else 3, "color": colors, "colorscale": "Turbo" if wmap.clusters is not None else None,
                     "opacity": 0.8},

@@ -205,3 +205,18 @@ def test_map_with_clusters_and_hover_neighbours(en):
     wmap = maps.build_map([en], top=32, clusters=4, hover_neighbours=3)
     assert len(set(wmap.clusters.tolist())) == 4
     assert wmap.neighbours[EN_WORDS.index("king")][0] in ENGLISH["royalty"]
+
+
+def test_labels_do_not_cover_other_points_when_asked():
+    xy = np.array([[0.0, 0.0], [20.0, 0.0], [200.0, 0.0]])
+    sizes = np.array([[40.0, 10.0]] * 3)
+    assert maps.place_labels(xy, sizes).tolist() == [True, False, True]
+    # The first label would cover the second word's point: with point avoidance the second is labelled.
+    assert maps.place_labels(xy, sizes, order=[0, 1, 2], point=3.0).tolist() == [False, True, True]
+
+
+def test_a_label_that_does_not_fit_on_the_right_goes_left():
+    xy = np.array([[100.0, 0.0], [120.0, 0.0]])
+    sizes = np.array([[40.0, 10.0]] * 2)
+    keep, left = maps.place_labels(xy, sizes, point=3.0, try_left=True)
+    assert keep.tolist() == [True, True] and left.tolist() == [True, False]
