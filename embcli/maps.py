@@ -28,6 +28,8 @@ MIN_WORDS = 3
 DEFAULT_TOP = 300
 # t-SNE and UMAP of more points than this take minutes: refused with a hint rather than left to run.
 MAX_EMBED = 20_000
+# Above this many words the HTML's hover text leaves out the nearest words (a search per word).
+HOVER_NEIGHBOURS_UP_TO = 5_000
 # Words whose vectors fit Procrustes: the most frequent shared words, at most this many.
 ALIGN_WORDS = 20_000
 
@@ -432,7 +434,12 @@ def build_map(models: Sequence[ModelFolder], words: Sequence[str] | None = None,
     if clusters is not None:
         labels, _, _ = kmeans(units, min(clusters, len(selection.words)), seed)
     near = None
-    if hover_neighbours > 0:
+    if hover_neighbours > 0 and len(selection.words) > HOVER_NEIGHBOURS_UP_TO:
+        notes.append(
+            f"nearest words are shown on hover for maps of up to {HOVER_NEIGHBOURS_UP_TO:,} words;"
+            f" this one has {len(selection.words):,}"
+        )
+    elif hover_neighbours > 0:
         near = []
         for r in neighbors(first, selection.words, k=hover_neighbours):
             near.append([h.word for h in r.hits])

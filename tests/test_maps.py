@@ -220,3 +220,9 @@ def test_a_label_that_does_not_fit_on_the_right_goes_left():
     sizes = np.array([[40.0, 10.0]] * 2)
     keep, left = maps.place_labels(xy, sizes, point=3.0, try_left=True)
     assert keep.tolist() == [True, True] and left.tolist() == [True, False]
+
+
+def test_hover_neighbours_are_left_out_of_large_maps(en, monkeypatch):
+    monkeypatch.setattr(maps, "HOVER_NEIGHBOURS_UP_TO", 10)
+    wmap = maps.build_map([en], top=32, hover_neighbours=5)
+    assert wmap.neighbours is None and "up to 10 words; this one has 32" in wmap.notes[0]
