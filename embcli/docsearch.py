@@ -1,0 +1,313 @@
+"""Search a collection of lines (documents, sentences, items) by the cosine to query lines.
+
+The collection is either a text file, embedded when it is opened (one vector a line, with the
+pooling asked for), or a Parquet written by ``emb embed -f parquet`` (columns ``line``, ``text``,
+``vector``), whose vectors are used as they are: its pooling and SIF component (schema metadata
+``emb``) embed the queries the same way.
+
+Large collections (``prefilter.MIN_ROWS`` rows or more) from Parquet get a sidecar folder next to
+the file, ``DOCS.parquet.emb-index/``: ``vectors.npy`` and ``norms.npy`` (a float32 copy that is
+memory-mapped instead of decoding the Parquet on each search) and, once a batch of at least
+``prefilter.MIN_QUERIES`` queries has been asked, ``search-index/`` (the int8 copy of the unit rows
+that ``embcli.prefilter`` scans). Its cost is 4 x D + 4 bytes a document for the float copy and D
+bytes for the int8 one (1.5 GB for a million 300-dimensional documents); it is rebuilt when the
+Parquet changes (size or modification time), may be deleted at any time, and is skipped (the work
+done in memory) when the folder cannot be written. Text collections are searched in memory.
+
+Answers are exact: the int8 scan only selects candidates, which are scored again in float32 (see
+``embcli.prefilter``), so a large batch returns what ``embcli.search.topk`` would.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+
+from embcli.corpus import Corpus
+from embcli.errors import EmbError, FormatError, ModelError, UsageError
+from embcli.folder import ModelFolder, atomic_dir, load_array, row_norms
+from embcli.search import topk
+from embcli.sentences import POOLINGS, Embedder, text_lines
+from embcli.vector_writers import META_KEY
+
+SIDECAR_SUFFIX = ".emb-index"
+_STAMP = "source.json"
+
+
+@dataclass
+class DocHit:
+    """One answer: 1-based rank, the document's line number and text, and the cosine."""
+
+    rank: int
+    line: int
+    score: float
+    text: str
+    row: int
+
+
+@dataclass
+class DocResult:
+    """The answers to one query line, or the error that stopped it."""
+
+    query: str
+    hits: list[DocHit] = field(default_factory=list)
+    error: EmbError | None = None
+
+
+@dataclass
+class Docs:
+    """A collection ready to search: vectors, norms, line numbers and a way to get texts."""
+
+    source: str
+    vectors: np.ndarray
+    norms: np.ndarray
+    numbers: np.ndarray
+    texts: Callable[[np.ndarray], list[str]] = field(repr=False)
+    pooling: str = "mean"
+    component: np.ndarray | None = None
+    index_folder: Path | None = None
+    empty: int = 0
+    index: object = field(default=None, repr=False)  # the in-memory int8 index, once built
+
+    def __len__(self) -> int:
+        return len(self.vectors)
+
+
+def is_parquet(path: str) -> bool:
+    """Whether ``path`` is a Parquet file (its first bytes), whatever its name."""
+    if path == "-":
+        return False
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(4) == b"PAR1"
+    except OSError:
+        return False
+
+
+def open_docs(model: ModelFolder, source: str, pooling: str | None = None) -> Docs:
+    """The collection at ``source`` (a Parquet from ``emb embed``, or text files / ``-``)."""
+    if pooling is not None and pooling not in POOLINGS:
+        raise UsageError(f"unknown pooling {pooling!r}: use one of {', '.join(POOLINGS)}")
+    if is_parquet(source):
+        return _parquet_docs(model, source, pooling)
+    return embed_docs(model, [source], pooling or "mean")
+
+
+def embed_docs(model: ModelFolder, inputs: Sequence[str], pooling: str = "mean") -> Docs:
+    """Embed text files (one document a line) into an in-memory collection."""
+    corpus = Corpus(list(inputs))
+    lines = list(text_lines(corpus))
+    if not lines:
+        raise EmbError(f"{', '.join(inputs)}: no lines to search: pass a file with one document a line")
+    embedder = Embedder(model, pooling)
+    pooled = embedder.embed(lines)
+    vectors = pooled.vectors
+    return Docs(
+        source=", ".join(inputs),
+        vectors=vectors,
+        norms=row_norms(vectors),
+        numbers=np.arange(1, len(lines) + 1, dtype=np.int64),
+        texts=lambda rows: [lines[r] for r in rows.tolist()],
+        pooling=pooling,
+        component=embedder.component,
+        empty=int(pooled.empty.sum()),
+    )
+
+
+def _parquet_docs(model: ModelFolder, path: str, pooling: str | None) -> Docs:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        pf = pq.ParquetFile(path)
+    except (pa.ArrowException, OSError) as exc:
+        raise FormatError(f"{path}: unreadable Parquet ({exc}): write it with emb embed -f parquet") from None
+    schema = pf.schema_arrow
+    names = schema.names
+    if "vector" not in names:
+        raise FormatError(
+            f"{path}: no 'vector' column (columns: {', '.join(names)}): write the collection with"
+            " emb embed -f parquet, or pass the text file"
+        )
+    vtype = schema.field("vector").type
+    if not (pa.types.is_fixed_size_list(vtype) or pa.types.is_list(vtype) or pa.types.is_large_list(vtype)) or not (
+        pa.types.is_floating(vtype.value_type)
+    ):
+        raise FormatError(f"{path}: column 'vector' is {vtype}, not a list of floats: write it with emb embed -f parquet")
+    meta = {}
+    raw = (schema.metadata or {}).get(META_KEY)
+    if raw:
+        try:
+            meta = json.loads(raw)
+        except ValueError:
+            meta = {}
+    stored = meta.get("pooling")
+    if pooling is not None and stored is not None and pooling != stored:
+        raise UsageError(f"{path} was embedded with --pooling {stored}: drop --pooling or embed it again with {pooling}")
+    pooling = pooling or stored or "mean"
+    component = meta.get("sif_component")
+    component = None if component is None else np.asarray(component, dtype=np.float32)
+    rows = pf.metadata.num_rows
+    if rows == 0:
+        raise EmbError(f"{path}: no documents: embed a non-empty file")
+    vectors, norms, folder = _sidecar_vectors(path, pf, rows) if rows >= _min_sidecar_rows() else (None, None, None)
+    if vectors is None:
+        vectors = _read_vectors(path, pf)
+        norms = row_norms(vectors)
+    if vectors.shape[1] != model.dim:
+        raise UsageError(
+            f"{path}: documents of dimension {vectors.shape[1]} but model {model.name!r} has {model.dim}:"
+            " search with the model that embedded them (-m)"
+        )
+    numbers = (
+        pf.read(columns=["line"]).column("line").to_numpy().astype(np.int64)
+        if "line" in names
+        else np.arange(1, rows + 1, dtype=np.int64)
+    )
+    return Docs(path, vectors, norms, numbers, _parquet_texts(pf, "text" in names), pooling, component, folder)
+
+
+def _min_sidecar_rows() -> int:
+    from embcli import prefilter
+
+    return prefilter.MIN_ROWS
+
+
+def _read_vectors(path: str, pf) -> np.ndarray:
+    """The vector column as a float32 [N, D] matrix (row groups decoded one by one)."""
+    import pyarrow as pa
+
+    blocks, dim = [], None
+    for g in range(pf.num_row_groups):
+        column = pf.read_row_group(g, columns=["vector"]).column("vector").combine_chunks()
+        if column.null_count:
+            raise FormatError(f"{path}: empty cells in column 'vector': write it with emb embed -f parquet")
+        if pa.types.is_fixed_size_list(column.type):
+            width = column.type.list_size
+        else:
+            lengths = np.diff(column.offsets.to_numpy())
+            if lengths.size and (lengths != lengths[0]).any():
+                raise FormatError(f"{path}: vectors of different lengths in column 'vector'")
+            width = int(lengths[0]) if lengths.size else dim
+        if dim is not None and width != dim:
+            raise FormatError(f"{path}: vectors of different lengths in column 'vector'")
+        dim = width
+        values = column.flatten().to_numpy(zero_copy_only=False)
+        blocks.append(np.asarray(values, dtype=np.float32).reshape(-1, width))
+    return np.concatenate(blocks) if len(blocks) > 1 else blocks[0]
+
+
+def _parquet_texts(pf, has_text: bool) -> Callable[[np.ndarray], list[str]]:
+    cache: dict = {}
+
+    def texts(rows: np.ndarray) -> list[str]:
+        if not has_text:
+            return [""] * len(rows)
+        if "column" not in cache:
+            cache["column"] = pf.read(columns=["text"]).column("text").combine_chunks()
+        return cache["column"].take(rows).to_pylist()
+
+    return texts
+
+
+def _stamp(path: str) -> dict:
+    st = os.stat(path)
+    return {"bytes": st.st_size, "mtime_ns": st.st_mtime_ns}
+
+
+def _sidecar_vectors(path: str, pf, rows: int):
+    """The memory-mapped float copy in the sidecar folder (built now if missing or stale)."""
+    folder = Path(path + SIDECAR_SUFFIX)
+    try:
+        if json.loads((folder / _STAMP).read_text()) == _stamp(path):
+            vectors = load_array(folder / "vectors.npy", "document vectors")
+            norms = load_array(folder / "norms.npy", "document norms")
+            if vectors.ndim == 2 and len(vectors) == rows and norms.shape == (rows,):
+                return vectors, norms, folder
+    except (OSError, ValueError, ModelError):
+        pass
+    vectors = _read_vectors(path, pf)
+    norms = row_norms(vectors)
+    try:
+        with atomic_dir(folder, force=True) as tmp:
+            np.save(tmp / "vectors.npy", vectors)
+            np.save(tmp / "norms.npy", norms)
+            (tmp / _STAMP).write_text(json.dumps(_stamp(path)))
+    except (OSError, EmbError):
+        return vectors, norms, None  # a folder we cannot write: search in memory
+    return load_array(folder / "vectors.npy", "document vectors"), load_array(folder / "norms.npy", "document norms"), folder
+
+
+def embed_queries(model: ModelFolder, docs: Docs, queries: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Unit vectors of the query lines (as the documents were embedded) and which had a known word."""
+    embedder = Embedder(model, docs.pooling, component=docs.component if docs.pooling == "sif" else None)
+    pooled = embedder.pool(list(queries))
+    vectors = pooled.vectors
+    if docs.pooling == "sif" and embedder.component is not None:
+        embedder.remove_component(vectors)
+    norms = np.linalg.norm(vectors, axis=1)
+    ok = (pooled.words > 0) & (norms > 0)
+    units = np.zeros_like(vectors)
+    units[ok] = vectors[ok] / norms[ok, None]
+    return units, ok
+
+
+def rank(docs: Docs, units: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The k best documents by cosine for each unit query vector: (rows, scores), best first.
+
+    A batch of ``prefilter.MIN_QUERIES`` or more against ``prefilter.MIN_ROWS`` or more documents
+    takes the int8 prefilter (same answers); smaller ones the float32 scan.
+    """
+    from embcli import prefilter
+
+    n = len(docs)
+    if (
+        len(units) >= prefilter.MIN_QUERIES
+        and n >= prefilter.MIN_ROWS
+        and k <= prefilter.MAX_K
+        and prefilter.available()
+    ):
+        index = None
+        if docs.index_folder is not None:
+            index = prefilter.index_for(docs.index_folder, docs.vectors, docs.norms)
+        if index is None:
+            if docs.index is None:
+                docs.index = prefilter.build(docs.vectors, docs.norms)
+            index = docs.index
+        return prefilter.topk_cosine(index, docs.vectors, docs.norms, units, k, n)
+    return topk(docs.vectors, docs.norms, units, k)
+
+
+def search_docs(model: ModelFolder, docs: Docs, queries: Sequence[str], k: int = 10) -> list[DocResult]:
+    """The k documents nearest to each query line by cosine; a query without a known word fails alone."""
+    if k < 1:
+        raise UsageError(f"-k must be at least 1 (got {k})")
+    results = [DocResult(q) for q in queries]
+    if not queries:
+        return results
+    units, ok = embed_queries(model, docs, queries)
+    live = np.flatnonzero(ok)
+    for i in np.flatnonzero(~ok).tolist():
+        results[i].error = EmbError(
+            f"query {queries[i]!r} has no word in the vocabulary of model {model.name!r}: nothing to compare"
+        )
+    if live.size == 0:
+        return results
+    rows, scores = rank(docs, units[live], k)
+    found = rows[rows >= 0]
+    texts: dict[int, str] = {}
+    if found.size:
+        uniq = np.unique(found)
+        texts = dict(zip(uniq.tolist(), docs.texts(uniq)))
+    for j, i in enumerate(live.tolist()):
+        hits = results[i].hits
+        for r, s in zip(rows[j].tolist(), scores[j].tolist()):
+            if r < 0 or not np.isfinite(s):
+                break
+            hits.append(DocHit(len(hits) + 1, int(docs.numbers[r]), float(s), texts[r], r))
+    return results
