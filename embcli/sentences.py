@@ -262,6 +262,8 @@ class Embedder:
                 starts = (np.cumsum(lengths) - lengths)[has]
                 sums = np.add.reduceat(np.asarray(grams[ids], dtype=np.float32), starts, axis=0)
                 vecs[has] = sums * (np.float32(1) / lengths[has, None].astype(np.float32))
+            if EOS in pos:
+                vecs[pos[EOS]] = 0  # fastText never gives ``</s>`` n-grams: unknown, it is left out
             extras.append(vecs)
             t_row = t_row.copy()
             t_row[unknown] = base + np.fromiter((pos[w] for w in words), dtype=np.int64, count=len(words))

@@ -5,7 +5,7 @@
 - ``jsonl``: ``{"line": n, "text": ..., "vector": [...]}`` a line.
 - ``npy``: the float32 [N, D] matrix alone (row i is the i-th line written).
 - ``parquet``: columns ``line`` (int64, 1-based), ``text`` (string) and ``vector``
-  (``fixed_size_list<float32>[D]``, DuckDB's ``FLOAT[D]``); the schema metadata key ``emb`` holds
+  (``fixed_size_list<float32>[D]``; DuckDB reads it as ``FLOAT[]``); the schema metadata key ``emb`` holds
   JSON with the model, the pooling and, for SIF, the removed component, so that ``emb search``
   embeds queries the same way.
 
