@@ -248,8 +248,10 @@ def tokenize_rows(data, mode, lower, min_len, table, vdata, vstarts, vends):  # 
 
 
 @numba.njit(cache=True, nogil=True)
-def pool(lines, rows, n_lines, vectors, extra, scale, counted, out, counts):  # pragma: no cover - compiled
-    """``out[line] += scale[row] * vector(row)`` and ``counts[line] += counted[row]`` for each token.
+def pool(lines, rows, n_lines, vectors, extra, scale, counted, out, counts, reciprocal):  # pragma: no cover
+    """``out[line] += scale[row] * vector(row)`` and ``counts[line] += counted[row]`` for each token,
+    then each line's sum divided by its count (multiplied by ``1 / count`` when ``reciprocal``, as
+    fastText does).
 
     Rows past the vocabulary (``row >= len(vectors)``) are rows of ``extra``; rows < 0 are skipped.
     The sums are float32, accumulated in token order as fastText does.
@@ -272,3 +274,14 @@ def pool(lines, rows, n_lines, vectors, extra, scale, counted, out, counts):  # 
             for d in range(dim):
                 out[line, d] += np.float32(extra[r - v, d] * s)
         counts[line] += c
+    for line in range(n_lines):
+        c = counts[line]
+        if c > 0:
+            if reciprocal:
+                f = np.float32(1.0 / c)
+                for d in range(dim):
+                    out[line, d] *= f
+            else:
+                g = np.float32(c)
+                for d in range(dim):
+                    out[line, d] /= g

@@ -198,14 +198,9 @@ class Embedder:
             t_line, t_row = self._slow_lines(lines, np.flatnonzero(slow), t_line, t_row)
         if self.pooling == "fasttext":
             t_row, extra, scale, counted = self._fasttext_rows(data, t_row, t_start, t_end)
-        k.pool(t_line, t_row, n, self.model.vectors, extra, scale, counted, out, words)
         # fastText multiplies by 1 / count; the others divide (SIF, as its authors' code, by the
         # number of known words too).
-        nonzero = np.flatnonzero(words)
-        if self.pooling == "fasttext":
-            out[nonzero] *= (1.0 / words[nonzero, None]).astype(np.float32)
-        else:
-            out[nonzero] /= words[nonzero, None].astype(np.float32)
+        k.pool(t_line, t_row, n, self.model.vectors, extra, scale, counted, out, words, self.pooling == "fasttext")
         return Pooled(out, words)
 
     def _slow_lines(self, lines, which, t_line, t_row):
