@@ -73,6 +73,7 @@ class Docs:
     index_folder: Path | None = None
     empty: int = 0
     index: object = field(default=None, repr=False)  # the in-memory int8 index, once built
+    embedder: Embedder | None = field(default=None, repr=False)  # embeds queries (made once)
 
     def __len__(self) -> int:
         return len(self.vectors)
@@ -116,6 +117,7 @@ def embed_docs(model: ModelFolder, inputs: Sequence[str], pooling: str = "mean")
         pooling=pooling,
         component=embedder.component,
         empty=int(pooled.empty.sum()),
+        embedder=embedder,
     )
 
 
@@ -245,7 +247,10 @@ def _sidecar_vectors(path: str, pf, rows: int):
 
 def embed_queries(model: ModelFolder, docs: Docs, queries: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     """Unit vectors of the query lines (as the documents were embedded) and which had a known word."""
-    embedder = Embedder(model, docs.pooling, component=docs.component if docs.pooling == "sif" else None)
+    embedder = docs.embedder
+    if embedder is None or embedder.model is not model:
+        embedder = Embedder(model, docs.pooling, component=docs.component if docs.pooling == "sif" else None)
+        docs.embedder = embedder
     pooled = embedder.pool(list(queries))
     vectors = pooled.vectors
     if docs.pooling == "sif" and embedder.component is not None:
@@ -311,3 +316,13 @@ def search_docs(model: ModelFolder, docs: Docs, queries: Sequence[str], k: int =
                 break
             hits.append(DocHit(len(hits) + 1, int(docs.numbers[r]), float(s), texts[r], r))
     return results
+
+
+def search(model: ModelFolder, queries: Sequence[str], docs: str | Docs, k: int = 10,
+           pooling: str | None = None) -> list[DocResult]:
+    """The k documents of ``docs`` (a path, as ``open_docs`` takes, or opened ``Docs``) nearest each query."""
+    if isinstance(queries, str):
+        raise UsageError("search takes a list of query lines, not one string: wrap it in a list")
+    if not isinstance(docs, Docs):
+        docs = open_docs(model, str(docs), pooling)
+    return search_docs(model, docs, list(queries), k=k)

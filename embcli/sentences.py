@@ -305,25 +305,37 @@ class Embedder:
         For sif without a component, the first ``sif_sample`` lines are held back, the component
         is fitted on them, and then everything is given out with it removed.
         """
-        number = 1
+        from concurrent.futures import ThreadPoolExecutor
+
+        # Each block is pooled in a helper thread (the compiled kernels release the GIL) while the
+        # next block is read and the previous one written.
         held: list[tuple[list[str], Pooled]] = []
-        held_rows = 0
-        for block in _batches(lines, batch):
-            pooled = self.pool(block)
-            pooled.first_line = number
-            number += len(block)
-            if self.pooling == "sif" and self.component is None:
-                held.append((block, pooled))
-                held_rows += len(block)
-                if held_rows >= self.sif_sample:
-                    yield from self._release(held)
-                    held = []
-                continue
-            if self.pooling == "sif":
-                self.remove_component(pooled.vectors)
-            yield block, pooled
+        number = 1
+        with ThreadPoolExecutor(1) as worker:
+            pending = None
+            for block in _batches(lines, batch):
+                job = (block, worker.submit(self.pool, block), number)
+                number += len(block)
+                if pending is not None:
+                    yield from self._ready(*pending, held)
+                pending = job
+            if pending is not None:
+                yield from self._ready(*pending, held)
         if held:
             yield from self._release(held)
+
+    def _ready(self, block, job, number, held):
+        pooled = job.result()
+        pooled.first_line = number
+        if self.pooling == "sif" and self.component is None:
+            held.append((block, pooled))
+            if sum(len(b) for b, _ in held) >= self.sif_sample:
+                yield from self._release(held)
+                held.clear()
+            return
+        if self.pooling == "sif":
+            self.remove_component(pooled.vectors)
+        yield block, pooled
 
     def _release(self, held):
         self.component = self.fit_component(np.concatenate([p.vectors for _, p in held])[: self.sif_sample])
