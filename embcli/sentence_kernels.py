@@ -24,7 +24,7 @@ _FNV_OFFSET = np.uint64(0xCBF29CE484222325)
 _FNV_PRIME = np.uint64(0x100000001B3)
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, inline="always")
 def _hash(data, start, end, lower):  # pragma: no cover - compiled
     h = _FNV_OFFSET
     for i in range(start, end):
@@ -58,7 +58,7 @@ def build_table(vdata, vstarts, vends):  # pragma: no cover - compiled
     return table
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, inline="always")
 def _same(a, a0, a1, b, b0, b1, lower):  # pragma: no cover - compiled
     if a1 - a0 != b1 - b0:
         return False
@@ -71,7 +71,7 @@ def _same(a, a0, a1, b, b0, b1, lower):  # pragma: no cover - compiled
     return True
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, inline="always")
 def _find(table, vdata, vstarts, vends, data, start, end, lower):  # pragma: no cover - compiled
     mask = np.uint64(len(table) - 1)
     slot = _hash(data, start, end, lower) & mask

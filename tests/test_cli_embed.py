@@ -126,3 +126,8 @@ def test_search_refuses_bad_collections(store_model, tmp_path):
     bad.write_bytes(b"caf\xe9\n")
     assert_clean_error(invoke(["search", "the", "--docs", bad]), 1, "not UTF-8")
     assert_clean_error(invoke(["search", "the", "--docs", tmp_path / "missing.txt"]), 1, "no such file")
+
+
+def test_embed_to_a_missing_folder_is_one_line(store_model, tmp_path):
+    res = invoke(["embed", "-o", tmp_path / "no" / "such" / "v.tsv"], input="the lord\n")
+    assert_clean_error(res, 1, "cannot write", "No such file or directory")

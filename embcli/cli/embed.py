@@ -91,6 +91,12 @@ def embed_cmd(
         if target is not None:
             stream.close()
             os.replace(target + ".part", target)
+    except OSError as exc:
+        if target is None:
+            raise
+        from embcli.errors import OutputError
+
+        raise OutputError(f"{output}: cannot write ({exc.strerror}): check the free space and permissions") from None
     finally:
         if target is not None and os.path.exists(target + ".part"):
             stream.close()
@@ -104,9 +110,14 @@ def embed_cmd(
 
 def _open_output(output: Optional[str]):
     """(final path or None, binary stream): a file is written under ``.part`` and renamed at the end."""
+    from embcli.errors import OutputError
+
     if output is None or output == "-":
         return None, sys.stdout.buffer
-    return output, open(output + ".part", "wb")
+    try:
+        return output, open(output + ".part", "wb")
+    except OSError as exc:
+        raise OutputError(f"{output}: cannot write ({exc.strerror}): check the folder and its permissions") from None
 
 
 def search_cmd(
