@@ -49,6 +49,10 @@ class DocHit:
     text: str
     row: int
 
+    def to_dict(self) -> dict:
+        """The fields as a dict (for JSON)."""
+        return {"rank": self.rank, "line": self.line, "score": self.score, "text": self.text, "row": self.row}
+
 
 @dataclass
 class DocResult:
@@ -105,11 +109,19 @@ def embed_docs(model: ModelFolder, inputs: Sequence[str], pooling: str = "mean")
     lines = list(text_lines(corpus))
     if not lines:
         raise EmbError(f"{', '.join(inputs)}: no lines to search: pass a file with one document a line")
+    return docs_from_lines(model, lines, pooling, source=", ".join(inputs))
+
+
+def docs_from_lines(model: ModelFolder, lines: Sequence[str], pooling: str = "mean", source: str = "lines") -> Docs:
+    """An in-memory collection of the given documents (one line of text each), numbered from 1."""
+    lines = list(lines)
+    if not lines:
+        raise UsageError("no documents to search: give at least one line")
     embedder = Embedder(model, pooling)
     pooled = embedder.embed(lines)
     vectors = pooled.vectors
     return Docs(
-        source=", ".join(inputs),
+        source=source,
         vectors=vectors,
         norms=row_norms(vectors),
         numbers=np.arange(1, len(lines) + 1, dtype=np.int64),
@@ -318,11 +330,17 @@ def search_docs(model: ModelFolder, docs: Docs, queries: Sequence[str], k: int =
     return results
 
 
-def search(model: ModelFolder, queries: Sequence[str], docs: str | Docs, k: int = 10,
+def search(model: ModelFolder, queries: Sequence[str], docs: str | Sequence[str] | Docs, k: int = 10,
            pooling: str | None = None) -> list[DocResult]:
-    """The k documents of ``docs`` (a path, as ``open_docs`` takes, or opened ``Docs``) nearest each query."""
+    """The k documents nearest each query line; ``docs`` is a path (as ``open_docs`` takes), a list
+    of document lines, or a collection already opened (``Docs``, reused without embedding again)."""
     if isinstance(queries, str):
         raise UsageError("search takes a list of query lines, not one string: wrap it in a list")
-    if not isinstance(docs, Docs):
+    if isinstance(docs, Docs):
+        if pooling is not None and pooling != docs.pooling:
+            raise UsageError(f"the collection was embedded with pooling {docs.pooling}, not {pooling}")
+    elif isinstance(docs, (str, os.PathLike)):
         docs = open_docs(model, str(docs), pooling)
+    else:
+        docs = docs_from_lines(model, docs, pooling or "mean")
     return search_docs(model, docs, list(queries), k=k)
