@@ -78,6 +78,7 @@ class Docs:
     empty: int = 0
     index: object = field(default=None, repr=False)  # the in-memory int8 index, once built
     embedder: Embedder | None = field(default=None, repr=False)  # embeds queries (made once)
+    meta: dict = field(default_factory=dict)  # a Parquet's ``emb`` metadata (model, pooling, ...)
 
     def __len__(self) -> int:
         return len(self.vectors)
@@ -183,7 +184,8 @@ def _parquet_docs(model: ModelFolder, path: str, pooling: str | None) -> Docs:
         if "line" in names
         else np.arange(1, rows + 1, dtype=np.int64)
     )
-    return Docs(path, vectors, norms, numbers, _parquet_texts(pf, "text" in names), pooling, component, folder)
+    return Docs(path, vectors, norms, numbers, _parquet_texts(pf, "text" in names), pooling, component, folder,
+                meta=meta)
 
 
 def _min_sidecar_rows() -> int:

@@ -39,6 +39,13 @@ def _vector_strings(vectors: np.ndarray, sep: str):
     return pc.binary_join(pa.LargeListArray.from_arrays(offsets, flat), sep)
 
 
+def _cell(text: str) -> str:
+    """Text as one TSV cell: tabs and carriage returns become spaces."""
+    if "\t" in text or "\r" in text:
+        return text.replace("\t", " ").replace("\r", " ")
+    return text
+
+
 class _Text:
     def __init__(self, out: BinaryIO, fmt: str):
         self.out, self.fmt = out, fmt
@@ -50,10 +57,7 @@ class _Text:
             return
         values = _vector_strings(vectors, " " if self.fmt == "tsv" else ",").to_pylist()
         if self.fmt == "tsv":
-            rows = [
-                f"{n}\t{t.replace(chr(9), ' ') if chr(9) in t else t}\t{v}\n"
-                for n, t, v in zip(numbers.tolist(), lines, values)
-            ]
+            rows = [f"{n}\t{_cell(t)}\t{v}\n" for n, t, v in zip(numbers.tolist(), lines, values)]
         else:
             dumps = json.dumps
             rows = [

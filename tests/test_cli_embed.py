@@ -131,3 +131,20 @@ def test_search_refuses_bad_collections(store_model, tmp_path):
 def test_embed_to_a_missing_folder_is_one_line(store_model, tmp_path):
     res = invoke(["embed", "-o", tmp_path / "no" / "such" / "v.tsv"], input="the lord\n")
     assert_clean_error(res, 1, "cannot write", "No such file or directory")
+
+
+def test_search_warns_when_the_parquet_came_from_another_model(store_model, tmp_path, web_lines):
+    docs = tmp_path / "docs.txt"
+    docs.write_text("\n".join(web_lines[:50]) + "\n", encoding="utf-8")
+    assert invoke(["embed", docs, "-f", "parquet", "-o", tmp_path / "d.parquet"]).exit_code == 0
+    words = ["the", "lord", "god", "earth"]
+    other = write_toy_model(tmp_path / "other", words, np.random.default_rng(0).standard_normal((4, 32)))
+    res = invoke(["search", "the lord", "--docs", tmp_path / "d.parquet", "-m", other, "-k", "1"])
+    assert res.exit_code == 0 and "was embedded with model 'web-small', searched with 'other'" in res.stderr
+    same = invoke(["search", "the lord", "--docs", tmp_path / "d.parquet", "-k", "1"])
+    assert same.exit_code == 0 and same.stderr == ""
+
+
+def test_tsv_cells_hold_no_tabs_or_carriage_returns(store_model):
+    res = invoke(["embed"], input="the\tlord\rgod\n")
+    assert res.exit_code == 0 and res.stdout.splitlines()[1].split("\t")[1] == "the lord god"

@@ -70,7 +70,7 @@ def embed_cmd(
     corpus = Corpus(inputs or ["-"])
     if output is None and fmt.value in ("npy", "parquet") and sys.stdout.isatty():
         raise typer.BadParameter(f"{fmt.value} is binary: write it to a file with -o FILE", param_hint="--format")
-    meta = {"model": m.name, "model_path": str(m.path), "dim": m.dim, "pooling": pooling.value}
+    meta = {"model": m.name, "model_path": os.path.realpath(m.path), "dim": m.dim, "pooling": pooling.value}
     target, stream = _open_output(output)
     lines = empties = 0
     try:
@@ -145,6 +145,9 @@ def search_cmd(
         raise typer.BadParameter("queries and documents cannot both come from stdin", param_hint="--docs")
     m = open_model(model)
     collection = open_docs(m, docs, pooling.value if pooling else None)
+    embedded_by = collection.meta.get("model_path")
+    if embedded_by and os.path.realpath(embedded_by) != os.path.realpath(m.path):
+        warn(f"{docs} was embedded with model {collection.meta.get('model', embedded_by)!r}, searched with {m.name!r}")
     if collection.empty:
         warn(f"{collection.empty} of {len(collection)} documents have no word in the model's vocabulary")
     out = Renderer(fmt, ["query", "rank", "line", "score", "text"])
