@@ -173,12 +173,19 @@ class Embedder:
 
     # ------------------------------------------------------------------------------------ blocks
 
-    def pool(self, lines: Sequence[str]) -> Pooled:
-        """The pooled vectors of ``lines`` (no principal component removed yet)."""
+    def pool(self, lines: Sequence[str], buffer: np.ndarray | None = None) -> Pooled:
+        """The pooled vectors of ``lines`` (no principal component removed yet).
+
+        ``buffer`` ([at least len(lines), dim] float32) is filled instead of a new array.
+        """
         from embcli import sentence_kernels as k
 
         n = len(lines)
-        out = np.zeros((n, self.dim), dtype=np.float32)
+        if buffer is not None and buffer.shape[0] >= n:
+            out = buffer[:n]
+            out.fill(0)
+        else:
+            out = np.zeros((n, self.dim), dtype=np.float32)
         words = np.zeros(n, dtype=np.int64)
         if n == 0:
             return Pooled(out, words)
@@ -299,11 +306,14 @@ class Embedder:
             self.remove_component(pooled.vectors)
         return pooled
 
-    def stream(self, lines: Iterable[str], batch: int = 8192) -> Iterator[tuple[list[str], Pooled]]:
+    def stream(self, lines: Iterable[str], batch: int = 8192, reuse: bool = False) -> Iterator[tuple[list[str], Pooled]]:
         """(lines, their vectors) block by block; line numbers (``first_line``) count from 1.
 
         For sif without a component, the first ``sif_sample`` lines are held back, the component
-        is fitted on them, and then everything is given out with it removed.
+        is fitted on them, and then everything is given out with it removed. With ``reuse``, the
+        vectors of a block live in one of three buffers that later blocks fill again: a consumer that
+        is done with each block before asking for the next (writing it out, say) saves the page
+        faults of a fresh array a block.
         """
         from concurrent.futures import ThreadPoolExecutor
 
@@ -311,10 +321,15 @@ class Embedder:
         # next block is read and the previous one written.
         held: list[tuple[list[str], Pooled]] = []
         number = 1
+        ring = None
+        if reuse and not (self.pooling == "sif" and self.component is None):
+            ring = [np.empty((batch, self.dim), dtype=np.float32) for _ in range(3)]
         with ThreadPoolExecutor(1) as worker:
             pending = None
-            for block in _batches(lines, batch):
-                job = (block, worker.submit(self.pool, block), number)
+            for turn, block in enumerate(_batches(lines, batch)):
+                # Three buffers: the one being filled, the one the consumer holds, and one free.
+                buffer = ring[turn % 3] if ring is not None else None
+                job = (block, worker.submit(self.pool, block, buffer), number)
                 number += len(block)
                 if pending is not None:
                     yield from self._ready(*pending, held)

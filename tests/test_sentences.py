@@ -173,3 +173,11 @@ def test_bad_arguments(w2v):
     with pytest.raises(UsageError, match="line break"):
         embed_lines(w2v, ["two\nlines"])
     assert embed_lines(w2v, []).shape == (0, w2v.dim)
+
+
+def test_stream_with_reused_buffers_gives_the_same_vectors(w2v, web_lines):
+    lines = web_lines[:700]
+    plain = [p.vectors.copy() for _, p in Embedder(w2v, "mean").stream(iter(lines), batch=64)]
+    reused = [p.vectors.copy() for _, p in Embedder(w2v, "mean").stream(iter(lines), batch=64, reuse=True)]
+    np.testing.assert_array_equal(np.concatenate(reused), np.concatenate(plain))
+    np.testing.assert_array_equal(np.concatenate(plain), Embedder(w2v, "mean").embed(lines).vectors)

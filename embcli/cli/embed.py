@@ -75,7 +75,9 @@ def embed_cmd(
     lines = empties = 0
     try:
         writer = VectorWriter(fmt.value, stream, m.dim, meta)
-        for block, pooled in embedder.stream(text_lines(corpus)):
+        # The text and npy writers are done with a block when they return: its buffer can be reused.
+        reuse = fmt.value != "parquet"
+        for block, pooled in embedder.stream(text_lines(corpus), reuse=reuse):
             if embedder.component is not None:
                 writer.set_meta(sif_component=[float(x) for x in embedder.component])
             numbers = np.arange(pooled.first_line, pooled.first_line + len(block))
