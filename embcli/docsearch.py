@@ -15,7 +15,8 @@ Parquet changes (size or modification time), may be deleted at any time, and is 
 done in memory) when the folder cannot be written. Text collections are searched in memory.
 
 Answers are exact: the int8 scan only selects candidates, which are scored again in float32 (see
-``embcli.prefilter``), so a large batch returns what ``embcli.search.topk`` would.
+``embcli.prefilter``), so a large batch returns what ``embcli.search.topk`` would, up to float32
+rounding (two documents whose cosines differ in the last bits may come in the other order).
 """
 
 from __future__ import annotations
