@@ -232,13 +232,17 @@ class Model:
         return _query.vectors(self._folder, list(words), normalize=normalize)
 
     def most_similar(self, positive: QueryLike = (), negative: QueryLike = (), k: int = 10,
-                     restrict: int | None = None) -> list[Neighbor]:
+                     restrict: int | None = None, *, topn: int | None = None,
+                     restrict_vocab: int | None = None) -> list[Neighbor]:
         """gensim's ``most_similar``: the words nearest to the positive words and vectors minus the
         negative ones. Words count at unit length, vectors as given, each with weight +1 or -1, and
-        their mean is searched by cosine; the input words are never answers.
+        their mean is searched by cosine; the input words are never answers. gensim's own names
+        ``topn`` and ``restrict_vocab`` work as ``k`` and ``restrict``.
 
         ``most_similar(positive=["king", "woman"], negative=["man"])`` gives queen.
         """
+        k = k if topn is None else topn
+        restrict = restrict if restrict_vocab is None else restrict_vocab
         return _neighbors(_query.most_similar(
             self._folder, _items(positive), _items(negative), k=k, restrict=restrict))
 
