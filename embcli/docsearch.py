@@ -9,8 +9,10 @@ Large collections (``prefilter.MIN_ROWS`` rows or more) from Parquet get a sidec
 the file, ``DOCS.parquet.emb-index/``: ``vectors.npy`` and ``norms.npy`` (a float32 copy that is
 memory-mapped instead of decoding the Parquet on each search) and, once a batch of at least
 ``prefilter.MIN_QUERIES`` queries has been asked, ``search-index/`` (the int8 copy of the unit rows
-that ``embcli.prefilter`` scans). Its cost is 4 x D + 4 bytes a document for the float copy and D
-bytes for the int8 one (1.5 GB for a million 300-dimensional documents); it is rebuilt when the
+that ``embcli.prefilter`` scans), with the line numbers and the texts (one UTF-8 file and its offsets)
+so that only the hits' texts are read. Its cost is 4 x D + 4 bytes a document for the float copy, D
+bytes for the int8 one, 16 bytes and the text's length for the rest (1.6 GB for a million
+300-dimensional documents of 100 bytes); it is rebuilt when the
 Parquet changes (size or modification time), may be deleted at any time, and is skipped (the work
 done in memory) when the folder cannot be written. Text collections are searched in memory.
 
@@ -171,22 +173,26 @@ def _parquet_docs(model: ModelFolder, path: str, pooling: str | None) -> Docs:
     rows = pf.metadata.num_rows
     if rows == 0:
         raise EmbError(f"{path}: no documents: embed a non-empty file")
-    vectors, norms, folder = _sidecar_vectors(path, pf, rows) if rows >= _min_sidecar_rows() else (None, None, None)
-    if vectors is None:
+    side = _sidecar(path, pf, rows, "line" in names, "text" in names) if rows >= _min_sidecar_rows() else None
+    if side is not None:
+        vectors, norms, numbers, texts, folder = side
+    else:
         vectors = _read_vectors(path, pf)
         norms = row_norms(vectors)
+        numbers = _line_numbers(pf, rows, "line" in names)
+        texts, folder = _parquet_texts(pf, "text" in names), None
     if vectors.shape[1] != model.dim:
         raise UsageError(
             f"{path}: documents of dimension {vectors.shape[1]} but model {model.name!r} has {model.dim}:"
             " search with the model that embedded them (-m)"
         )
-    numbers = (
-        pf.read(columns=["line"]).column("line").to_numpy().astype(np.int64)
-        if "line" in names
-        else np.arange(1, rows + 1, dtype=np.int64)
-    )
-    return Docs(path, vectors, norms, numbers, _parquet_texts(pf, "text" in names), pooling, component, folder,
-                meta=meta)
+    return Docs(path, vectors, norms, numbers, texts, pooling, component, folder, meta=meta)
+
+
+def _line_numbers(pf, rows: int, has_line: bool) -> np.ndarray:
+    if not has_line:
+        return np.arange(1, rows + 1, dtype=np.int64)
+    return pf.read(columns=["line"]).column("line").to_numpy().astype(np.int64)
 
 
 def _min_sidecar_rows() -> int:
@@ -237,27 +243,67 @@ def _stamp(path: str) -> dict:
     return {"bytes": st.st_size, "mtime_ns": st.st_mtime_ns}
 
 
-def _sidecar_vectors(path: str, pf, rows: int):
-    """The memory-mapped float copy in the sidecar folder (built now if missing or stale)."""
+_SIDE_FILES = ("vectors.npy", "norms.npy", "lines.npy", "text_offsets.npy", "texts.bin")
+
+
+def _sidecar(path: str, pf, rows: int, has_line: bool, has_text: bool):
+    """(vectors, norms, line numbers, texts, folder) from the sidecar folder, built now if missing or
+    stale; None when it cannot be written (the caller then works from the Parquet in memory).
+
+    The folder holds the float32 vectors and their norms (memory-mapped), the line numbers, and the
+    texts as one UTF-8 file with their offsets, so that the texts of the hits are read alone.
+    """
     folder = Path(path + SIDECAR_SUFFIX)
     try:
         if json.loads((folder / _STAMP).read_text()) == _stamp(path):
-            vectors = load_array(folder / "vectors.npy", "document vectors")
-            norms = load_array(folder / "norms.npy", "document norms")
-            if vectors.ndim == 2 and len(vectors) == rows and norms.shape == (rows,):
-                return vectors, norms, folder
+            found = _open_sidecar(folder, rows)
+            if found is not None:
+                return found
     except (OSError, ValueError, ModelError):
         pass
-    vectors = _read_vectors(path, pf)
-    norms = row_norms(vectors)
     try:
         with atomic_dir(folder, force=True) as tmp:
+            vectors = _read_vectors(path, pf)
             np.save(tmp / "vectors.npy", vectors)
-            np.save(tmp / "norms.npy", norms)
+            np.save(tmp / "norms.npy", row_norms(vectors))
+            del vectors
+            np.save(tmp / "lines.npy", _line_numbers(pf, rows, has_line))
+            offsets = np.zeros(rows + 1, dtype=np.int64)
+            with open(tmp / "texts.bin", "wb") as out:
+                at = 0
+                for g in range(pf.num_row_groups) if has_text else ():
+                    column = pf.read_row_group(g, columns=["text"]).column("text").combine_chunks()
+                    column = column.cast("large_string") if column.type != "large_string" else column
+                    raw = column.buffers()
+                    starts = np.frombuffer(raw[1], dtype=np.int64, count=len(column) + 1, offset=column.offset * 8)
+                    out.write(memoryview(raw[2])[int(starts[0]) : int(starts[-1])])
+                    offsets[at + 1 : at + 1 + len(column)] = offsets[at] + (starts[1:] - starts[0])
+                    at += len(column)
+            np.save(tmp / "text_offsets.npy", offsets)
             (tmp / _STAMP).write_text(json.dumps(_stamp(path)))
     except (OSError, EmbError):
-        return vectors, norms, None  # a folder we cannot write: search in memory
-    return load_array(folder / "vectors.npy", "document vectors"), load_array(folder / "norms.npy", "document norms"), folder
+        return None  # a folder we cannot write: search in memory
+    return _open_sidecar(folder, rows)
+
+
+def _open_sidecar(folder: Path, rows: int):
+    if not all((folder / f).is_file() for f in _SIDE_FILES):
+        return None
+    vectors = load_array(folder / "vectors.npy", "document vectors")
+    norms = load_array(folder / "norms.npy", "document norms")
+    numbers = load_array(folder / "lines.npy", "line numbers")
+    offsets = load_array(folder / "text_offsets.npy", "text offsets")
+    if vectors.ndim != 2 or len(vectors) != rows or norms.shape != (rows,) or numbers.shape != (rows,) \
+            or offsets.shape != (rows + 1,):
+        return None
+    data = np.memmap(folder / "texts.bin", dtype=np.uint8, mode="r") if offsets[-1] > 0 else np.zeros(0, np.uint8)
+    if len(data) != offsets[-1]:
+        return None
+
+    def texts(which: np.ndarray) -> list[str]:
+        return [bytes(data[offsets[r] : offsets[r + 1]]).decode("utf-8", "replace") for r in which.tolist()]
+
+    return vectors, norms, numbers, texts, folder
 
 
 def embed_queries(model: ModelFolder, docs: Docs, queries: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:

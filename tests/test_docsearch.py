@@ -98,10 +98,26 @@ def test_large_collections_take_the_int8_prefilter_with_the_same_answers(tmp_pat
     vectors = (centers[rng.integers(0, 50, n)] + 0.3 * rng.standard_normal((n, dim))).astype(np.float32)
     words = [f"w{i}" for i in range(100)]
     model = ModelFolder(write_toy_model(tmp_path / "toy", words, rng.standard_normal((100, dim))))
-    path = write_vectors(tmp_path / "big.parquet", "parquet", np.arange(1, n + 1), [f"doc {i}" for i in range(n)], vectors)
+    texts = [f"doc {i} é{'' if i % 7 else ' ✓'}" for i in range(n)]
+    numbers = np.arange(1, 2 * n + 1, 2)  # as after --empty drop: not 1..N
+    # Several row groups, so that the sidecar's texts are stitched across them.
+    import embcli.vector_writers as vw
+
+    monkeypatch.setattr(vw, "ROW_GROUP", 5000)
+    path = tmp_path / "big.parquet"
+    with open(path, "wb") as fh:
+        writer = VectorWriter("parquet", fh, dim)
+        for at in range(0, n, 5000):
+            writer.write(numbers[at : at + 5000], texts[at : at + 5000], vectors[at : at + 5000])
+        writer.close()
+    import pyarrow.parquet as pq
+
+    assert pq.ParquetFile(path).num_row_groups == 4
     docs = docsearch.open_docs(model, str(path))
     sidecar = tmp_path / ("big.parquet" + docsearch.SIDECAR_SUFFIX)
     assert docs.index_folder == sidecar and (sidecar / "vectors.npy").is_file()
+    pick = np.array([0, 7, 4999, 5000, 10001, n // 2, n - 2, n - 1])
+    assert docs.texts(pick) == [texts[i] for i in pick] and docs.numbers[pick].tolist() == numbers[pick].tolist()
     queries = rng.standard_normal((prefilter.MIN_QUERIES + 8, dim)).astype(np.float32)
     units = queries / np.linalg.norm(queries, axis=1, keepdims=True)
     rows, scores = docsearch.rank(docs, units, 10)
@@ -110,13 +126,13 @@ def test_large_collections_take_the_int8_prefilter_with_the_same_answers(tmp_pat
     np.testing.assert_array_equal(rows, ref_rows)
     np.testing.assert_allclose(scores, ref_scores, atol=1e-6)
     again = docsearch.open_docs(model, str(path))  # the sidecar is reused, memory-mapped
-    assert not again.vectors.flags.owndata
+    assert not again.vectors.flags.owndata and again.texts(pick) == [texts[i] for i in pick]
     # An unwritable place: the same answers from an index held in memory.
     monkeypatch.setattr(docsearch, "atomic_dir", _failing_atomic_dir)
     sidecar_less = tmp_path / "other.parquet"
     sidecar_less.write_bytes(path.read_bytes())
     docs = docsearch.open_docs(model, str(sidecar_less))
-    assert docs.index_folder is None
+    assert docs.index_folder is None and docs.texts(pick) == [texts[i] for i in pick]
     np.testing.assert_array_equal(docsearch.rank(docs, units, 10)[0], ref_rows)
 
 
