@@ -38,6 +38,8 @@ from embcli.tokenize import make_tokenizer
 POOLINGS = ("mean", "sif", "fasttext")
 SIF_A = 1e-3
 SIF_SAMPLE = 100_000
+# Blocks pooled at once by ``Embedder.stream`` (the machines this is made for have two cores or more).
+POOL_THREADS = 2
 EOS = "</s>"
 
 
@@ -311,31 +313,32 @@ class Embedder:
 
         For sif without a component, the first ``sif_sample`` lines are held back, the component
         is fitted on them, and then everything is given out with it removed. With ``reuse``, the
-        vectors of a block live in one of three buffers that later blocks fill again: a consumer that
+        vectors of a block live in one of a few buffers that later blocks fill again: a consumer that
         is done with each block before asking for the next (writing it out, say) saves the page
         faults of a fresh array a block.
         """
+        from collections import deque
         from concurrent.futures import ThreadPoolExecutor
 
-        # Each block is pooled in a helper thread (the compiled kernels release the GIL) while the
-        # next block is read and the previous one written.
+        # Blocks are pooled in helper threads (the compiled kernels release the GIL), two at a time,
+        # while the next block is read and the previous one written; they are given out in order.
+        workers = POOL_THREADS
         held: list[tuple[list[str], Pooled]] = []
         number = 1
         ring = None
         if reuse and not (self.pooling == "sif" and self.component is None):
-            ring = [np.empty((batch, self.dim), dtype=np.float32) for _ in range(3)]
-        with ThreadPoolExecutor(1) as worker:
-            pending = None
+            # The blocks in flight, the one the consumer holds, and one to spare.
+            ring = [np.empty((batch, self.dim), dtype=np.float32) for _ in range(workers + 2)]
+        with ThreadPoolExecutor(workers) as pool:
+            pending: deque = deque()
             for turn, block in enumerate(_batches(lines, batch)):
-                # Three buffers: the one being filled, the one the consumer holds, and one free.
-                buffer = ring[turn % 3] if ring is not None else None
-                job = (block, worker.submit(self.pool, block, buffer), number)
+                buffer = ring[turn % len(ring)] if ring is not None else None
+                pending.append((block, pool.submit(self.pool, block, buffer), number))
                 number += len(block)
-                if pending is not None:
-                    yield from self._ready(*pending, held)
-                pending = job
-            if pending is not None:
-                yield from self._ready(*pending, held)
+                if len(pending) > workers:
+                    yield from self._ready(*pending.popleft(), held)
+            while pending:
+                yield from self._ready(*pending.popleft(), held)
         if held:
             yield from self._release(held)
 
