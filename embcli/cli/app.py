@@ -91,7 +91,7 @@ def root(
 
 
 def _register() -> None:
-    from embcli.cli import embed, evaluate, io, models, query, text, train
+    from embcli.cli import embed, evaluate, io, models, plot, query, text, train
 
     train.register(app)
     query.register(app)
@@ -100,6 +100,7 @@ def _register() -> None:
     evaluate.register(app)
     embed.register(app)
     app.add_typer(models.app, name="models")
+    plot.register(app)
 
 
 _register()
