@@ -155,14 +155,18 @@ def _write_replacing(target: Path, write) -> int:
         mode = stat.S_IMODE(os.stat(target).st_mode)  # a replaced file keeps its mode, as with ``cp``
     except OSError:
         mode = None
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name[:80]}.{os.getpid()}.", suffix=".tmp", dir=target.parent)
-    os.close(fd)
+    tmp, prefix = None, f".{target.name[:80]}.{os.getpid()}."
     try:
+        fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=target.parent)
+        os.close(fd)
         rows = write(tmp)
         apply_umask(Path(tmp), folder=False, like=mode)
         os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+    except BaseException as exc:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError) and (exc.filename is None or os.path.basename(str(exc.filename)).startswith(prefix)):
+            raise OSError(exc.errno, exc.strerror, str(target)) from None  # the temporary file is gone
         raise
     return rows
 
