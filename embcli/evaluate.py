@@ -9,6 +9,9 @@ are skipped and counted (``oov="skip"``) or counted as failures (``oov="wrong"``
 
 from __future__ import annotations
 
+import math
+import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,6 +25,8 @@ DEFAULT_RESTRICT = 300_000
 ANALOGY_SETS = ("questions-words.txt",)
 SIMILARITY_SETS = ("wordsim353.tsv", "simlex999.txt")
 _TOPN = 5
+# Analogy questions answered together: bounds the [questions, words] score blocks in memory.
+QUESTION_BATCH = 4096
 
 
 @dataclass
@@ -98,12 +103,26 @@ def _vocab_map(model: ModelFolder, restrict: int, case_insensitive: bool) -> dic
 
 
 def _read_lines(path: Path) -> list[str]:
+    """The lines of a dataset file; a FIFO with no writer is an empty file, not a wait forever."""
     try:
-        data = Path(path).read_bytes()
+        # Opening without blocking, then reading in blocking mode: a pipe whose writer is there (a
+        # shell's <(...)) is read to its end; a FIFO nobody writes to reads as empty at once.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        try:
+            os.set_blocking(fd, True)
+            fifo = stat.S_ISFIFO(os.fstat(fd).st_mode)
+            with os.fdopen(fd, "rb", closefd=False) as fh:
+                data = fh.read()
+        finally:
+            os.close(fd)
     except FileNotFoundError:
         raise DatasetError(f"{path}: no such file: check the path") from None
+    except IsADirectoryError:
+        raise DatasetError(f"{path}: a folder, not a dataset file: check the path") from None
     except OSError as exc:
         raise DatasetError(f"{path}: cannot read ({exc.strerror})") from None
+    if fifo and not data:
+        raise DatasetError(f"{path}: a pipe with nothing written to it: write the set into it, or pass a file")
     return data.decode("utf-8", errors="replace").splitlines()
 
 
@@ -148,6 +167,8 @@ def parse_pairs(path: Path) -> list[tuple[str, str, float]]:
             raise DatasetError(
                 f"{path}:{no}: expected 'word1 word2 score' separated by tabs or spaces: check the file's layout"
             ) from None
+        if not math.isfinite(score):
+            raise DatasetError(f"{path}:{no}: the score {parts[2]!r} is not a finite number: fix or remove the line")
         pairs.append((parts[0], parts[1], score))
     if not pairs:
         raise DatasetError(f"{path}: no word pairs found: expected 'word1 word2 score' lines")
@@ -184,12 +205,15 @@ def evaluate_analogies(
                 expected.append(d)
                 owner.append(s)
     correct = np.zeros(len(sections), dtype=np.int64)
-    if known:
+    words = model.words if known else []
+    # Questions are answered a batch at a time, so memory does not grow with the number of questions.
+    for start in range(0, len(known), QUESTION_BATCH):
+        batch = known[start : start + QUESTION_BATCH]
         # Line "a b c d" asks for b - a + c: the rows of (b, a, c) as A - B + C.
-        triples = np.asarray(known, dtype=np.int64)[:, [1, 0, 2]]
+        triples = np.asarray(batch, dtype=np.int64)[:, [1, 0, 2]]
         best, _ = analogy_topk_rows(model.vectors, model.norms, triples, _TOPN, restrict=restrict, method=method)
-        words = model.words
-        for row, s, d, (ia, ib, ic) in zip(best, owner, expected, known):
+        stop = start + len(batch)
+        for row, s, d, (ia, ib, ic) in zip(best, owner[start:stop], expected[start:stop], batch):
             ignore = {fold(words[ia]), fold(words[ib]), fold(words[ic])}
             predicted = None
             for i in row:

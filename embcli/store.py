@@ -222,7 +222,11 @@ class ModelStore:
         )
 
     def list(self) -> list[ModelInfo]:
-        """Every model folder of the store, damaged ones included (with ``damaged`` saying why)."""
+        """Every model folder of the store, damaged ones included (with ``damaged`` saying why).
+
+        Leftovers of killed runs are removed first (``clean``).
+        """
+        self.clean()
         return [self.info(n) for n in self.names()]
 
     def _unknown(self, name: str) -> str:

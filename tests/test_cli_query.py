@@ -282,8 +282,10 @@ def test_stdin_batches_from_a_real_pipe(tmp_path, w2v_dir):
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["neighbors", "king", "-k", "x"], "'x' is not a valid integer"),
-        (["neighbors", "king", "--restrict", "0"], "0 is not in the range x>=1"),
+        (["neighbors", "king", "-k", "x"], "'x' is not a valid int"),
+        (["neighbors", "king", "--restrict", "0"], "--restrict must be at least 1 (got 0)"),
+        (["neighbors", "king", "-k", "0"], "-k must be at least 1 (got 0)"),
+        (["similar", "king", "-k", "-1"], "-k must be at least 1 (got -1)"),
         (["analogy", "a", "b", "c", "--method", "sub"], "'sub' is not one of 'add', 'mul'"),
         (["vector", "king", "-f", "csv"], "'csv' is not one of"),
     ],

@@ -174,3 +174,67 @@ def test_cli_missing_file_is_named(trained, tmp_path):
     assert result.exit_code == 1
     assert str(missing) in result.stderr and "no such file" in result.stderr
     assert result.stdout == ""
+
+
+@pytest.mark.parametrize("score", ["nan", "inf", "-Infinity"])
+def test_pairs_with_a_non_finite_score_are_refused_naming_the_line(tmp_path, score):
+    from embcli.errors import DatasetError
+
+    path = tmp_path / "pairs.tsv"
+    path.write_text(f"word1\tword2\tscore\nking\tqueen\t8.5\nman\twoman\t{score}\n")
+    with pytest.raises(DatasetError, match=rf"pairs.tsv:3: the score '{score}' is not a finite number"):
+        parse_pairs(path)
+
+
+def test_pairs_with_a_non_numeric_score_after_the_header_are_refused(tmp_path):
+    from embcli.errors import DatasetError
+
+    path = tmp_path / "pairs.tsv"
+    path.write_text("king\tqueen\t8.5\nman\twoman\thigh\n")
+    with pytest.raises(DatasetError, match=r"pairs.tsv:2: expected 'word1 word2 score'"):
+        parse_pairs(path)
+
+
+def test_analogies_in_small_batches_give_the_same_scores(trained, monkeypatch):
+    import embcli.evaluate as ev
+
+    trained = ModelFolder(trained)
+    whole = evaluate_analogies(trained, datapath("questions-words.txt"), restrict_vocab=30000)
+    monkeypatch.setattr(ev, "QUESTION_BATCH", 7)
+    batched = evaluate_analogies(trained, datapath("questions-words.txt"), restrict_vocab=30000)
+    assert whole.total.answered > 100
+    assert [(s.section, s.correct, s.answered) for s in whole.sections] == [
+        (s.section, s.correct, s.answered) for s in batched.sections
+    ]
+
+
+def test_a_fifo_nobody_writes_to_is_an_error_not_a_hang(tmp_path):
+    import os
+
+    from embcli.errors import DatasetError
+
+    fifo = tmp_path / "pairs.fifo"
+    os.mkfifo(fifo)
+    with pytest.raises(DatasetError, match="a pipe with nothing written to it"):
+        parse_pairs(fifo)
+
+
+def test_a_pipe_with_a_writer_is_read_to_its_end(tmp_path):
+    import os
+    import threading
+
+    fifo = tmp_path / "pairs.fifo"
+    os.mkfifo(fifo)
+
+    def write():
+        with open(fifo, "w") as fh:
+            fh.write("king\tqueen\t8.5\nman\twoman\t8.3\n")
+
+    # The writer opens first (it blocks until a reader comes), as a shell's <(...) does.
+    writer = threading.Thread(target=write)
+    writer.start()
+    import time
+
+    time.sleep(0.2)
+    assert parse_pairs(fifo) == [("king", "queen", 8.5), ("man", "woman", 8.3)]
+    writer.join()

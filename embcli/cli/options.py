@@ -7,23 +7,13 @@ from typing import Annotated, Optional
 
 import typer
 
+from embcli.names import METHODS
+from embcli.names import TOKENIZER_MODES as MODES
 
-class OutputFormat(str, Enum):
-    auto = "auto"
-    table = "table"
-    tsv = "tsv"
-    json = "json"
-    jsonl = "jsonl"
-
-
-class AnalogyMethod(str, Enum):
-    add = "add"
-    mul = "mul"
-
-
-class TokenizerMode(str, Enum):
-    unicode = "unicode"
-    whitespace = "whitespace"
+# The choices come from the library: the CLI checks nothing the library does not define.
+OutputFormat = Enum("OutputFormat", {name: name for name in ("auto", "table", "tsv", "json", "jsonl")}, type=str)
+AnalogyMethod = Enum("AnalogyMethod", {name: name for name in METHODS}, type=str)
+TokenizerMode = Enum("TokenizerMode", {name: name for name in MODES}, type=str)
 
 
 FormatOpt = Annotated[

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
 import numpy as np
+
+# Share of the memory available now that the trainer's matrices may take.
+MEMORY_SHARE = 0.9
 
 # Text read at a time when a tokenized corpus is turned into word ids.
 CHUNK_BYTES = 2 << 20
@@ -51,3 +55,48 @@ def id_chunks(corpus_path: Path, index: dict, oov: int) -> Iterator[np.ndarray]:
             ids = np.fromiter(map(get, toks), dtype=np.int32, count=len(toks))
             del toks
             yield ids[ids != oov]
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available now (Linux's MemAvailable), else the physical memory, else None."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def matrix_bytes(options, vocab: int) -> int:
+    """Bytes of the matrices a trainer allocates for ``vocab`` words (input, output, n-grams, AdaGrad)."""
+    dim = options.dim
+    if options.algo == "glove":
+        half = -(-(dim + 1) // 16) * 16
+        return 2 * vocab * 2 * half * 4
+    rows = vocab + (options.buckets if options.algo == "fasttext" else 0)
+    return (rows + vocab) * dim * 4
+
+
+def check_memory(options, vocab: int, available: int | None = None) -> None:
+    """Refuse settings whose matrices cannot fit in memory, before anything is allocated."""
+    from embcli.errors import TrainingError
+
+    need = matrix_bytes(options, vocab)
+    have = available_memory() if available is None else available
+    if have is None or need <= MEMORY_SHARE * have:
+        return
+    what = "the vocabulary" if vocab else "the settings"
+    knobs = "--dim, --buckets or --max-vocab" if options.algo == "fasttext" else "--dim or --max-vocab"
+    raise TrainingError(
+        f"training with {what} ({vocab:,} words, dim {options.dim}) needs {_gb(need)} for its matrices"
+        f" but {_gb(have)} of memory is available: lower {knobs}"
+    )
+
+
+def _gb(n: int) -> str:
+    return f"{n / 1e9:,.1f} GB" if n >= 1e8 else f"{n / 1e6:,.0f} MB"

@@ -11,6 +11,7 @@ from embcli.folder import atomic_dir, write_model
 from embcli.store import ModelStore
 from embcli.tokenize import TokenizerSettings
 from embcli.train import find_trainer
+from embcli.train.common import check_memory
 from embcli.train.options import ProgressFn, TrainOptions, TrainResult
 from embcli.train.prepare import check_vocabulary, prepare_corpus
 
@@ -20,9 +21,11 @@ def _train_into(
 ) -> TrainResult:
     started = time.perf_counter()
     trainer = find_trainer(options)
+    check_memory(options, 0)
     corpus_path = folder / "corpus.tmp"
     prepared = prepare_corpus(corpus, tokenizer, corpus_path, on_progress, workers=options.threads)
-    check_vocabulary(prepared.counts, options.min_count)
+    kept = check_vocabulary(prepared.counts, options.min_count)
+    check_memory(options, min(kept, options.max_vocab or kept))
     tokenized = time.perf_counter()
     work = folder / "work.tmp"
     work.mkdir()
