@@ -317,3 +317,69 @@ def test_after_the_default_is_removed_the_error_names_models_use(model, vec_file
     assert_clean_error(invoke(["neighbors", "w1"]), 1, "emb models use NAME", "other")
     assert invoke(["models", "rm", "other"]).exit_code == 0
     assert_clean_error(invoke(["neighbors", "w1"]), 1, "no model yet: train one")
+
+
+_POLL = """
+import os, sys, time
+target, stop = sys.argv[1], sys.argv[2]
+seen = missing = 0
+while not os.path.exists(stop):
+    seen += 1
+    if not os.path.isfile(os.path.join(target, "meta.json")):
+        missing += 1
+print(seen, missing)
+"""
+
+
+def test_a_forced_replacement_never_leaves_the_model_missing(tmp_path):
+    """A reader polling in another process never finds the model gone while it is replaced."""
+    from embcli.folder import atomic_dir, write_model
+
+    target = tmp_path / "m"
+    words, vectors = ["a", "b"], np.ones((2, 3), np.float32)
+    with atomic_dir(target) as tmp:
+        write_model(tmp, words, vectors, {})
+    stop = tmp_path / "stop"
+    poller = subprocess.Popen([sys.executable, "-c", _POLL, str(target), str(stop)], stdout=subprocess.PIPE, text=True)
+    time.sleep(0.3)
+    for _ in range(150):
+        with atomic_dir(target, force=True) as tmp:
+            write_model(tmp, words, vectors, {})
+    stop.touch()
+    seen, missing = map(int, poller.communicate(timeout=60)[0].split())
+    assert seen > 1000 and missing == 0, (seen, missing)
+
+
+_USE = """
+import sys
+from embcli.errors import ModelError
+from embcli.store import ModelStore
+store = ModelStore()
+for _ in range(int(sys.argv[1])):
+    try:
+        store.set_default("x")
+    except ModelError:
+        pass
+"""
+
+
+def test_use_racing_remove_never_points_the_default_at_a_removed_model(emb_home):
+    """Once ``remove`` returns, no ``set_default`` that started before it can name the model."""
+    from embcli.folder import write_model
+
+    store = ModelStore(emb_home)
+    words, vectors = ["a", "b"], np.ones((2, 3), np.float32)
+    env = dict(os.environ, EMB_HOME=str(emb_home))
+    user = subprocess.Popen([sys.executable, "-c", _USE, "3000"], env=env)
+    dangling = rounds = 0
+    try:
+        while user.poll() is None:
+            with store.writer("x", force=True) as tmp:
+                write_model(tmp, words, vectors, {})
+            store.remove("x")
+            time.sleep(0.002)  # a set_default that passed its check before the removal has written by now
+            rounds += 1
+            dangling += store.default_name() == "x"
+    finally:
+        user.wait(60)
+    assert rounds > 5 and dangling == 0, (rounds, dangling)
