@@ -140,18 +140,23 @@ class ModelStore:
         """Delete a model; return whether it was the default (which is then cleared)."""
         path = self.path(name)
         self.clean()
+        trash = None
         with self.lock():
-            if not path.is_dir() or path.is_symlink():
+            if not path.is_dir():
                 raise ModelError(self._unknown(name))
             was_default = self.default_name() == name
             try:
-                trash = Path(tempfile.mkdtemp(prefix=f".rm-{name[:80]}-{os.getpid()}-", dir=self.models_dir))
-                os.replace(path, trash)
+                if path.is_symlink():
+                    path.unlink()  # a linked model: the link goes, the folder it points to stays
+                else:
+                    trash = Path(tempfile.mkdtemp(prefix=f".rm-{name[:80]}-{os.getpid()}-", dir=self.models_dir))
+                    os.replace(path, trash)
                 if was_default:
                     (self.root / "default").unlink(missing_ok=True)
             except OSError as exc:
                 raise storage_error(exc, path) or exc
-        shutil.rmtree(trash, ignore_errors=True)
+        if trash is not None:
+            shutil.rmtree(trash, ignore_errors=True)
         return was_default
 
     @contextmanager

@@ -383,3 +383,26 @@ def test_use_racing_remove_never_points_the_default_at_a_removed_model(emb_home)
     finally:
         user.wait(60)
     assert rounds > 5 and dangling == 0, (rounds, dangling)
+
+
+def test_a_cache_entry_finished_first_by_another_process_is_kept(tmp_path):
+    from embcli.folder import atomic_dir, write_model
+
+    target = tmp_path / "entry"
+    words, vectors = ["a", "b"], np.ones((2, 3), np.float32)
+    with atomic_dir(target, keep_existing=True) as mine:
+        write_model(mine, words, vectors, {"algorithm": "mine"})
+        with atomic_dir(target, keep_existing=True) as theirs:  # finishes first
+            write_model(theirs, words, vectors, {"algorithm": "theirs"})
+    assert '"theirs"' in (target / "meta.json").read_text()
+    assert [p.name for p in tmp_path.iterdir()] == ["entry"]
+
+
+def test_removing_a_linked_model_removes_only_the_link(model, emb_home, tmp_path):
+    real = tmp_path / "elsewhere"
+    os.replace(emb_home / "models" / model, real)
+    (emb_home / "models" / "linked").symlink_to(real)
+    assert invoke(["neighbors", "w1", "-m", "linked"]).exit_code == 0
+    assert invoke(["models", "rm", "linked"]).exit_code == 0
+    assert not (emb_home / "models" / "linked").exists() and (real / "meta.json").is_file()
+    assert _dot_files(emb_home / "models") == []
