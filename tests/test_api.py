@@ -113,6 +113,13 @@ def test_most_similar_with_vectors_matches_gensim(model, kv):
     assert model.most_similar("king", k=3) == model.most_similar(positive=["king"], k=3)
 
 
+def test_most_similar_restricted_matches_gensim(model, kv):
+    hits = model.most_similar(positive=["king", "woman"], negative=["man"], topn=6, restrict_vocab=300)
+    want = kv.most_similar(positive=["king", "woman"], negative=["man"], topn=6, restrict_vocab=300)
+    assert [h.word for h in hits] == [w for w, _ in want] and all(h.index < 300 for h in hits)
+    assert hits == model.most_similar(["king", "woman"], ["man"], k=6, restrict=300)
+
+
 @pytest.mark.parametrize(
     "words",
     [

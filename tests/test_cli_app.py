@@ -16,7 +16,7 @@ from embcli.cli.output import Renderer
 
 COMMANDS = [
     "train", "tokenize", "vocab", "neighbors", "similar", "analogy", "similarity", "doesnt-match", "vector",
-    "import", "export", "convert", "evaluate", "models",
+    "import", "export", "convert", "evaluate", "models", "plot", "cluster",
 ]
 SUBCOMMANDS = [["models", sub] for sub in ("list", "info", "use", "rm")]
 
@@ -116,10 +116,30 @@ def test_renderer_tsv():
 
 
 def test_renderer_json_and_jsonl():
-    assert json.loads(_render("json", ROWS)) == ROWS
+    # Scores are float32 values: JSON carries their shortest decimal, not a float64 expansion.
+    expected = [{"word": "king", "score": 0.12345679}, {"word": "tab\there", "score": None}]
+    assert '"score": 0.12345679' in _render("json", ROWS)
+    assert json.loads(_render("json", ROWS)) == expected
     assert json.loads(_render("json", [])) == []
-    assert [json.loads(line) for line in _render("jsonl", ROWS).splitlines()] == ROWS
+    assert [json.loads(line) for line in _render("jsonl", ROWS).splitlines()] == expected
     assert _render("jsonl", []) == ""
+
+
+def test_renderer_booleans_and_non_finite_numbers():
+    rows = [{"word": "a", "score": float("nan"), "oov": True}, {"word": "b", "score": 0.5, "oov": False}]
+    out = io.StringIO()
+    renderer = Renderer("tsv", ["word", "score", "oov"], out=out)
+    renderer.rows(rows)
+    renderer.close()
+    assert out.getvalue().splitlines()[1:] == ["a\tnan\ttrue", "b\t0.5\tfalse"]
+    out = io.StringIO()
+    renderer = Renderer("jsonl", ["word", "score", "oov"], out=out)
+    renderer.rows(rows)
+    renderer.close()
+    assert [json.loads(line) for line in out.getvalue().splitlines()] == [
+        {"word": "a", "score": None, "oov": True},
+        {"word": "b", "score": 0.5, "oov": False},
+    ]
 
 
 def test_renderer_table():

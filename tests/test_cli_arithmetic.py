@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 import pytest
-from query_models import gensim_keyed_vectors, install, small_corpus_file, w2v_dir  # noqa: F401
+from query_models import gensim_keyed_vectors, install, lee_ft_dir, small_corpus_file, w2v_dir  # noqa: F401
 from typer.testing import CliRunner
 
 from embcli.api import parse_terms, parse_vector
@@ -146,3 +146,16 @@ def test_parse_terms_and_vectors():
     assert parse_vector("king\tking\tFalse\t0.5 1")[0] == "king"
     with pytest.raises(UsageError):
         parse_vector("[1, ")
+
+
+def test_similar_with_a_fasttext_word_it_never_saw(lee_ft_dir):
+    """A FastText model adds an unseen word's n-gram vector, as gensim does, and marks the rows oov."""
+    from gensim.models.fasttext import load_facebook_vectors
+    from gensim.test.utils import datapath
+
+    wv = load_facebook_vectors(datapath("lee_fasttext.bin"))
+    res = run(["similar", "government", "+rejoicingly", "-k", "3", "-m", lee_ft_dir])
+    assert res.exit_code == 0, res.stderr
+    rows = tsv(res.stdout)[1:]
+    assert [r[2] for r in rows] == [w for w, _ in wv.most_similar(["government", "rejoicingly"], topn=3)]
+    assert {r[4] for r in rows} == {"true"}

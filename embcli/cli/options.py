@@ -28,12 +28,31 @@ ModelOpt = Annotated[
     ),
 ]
 CorpusArg = Annotated[
-    list[str],
+    Optional[list[str]],
     typer.Argument(
-        help="Text files, folders, globs or - for stdin; .gz .bz2 .xz .zst are read as they are.",
+        help="Text files, folders, globs or - for stdin (read when none is given and stdin is a pipe);"
+        " .gz .bz2 .xz .zst are read as they are.",
         show_default=False,
+        metavar="[CORPUS]...",
     ),
 ]
+
+
+def corpus_inputs(corpus: list[str] | None) -> list[str]:
+    """The corpus arguments; none means stdin when it is a pipe or a file, else a usage error."""
+    if corpus:
+        return corpus
+    import sys
+
+    import click
+
+    try:
+        piped = not sys.stdin.isatty()
+    except (AttributeError, ValueError):  # stdin closed
+        piped = False
+    if piped:
+        return ["-"]
+    raise click.UsageError("no corpus given: name text files, folders or globs, or pipe text into stdin")
 TokenizerOpt = Annotated[
     TokenizerMode,
     typer.Option(

@@ -373,8 +373,9 @@ def similar_cmd(
             except EmbError as exc:
                 errors.report(number, exc)
                 continue
+            oov = any(word not in m for word in positive + negative)  # FastText built a vector for it
             for hit in hits:
-                out.row({"query": query, "rank": hit.rank, "word": hit.word, "score": hit.score, "oov": False})
+                out.row({"query": query, "rank": hit.rank, "word": hit.word, "score": hit.score, "oov": oov})
             out.flush_block(flush=False)
         out.flush()
     out.close()

@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from embcli.cli.console import TrainProgress, human_count, info, set_quiet, warn
-from embcli.cli.options import CorpusArg, LowercaseOpt, MinTokenLengthOpt, QuietOpt, TokenizerMode, TokenizerOpt
+from embcli.cli.options import CorpusArg, corpus_inputs, LowercaseOpt, MinTokenLengthOpt, QuietOpt, TokenizerMode, TokenizerOpt
 from embcli.names import ALGORITHMS, ARCHS, LOSSES
 
 Algo = Enum("Algo", {name: name for name in ALGORITHMS}, type=str)
@@ -29,7 +29,7 @@ Examples:
 
 
 def train_cmd(
-    corpus: CorpusArg,
+    corpus: CorpusArg = None,
     algo: Annotated[Algo, typer.Option(help="Training algorithm.")] = Algo.word2vec,
     arch: Annotated[Arch, typer.Option(help="Skip-gram or continuous bag of words.")] = Arch.skipgram,
     loss: Annotated[Loss, typer.Option(help="Negative sampling or hierarchical softmax.")] = Loss.ns,
@@ -81,7 +81,7 @@ def train_cmd(
 
     with TrainProgress() as progress:
         model = train(
-            corpus, algo.value, name=name, output=output, force=force, make_default=not no_default,
+            corpus_inputs(corpus), algo.value, name=name, output=output, force=force, make_default=not no_default,
             tokenizer=tokenizer.value, lowercase=lowercase, min_token_length=min_token_length, progress=progress,
             arch=arch.value, loss=loss.value, dim=dim, window=window, epochs=epochs, min_count=min_count,
             max_vocab=max_vocab, negative=negative, sample=sample, ns_exponent=ns_exponent, lr=lr, minn=minn,
