@@ -406,3 +406,12 @@ def test_removing_a_linked_model_removes_only_the_link(model, emb_home, tmp_path
     assert invoke(["models", "rm", "linked"]).exit_code == 0
     assert not (emb_home / "models" / "linked").exists() and (real / "meta.json").is_file()
     assert _dot_files(emb_home / "models") == []
+
+
+def test_a_projector_folder_is_replaced_with_force(model, tmp_path):
+    out = tmp_path / "proj"
+    for extra in ([], ["--force"]):
+        result = invoke(["export", "-m", model, out, "--format", "projector", *extra])
+        assert result.exit_code == 0, result.stderr
+    assert (out / "vectors.tsv").read_text().count("\n") == ROWS
+    assert _dot_files(tmp_path) == []

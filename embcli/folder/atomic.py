@@ -27,8 +27,12 @@ from typing import Callable, ContextManager, Iterator
 
 from embcli.errors import ModelError, storage_error
 
-# The files and folders a model folder may hold: a folder holding only these (or nothing) is emb's.
-_FOLDER_PARTS = {"meta.json", "vocab.txt", "vectors.npy", "norms.npy", "counts.npy", "ngrams.npy", "search-index"}
+# The files and folders of the folders emb writes (a model folder, an Embedding Projector export):
+# a folder holding only these (or nothing) is emb's, and ``--force`` may replace it.
+_FOLDER_PARTS = {
+    "meta.json", "vocab.txt", "vectors.npy", "norms.npy", "counts.npy", "ngrams.npy", "search-index",
+    "vectors.tsv", "metadata.tsv", "projector_config.pbtxt",
+}
 
 # Temporary names with the id of the process that made them: .tmp-NAME-PID-xxxxxxxx (atomic_dir),
 # .old-NAME-PID-xxxxxxxx (a replaced folder), .rm-NAME-PID-xxxxxxxx (a removed model),
