@@ -11,6 +11,9 @@ from embcli.tokenize import TokenizerSettings
 from embcli.train.options import ProgressFn, TrainOptions, TrainResult
 from embcli.train.prepare import check_vocabulary, prepare_corpus
 
+# Who trains word2vec with negative sampling: emb's own kernels, or "gensim" (tests run both).
+WORD2VEC_TRAINER = "emb"
+
 
 def _train_into(
     folder: Path, corpus: Corpus, tokenizer: TokenizerSettings, options: TrainOptions, on_progress
@@ -33,6 +36,12 @@ def _train_into(
 
         ft = train_fasttext(prepared, options, folder, on_progress)
         words, vectors, counts, ngrams, wps = ft.words, ft.vectors, ft.counts, ft.ngrams, ft.words_per_second
+    elif options.algo == "word2vec" and options.loss == "ns" and WORD2VEC_TRAINER == "emb":
+        from embcli.train.word2vec import train_word2vec
+
+        w2v = train_word2vec(prepared, options, folder, on_progress)
+        words, vectors, counts, wps = w2v.words, w2v.vectors, w2v.counts, w2v.words_per_second
+        extra.update(w2v.info)
     else:
         from embcli.train.gensim_trainer import train_gensim
 
