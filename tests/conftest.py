@@ -42,6 +42,19 @@ def web_file(tmp_path_factory, web_lines) -> Path:
     return path
 
 
+# Who trains word2vec with --loss ns: emb's own kernels, or gensim (the word2vec tests run both).
+W2V_TRAINERS = ["emb", "gensim"]
+
+
+@pytest.fixture(params=W2V_TRAINERS)
+def word2vec_trainer(request, monkeypatch):
+    """Run the test once with emb's word2vec kernels and once with gensim's."""
+    import embcli.train.run as run
+
+    monkeypatch.setattr(run, "WORD2VEC_TRAINER", request.param)
+    return request.param
+
+
 # Tiny settings: every training run in the suite takes about a second.
 TINY = ["--dim", "12", "--epochs", "1", "--min-count", "3", "--threads", "1"]
 TINY_FT = TINY + ["--buckets", "5000"]
