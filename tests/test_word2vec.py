@@ -10,13 +10,13 @@ from conftest import W2V_TRAINERS
 from numba import njit
 
 import embcli.train.hogwild as hogwild
+from embcli.train.hogwild import write_ids
 import embcli.train.run as run
 from embcli.corpus import Corpus
 from embcli.model import Model
 from embcli.query import neighbors
 from embcli.tokenize import TokenizerSettings
 from embcli.train import TrainOptions, train_to_folder
-from embcli.train.fasttext import write_ids
 from embcli.train.glove import select_vocabulary
 from embcli.train.prepare import prepare_corpus
 from embcli.train.word2vec import keep_probabilities, kernels, train_word2vec
@@ -176,7 +176,20 @@ def test_seed_gives_the_same_vectors_with_one_thread_and_chunks(tmp_path, web_li
 def test_ids_the_kernels_read(tmp_path):
     prepared = _prepared(tmp_path, "a b zz\nb a\n\nb\n")
     words, _ = select_vocabulary(prepared.counts, 2, None)
-    n = write_ids(prepared.path, words, prepared.counts.keys(), tmp_path / "ids")
+    n = write_ids(prepared.path, words, tmp_path / "ids")
     ids = np.fromfile(tmp_path / "ids", dtype=np.int32)
     assert words == ["b", "a"] and n == len(ids)
     assert ids.tolist() == [1, 0, 2, 0, 1, 2, 0, 2]  # rare "zz" dropped, 2 ends each line
+
+
+@pytest.mark.parametrize("text_chunk", [7, 1 << 22])
+def test_ids_of_a_real_corpus_in_any_chunks(tmp_path, web_lines, monkeypatch, text_chunk):
+    monkeypatch.setattr(hogwild, "TEXT_CHUNK", text_chunk)
+    prepared = _prepared(tmp_path, "\n".join(web_lines[:300] + ["Ünïcödé naïve “quoted” 한국어"] * 3) + "\n")
+    words, _ = select_vocabulary(prepared.counts, 2, None)
+    n = write_ids(prepared.path, words, tmp_path / "ids")
+    index = {w: i for i, w in enumerate(words)}
+    expected = []
+    for line in prepared.path.read_text(encoding="utf-8").splitlines():
+        expected += [index[w] for w in line.split(" ") if w in index] + [len(words)]
+    assert np.fromfile(tmp_path / "ids", dtype=np.int32).tolist() == expected and n == len(expected)

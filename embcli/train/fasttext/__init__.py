@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from embcli.train.hogwild import stream_threads
+from embcli.train.hogwild import stream_threads, write_ids
 from embcli.train.options import ProgressFn, TrainOptions
 from embcli.train.prepare import Prepared
 
@@ -60,24 +60,6 @@ def subword_rows(words: list[str], minn: int, maxn: int, buckets: int) -> tuple[
     mask[offsets[:-1]] = False
     rows[mask] = grams + vocab + 1
     return offsets, rows.astype(np.int32)
-
-
-def write_ids(corpus_path: Path, words: list[str], all_words, out_path: Path) -> int:
-    """Write the corpus as int32 ids (``</s>`` = len(words) at line ends, rare words dropped)."""
-    from embcli.train.glove.cooccur import _id_chunks
-
-    vocab = len(words)
-    drop = -2
-    index = {w: drop for w in all_words}
-    index.update((w, i) for i, w in enumerate(words))
-    index["\n"] = vocab
-    index[""] = drop
-    n = 0
-    with open(out_path, "wb") as fh:
-        for ids in _id_chunks(corpus_path, index, drop):
-            ids.tofile(fh)
-            n += len(ids)
-    return n
 
 
 def sampling_tables(counts: np.ndarray, lines: int, tokens: int, options: TrainOptions, use_eos: bool = True):
@@ -145,7 +127,7 @@ def train_fasttext(
     vocab = len(words)
     ids_path = Path(folder) / "corpus.ids"
     try:
-        n_ids = write_ids(prepared.path, words, prepared.counts.keys(), ids_path)
+        n_ids = write_ids(prepared.path, words, ids_path)
         prepared.path.unlink(missing_ok=True)
         sub_off, sub_rows = subword_rows(words, opts.minn, opts.maxn, opts.buckets)
         keep, negs = sampling_tables(counts, prepared.sentences, prepared.stats.tokens, opts, use_eos)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from embcli.train.hogwild import stream_threads
+from embcli.train.hogwild import stream_threads, write_ids
 from embcli.train.options import ProgressFn, TrainOptions
 from embcli.train.prepare import Prepared
 
@@ -56,7 +56,6 @@ def train_word2vec(
     The tokenized text file is deleted once converted to word ids.
     """
     from embcli.train.fasttext import kernels as ft_kernels
-    from embcli.train.fasttext import write_ids
     from embcli.train.glove import select_vocabulary
     from embcli.train.word2vec import kernels
 
@@ -67,7 +66,7 @@ def train_word2vec(
     ids_path = Path(workdir) / "corpus.ids"
     batch = opts.arch == "skipgram" and bool(getattr(opts, "batch", False))
     try:
-        n_ids = write_ids(prepared.path, words, prepared.counts.keys(), ids_path)
+        n_ids = write_ids(prepared.path, words, ids_path)
         prepared.path.unlink(missing_ok=True)
         keep = keep_probabilities(counts, opts.sample)
         table = kernels.alias_table(counts.astype(np.float64) ** opts.ns_exponent)

@@ -10,8 +10,8 @@ target is skipped, not redrawn. Negatives follow count^ns_exponent exactly, draw
 from an alias table (gensim bisects a cumulative table; the distribution is the same).
 
 The batched skip-gram kernel (``batch=True``) draws one set of negatives per centre word and shares
-it among the centre's context words, as in Ji et al.'s HogBatch: all the scores of the window are
-taken first, then the output rows and the context rows are updated together.
+it among the centre's context words, as in Ji et al.'s HogBatch: the output rows (centre and
+negatives) gather their gradients over the whole window and are updated once, after it.
 
 The random generator, the matrix initialisation and the table of the logistic function's shape are
 those of the FastText kernels; threads share the matrices without locks, each in its own call.
@@ -144,8 +144,13 @@ def _pair(wi, wo, x, target, table, sigmoid, neg, lr, work, state):
 
 
 @njit(cache=True, nogil=True, fastmath=FAST)
-def _sg_batch(wi, wo, line, i, lo, hi, table, sigmoid, neg, lr, outs, scores, grads, state):
-    """Skip-gram for centre ``line[i]`` with negatives shared by its context words ``line[lo:hi]``."""
+def _sg_batch(wi, wo, line, i, lo, hi, table, sigmoid, neg, lr, outs, delta, work, state):
+    """Skip-gram for centre ``line[i]`` with negatives shared by its context words ``line[lo:hi]``.
+
+    Each context row is scored against the centre and the shared negatives and updated at once; the
+    output rows gather their gradients from the context rows as they were scored and are updated
+    after the last one.
+    """
     dim = wi.shape[1]
     target = line[i]
     m = 1
@@ -155,53 +160,36 @@ def _sg_batch(wi, wo, line, i, lo, hi, table, sigmoid, neg, lr, outs, scores, gr
         if t != target:
             outs[m] = t
             m += 1
-    k = 0
+    for b in range(m):
+        for d in range(dim):
+            delta[b, d] = 0.0
     for c in range(lo, hi):
         if c == i:
             continue
         x = wi[line[c]]
+        for d in range(dim):
+            work[d] = 0.0
         for b in range(m):
             o = wo[outs[b]]
             dot = np.float32(0.0)
             for d in range(dim):
                 dot += x[d] * o[d]
             f = _score(dot, sigmoid)
+            if f < 0:
+                continue
             label = np.float32(1.0) if b == 0 else np.float32(0.0)
-            scores[k, b] = np.float32(0.0) if f < 0 else (label - f) * lr
-        k += 1
-    # Gradients of the context rows from the output rows as they were scored...
-    for a in range(k):
-        gr = grads[a]
+            g = (label - f) * lr
+            db = delta[b]
+            for d in range(dim):
+                work[d] += g * o[d]
+                db[d] += g * x[d]
         for d in range(dim):
-            gr[d] = 0.0
-        for b in range(m):
-            g = scores[a, b]
-            if g != 0.0:
-                o = wo[outs[b]]
-                for d in range(dim):
-                    gr[d] += g * o[d]
-    # ...then the output rows from the context rows as they were scored, then the context rows.
+            x[d] += work[d]
     for b in range(m):
         o = wo[outs[b]]
-        a = 0
-        for c in range(lo, hi):
-            if c == i:
-                continue
-            g = scores[a, b]
-            a += 1
-            if g != 0.0:
-                x = wi[line[c]]
-                for d in range(dim):
-                    o[d] += g * x[d]
-    a = 0
-    for c in range(lo, hi):
-        if c == i:
-            continue
-        x = wi[line[c]]
-        gr = grads[a]
-        a += 1
+        db = delta[b]
         for d in range(dim):
-            x[d] += gr[d]
+            o[d] += db[d]
     return state
 
 
@@ -226,8 +214,7 @@ def train_span(ids, wi, wo, keep, table, sigmoid, eos, cbow, batch, ws, neg, lr0
     hidden = np.empty(dim, dtype=np.float32)
     line = np.empty(MAX_LINE, dtype=np.int32)
     outs = np.empty(neg + 1, dtype=np.int64)
-    scores = np.empty((2 * ws, neg + 1), dtype=np.float32)
-    grads = np.empty((2 * ws, dim), dtype=np.float32)
+    delta = np.empty((neg + 1, dim), dtype=np.float32)
     state = rng[slot]
     span = np.float32(lr0 - lr_min)
     p = 0
@@ -276,7 +263,7 @@ def train_span(ids, wi, wo, keep, table, sigmoid, eos, cbow, batch, ws, neg, lr0
                             x[d] += work[d]
             elif batch:
                 if hi - lo > 1:
-                    state = _sg_batch(wi, wo, line, i, lo, hi, table, sigmoid, neg, lr, outs, scores, grads, state)
+                    state = _sg_batch(wi, wo, line, i, lo, hi, table, sigmoid, neg, lr, outs, delta, work, state)
             else:
                 for c in range(lo, hi):
                     if c == i:
