@@ -55,7 +55,7 @@ def test_neighbours_make_sense(sanity_model):
 def test_the_trainer_is_recorded_and_the_defaults_are_gensims(sanity_model):
     model, trainer = sanity_model
     if trainer == "emb":
-        assert model.meta["word2vec"] == {"trainer": "emb", "batch": False}
+        assert model.meta["word2vec"] == {"trainer": "emb"}
     else:
         assert "word2vec" not in model.meta
     params = model.meta["params"]
@@ -123,10 +123,10 @@ def test_kernel_stops_at_the_last_line_end():
     rng = np.ones(1, dtype=np.uint64)
     sig = kernels.sigmoid_table()
     ids = np.array([0, 1, 2, 3, 0, 1, 2], dtype=np.int32)  # 3 ends a line
-    for cbow, batch in ((False, False), (True, False), (False, True)):
-        used = kernels.train_span(ids, wi, wo, keep, table, sig, 3, cbow, batch, 2, 2, 0.025, 0.0001, 0.0, 7.0, rng, 0)
+    for cbow in (False, True):
+        used = kernels.train_span(ids, wi, wo, keep, table, sig, 3, cbow, 2, 2, 0.025, 0.0001, 0.0, 7.0, rng, 0)
         assert used == 4
-        used = kernels.train_span(ids[4:], wi, wo, keep, table, sig, 3, cbow, batch, 2, 2, 0.025, 0.0001, 0.0, 7.0, rng, 0)
+        used = kernels.train_span(ids[4:], wi, wo, keep, table, sig, 3, cbow, 2, 2, 0.025, 0.0001, 0.0, 7.0, rng, 0)
         assert used == 3  # no line end at all: the whole span
     assert np.isfinite(wi).all() and np.abs(wo).sum() > 0
 

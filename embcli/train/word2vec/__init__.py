@@ -64,7 +64,6 @@ def train_word2vec(
     words, counts = select_vocabulary(prepared.counts, opts.min_count, opts.max_vocab)
     vocab = len(words)
     ids_path = Path(workdir) / "corpus.ids"
-    batch = opts.arch == "skipgram" and bool(getattr(opts, "batch", False))
     try:
         n_ids = write_ids(prepared.path, words, ids_path)
         prepared.path.unlink(missing_ok=True)
@@ -80,7 +79,7 @@ def train_word2vec(
 
         def step(buf, before, t):
             return kernels.train_span(
-                buf, wi, wo, keep, table, sigmoid, vocab, cbow, batch, opts.window, opts.negative,
+                buf, wi, wo, keep, table, sigmoid, vocab, cbow, opts.window, opts.negative,
                 opts.lr, opts.min_lr, before, total, rng, t,
             )
 
@@ -91,5 +90,5 @@ def train_word2vec(
     del wo
     spent = time.perf_counter() - started
     wps = prepared.stats.tokens * opts.epochs / spent if spent > 0 else 0.0
-    info = {"word2vec": {"trainer": "emb", "batch": bool(batch)}}
+    info = {"word2vec": {"trainer": "emb"}}
     return Word2VecResult(words, wi, counts, wps, info=info)

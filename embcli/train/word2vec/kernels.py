@@ -9,10 +9,6 @@ values over [-6, 6] and a score outside that range is not updated at all; a nega
 target is skipped, not redrawn. Negatives follow count^ns_exponent exactly, drawn in constant time
 from an alias table (gensim bisects a cumulative table; the distribution is the same).
 
-The batched skip-gram kernel (``batch=True``) draws one set of negatives per centre word and shares
-it among the centre's context words, as in Ji et al.'s HogBatch: the output rows (centre and
-negatives) gather their gradients over the whole window and are updated once, after it.
-
 The random generator, the matrix initialisation and the table of the logistic function's shape are
 those of the FastText kernels; threads share the matrices without locks, each in its own call.
 """
@@ -144,57 +140,7 @@ def _pair(wi, wo, x, target, table, sigmoid, neg, lr, work, state):
 
 
 @njit(cache=True, nogil=True, fastmath=FAST)
-def _sg_batch(wi, wo, line, i, lo, hi, table, sigmoid, neg, lr, outs, delta, work, state):
-    """Skip-gram for centre ``line[i]`` with negatives shared by its context words ``line[lo:hi]``.
-
-    Each context row is scored against the centre and the shared negatives and updated at once; the
-    output rows gather their gradients from the context rows as they were scored and are updated
-    after the last one.
-    """
-    dim = wi.shape[1]
-    target = line[i]
-    m = 1
-    outs[0] = target
-    for _ in range(neg):
-        t, state = _draw(table, state)
-        if t != target:
-            outs[m] = t
-            m += 1
-    for b in range(m):
-        for d in range(dim):
-            delta[b, d] = 0.0
-    for c in range(lo, hi):
-        if c == i:
-            continue
-        x = wi[line[c]]
-        for d in range(dim):
-            work[d] = 0.0
-        for b in range(m):
-            o = wo[outs[b]]
-            dot = np.float32(0.0)
-            for d in range(dim):
-                dot += x[d] * o[d]
-            f = _score(dot, sigmoid)
-            if f < 0:
-                continue
-            label = np.float32(1.0) if b == 0 else np.float32(0.0)
-            g = (label - f) * lr
-            db = delta[b]
-            for d in range(dim):
-                work[d] += g * o[d]
-                db[d] += g * x[d]
-        for d in range(dim):
-            x[d] += work[d]
-    for b in range(m):
-        o = wo[outs[b]]
-        db = delta[b]
-        for d in range(dim):
-            o[d] += db[d]
-    return state
-
-
-@njit(cache=True, nogil=True, fastmath=FAST)
-def train_span(ids, wi, wo, keep, table, sigmoid, eos, cbow, batch, ws, neg, lr0, lr_min, done_before, total,
+def train_span(ids, wi, wo, keep, table, sigmoid, eos, cbow, ws, neg, lr0, lr_min, done_before, total,
                rng, slot):
     """Train on whole lines of the word ids ``ids`` (``eos`` ends a line); return the ids consumed.
 
@@ -213,8 +159,6 @@ def train_span(ids, wi, wo, keep, table, sigmoid, eos, cbow, batch, ws, neg, lr0
     work = np.empty(dim, dtype=np.float32)
     hidden = np.empty(dim, dtype=np.float32)
     line = np.empty(MAX_LINE, dtype=np.int32)
-    outs = np.empty(neg + 1, dtype=np.int64)
-    delta = np.empty((neg + 1, dim), dtype=np.float32)
     state = rng[slot]
     span = np.float32(lr0 - lr_min)
     p = 0
@@ -261,9 +205,6 @@ def train_span(ids, wi, wo, keep, table, sigmoid, eos, cbow, batch, ws, neg, lr0
                         x = wi[line[c]]
                         for d in range(dim):
                             x[d] += work[d]
-            elif batch:
-                if hi - lo > 1:
-                    state = _sg_batch(wi, wo, line, i, lo, hi, table, sigmoid, neg, lr, outs, delta, work, state)
             else:
                 for c in range(lo, hi):
                     if c == i:
