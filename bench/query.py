@@ -40,7 +40,7 @@ if shutil.which("emb", path=str(Path(sys.executable).parent)):
 
 def build(cache: Path, words: int, dim: int, seed: int) -> tuple[Path, Path]:
     """The emb model folder and the gensim file for ``words`` x ``dim``, built once."""
-    from embcli.store import atomic_dir, write_model_dir
+    from embcli.folder import atomic_dir, write_model
 
     folder = cache / f"emb-{words}x{dim}"
     kv_path = cache / f"gensim-{words}x{dim}.kv"
@@ -54,7 +54,7 @@ def build(cache: Path, words: int, dim: int, seed: int) -> tuple[Path, Path]:
     meta = {"algorithm": "random", "tokenizer": {"mode": "whitespace", "lowercase": False}}
     counts = np.arange(words, 0, -1, dtype=np.int64)
     with atomic_dir(folder, force=True) as tmp:
-        write_model_dir(tmp, names, vectors, meta, counts=counts)
+        write_model(tmp, names, vectors, meta, counts=counts)
     from gensim.models import KeyedVectors
 
     kv = KeyedVectors(dim)

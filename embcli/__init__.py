@@ -1,3 +1,5 @@
 """emb: a command-line toolkit for static word embeddings."""
 
-__version__ = "0.1.0"
+from embcli._version import __version__
+
+__all__ = ["__version__"]

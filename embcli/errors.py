@@ -29,6 +29,10 @@ class FormatError(EmbError):
     """A file in an external format that cannot be read as that format."""
 
 
+class DatasetError(EmbError):
+    """An evaluation set (analogies, word pairs) that cannot be read or parsed."""
+
+
 class TrainingError(EmbError):
     """Training settings that leave nothing to train (for instance an empty vocabulary)."""
 

@@ -17,7 +17,7 @@ from typing import Sequence
 import numpy as np
 
 from embcli.errors import EmbError, UnknownWordError, UsageError
-from embcli.model import Model
+from embcli.folder import ModelFolder
 from embcli.search import METHODS, METRICS, analogy_topk, topk
 from embcli.subwords import oov_vector
 
@@ -97,7 +97,7 @@ class VectorResult:
 # ---------------------------------------------------------------------------------------- words
 
 
-def lookup(model: Model, text: str) -> Term:
+def lookup(model: ModelFolder, text: str) -> Term:
     """Resolve a query word through the model's tokenizer settings; FastText answers unknown words.
 
     Raises ``UnknownWordError`` for a word the model cannot give a vector for.
@@ -106,7 +106,7 @@ def lookup(model: Model, text: str) -> Term:
     return _term(model, text, word, model.index_of(word) if word else None)
 
 
-def lookup_many(model: Model, texts: Sequence[str]) -> list[Term | EmbError]:
+def lookup_many(model: ModelFolder, texts: Sequence[str]) -> list[Term | EmbError]:
     """``lookup`` for many words at once (one pass over the vocabulary); failures are returned."""
     words = [model.normalize(t) for t in texts]
     rows = model.index_many(words)
@@ -119,7 +119,7 @@ def lookup_many(model: Model, texts: Sequence[str]) -> list[Term | EmbError]:
     return out
 
 
-def _term(model: Model, text: str, word: str, index: int | None) -> Term:
+def _term(model: ModelFolder, text: str, word: str, index: int | None) -> Term:
     if not word:
         raise UnknownWordError(f"empty query word {text!r}: give a word")
     if index is not None:
@@ -138,7 +138,7 @@ def _term(model: Model, text: str, word: str, index: int | None) -> Term:
     return Term(text, word, None, vector, float(np.linalg.norm(vector)))
 
 
-def _lookup_groups(model: Model, groups: Sequence[Sequence[str]]) -> list[list[Term | EmbError]]:
+def _lookup_groups(model: ModelFolder, groups: Sequence[Sequence[str]]) -> list[list[Term | EmbError]]:
     """``lookup_many`` over the words of several queries, returned query by query."""
     flat = lookup_many(model, [w for g in groups for w in g])
     out, at = [], 0
@@ -173,7 +173,7 @@ def _check_k(k: int, restrict: int | None) -> None:
 # ------------------------------------------------------------------------------------- commands
 
 
-def _hits(model: Model, rows: np.ndarray, scores: np.ndarray) -> list[Hit]:
+def _hits(model: ModelFolder, rows: np.ndarray, scores: np.ndarray) -> list[Hit]:
     hits = []
     for r, s in zip(rows.tolist(), scores.tolist()):
         if r < 0:
@@ -192,7 +192,7 @@ def _exclude(terms_per_query: list[list[Term]]) -> np.ndarray:
     return out
 
 
-def _prefiltered(model: Model, units: np.ndarray, k: int, restrict: int | None, exclude: np.ndarray):
+def _prefiltered(model: ModelFolder, units: np.ndarray, k: int, restrict: int | None, exclude: np.ndarray):
     """Cosine top-k of a large batch through the int8 index (same answers), or None to search in float32."""
     from embcli import prefilter
 
@@ -211,7 +211,7 @@ def _prefiltered(model: Model, units: np.ndarray, k: int, restrict: int | None, 
 
 
 def neighbors(
-    model: Model,
+    model: ModelFolder,
     queries: Sequence[str],
     k: int = 10,
     metric: str = "cosine",
@@ -245,7 +245,7 @@ def neighbors(
 
 
 def analogy(
-    model: Model,
+    model: ModelFolder,
     queries: Sequence[Sequence[str]],
     k: int = 5,
     method: str = "add",
@@ -278,7 +278,7 @@ def analogy(
     return results
 
 
-def similarity(model: Model, pairs: Sequence[Sequence[str]]) -> list[SimilarityResult]:
+def similarity(model: ModelFolder, pairs: Sequence[Sequence[str]]) -> list[SimilarityResult]:
     """The cosine similarity of each pair of words (gensim's ``similarity``)."""
     results = []
     for pair, found in zip(pairs, _lookup_groups(model, pairs)):
@@ -295,7 +295,7 @@ def similarity(model: Model, pairs: Sequence[Sequence[str]]) -> list[SimilarityR
     return results
 
 
-def vectors(model: Model, queries: Sequence[str], normalize: bool = False) -> list[VectorResult]:
+def vectors(model: ModelFolder, queries: Sequence[str], normalize: bool = False) -> list[VectorResult]:
     """The vector of each word: raw as stored (or from n-grams), or of unit length."""
     results = []
     for q, found in zip(queries, lookup_many(model, queries)):

@@ -7,16 +7,17 @@ from collections import Counter
 
 import numpy as np
 import pytest
-from conftest import TINY, TINY_FT, W2V_TRAINERS, assert_clean_error, invoke
+from conftest import TINY, TINY_FT, W2V_TRAINERS, assert_clean_error, invoke, use_word2vec_trainer
 
-import embcli.train.run as run
 from embcli.corpus import Corpus
 from embcli.errors import CorpusError
-from embcli.model import Model, open_model
+from embcli.folder import ModelFolder
+from embcli.open import open_model
 from embcli.store import ModelStore
 from embcli.subwords import oov_vector
 from embcli.tokenize import MAX_SENTENCE_TOKENS, TokenizerSettings
-from embcli.train import TrainOptions, train_to_folder
+from embcli.train.options import TrainOptions
+from embcli.train.run import train_to_folder
 from embcli.train.prepare import prepare_corpus
 from embcli.vocab import count_words
 
@@ -27,7 +28,7 @@ def trained_home(request, tmp_path_factory, web_file):
     once by emb's own kernels and once by gensim."""
     home = tmp_path_factory.mktemp("trained-home")
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(run, "WORD2VEC_TRAINER", request.param)
+        use_word2vec_trainer(mp, request.param)
         result = invoke(["train", web_file, *TINY, "--name", "w2v"], env={"EMB_HOME": str(home)})
     assert result.exit_code == 0, result.stderr
     return home, result
@@ -36,7 +37,7 @@ def trained_home(request, tmp_path_factory, web_file):
 @pytest.fixture(scope="module")
 def w2v(trained_home) -> Model:
     home, _ = trained_home
-    return Model(home / "models" / "w2v")
+    return ModelFolder(home / "models" / "w2v")
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +46,7 @@ def fasttext_run(tmp_path_factory, web_file):
     target = tmp_path_factory.mktemp("ft") / "model"
     options = TrainOptions(algo="fasttext", dim=12, epochs=1, min_count=3, threads=1, buckets=5000)
     result = train_to_folder(Corpus([str(web_file)]), TokenizerSettings(), options, target)
-    return Model(target), result
+    return ModelFolder(target), result
 
 
 # ------------------------------------------------------------------ the model folder
@@ -238,7 +239,7 @@ def test_default_name_output_no_default_force(small_corpus, emb_home, tmp_path):
     result = invoke(["train", small_corpus, *TINY, "--output", out])
     assert result.exit_code == 0, result.stderr
     assert f"saved to {out}" in result.stderr
-    assert Model(out).vectors.shape[1] == 12
+    assert ModelFolder(out).vectors.shape[1] == 12
     assert store.default_name() == "second" and len(store.names()) == 2
 
     assert_clean_error(invoke(["train", small_corpus, *TINY, "--output", out]), 1, "exists", "--force")

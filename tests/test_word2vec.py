@@ -6,33 +6,33 @@ from itertools import pairwise
 
 import numpy as np
 import pytest
-from conftest import W2V_TRAINERS
+from conftest import W2V_TRAINERS, use_word2vec_trainer
 from numba import njit
 
 import embcli.train.hogwild as hogwild
-from embcli.train.hogwild import write_ids
-import embcli.train.run as run
+import embcli.train.common as common
+from embcli.train.common import select_vocabulary, write_ids
 from embcli.corpus import Corpus
-from embcli.model import Model
+from embcli.folder import ModelFolder
 from embcli.query import neighbors
 from embcli.tokenize import TokenizerSettings
-from embcli.train import TrainOptions, train_to_folder
-from embcli.train.glove import select_vocabulary
+from embcli.train.options import TrainOptions
+from embcli.train.run import train_to_folder
 from embcli.train.prepare import prepare_corpus
 from embcli.train.word2vec import keep_probabilities, kernels, train_word2vec
 
 
 @pytest.fixture(scope="module", params=[(t, a) for t in W2V_TRAINERS for a in ("skipgram", "cbow")],
                 ids=lambda p: f"{p[0]}-{p[1]}")
-def sanity_model(request, tmp_path_factory, web_file) -> Model:
+def sanity_model(request, tmp_path_factory, web_file) -> ModelFolder:
     """4,000 verses, dim 32, 5 epochs, one thread (about a second), by emb's kernels and by gensim."""
     trainer, arch = request.param
     target = tmp_path_factory.mktemp("w2v-sanity") / "model"
     options = TrainOptions(arch=arch, dim=32, epochs=5, min_count=3, threads=1)
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(run, "WORD2VEC_TRAINER", trainer)
+        use_word2vec_trainer(mp, trainer)
         train_to_folder(Corpus([str(web_file)]), TokenizerSettings(), options, target)
-    return Model(target), trainer
+    return ModelFolder(target), trainer
 
 
 def test_neighbours_make_sense(sanity_model):
@@ -54,10 +54,7 @@ def test_neighbours_make_sense(sanity_model):
 
 def test_the_trainer_is_recorded_and_the_defaults_are_gensims(sanity_model):
     model, trainer = sanity_model
-    if trainer == "emb":
-        assert model.meta["word2vec"] == {"trainer": "emb"}
-    else:
-        assert "word2vec" not in model.meta
+    assert model.meta["trainer"] == trainer
     params = model.meta["params"]
     assert (params["lr"], params["min_lr"], params["sample"], params["ns_exponent"]) == (0.025, 0.0001, 1e-3, 0.75)
 
@@ -184,7 +181,7 @@ def test_ids_the_kernels_read(tmp_path):
 
 @pytest.mark.parametrize("text_chunk", [7, 1 << 22])
 def test_ids_of_a_real_corpus_in_any_chunks(tmp_path, web_lines, monkeypatch, text_chunk):
-    monkeypatch.setattr(hogwild, "TEXT_CHUNK", text_chunk)
+    monkeypatch.setattr(common, "CHUNK_BYTES", text_chunk)
     prepared = _prepared(tmp_path, "\n".join(web_lines[:300] + ["Ünïcödé naïve “quoted” 한국어"] * 3) + "\n")
     words, _ = select_vocabulary(prepared.counts, 2, None)
     n = write_ids(prepared.path, words, tmp_path / "ids")

@@ -60,7 +60,7 @@ def evaluate_cmd(
     from embcli.evaluate import (
         ANALOGY_SETS, SIMILARITY_SETS, default_dataset, evaluate_analogies, evaluate_pairs,
     )
-    from embcli.model import open_model
+    from embcli.open import open_model
 
     if not analogies and not similarity:
         analogies = [default_dataset(n) for n in ANALOGY_SETS]

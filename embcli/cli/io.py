@@ -97,7 +97,7 @@ def import_cmd(
 ) -> None:
     """Import vectors from word2vec, GloVe, fastText or Parquet files into the model store."""
     set_quiet(be_quiet)
-    from embcli.formats import import_to_store
+    from embcli.formats.convert import import_to_store
 
     started = time.perf_counter()
     with IOProgress("reading") as progress:
@@ -124,13 +124,13 @@ def export_cmd(
 ) -> None:
     """Write a model to a file in word2vec, GloVe, fastText .vec or Parquet format."""
     set_quiet(be_quiet)
-    from embcli.formats import write_model
-    from embcli.model import open_model
+    from embcli.formats.convert import export_model
+    from embcli.open import open_model
 
     started = time.perf_counter()
     m = open_model(model)
     with IOProgress("writing") as progress:
-        written, rows = write_model(m, output, fmt.value if fmt else None, limit, normalize, force, progress)
+        written, rows = export_model(m, output, fmt.value if fmt else None, limit, normalize, force, progress)
     spent = time.perf_counter() - started
     info(
         f"exported model {m.name!r} to {output if output != '-' else 'stdout'} ({written}): {rows:,} words x"
@@ -151,7 +151,7 @@ def convert_cmd(
 ) -> None:
     """Convert between vector formats without touching the model store."""
     set_quiet(be_quiet)
-    from embcli.formats import convert
+    from embcli.formats.convert import convert
 
     started = time.perf_counter()
     with IOProgress("converting") as progress:

@@ -43,10 +43,12 @@ def list_cmd(fmt: FormatOpt = OutputFormat.auto) -> None:
 @app.command("info")
 def info_cmd(name: NameArg) -> None:
     """Print a model's metadata (training parameters, corpus, tokenizer) as JSON."""
-    from embcli.store import ModelStore, read_meta
+    from embcli.folder import read_meta
+    from embcli.open import resolve
+    from embcli.store import ModelStore
 
     store = ModelStore()
-    path = store.resolve(name)
+    path = resolve(name, store)
     meta = read_meta(path)
     meta = {"name": path.name, "path": str(path), "default": store.default_name() == path.name, **meta}
     typer.echo(json.dumps(meta, indent=2, ensure_ascii=False))

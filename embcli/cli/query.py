@@ -131,7 +131,7 @@ class _Errors:
 
 
 def _open(model: Optional[str]):
-    from embcli.model import open_model
+    from embcli.open import open_model
 
     return open_model(model)
 

@@ -91,7 +91,8 @@ def train_cmd(
     from embcli.corpus import Corpus
     from embcli.store import ModelStore
     from embcli.tokenize import TokenizerSettings
-    from embcli.train import TrainOptions, train_to_folder, train_to_store
+    from embcli.train.options import TrainOptions
+    from embcli.train.run import train_to_folder, train_to_store
     from embcli.train.run import default_model_name
 
     if name is not None and output is not None:

@@ -1,9 +1,10 @@
-"""The corpus as a file of word ids, and threads that stream slices of it through a compiled kernel.
+"""Threads that stream slices of a file of word ids through a compiled kernel, sharing the matrices.
 
-Used by emb's own FastText and Word2Vec trainers. The corpus is a temporary file of int32 word ids;
-thread t reads the t-th slice of it chunk by chunk and hands each chunk to ``step``, which trains on
-it without taking the GIL and updates the shared matrices without locks (Hogwild). The main thread
-reports progress and stops every thread at its next chunk on Ctrl-C or on an error in a thread.
+Used by emb's own FastText and Word2Vec trainers. The corpus is a temporary file of int32 word ids
+(``common.write_ids``); thread t reads the t-th slice of it chunk by chunk and hands each chunk to
+``step``, which trains on it without taking the GIL and updates the shared matrices without locks
+(Hogwild). The main thread reports progress and stops every thread at its next chunk on Ctrl-C or
+on an error in a thread.
 """
 
 from __future__ import annotations
@@ -20,48 +21,9 @@ from embcli.train.options import ProgressFn
 # Ids a kernel call trains on: small enough that Ctrl-C and progress are prompt.
 CHUNK = 1 << 16
 
-# Characters of tokenized text converted to ids at a time.
-TEXT_CHUNK = 1 << 22
-
 # step(ids, done_before, thread) -> ids consumed (at least 1, at most len(ids)); ``done_before`` is
 # how many ids every thread together had consumed when the chunk was read.
 Step = Callable[[np.ndarray, float, int], int]
-
-
-def write_ids(corpus_path: Path, words: list[str], out_path: Path) -> int:
-    """Write the tokenized corpus as int32 ids: word i of ``words`` is i, rare words are dropped and
-    every line ends with the id len(words). Returns the number of ids written.
-
-    Lines are split and looked up in a hash table of ``words`` by pyarrow's compute kernels, a few MB
-    of text at a time.
-    """
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    line_end = len(words)
-    lookup = pc.SetLookupOptions(value_set=pa.array(words, type=pa.string()))
-    n = 0
-    with open(corpus_path, encoding="utf-8", newline="\n") as fh, open(out_path, "wb") as out:
-        while True:
-            text = fh.read(TEXT_CHUNK)
-            if not text:
-                return n
-            if not text.endswith("\n"):
-                text += fh.readline()
-            lines = pc.split_pattern(pa.array([text.removesuffix("\n")]), "\n").flatten()
-            tokens = pc.split_pattern(lines, " ")
-            del text, lines
-            starts = tokens.offsets.to_numpy()
-            ids = pc.index_in(tokens.flatten(), options=lookup).fill_null(-1).to_numpy(zero_copy_only=False)
-            count = starts.shape[0] - 1
-            # Token j of line i goes to j + i (one line end before it per earlier line); line i ends at
-            # starts[i + 1] + i.
-            both = np.empty(ids.shape[0] + count, dtype=np.int32)
-            both[np.arange(ids.shape[0]) + np.repeat(np.arange(count), np.diff(starts))] = ids
-            both[starts[1:] + np.arange(count)] = line_end
-            kept = both[both >= 0]
-            kept.tofile(out)
-            n += kept.shape[0]
 
 
 def slice_bounds(ids_path: Path, n_ids: int, threads: int, line_end: int | None) -> list[tuple[int, int]]:

@@ -10,6 +10,7 @@ in flight, so memory does not grow with the corpus.
 from __future__ import annotations
 
 import multiprocessing
+import queue
 import signal
 import sys
 from collections import Counter
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from embcli.corpus import Corpus, CorpusStats
-from embcli.errors import CorpusError, TrainingError
+from embcli.errors import CorpusError, EmbError, TrainingError
 from embcli.tokenize import MAX_SENTENCE_TOKENS, TokenizerSettings, chunks, make_tokenizer
 from embcli.train.options import ProgressFn
 
@@ -56,19 +57,29 @@ def _tokenize_lines(lines: list[str], tokenize, update) -> tuple[str, int, int]:
     return ("\n".join(out) + "\n" if out else ""), tokens, len(out)
 
 
+@dataclass
+class _Failure:
+    """What a worker sends back instead of a result when tokenizing raised."""
+
+    message: str
+
+
 def _worker(settings: TokenizerSettings, inbox, outbox) -> None:
     """Tokenize blocks from ``inbox`` into ``outbox``; keep the counts and send them at the end."""
     # Ctrl-C is the parent's to handle: it stops the workers, and they print no tracebacks.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    tokenize = make_tokenizer(settings)
-    counts: Counter = Counter()
-    update = counts.update
-    while True:
-        lines = inbox.get()
-        if lines is None:
-            outbox.put(counts)
-            return
-        outbox.put(_tokenize_lines(lines, tokenize, update))
+    try:
+        tokenize = make_tokenizer(settings)
+        counts: Counter = Counter()
+        update = counts.update
+        while True:
+            lines = inbox.get()
+            if lines is None:
+                outbox.put(counts)
+                return
+            outbox.put(_tokenize_lines(lines, tokenize, update))
+    except Exception as exc:  # reported by the parent as the training's error
+        outbox.put(_Failure(str(exc) if isinstance(exc, EmbError) else f"{type(exc).__name__}: {exc}"))
 
 
 def _blocks(lines):
@@ -101,13 +112,40 @@ class _Workers:
         for proc in self.procs:
             proc.start()
 
+    # How often a waiting parent checks that the worker it waits for is still alive.
+    POLL_SECONDS = 0.5
+
+    def receive(self, i: int):
+        """The next result of worker ``i``; an error if the worker failed or died (killed, out of memory)."""
+        outbox, proc = self.outboxes[i], self.procs[i]
+        while True:
+            try:
+                item = outbox.get(timeout=self.POLL_SECONDS)
+                break
+            except queue.Empty:
+                if proc.is_alive():
+                    continue
+                try:  # it may have put its last result just before it ended
+                    item = outbox.get(timeout=self.POLL_SECONDS)
+                    break
+                except queue.Empty:
+                    code = proc.exitcode
+                    how = f"was killed by signal {-code}" if code is not None and code < 0 else f"ended with code {code}"
+                    raise TrainingError(
+                        f"a tokenizing worker process (pid {proc.pid}) {how}: nothing was saved;"
+                        " run again, or with --threads 1 to tokenize in one process"
+                    ) from None
+        if isinstance(item, _Failure):
+            raise TrainingError(f"tokenizing failed in a worker process: {item.message}")
+        return item
+
     def counts(self) -> Counter:
         """Stop the workers and merge their word counts."""
         for inbox in self.inboxes:
             inbox.put(None)
         total: Counter = Counter()
-        for outbox in self.outboxes:
-            total.update(outbox.get())
+        for i in range(len(self.outboxes)):
+            total.update(self.receive(i))
         for proc in self.procs:
             proc.join()
         return total
@@ -164,10 +202,10 @@ def prepare_corpus(
                     pool.inboxes[sent % workers].put(block)
                     sent += 1
                     if sent - received >= limit:
-                        take_text(pool.outboxes[received % workers].get())
+                        take_text(pool.receive(received % workers))
                         received += 1
                 while received < sent:
-                    take_text(pool.outboxes[received % workers].get())
+                    take_text(pool.receive(received % workers))
                     received += 1
                 counts.update(pool.counts())
             finally:

@@ -16,12 +16,12 @@ words the vectors fastText would give them.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from embcli.train.hogwild import stream_threads, write_ids
+from embcli.train.common import Trained, select_vocabulary, write_ids
+from embcli.train.hogwild import stream_threads
 from embcli.train.options import ProgressFn, TrainOptions
 from embcli.train.prepare import Prepared
 
@@ -29,17 +29,6 @@ from embcli.train.prepare import Prepared
 MAX_LINE = 1024
 NEGATIVE_TABLE = 10_000_000
 EOS = "</s>"
-
-
-@dataclass
-class FastTextResult:
-    """What ``train_fasttext`` hands back: words by count, fastText's word vectors, the n-gram buckets."""
-
-    words: list[str]
-    vectors: np.ndarray
-    counts: np.ndarray
-    ngrams: np.ndarray
-    words_per_second: float
 
 
 def subword_rows(words: list[str], minn: int, maxn: int, buckets: int) -> tuple[np.ndarray, np.ndarray]:
@@ -112,14 +101,13 @@ def _run_threads(ids_path: Path, n_ids: int, budget: int, wi, wo, sub_off, sub_r
 def train_fasttext(
     prepared: Prepared, options: TrainOptions, folder: Path, on_progress: ProgressFn | None = None,
     use_eos: bool = True,
-) -> FastTextResult:
+) -> Trained:
     """Train FastText on the tokenized corpus; temporary files go in ``folder`` and are removed.
 
     The tokenized text file is deleted once converted to word ids. ``use_eos=False`` leaves
     ``</s>`` out of training (lines still end there); it exists for comparisons.
     """
     from embcli.train.fasttext import kernels
-    from embcli.train.glove import select_vocabulary
 
     opts = options
     started = time.perf_counter()
@@ -145,4 +133,5 @@ def train_fasttext(
     kernels.word_vectors(wi, sub_off, sub_rows, vocab, vectors)
     spent = time.perf_counter() - started
     wps = prepared.stats.tokens * opts.epochs / spent if spent > 0 else 0.0
-    return FastTextResult(words, vectors, counts, wi[vocab + 1 :], wps)
+    info = {"minn": opts.minn, "maxn": opts.maxn, "buckets": opts.buckets}
+    return Trained(words, vectors, counts, wps, ngrams=wi[vocab + 1 :], meta={"fasttext": info})

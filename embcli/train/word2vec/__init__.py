@@ -14,26 +14,14 @@ shared matrices without locks. With ``--threads 1`` a seed gives the same model 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from embcli.train.hogwild import stream_threads, write_ids
+from embcli.train.common import Trained, select_vocabulary, write_ids
+from embcli.train.hogwild import stream_threads
 from embcli.train.options import ProgressFn, TrainOptions
 from embcli.train.prepare import Prepared
-
-
-@dataclass
-class Word2VecResult:
-    """What ``train_word2vec`` hands back (the fields of the trainers' common result)."""
-
-    words: list[str]
-    vectors: np.ndarray
-    counts: np.ndarray
-    words_per_second: float
-    ngrams: None = None
-    info: dict = field(default_factory=dict)
 
 
 def keep_probabilities(counts: np.ndarray, sample: float) -> np.ndarray:
@@ -50,13 +38,12 @@ def keep_probabilities(counts: np.ndarray, sample: float) -> np.ndarray:
 
 def train_word2vec(
     prepared: Prepared, options: TrainOptions, workdir: Path, on_progress: ProgressFn | None = None,
-) -> Word2VecResult:
+) -> Trained:
     """Train Word2Vec with negative sampling on the tokenized corpus; temporary files go in ``workdir``.
 
     The tokenized text file is deleted once converted to word ids.
     """
     from embcli.train.fasttext import kernels as ft_kernels
-    from embcli.train.glove import select_vocabulary
     from embcli.train.word2vec import kernels
 
     opts = options
@@ -90,5 +77,4 @@ def train_word2vec(
     del wo
     spent = time.perf_counter() - started
     wps = prepared.stats.tokens * opts.epochs / spent if spent > 0 else 0.0
-    info = {"word2vec": {"trainer": "emb"}}
-    return Word2VecResult(words, wi, counts, wps, info=info)
+    return Trained(words, wi, counts, wps)
