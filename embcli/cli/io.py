@@ -13,9 +13,9 @@ import typer
 
 from embcli.cli.console import StderrProgress, human_count, info, set_quiet, warn
 from embcli.cli.options import ModelOpt, QuietOpt
-from embcli.formats import FORMATS, WRITABLE, format_help
+from embcli.formats import READABLE, WRITABLE, format_help
 
-InFormat = Enum("InFormat", {name: name for name in FORMATS}, type=str)
+InFormat = Enum("InFormat", {name: name for name in READABLE}, type=str)
 OutFormat = Enum("OutFormat", {name: name for name in WRITABLE}, type=str)
 
 _IN_HELP = "Input format [default: from the suffix, else the first bytes]. " + format_help()
@@ -26,6 +26,11 @@ LossyOpt = Annotated[
 ]
 NormalizeOpt = Annotated[bool, typer.Option("--normalize", help="Write unit-length vectors.")]
 ForceOpt = Annotated[bool, typer.Option("--force", help="Replace an existing output.")]
+NonFinite = Enum("NonFinite", {"error": "error", "zero": "zero"}, type=str)
+NonFiniteOpt = Annotated[
+    NonFinite,
+    typer.Option("--nonfinite", help="NaN or infinite values: error (stop, naming the row) or zero (replace by 0)."),
+]
 
 IMPORT_EXAMPLES = """\
 Examples:
@@ -42,7 +47,7 @@ Examples:
 \b
   emb export vectors.parquet                      the default model as Parquet
   emb export -m web-word2vec out.bin --limit 50000
-  emb export - --format glove --normalize | head
+  emb export - --format glove --normalize --limit 10
 """
 CONVERT_EXAMPLES = """\
 Examples:
@@ -79,10 +84,12 @@ def _report_skips(summary) -> None:
             f"skipped {summary.duplicates:,} duplicate word(s), keeping the first of each"
             f" (first duplicate: {summary.first_duplicate!r})"
         )
-    if getattr(summary, "empty", 0):
+    if summary.empty:
         warn(f"skipped {summary.empty:,} empty word(s)")
     if summary.replaced_bytes:
         warn(f"replaced {summary.replaced_bytes:,} invalid UTF-8 byte(s) in words with U+FFFD")
+    if summary.nonfinite_values:
+        warn(f"replaced {summary.nonfinite_values:,} non-finite value(s) in {summary.nonfinite_rows:,} row(s) with 0")
 
 
 def import_cmd(
@@ -93,22 +100,22 @@ def import_cmd(
     lossy: LossyOpt = False,
     force: Annotated[bool, typer.Option("--force", help="Replace a model of the same name.")] = False,
     no_default: Annotated[bool, typer.Option("--no-default", help="Do not make the model the default.")] = False,
+    nonfinite: NonFiniteOpt = NonFinite.error,
     be_quiet: QuietOpt = False,
 ) -> None:
     """Import vectors from word2vec, GloVe, fastText or Parquet files into the model store."""
     set_quiet(be_quiet)
-    from embcli.formats.convert import import_to_store
+    from embcli.api import import_vectors
 
     started = time.perf_counter()
     with IOProgress("reading") as progress:
-        name, found, summary = import_to_store(
-            file, name, fmt.value if fmt else None, limit, lossy, force, not no_default, progress=progress
-        )
+        done = import_vectors(file, name, fmt.value if fmt else None, limit, lossy, force, not no_default, progress,
+                              nonfinite=nonfinite.value)
     spent = time.perf_counter() - started
-    _report_skips(summary)
+    _report_skips(done)
     info(
-        f"imported {file if file != '-' else 'stdin'} ({found}) as model {name!r}: {summary.rows:,} words x"
-        f" {summary.dim} dims in {spent:.1f} s ({human_count(summary.rows / max(spent, 1e-9))} rows/s)"
+        f"imported {file if file != '-' else 'stdin'} ({done.read_format}) as model {done.target!r}: {done.rows:,}"
+        f" words x {done.dim} dims in {spent:.1f} s ({human_count(done.rows / max(spent, 1e-9))} rows/s)"
         + ("" if no_default else "; now the default model")
     )
 
@@ -124,17 +131,16 @@ def export_cmd(
 ) -> None:
     """Write a model to a file in word2vec, GloVe, fastText .vec or Parquet format."""
     set_quiet(be_quiet)
-    from embcli.formats.convert import export_model
-    from embcli.open import open_model
+    from embcli.api import load
 
     started = time.perf_counter()
-    m = open_model(model)
+    m = load(model)
     with IOProgress("writing") as progress:
-        written, rows = export_model(m, output, fmt.value if fmt else None, limit, normalize, force, progress)
+        done = m.export(output, fmt.value if fmt else None, limit, normalize, force, progress)
     spent = time.perf_counter() - started
     info(
-        f"exported model {m.name!r} to {output if output != '-' else 'stdout'} ({written}): {rows:,} words x"
-        f" {m.dim} dims in {spent:.1f} s"
+        f"exported model {m.name!r} to {output if output != '-' else 'stdout'} ({done.written_format}):"
+        f" {done.rows:,} words x {m.dim} dims in {spent:.1f} s"
     )
 
 
@@ -147,23 +153,24 @@ def convert_cmd(
     lossy: LossyOpt = False,
     normalize: NormalizeOpt = False,
     force: ForceOpt = False,
+    nonfinite: NonFiniteOpt = NonFinite.error,
     be_quiet: QuietOpt = False,
 ) -> None:
     """Convert between vector formats without touching the model store."""
     set_quiet(be_quiet)
-    from embcli.formats.convert import convert
+    from embcli.api import convert
 
     started = time.perf_counter()
     with IOProgress("converting") as progress:
-        found, written, summary, rows = convert(
+        done = convert(
             input, output, from_fmt.value if from_fmt else None, to_fmt.value if to_fmt else None,
-            limit, lossy, normalize, force, progress,
+            limit, lossy, normalize, force, progress, nonfinite=nonfinite.value,
         )
     spent = time.perf_counter() - started
-    _report_skips(summary)
+    _report_skips(done)
     info(
-        f"converted {input if input != '-' else 'stdin'} ({found}) to {output if output != '-' else 'stdout'}"
-        f" ({written}): {rows:,} words x {summary.dim} dims in {spent:.1f} s"
+        f"converted {input if input != '-' else 'stdin'} ({done.read_format}) to {output if output != '-' else 'stdout'}"
+        f" ({done.written_format}): {done.rows:,} words x {done.dim} dims in {spent:.1f} s"
     )
 
 

@@ -10,14 +10,18 @@ from pathlib import Path
 from embcli.errors import FormatError, UsageError
 from embcli.folder import ImportSummary, ModelFolder, RowProgress, atomic_dir
 from embcli.formats import default_name, get_format, strip_compression
-from embcli.formats.detect import detect_format, output_format, sniff
+from embcli.formats.detect import detect_format, output_format, refuse_pickle, sniff
 from embcli.formats.streams import open_input, open_output
 from embcli.store import ModelStore
 
 
 def read_into(src: str, folder: Path, fmt: str | None = None, limit: int | None = None, lossy: bool = False,
-              progress: RowProgress | None = None) -> tuple[str, ImportSummary]:
-    """Read the file ``src`` (``-`` for stdin) into the empty folder ``folder``; return format and summary."""
+              progress: RowProgress | None = None, nonfinite: str = "error") -> tuple[str, ImportSummary]:
+    """Read the file ``src`` (``-`` for stdin) into the empty folder ``folder``; return format and summary.
+
+    ``nonfinite`` is ``"error"`` (NaN or infinite values refuse the file, naming the row) or ``"zero"``
+    (they are replaced by 0 and counted in the summary).
+    """
     if limit is not None and limit < 1:
         raise UsageError("--limit must be at least 1")
     if src != "-" and not Path(src).exists():
@@ -32,7 +36,8 @@ def read_into(src: str, folder: Path, fmt: str | None = None, limit: int | None 
         spec = get_format(fmt)
         source = "stdin" if src == "-" else src
         if spec.folder:
-            return fmt, spec.read_fn()(Path(src), folder, source, limit=limit, lossy=lossy, progress=progress)
+            return fmt, spec.read_fn()(Path(src), folder, source, limit=limit, lossy=lossy, progress=progress,
+                                       nonfinite=nonfinite)
         if not spec.streams:
             path = src
             if src == "-" or strip_compression(src)[1]:
@@ -41,10 +46,13 @@ def read_into(src: str, folder: Path, fmt: str | None = None, limit: int | None 
                 with open(spooled, "wb") as fh:
                     shutil.copyfileobj(stream, fh, 1 << 22)
                 path = str(spooled)
-            return fmt, spec.read_fn()(path, folder, source, limit=limit, lossy=lossy, progress=progress)
+            return fmt, spec.read_fn()(path, folder, source, limit=limit, lossy=lossy, progress=progress,
+                                       nonfinite=nonfinite)
         if stream is None:
             stream, size = open_input(src)
-        return fmt, spec.read_fn()(stream, folder, source, limit=limit, lossy=lossy, total=size, progress=progress)
+        refuse_pickle(stream.peek(16)[:16], source)
+        return fmt, spec.read_fn()(stream, folder, source, limit=limit, lossy=lossy, total=size, progress=progress,
+                                   nonfinite=nonfinite)
     finally:
         if stream is not None and src != "-":
             stream.close()
@@ -54,12 +62,12 @@ def read_into(src: str, folder: Path, fmt: str | None = None, limit: int | None 
 
 def import_to_store(src: str, name: str | None = None, fmt: str | None = None, limit: int | None = None,
                     lossy: bool = False, force: bool = False, make_default: bool = True, store=None,
-                    progress: RowProgress | None = None) -> tuple[str, str, ImportSummary]:
+                    progress: RowProgress | None = None, nonfinite: str = "error") -> tuple[str, str, ImportSummary]:
     """Import a file into the store as model ``name``; return (name, format, summary)."""
     store = store or ModelStore()
     name = name or default_name(src)
     with store.writer(name, force=force) as tmp:
-        found, summary = read_into(src, tmp, fmt, limit, lossy, progress)
+        found, summary = read_into(src, tmp, fmt, limit, lossy, progress, nonfinite)
     if make_default:
         store.set_default(name)
     return name, found, summary
@@ -89,10 +97,7 @@ def export_model(model, dst: str, fmt: str | None = None, limit: int | None = No
             rows = writer(model, tmp, limit=limit, normalize=normalize, progress=progress)
         return fmt, rows
     if dst == "-":
-        out = open_output(dst)
-        rows = writer(model, out, limit=limit, normalize=normalize, progress=progress)
-        out.flush()
-        return fmt, rows
+        return fmt, _export_to_stdout(writer, model, limit, normalize, progress)
     target = Path(dst)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
@@ -110,9 +115,35 @@ def export_model(model, dst: str, fmt: str | None = None, limit: int | None = No
     return fmt, rows
 
 
+def _export_to_stdout(writer, model, limit, normalize, progress) -> int:
+    """Write to stdout; a reader that closes the pipe early makes the export fail (it is incomplete)."""
+    total = model.vocab_size if limit is None else min(limit, model.vocab_size)
+    done = [0]
+
+    def seen(rows: int, total_: int | None, rows_: int) -> None:
+        done[0] = rows
+        if progress:
+            progress(rows, total_, rows_)
+
+    out = open_output("-")
+    try:
+        rows = writer(model, out, limit=limit, normalize=normalize, progress=seen)
+        out.flush()
+    except BrokenPipeError:
+        # Later flushes of stdout (at exit too) would fail again: send what is left to /dev/null.
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, out.fileno())
+        os.close(null)
+        raise FormatError(
+            f"stdout: the pipe was closed by its reader before the export ended ({done[0]:,} of {total:,} rows"
+            " handed over): the output is incomplete; write to a file instead"
+        ) from None
+    return rows
+
+
 def convert(src: str, dst: str, from_fmt: str | None = None, to_fmt: str | None = None, limit: int | None = None,
             lossy: bool = False, normalize: bool = False, force: bool = False,
-            progress: RowProgress | None = None) -> tuple[str, str, ImportSummary, int]:
+            progress: RowProgress | None = None, nonfinite: str = "error") -> tuple[str, str, ImportSummary, int]:
     """Convert a file to another format without touching the store; return formats, summary, rows."""
     to_fmt = output_format(dst, to_fmt)
     if from_fmt is None and src != "-" and Path(src).is_dir():
@@ -129,7 +160,7 @@ def convert(src: str, dst: str, from_fmt: str | None = None, to_fmt: str | None 
         where.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=".emb-convert-", dir=where))
     try:
-        found, summary = read_into(src, work, from_fmt, limit, lossy, progress)
+        found, summary = read_into(src, work, from_fmt, limit, lossy, progress, nonfinite)
         fmt, rows = export_model(ModelFolder(work), dst, to_fmt, None, normalize, force, progress)
     finally:
         shutil.rmtree(work, ignore_errors=True)
