@@ -42,6 +42,26 @@ def web_file(tmp_path_factory, web_lines) -> Path:
     return path
 
 
+# Who trains word2vec with --loss ns: emb's own kernels (the "word2vec" trainer), or gensim when
+# that trainer is taken out of the registry (the word2vec tests run both).
+W2V_TRAINERS = ["word2vec", "gensim"]
+
+
+def use_word2vec_trainer(mp: pytest.MonkeyPatch, name: str) -> None:
+    """Make ``name`` the trainer of word2vec with negative sampling."""
+    from embcli.train import TRAINERS
+
+    if name == "gensim":
+        mp.delitem(TRAINERS, "word2vec")
+
+
+@pytest.fixture(params=W2V_TRAINERS)
+def word2vec_trainer(request, monkeypatch):
+    """Run the test once with emb's word2vec kernels and once with gensim's."""
+    use_word2vec_trainer(monkeypatch, request.param)
+    return request.param
+
+
 # Tiny settings: every training run in the suite takes about a second.
 TINY = ["--dim", "12", "--epochs", "1", "--min-count", "3", "--threads", "1"]
 TINY_FT = TINY + ["--buckets", "5000"]

@@ -48,8 +48,8 @@ def _wait_for_training(models, timeout=120.0):
     pytest.fail("training did not start in time")
 
 
-def _wait_for_fasttext_training(models, timeout=120.0):
-    """Wait until emb's FastText trainer has replaced the tokenized text by its id file (training has begun)."""
+def _wait_for_id_file(models, timeout=120.0):
+    """Wait until emb's FastText or Word2Vec trainer has replaced the tokenized text by its id file (training has begun)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         tmp = [p for p in models.iterdir() if p.name.startswith(".tmp-")]
@@ -62,23 +62,26 @@ def _wait_for_fasttext_training(models, timeout=120.0):
 
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 @pytest.mark.parametrize(
-    "wait, threads, algo",
+    "wait, threads, algo, loss",
     [
-        (_wait_for_training, 1, "word2vec"),
-        (_wait_for_tokenizing, 1, "word2vec"),
-        (_wait_for_tokenizing, 2, "word2vec"),
-        (_wait_for_fasttext_training, 2, "fasttext"),
+        (_wait_for_training, 1, "word2vec", "hs"),
+        (_wait_for_id_file, 1, "word2vec", "ns"),
+        (_wait_for_id_file, 2, "word2vec", "ns"),
+        (_wait_for_tokenizing, 1, "word2vec", "ns"),
+        (_wait_for_tokenizing, 2, "word2vec", "ns"),
+        (_wait_for_id_file, 2, "fasttext", "ns"),
     ],
-    ids=["training", "tokenizing", "tokenizing-in-workers", "fasttext-training-in-threads"],
+    ids=["gensim-training", "word2vec-training", "word2vec-training-in-threads", "tokenizing",
+         "tokenizing-in-workers", "fasttext-training-in-threads"],
 )
-def test_ctrl_c(emb_home, small_corpus, wait, threads, algo):
+def test_ctrl_c(emb_home, small_corpus, wait, threads, algo, loss):
     assert invoke(["train", small_corpus, *TINY, "--name", "previous"]).exit_code == 0
     models = emb_home / "models"
     before = _digest(models / "previous")
 
     # The whole sample corpus for 50 epochs: minutes of work, interrupted a moment after it starts.
     cmd = [sys.executable, "-m", "embcli", "train", str(SAMPLE), "--epochs", "50", "--dim", "50",
-           "--threads", str(threads), "--name", "interrupted", "--algo", algo]
+           "--threads", str(threads), "--name", "interrupted", "--algo", algo, "--loss", loss]
     proc = subprocess.Popen(
         cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=dict(os.environ),
         # A test runner started in the background may ignore SIGINT; the child must not.

@@ -7,7 +7,7 @@ from collections import Counter
 
 import numpy as np
 import pytest
-from conftest import TINY, TINY_FT, assert_clean_error, invoke
+from conftest import TINY, TINY_FT, W2V_TRAINERS, assert_clean_error, invoke, use_word2vec_trainer
 
 from embcli.corpus import Corpus
 from embcli.errors import CorpusError
@@ -22,11 +22,14 @@ from embcli.train.prepare import prepare_corpus
 from embcli.vocab import count_words
 
 
-@pytest.fixture(scope="module")
-def trained_home(tmp_path_factory, web_file):
-    """A store with a word2vec skip-gram model ``w2v`` trained through the CLI (do not change it)."""
+@pytest.fixture(scope="module", params=W2V_TRAINERS)
+def trained_home(request, tmp_path_factory, web_file):
+    """A store with a word2vec skip-gram model ``w2v`` trained through the CLI (do not change it),
+    once by emb's own kernels and once by gensim."""
     home = tmp_path_factory.mktemp("trained-home")
-    result = invoke(["train", web_file, *TINY, "--name", "w2v"], env={"EMB_HOME": str(home)})
+    with pytest.MonkeyPatch.context() as mp:
+        use_word2vec_trainer(mp, request.param)
+        result = invoke(["train", web_file, *TINY, "--name", "w2v"], env={"EMB_HOME": str(home)})
     assert result.exit_code == 0, result.stderr
     return home, result
 
@@ -102,13 +105,17 @@ def test_meta_json(w2v, web_file):
 
 
 def test_vectors_are_meaningful(w2v):
-    # Even one epoch of 12 dimensions puts "he" nearer to "she" than to "bread".
+    # Even one epoch of 12 dimensions puts numbers nearer to numbers than to other words.
     v = np.asarray(w2v.vectors) / np.asarray(w2v.norms)[:, None]
 
     def sim(a, b):
         return float(v[w2v.index_of(a)] @ v[w2v.index_of(b)])
 
-    assert sim("he", "she") > sim("he", "bread")
+    numbers = ["three", "four", "five", "six", "seven", "ten"]
+    others = ["bread", "water", "went", "said", "land", "heaven"]
+    near = np.mean([sim(a, b) for a in numbers for b in numbers if a != b])
+    far = np.mean([sim(a, b) for a in numbers for b in others])
+    assert near > far + 0.01, (near, far)
 
 
 @pytest.mark.parametrize(
@@ -119,7 +126,7 @@ def test_vectors_are_meaningful(w2v):
         (["--arch", "cbow", "--loss", "hs", "--window", "3", "--negative", "0"], {"arch": "cbow", "loss": "hs", "window": 3}),
     ],
 )
-def test_word2vec_variants(small_corpus, emb_home, extra, params):
+def test_word2vec_variants(word2vec_trainer, small_corpus, emb_home, extra, params):
     result = invoke(["train", small_corpus, *TINY, "--name", "m", *extra])
     assert result.exit_code == 0, result.stderr
     model = open_model("m")
@@ -129,7 +136,7 @@ def test_word2vec_variants(small_corpus, emb_home, extra, params):
     assert params.items() <= model.meta["params"].items()
 
 
-def test_max_vocab(small_corpus):
+def test_max_vocab(word2vec_trainer, small_corpus):
     result = invoke(["train", small_corpus, *TINY, "--max-vocab", "500", "--name", "m"])
     assert result.exit_code == 0, result.stderr
     assert len(open_model("m").words) <= 500
@@ -192,7 +199,7 @@ def _vectors(home, name):
     return np.load(home / "models" / name / "vectors.npy")
 
 
-def test_same_seed_one_thread_gives_identical_vectors(small_corpus, emb_home):
+def test_same_seed_one_thread_gives_identical_vectors(word2vec_trainer, small_corpus, emb_home):
     for name in ("a", "b"):
         assert invoke(["train", small_corpus, *TINY, "--seed", "7", "--name", name]).exit_code == 0
     assert invoke(["train", small_corpus, *TINY, "--seed", "8", "--name", "c"]).exit_code == 0
@@ -278,7 +285,7 @@ def test_prepare_splits_long_lines_and_keeps_every_token(tmp_path):
     assert prepared.counts == Counter(" ".join(lines).split())
 
 
-def test_long_line_trains_without_losing_words(tmp_path):
+def test_long_line_trains_without_losing_words(word2vec_trainer, tmp_path):
     # One 30,000-token line: gensim alone would drop everything past 10,000 tokens.
     words = [f"tail{i % 50}" if i >= 25_000 else f"head{i % 50}" for i in range(30_000)]
     src = tmp_path / "one-line.txt"
@@ -321,7 +328,7 @@ def test_parallel_tokenizing_errors_are_clean(tmp_path):
         prepare_corpus(Corpus([str(src)]), TokenizerSettings(), tmp_path / "out.txt", workers=2)
 
 
-def test_training_with_threads_uses_the_pool(small_corpus):
+def test_training_with_threads_uses_the_pool(word2vec_trainer, small_corpus):
     # Default --threads (all cores) tokenizes in worker processes; the model is as complete.
     result = invoke(["train", small_corpus, "--dim", "8", "--epochs", "1", "--min-count", "3", "--threads", "2"])
     assert result.exit_code == 0, result.stderr

@@ -42,9 +42,11 @@ TRAINERS: dict[str, Trainer] = {
     for t in (
         Trainer("fasttext", "emb's own FastText kernels (fastText's algorithm, negative sampling)",
                 ("fasttext",), ("ns",), "embcli.train.fasttext:train_fasttext"),
+        Trainer("word2vec", "emb's own Word2Vec kernels (word2vec.c's and gensim's algorithm, negative sampling)",
+                ("word2vec",), ("ns",), "embcli.train.word2vec:train_word2vec"),
         Trainer("glove", "emb's own GloVe: co-occurrence counting and AdaGrad",
                 ("glove",), LOSSES, "embcli.train.glove:train_glove"),
-        Trainer("gensim", "gensim's Word2Vec, and its FastText with hierarchical softmax",
+        Trainer("gensim", "gensim's Word2Vec and FastText with hierarchical softmax",
                 ("word2vec", "fasttext"), LOSSES, "embcli.train.gensim_trainer:train_gensim"),
     )
 }

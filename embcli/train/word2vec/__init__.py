@@ -1,0 +1,80 @@
+"""Word2Vec (skip-gram and CBOW, negative sampling) trained by emb's own numba kernels.
+
+The algorithm is word2vec.c's and gensim's (see ``kernels``), so that models compare with gensim's:
+input rows start uniform in [-1/dim, 1/dim) as in gensim 4, output rows at 0; words are subsampled with
+gensim's formula over the tokens of the vocabulary; the learning rate falls linearly from ``--lr``
+to ``--min-lr`` over all the epochs; lines are sentences and no window crosses them.
+
+The tokenized corpus is converted once into a temporary file of int32 word ids (rare words dropped,
+a line-end id after every line), shared with the FastText trainer. Each thread reads its own slice
+of that file, whole lines at a time, once per epoch, as word2vec.c's threads do, and all update the
+shared matrices without locks. With ``--threads 1`` a seed gives the same model every time.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+
+from embcli.train.common import Trained, select_vocabulary, write_ids
+from embcli.train.hogwild import stream_threads
+from embcli.train.options import ProgressFn, TrainOptions
+from embcli.train.prepare import Prepared
+
+
+def keep_probabilities(counts: np.ndarray, sample: float) -> np.ndarray:
+    """gensim's and word2vec.c's chance of keeping each word: (sqrt(c / T) + 1) * T / c, T = sample * total.
+
+    The total is over the words of the vocabulary only; 1 everywhere without sampling.
+    """
+    if sample <= 0:
+        return np.ones(len(counts), dtype=np.float32)
+    threshold = sample * float(counts.sum())
+    c = counts.astype(np.float64)
+    return np.minimum((np.sqrt(c / threshold) + 1.0) * threshold / c, 1.0).astype(np.float32)
+
+
+def train_word2vec(
+    prepared: Prepared, options: TrainOptions, workdir: Path, on_progress: ProgressFn | None = None,
+) -> Trained:
+    """Train Word2Vec with negative sampling on the tokenized corpus; temporary files go in ``workdir``.
+
+    The tokenized text file is deleted once converted to word ids.
+    """
+    from embcli.train.fasttext import kernels as ft_kernels
+    from embcli.train.word2vec import kernels
+
+    opts = options
+    started = time.perf_counter()
+    words, counts = select_vocabulary(prepared.counts, opts.min_count, opts.max_vocab)
+    vocab = len(words)
+    ids_path = Path(workdir) / "corpus.ids"
+    try:
+        n_ids = write_ids(prepared.path, words, ids_path)
+        prepared.path.unlink(missing_ok=True)
+        keep = keep_probabilities(counts, opts.sample)
+        table = kernels.alias_table(counts.astype(np.float64) ** opts.ns_exponent)
+        sigmoid = kernels.sigmoid_table()
+        wi = np.empty((vocab, opts.dim), dtype=np.float32)
+        ft_kernels.init_uniform(wi, 1.0 / opts.dim, opts.seed)
+        wo = np.zeros((vocab, opts.dim), dtype=np.float32)
+        rng = np.random.SeedSequence(opts.seed).generate_state(opts.threads, dtype=np.uint64)
+        total = float(opts.epochs * n_ids)
+        cbow = opts.arch == "cbow"
+
+        def step(buf, before, t):
+            return kernels.train_span(
+                buf, wi, wo, keep, table, sigmoid, vocab, cbow, opts.window, opts.negative,
+                opts.lr, opts.min_lr, before, total, rng, t,
+            )
+
+        stream_threads(ids_path, n_ids, opts.threads, opts.epochs, total, step, on_progress,
+                       passes=True, line_end=vocab)
+    finally:
+        ids_path.unlink(missing_ok=True)
+    del wo
+    spent = time.perf_counter() - started
+    wps = prepared.stats.tokens * opts.epochs / spent if spent > 0 else 0.0
+    return Trained(words, wi, counts, wps)
