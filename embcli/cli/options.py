@@ -24,6 +24,14 @@ class AnalogyMethod(str, Enum):
 class TokenizerMode(str, Enum):
     unicode = "unicode"
     whitespace = "whitespace"
+    ko = "ko"
+    ja = "ja"
+    zh = "zh"
+
+
+class PosFilter(str, Enum):
+    all = "all"
+    content = "content"
 
 
 FormatOpt = Annotated[
@@ -48,14 +56,27 @@ TokenizerOpt = Annotated[
     TokenizerMode,
     typer.Option(
         "--tokenizer",
-        help="unicode: NFKC, case folding, Unicode words; whitespace: split on spaces only (pre-tokenized text, item ids).",
+        help="unicode: NFKC, case folding, Unicode words; whitespace: split on spaces only (pre-tokenized text,"
+        " item ids); ko, ja, zh: Korean (kiwipiepy), Japanese (fugashi) or Chinese (jieba) morphemes,"
+        " each an extra: pip install 'embcli[ko]' (or ja, zh, cjk for all three).",
     ),
+]
+PosFilterOpt = Annotated[
+    PosFilter,
+    typer.Option(
+        "--pos-filter",
+        help="ko, ja, zh: all: every morpheme; content: only content morphemes (no particles, endings, function words).",
+    ),
+]
+PosTagsOpt = Annotated[
+    bool,
+    typer.Option("--pos-tags/--no-pos-tags", help="ko, ja, zh: write tokens with their part of speech (먹/VV)."),
 ]
 LowercaseOpt = Annotated[
     Optional[bool],
     typer.Option(
         "--lowercase/--no-lowercase",
-        help="Fold case. Default: yes for the unicode tokenizer, no for whitespace.",
+        help="Fold case. Default: yes, except for the whitespace tokenizer.",
         show_default=False,
     ),
 ]

@@ -130,6 +130,20 @@ class _Errors:
             raise typer.Exit(1)
 
 
+def _note_splits(model, terms) -> None:
+    """On stderr: which query words a morphological tokenizer split, and what was looked up."""
+    settings = model.tokenizer
+    if not settings.morphological:
+        return
+    from embcli.cli.console import info
+    from embcli.tokenize import query_tokens
+
+    for term in terms:
+        word, tokens = query_tokens(term.text, settings)
+        if len(tokens) > 1:
+            info(f"emb: {term.text!r} is {len(tokens)} tokens ({' '.join(tokens)}): looked up {word!r}")
+
+
 def _open(model: Optional[str]):
     from embcli.model import open_model
 
@@ -156,16 +170,17 @@ def neighbors_cmd(
     for batch in _queries(words, None):
         results = neighbors(m, [q[0] for _, q in batch], k=k, metric=metric.value, restrict=restrict)
         for (number, _), res in zip(batch, results):
-            _emit_hits(out, errors, number, res)
+            _emit_hits(out, errors, number, res, m)
         out.flush()
     out.close()
     errors.exit()
 
 
-def _emit_hits(out, errors: _Errors, number: int | None, res) -> None:
+def _emit_hits(out, errors: _Errors, number: int | None, res, model) -> None:
     if res.error is not None:
         errors.report(number, res.error)
         return
+    _note_splits(model, res.terms)
     oov = res.oov
     for hit in res.hits:
         out.row({"query": res.query, "rank": hit.rank, "word": hit.word, "score": hit.score, "oov": oov})
@@ -197,7 +212,7 @@ def analogy_cmd(
     for batch in _queries(words, 3):
         results = analogy(m, [q for _, q in batch], k=k, method=method.value, restrict=restrict)
         for (number, _), res in zip(batch, results):
-            _emit_hits(out, errors, number, res)
+            _emit_hits(out, errors, number, res, m)
         out.flush()
     out.close()
     errors.exit()
@@ -223,6 +238,7 @@ def similarity_cmd(
             if res.error is not None:
                 errors.report(number, res.error)
                 continue
+            _note_splits(m, res.terms)
             out.row({"word1": res.query[0], "word2": res.query[1], "score": res.score, "oov": res.oov})
             out.flush_block(flush=False)
         out.flush()
@@ -249,6 +265,7 @@ def vector_cmd(
             if res.error is not None:
                 errors.report(number, res.error)
                 continue
+            _note_splits(m, [res.term])
             values = res.vector.tolist()
             # 9 significant digits give every float32 back exactly.
             cell = values if as_list else " ".join(f"{v:.9g}" for v in values)

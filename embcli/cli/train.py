@@ -9,7 +9,17 @@ from typing import Annotated, Optional
 import typer
 
 from embcli.cli.console import TrainProgress, human_count, info, set_quiet, warn
-from embcli.cli.options import CorpusArg, LowercaseOpt, MinTokenLengthOpt, QuietOpt, TokenizerMode, TokenizerOpt
+from embcli.cli.options import (
+    CorpusArg,
+    LowercaseOpt,
+    MinTokenLengthOpt,
+    PosFilter,
+    PosFilterOpt,
+    PosTagsOpt,
+    QuietOpt,
+    TokenizerMode,
+    TokenizerOpt,
+)
 
 
 class Algo(str, Enum):
@@ -34,6 +44,7 @@ Examples:
 \b
   emb train sample_data/web.txt.xz
   emb train corpus/ 'more/*.txt.gz' --algo fasttext --dim 300 --name big-ft
+  emb train reviews.txt.xz --tokenizer ko --name reviews   Korean morphemes (pip install 'embcli[ko]')
   emb train sessions.txt --tokenizer whitespace --window 3 --min-count 2 --name items
   emb train sample_data/web.txt.xz --algo glove --x-max 10 --memory 512M
 """
@@ -84,6 +95,8 @@ def train_cmd(
     tokenizer: TokenizerOpt = TokenizerMode.unicode,
     lowercase: LowercaseOpt = None,
     min_token_length: MinTokenLengthOpt = 1,
+    pos_filter: PosFilterOpt = PosFilter.all,
+    pos_tags: PosTagsOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
     """Train a Word2Vec, FastText or GloVe model on a corpus into the model store."""
@@ -102,7 +115,11 @@ def train_cmd(
         minn=minn, maxn=maxn, buckets=buckets, threads=threads, seed=seed, memory=memory, x_max=x_max,
         alpha=alpha,
     ).resolved()
-    settings = TokenizerSettings(mode=tokenizer.value, lowercase=lowercase, min_token_length=min_token_length)
+    settings = TokenizerSettings(
+        mode=tokenizer.value, lowercase=lowercase, min_token_length=min_token_length,
+        pos_filter=pos_filter.value, pos_tags=pos_tags,
+    )
+    settings.check_installed()
     store = ModelStore()
     if output is None:
         name = name or default_model_name(corpus, options.algo)

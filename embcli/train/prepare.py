@@ -5,11 +5,16 @@ blocks handed out round-robin; the tokenized blocks are written in input order, 
 same as with one worker, and each worker keeps its own word counts, merged once at the end (the
 counts are equal; only the order of words with equal counts may differ). At most a few blocks are
 in flight, so memory does not grow with the corpus.
+
+A tokenizer that raises (a morphological analyzer failing on some input) stops the pass with a
+``TrainingError`` naming the line, in a worker as in the parent; a worker that dies (a crash in an
+analyzer's native code) stops it too, instead of leaving the parent waiting.
 """
 
 from __future__ import annotations
 
 import multiprocessing
+import queue
 import signal
 import sys
 from collections import Counter
@@ -26,6 +31,8 @@ BLOCK_LINES = 2048
 BLOCK_CHARS = 1 << 18
 # Blocks in flight per worker: enough to keep the workers busy, few enough to bound memory.
 IN_FLIGHT_PER_WORKER = 3
+# How often (seconds) the parent checks that a worker it waits for is still alive.
+ALIVE_CHECK_SECONDS = 1.0
 
 
 @dataclass
@@ -56,11 +63,45 @@ def _tokenize_lines(lines: list[str], tokenize, update) -> tuple[str, int, int]:
     return ("\n".join(out) + "\n" if out else ""), tokens, len(out)
 
 
+@dataclass
+class _Failed:
+    """What a worker sends instead of a block's tokens when its tokenizer raised."""
+
+    message: str
+
+
+def _failure(exc: Exception, lines: list[str], tokenize) -> str:
+    """The error message for a block that failed: the exception and the first line it fails on."""
+    for line in lines:
+        try:
+            tokenize(line)
+        except Exception:
+            shown = line if len(line) <= 60 else line[:60] + "..."
+            return f"{type(exc).__name__}: {exc} (on the line {shown!r})"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _tokenize_checked(lines: list[str], tokenize, update, settings: TokenizerSettings):
+    """``_tokenize_lines``, with a tokenizer's exception turned into a ``TrainingError``."""
+    try:
+        return _tokenize_lines(lines, tokenize, update)
+    except Exception as exc:
+        raise _error(settings, _failure(exc, lines, tokenize)) from None
+
+
+def _error(settings: TokenizerSettings, message: str) -> TrainingError:
+    return TrainingError(f"tokenizing failed (--tokenizer {settings.mode}): {message}; nothing was saved")
+
+
 def _worker(settings: TokenizerSettings, inbox, outbox) -> None:
     """Tokenize blocks from ``inbox`` into ``outbox``; keep the counts and send them at the end."""
     # Ctrl-C is the parent's to handle: it stops the workers, and they print no tracebacks.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    tokenize = make_tokenizer(settings)
+    try:
+        tokenize = make_tokenizer(settings)
+    except Exception as exc:
+        outbox.put(_Failed(f"{type(exc).__name__}: {exc}"))
+        return
     counts: Counter = Counter()
     update = counts.update
     while True:
@@ -68,7 +109,11 @@ def _worker(settings: TokenizerSettings, inbox, outbox) -> None:
         if lines is None:
             outbox.put(counts)
             return
-        outbox.put(_tokenize_lines(lines, tokenize, update))
+        try:
+            outbox.put(_tokenize_lines(lines, tokenize, update))
+        except Exception as exc:
+            outbox.put(_Failed(_failure(exc, lines, tokenize)))
+            return
 
 
 def _blocks(lines):
@@ -88,6 +133,7 @@ class _Workers:
     """Worker processes fed round-robin, so results come back in input order."""
 
     def __init__(self, n: int, settings: TokenizerSettings):
+        self.settings = settings
         method = "fork" if sys.platform.startswith("linux") else None
         ctx = multiprocessing.get_context(method)
         # Queues with feeder threads: a put never blocks, so parent and worker cannot wait on each
@@ -101,13 +147,34 @@ class _Workers:
         for proc in self.procs:
             proc.start()
 
+    def get(self, i: int):
+        """The next result of worker ``i``; a failure or a dead worker raises ``TrainingError``."""
+        while True:
+            try:
+                result = self.outboxes[i].get(timeout=ALIVE_CHECK_SECONDS)
+                break
+            except queue.Empty:
+                proc = self.procs[i]
+                if not proc.is_alive():
+                    try:  # what it sent just before it ended may still be on its way
+                        result = self.outboxes[i].get(timeout=ALIVE_CHECK_SECONDS)
+                        break
+                    except queue.Empty:
+                        pass
+                    raise _error(
+                        self.settings, f"a tokenizing process ended unexpectedly (exit code {proc.exitcode})"
+                    ) from None
+        if isinstance(result, _Failed):
+            raise _error(self.settings, result.message)
+        return result
+
     def counts(self) -> Counter:
         """Stop the workers and merge their word counts."""
         for inbox in self.inboxes:
             inbox.put(None)
         total: Counter = Counter()
-        for outbox in self.outboxes:
-            total.update(outbox.get())
+        for i in range(len(self.outboxes)):
+            total.update(self.get(i))
         for proc in self.procs:
             proc.join()
         return total
@@ -150,10 +217,11 @@ def prepare_corpus(
             totals["tokens"] += tokens
             totals["sentences"] += sentences
 
+        settings.check_installed()
         if workers <= 1:
             tokenize = make_tokenizer(settings)
             for block in _blocks(corpus.lines(progress)):
-                take_text(_tokenize_lines(block, tokenize, counts.update))
+                take_text(_tokenize_checked(block, tokenize, counts.update, settings))
         else:
             pool = _Workers(workers, settings)
             try:
@@ -164,10 +232,10 @@ def prepare_corpus(
                     pool.inboxes[sent % workers].put(block)
                     sent += 1
                     if sent - received >= limit:
-                        take_text(pool.outboxes[received % workers].get())
+                        take_text(pool.get(received % workers))
                         received += 1
                 while received < sent:
-                    take_text(pool.outboxes[received % workers].get())
+                    take_text(pool.get(received % workers))
                     received += 1
                 counts.update(pool.counts())
             finally:

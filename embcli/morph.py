@@ -1,0 +1,275 @@
+"""Morphological analyzers for Korean, Japanese and Chinese, each an optional extra.
+
+``ko``: kiwipiepy (``pip install 'embcli[ko]'``), ``ja``: fugashi with the unidic-lite dictionary
+(``embcli[ja]``), ``zh``: jieba (``embcli[zh]``). Each splits a line into morphemes (Korean: a noun
+and its particle, a verb stem and its endings; Japanese and Chinese: the words of text written
+without spaces). ``pos_filter="content"`` keeps only content morphemes (nouns, verbs, adjectives,
+adverbs, ...; particles, endings and function words go), ``pos_tags`` writes tokens as ``먹/VV``.
+
+Before the analyzer sees a line it is NFKC-normalised (full-width Latin and digits, half-width
+katakana), except Hangul compatibility jamo (``ㅋㅋ``, ``ㅠㅠ``), which NFKC would turn into
+conjoining jamo that then fuse with their neighbours into syllables. Tokens without a word
+character (punctuation, emoji) are dropped, as the unicode tokenizer drops them. Lines longer than
+``PIECE_CHARS`` are cut (at a space where there is one) before analysis: the analyzers slow down
+sharply on long inputs and MeCab crashes on very long ones; every piece is analysed, nothing is
+dropped.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+import unicodedata
+from functools import lru_cache
+from importlib.metadata import PackageNotFoundError, version
+from typing import Callable
+
+from embcli.errors import EmbError
+
+LANGUAGES = ("ko", "ja", "zh")
+POS_FILTERS = ("all", "content")
+# Longest piece of a line handed to an analyzer at once.
+PIECE_CHARS = 2000
+
+# language -> (module to import, distributions whose versions are recorded, extra)
+_PACKAGES = {
+    "ko": ("kiwipiepy", ("kiwipiepy", "kiwipiepy_model"), "ko"),
+    "ja": ("fugashi", ("fugashi", "unidic-lite"), "ja"),
+    "zh": ("jieba", ("jieba",), "zh"),
+}
+_ANALYZER = {"ko": "kiwipiepy", "ja": "fugashi+unidic-lite", "zh": "jieba"}
+
+_HAS_WORD = re.compile(r"\w").search
+_COMPAT_JAMO = re.compile(r"[\u3131-\u318e]+")
+_NOT_JAMO = re.compile(r"[^\u3131-\u318e]+")
+_SPACE = re.compile(r"\s+")
+
+# Content morphemes. Korean (Sejong tags as kiwi writes them): nouns, pronouns, numerals, verbs,
+# adjectives, determiners, adverbs, interjections, roots, foreign words, numbers, hanja, symbols
+# made of letters (ㅋㅋ) and kiwi's web tokens (URLs, hashtags); particles (J*), endings (E*),
+# affixes (X*), copulas (VC*) and auxiliary verbs (VX) are function morphemes.
+_KO_CONTENT = ("NN", "NR", "NP", "VV", "VA", "MM", "MAG", "IC", "XR", "SL", "SH", "SN", "SW", "W_")
+# Japanese (UniDic's first POS level).
+_JA_CONTENT = frozenset(("名詞", "代名詞", "動詞", "形容詞", "形状詞", "副詞", "連体詞", "感動詞"))
+# Chinese (jieba's flags, first letter): particles, prepositions, conjunctions, modal particles,
+# punctuation, quantifiers and affixes are function words.
+_ZH_FUNCTION = frozenset("upcyxwqhk")
+
+
+class MissingExtraError(EmbError):
+    """An optional feature whose package is not installed."""
+
+
+def require(module: str, extra: str):
+    """Import ``module`` or raise the one-line error naming the ``pip install`` that brings it."""
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise MissingExtraError(
+            f"this needs the {module} package, which is not installed: pip install 'embcli[{extra}]'"
+        ) from None
+
+
+def check_installed(language: str) -> None:
+    """Raise ``MissingExtraError`` unless the analyzer for ``language`` can be imported."""
+    module, _, extra = _PACKAGES[language]
+    require(module, extra)
+    if language == "ja":
+        require("unidic_lite", extra)
+
+
+def describe(language: str) -> dict:
+    """The analyzer's name and its packages' versions, for a model's metadata."""
+    versions = {}
+    for dist in _PACKAGES[language][1]:
+        try:
+            versions[dist] = version(dist)
+        except PackageNotFoundError:
+            versions[dist] = None
+    return {"name": _ANALYZER[language], "versions": versions}
+
+
+def prepare_text(text: str, lowercase: bool) -> str:
+    """NFKC (sparing Hangul compatibility jamo) and optional case folding, as before analysis."""
+    if not text.isascii():
+        if _COMPAT_JAMO.search(text):
+            text = _NOT_JAMO.sub(lambda m: unicodedata.normalize("NFKC", m.group()), text)
+        else:
+            text = unicodedata.normalize("NFKC", text)
+    return text.casefold() if lowercase else text
+
+
+def pieces(text: str, limit: int = PIECE_CHARS) -> list[str]:
+    """Cut ``text`` into pieces of at most ``limit`` characters, at the last space when there is one."""
+    if len(text) <= limit:
+        return [text]
+    out = []
+    while len(text) > limit:
+        cut = text.rfind(" ", limit // 2, limit)
+        if cut < 0:
+            cut = limit
+        out.append(text[:cut])
+        text = text[cut:]
+    out.append(text)
+    return out
+
+
+# -------------------------------------------------------------------------------- the analyzers
+#
+# Each ``_make_X(content, tags)`` loads its analyzer once and returns a function from one prepared
+# piece of text to a list of (token, is_content) pairs, ``token`` already carrying its tag when
+# ``tags`` is set. With ``content`` set the function morphemes are left out right away.
+
+
+def _clean(form: str) -> str:
+    """A token never holds white space: the tokenized corpus is split on it."""
+    return _SPACE.sub("_", form.strip())
+
+
+def _make_ko(content: bool, tags: bool, query: bool = False):
+    kiwipiepy = require("kiwipiepy", "ko")
+    # One thread per process: the tokenizing pass parallelises with processes.
+    kiwi = kiwipiepy.Kiwi(num_workers=0)
+    tokenize = kiwi.tokenize
+    keep = _KO_CONTENT
+
+    def analyze(text: str) -> list[tuple[str, bool]]:
+        out = []
+        for tok in tokenize(text):
+            form = tok.form
+            if not _HAS_WORD(form):
+                continue
+            tag = tok.tag
+            is_content = tag.startswith(keep)
+            if content and not is_content:
+                continue
+            if tag == "Z_CODA":
+                continue
+            if " " in form:
+                form = _clean(form)
+            out.append((f"{form}/{tag}" if tags else form, is_content))
+        return out
+
+    return analyze
+
+
+def _make_ja(content: bool, tags: bool, query: bool = False):
+    fugashi = require("fugashi", "ja")
+    require("unidic_lite", "ja")
+    tagger = fugashi.Tagger()
+    keep = _JA_CONTENT
+    need_pos = content or tags or query
+
+    def analyze(text: str) -> list[tuple[str, bool]]:
+        out = []
+        for node in tagger(text):
+            form = node.surface
+            if not _HAS_WORD(form):
+                continue
+            if need_pos:
+                pos = node.pos.split(",", 1)[0]
+                is_content = pos in keep
+                if content and not is_content:
+                    continue
+                if tags:
+                    form = f"{form}/{pos}"
+            else:
+                is_content = True
+            out.append((form, is_content))
+        return out
+
+    return analyze
+
+
+def _make_zh(content: bool, tags: bool, query: bool = False):
+    jieba = require("jieba", "zh")
+    import logging
+
+    jieba.setLogLevel(logging.WARNING)  # jieba logs its dictionary loading on stderr
+    jieba.initialize()
+    function = _ZH_FUNCTION
+    if not (content or tags):
+        cut = jieba.lcut
+        if not query:
+
+            def analyze(text: str) -> list[tuple[str, bool]]:
+                return [(w if " " not in w else _clean(w), True) for w in cut(text) if _HAS_WORD(w)]
+
+            return analyze
+        # A query is cut as the corpus was (plain cut); its words' flags come from the dictionary.
+        flags = importlib.import_module("jieba.posseg").dt.word_tag_tab
+
+        def analyze_query(text: str) -> list[tuple[str, bool]]:
+            words = [w if " " not in w else _clean(w) for w in cut(text) if _HAS_WORD(w)]
+            return [(w, flags.get(w, "n")[:1] not in function) for w in words]
+
+        return analyze_query
+
+    posseg = importlib.import_module("jieba.posseg")
+
+    def analyze(text: str) -> list[tuple[str, bool]]:
+        out = []
+        for pair in posseg.cut(text):
+            word, flag = pair.word, pair.flag
+            if not _HAS_WORD(word):
+                continue
+            is_content = flag[:1] not in function
+            if content and not is_content:
+                continue
+            if " " in word:
+                word = _clean(word)
+            out.append((f"{word}/{flag}" if tags else word, is_content))
+        return out
+
+    return analyze
+
+
+_MAKERS = {"ko": _make_ko, "ja": _make_ja, "zh": _make_zh}
+
+
+def make_analyzer(language: str, content: bool = False, tags: bool = False, query: bool = False):
+    """A function from one prepared piece of text to (token, is_content) pairs.
+
+    ``query``: the content flags are wanted even without filter or tags (for query words).
+    """
+    return _MAKERS[language](content, tags, query)
+
+
+def make_splitter(language: str, pos_filter: str, tags: bool, lowercase: bool) -> Callable[[str], list[str]]:
+    """A function from one line of text to its tokens (the corpus tokenizer of ``language``)."""
+    analyze = make_analyzer(language, pos_filter == "content", tags)
+    limit = PIECE_CHARS
+
+    def split(line: str) -> list[str]:
+        text = prepare_text(line, lowercase)
+        if len(text) <= limit:
+            return [t for t, _ in analyze(text)]
+        return [t for piece in pieces(text, limit) for t, _ in analyze(piece)]
+
+    return split
+
+
+@lru_cache(maxsize=8)
+def _query_analyzer(language: str, tags: bool):
+    # Queries see every morpheme with its content flag, whatever the model's filter.
+    return make_analyzer(language, False, tags, query=True)
+
+
+def analyze_query(word: str, language: str, tags: bool, lowercase: bool) -> tuple[str, list[str]]:
+    """The vocabulary word a query stands for, and every token the analyzer made of it.
+
+    One token: that token. Several: the first content morpheme (``임베딩은`` is ``임베딩 은``:
+    the noun, without its particle), or the first token when none is a content morpheme. A query
+    written as the model writes tagged tokens (``먹/VV``) is taken as it is.
+    """
+    text = prepare_text(word, lowercase).strip()
+    if not text or (tags and "/" in text and " " not in text):
+        return text, [text] if text else []
+    pairs = [p for piece in pieces(text) for p in _query_analyzer(language, tags)(piece)]
+    if not pairs:
+        return text, []
+    tokens = [t for t, _ in pairs]
+    if len(pairs) == 1:
+        return tokens[0], tokens
+    content = [t for t, c in pairs if c]
+    return (content[0] if content else tokens[0]), tokens
