@@ -262,9 +262,15 @@ def analyze_query(word: str, language: str, tags: bool, lowercase: bool) -> tupl
     the noun, without its particle), or the first token when none is a content morpheme. A query
     written as the model writes tagged tokens (``먹/VV``) is taken as it is.
     """
-    text = prepare_text(word, lowercase).strip()
-    if not text or (tags and "/" in text and " " not in text):
-        return text, [text] if text else []
+    text = prepare_text(word, False).strip()
+    if tags and "/" in text and " " not in text:
+        form, tag = text.rsplit("/", 1)
+        text = f"{form.casefold() if lowercase else form}/{tag}"
+        return text, [text]
+    if lowercase:
+        text = text.casefold()
+    if not text:
+        return text, []
     pairs = [p for piece in pieces(text) for p in _query_analyzer(language, tags)(piece)]
     if not pairs:
         return text, []
