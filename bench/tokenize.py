@@ -115,6 +115,10 @@ def run_direct(lang: str, lines: list[str], procs: int) -> tuple[float, int]:
 
 
 def run_emb(lang: str, path: Path, out: Path, procs: int) -> tuple[float, int]:
+    from embcli import morph
+
+    morph._kiwi.cache_clear()  # loaded anew, as the direct side does
+    morph._tagger.cache_clear()
     started = time.perf_counter()
     prepared = prepare_corpus(Corpus([str(path)]), TokenizerSettings(mode=lang), out, workers=procs)
     return time.perf_counter() - started, prepared.stats.tokens

@@ -126,11 +126,23 @@ def _clean(form: str) -> str:
     return _SPACE.sub("_", form.strip())
 
 
-def _make_ko(content: bool, tags: bool, query: bool = False):
+@lru_cache(maxsize=1)
+def _kiwi():
+    """One Kiwi per process (loading its model takes about a second); forked workers share its pages."""
     kiwipiepy = require("kiwipiepy", "ko")
-    # One thread per process: the tokenizing pass parallelises with processes.
-    kiwi = kiwipiepy.Kiwi(num_workers=0)
-    tokenize = kiwi.tokenize
+    # No threads of its own: the tokenizing pass parallelises with processes.
+    return kiwipiepy.Kiwi(num_workers=0)
+
+
+@lru_cache(maxsize=1)
+def _tagger():
+    fugashi = require("fugashi", "ja")
+    require("unidic_lite", "ja")
+    return fugashi.Tagger()
+
+
+def _make_ko(content: bool, tags: bool, query: bool = False):
+    tokenize = _kiwi().tokenize
     keep = _KO_CONTENT
 
     def analyze(text: str) -> list[tuple[str, bool]]:
@@ -154,9 +166,7 @@ def _make_ko(content: bool, tags: bool, query: bool = False):
 
 
 def _make_ja(content: bool, tags: bool, query: bool = False):
-    fugashi = require("fugashi", "ja")
-    require("unidic_lite", "ja")
-    tagger = fugashi.Tagger()
+    tagger = _tagger()
     keep = _JA_CONTENT
     need_pos = content or tags or query
 

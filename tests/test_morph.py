@@ -216,7 +216,7 @@ def test_tokenize_and_vocab_commands(tmp_path):
 def test_train_ko_model_remembers_its_tokenizer_and_queries_use_it(emb_home, tmp_path, nsmc):
     pytest.importorskip("kiwipiepy")
     corpus = tmp_path / "nsmc.txt"
-    corpus.write_text("\n".join(nsmc[:1500]) + "\n", encoding="utf-8")
+    corpus.write_text("\n".join(nsmc[:800]) + "\n", encoding="utf-8")
     args = ["train", corpus, "--tokenizer", "ko", "--dim", "16", "--epochs", "2", "--min-count", "3"]
     result = invoke([*args, "--threads", "2", "--name", "ko"])
     assert result.exit_code == 0, result.stderr
