@@ -20,6 +20,7 @@ from __future__ import annotations
 import importlib
 import re
 import unicodedata
+import warnings
 from functools import lru_cache
 from importlib.metadata import PackageNotFoundError, version
 from typing import Callable
@@ -130,8 +131,11 @@ def _clean(form: str) -> str:
 def _kiwi():
     """One Kiwi per process (loading its model takes about a second); forked workers share its pages."""
     kiwipiepy = require("kiwipiepy", "ko")
-    # No threads of its own: the tokenizing pass parallelises with processes.
-    return kiwipiepy.Kiwi(num_workers=0)
+    # No threads of its own (num_workers=0; kiwi warns that 0 meant "all cores" before its 0.21):
+    # the tokenizing pass parallelises with processes.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return kiwipiepy.Kiwi(num_workers=0)
 
 
 @lru_cache(maxsize=1)
