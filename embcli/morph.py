@@ -117,9 +117,12 @@ def pieces(text: str, limit: int = PIECE_CHARS) -> list[str]:
 
 # -------------------------------------------------------------------------------- the analyzers
 #
-# Each ``_make_X(content, tags)`` loads its analyzer once and returns a function from one prepared
-# piece of text to a list of (token, is_content) pairs, ``token`` already carrying its tag when
-# ``tags`` is set. With ``content`` set the function morphemes are left out right away.
+# For each language, ``_pairs_X(tags)`` gives a function from one prepared piece of text to
+# (token, is_content) pairs, for query words, and ``_tokens_X(content, tags)`` a function from one
+# piece to its tokens, for corpora: the tokens alone, with no pair per token, since on a corpus
+# emb's own work per token must stay small beside the analyzer's (see bench/tokenize.py). A token
+# is kept when it has a word character: ``isalnum()`` answers for almost all of them, the regular
+# expression for the rest (``c++``, ``_``).
 
 
 def _clean(form: str) -> str:
@@ -138,127 +141,172 @@ def _kiwi():
         return kiwipiepy.Kiwi(num_workers=0)
 
 
-@lru_cache(maxsize=1)
-def _tagger():
+@lru_cache(maxsize=2)
+def _tagger(wakati: bool = False):
     fugashi = require("fugashi", "ja")
     require("unidic_lite", "ja")
-    return fugashi.Tagger()
+    return fugashi.Tagger("-Owakati") if wakati else fugashi.Tagger()
 
 
-def _make_ko(content: bool, tags: bool, query: bool = False):
+def _jieba():
+    jieba = require("jieba", "zh")
+    import logging
+
+    jieba.setLogLevel(logging.WARNING)  # jieba logs its dictionary loading on stderr
+    jieba.initialize()
+    return jieba
+
+
+def _pairs_ko(tags: bool):
     tokenize = _kiwi().tokenize
     keep = _KO_CONTENT
 
     def analyze(text: str) -> list[tuple[str, bool]]:
         out = []
         for tok in tokenize(text):
-            form = tok.form
-            if not _HAS_WORD(form):
-                continue
-            tag = tok.tag
-            is_content = tag.startswith(keep)
-            if content and not is_content:
-                continue
-            if tag == "Z_CODA":
+            form, tag = tok.form, tok.tag
+            if tag == "Z_CODA" or not (form.isalnum() or _HAS_WORD(form)):
                 continue
             if " " in form:
                 form = _clean(form)
-            out.append((f"{form}/{tag}" if tags else form, is_content))
+            out.append((f"{form}/{tag}" if tags else form, tag.startswith(keep)))
         return out
 
     return analyze
 
 
-def _make_ja(content: bool, tags: bool, query: bool = False):
+def _tokens_ko(content: bool, tags: bool):
+    tokenize = _kiwi().tokenize
+    keep = _KO_CONTENT
+
+    def analyze(text: str) -> list[str]:
+        out = []
+        append = out.append
+        for tok in tokenize(text):
+            form, tag = tok.form, tok.tag
+            # Z_CODA: a final consonant kiwi splits off a syllable (대박이닼 -> 대박 이 다 ᆿ).
+            if tag == "Z_CODA" or (content and not tag.startswith(keep)):
+                continue
+            if not (form.isalnum() or _HAS_WORD(form)):
+                continue
+            if " " in form:
+                form = _clean(form)
+            append(f"{form}/{tag}" if tags else form)
+        return out
+
+    return analyze
+
+
+def _pairs_ja(tags: bool):
     tagger = _tagger()
     keep = _JA_CONTENT
-    need_pos = content or tags or query
 
     def analyze(text: str) -> list[tuple[str, bool]]:
         out = []
         for node in tagger(text):
             form = node.surface
-            if not _HAS_WORD(form):
-                continue
-            if need_pos:
+            if form.isalnum() or _HAS_WORD(form):
                 pos = node.pos.split(",", 1)[0]
-                is_content = pos in keep
-                if content and not is_content:
-                    continue
-                if tags:
-                    form = f"{form}/{pos}"
-            else:
-                is_content = True
-            out.append((form, is_content))
+                out.append((f"{form}/{pos}" if tags else form, pos in keep))
         return out
 
     return analyze
 
 
-def _make_zh(content: bool, tags: bool, query: bool = False):
-    jieba = require("jieba", "zh")
-    import logging
-
-    jieba.setLogLevel(logging.WARNING)  # jieba logs its dictionary loading on stderr
-    jieba.initialize()
-    function = _ZH_FUNCTION
+def _tokens_ja(content: bool, tags: bool):
     if not (content or tags):
-        cut = jieba.lcut
-        if not query:
+        # MeCab's own space-separated output: no Python object per token. MeCab's surfaces never
+        # hold white space.
+        parse = _tagger(True).parse
 
-            def analyze(text: str) -> list[tuple[str, bool]]:
-                return [(w if " " not in w else _clean(w), True) for w in cut(text) if _HAS_WORD(w)]
+        def plain(text: str) -> list[str]:
+            return [f for f in parse(text).split() if f.isalnum() or _HAS_WORD(f)]
 
-            return analyze
-        # A query is cut as the corpus was (plain cut); its words' flags come from the dictionary.
-        flags = importlib.import_module("jieba.posseg").dt.word_tag_tab
+        return plain
+    tagger = _tagger()
+    keep = _JA_CONTENT
 
-        def analyze_query(text: str) -> list[tuple[str, bool]]:
-            words = [w if " " not in w else _clean(w) for w in cut(text) if _HAS_WORD(w)]
-            return [(w, flags.get(w, "n")[:1] not in function) for w in words]
+    def analyze(text: str) -> list[str]:
+        out = []
+        append = out.append
+        for node in tagger(text):
+            form = node.surface
+            if not (form.isalnum() or _HAS_WORD(form)):
+                continue
+            pos = node.pos.split(",", 1)[0]
+            if content and pos not in keep:
+                continue
+            append(f"{form}/{pos}" if tags else form)
+        return out
 
-        return analyze_query
+    return analyze
 
+
+def _pairs_zh(tags: bool):
+    jieba = _jieba()
     posseg = importlib.import_module("jieba.posseg")
+    function = _ZH_FUNCTION
+    if tags:
+
+        def tagged(text: str) -> list[tuple[str, bool]]:
+            return [
+                (f"{p.word}/{p.flag}", p.flag[:1] not in function)
+                for p in posseg.cut(text)
+                if p.word.isalnum() or _HAS_WORD(p.word)
+            ]
+
+        return tagged
+    # Cut as the corpus was (plain cut); the words' flags come from the dictionary.
+    cut, flags = jieba.lcut, posseg.dt.word_tag_tab
 
     def analyze(text: str) -> list[tuple[str, bool]]:
+        words = [w for w in cut(text) if w.isalnum() or _HAS_WORD(w)]
+        return [(w, flags.get(w, "n")[:1] not in function) for w in words]
+
+    return analyze
+
+
+def _tokens_zh(content: bool, tags: bool):
+    jieba = _jieba()
+    # jieba's words never hold white space (it cuts at it), so no _clean here.
+    if not (content or tags):
+        cut = jieba.lcut
+
+        def plain(text: str) -> list[str]:
+            return [w for w in cut(text) if w.isalnum() or _HAS_WORD(w)]
+
+        return plain
+    posseg = importlib.import_module("jieba.posseg")
+    function = _ZH_FUNCTION
+
+    def analyze(text: str) -> list[str]:
         out = []
+        append = out.append
         for pair in posseg.cut(text):
             word, flag = pair.word, pair.flag
-            if not _HAS_WORD(word):
+            if content and flag[:1] in function:
                 continue
-            is_content = flag[:1] not in function
-            if content and not is_content:
-                continue
-            if " " in word:
-                word = _clean(word)
-            out.append((f"{word}/{flag}" if tags else word, is_content))
+            if word.isalnum() or _HAS_WORD(word):
+                append(f"{word}/{flag}" if tags else word)
         return out
 
     return analyze
 
 
-_MAKERS = {"ko": _make_ko, "ja": _make_ja, "zh": _make_zh}
-
-
-def make_analyzer(language: str, content: bool = False, tags: bool = False, query: bool = False):
-    """A function from one prepared piece of text to (token, is_content) pairs.
-
-    ``query``: the content flags are wanted even without filter or tags (for query words).
-    """
-    return _MAKERS[language](content, tags, query)
+_TOKENS = {"ko": _tokens_ko, "ja": _tokens_ja, "zh": _tokens_zh}
+_PAIRS = {"ko": _pairs_ko, "ja": _pairs_ja, "zh": _pairs_zh}
 
 
 def make_splitter(language: str, pos_filter: str, tags: bool, lowercase: bool) -> Callable[[str], list[str]]:
     """A function from one line of text to its tokens (the corpus tokenizer of ``language``)."""
-    analyze = make_analyzer(language, pos_filter == "content", tags)
+    analyze = _TOKENS[language](pos_filter == "content", tags)
     limit = PIECE_CHARS
 
     def split(line: str) -> list[str]:
         text = prepare_text(line, lowercase)
         if len(text) <= limit:
-            return [t for t, _ in analyze(text)]
-        return [t for piece in pieces(text, limit) for t, _ in analyze(piece)]
+            return analyze(text)
+        return [t for piece in pieces(text, limit) for t in analyze(piece)]
 
     return split
 
@@ -266,7 +314,7 @@ def make_splitter(language: str, pos_filter: str, tags: bool, lowercase: bool) -
 @lru_cache(maxsize=8)
 def _query_analyzer(language: str, tags: bool):
     # Queries see every morpheme with its content flag, whatever the model's filter.
-    return make_analyzer(language, False, tags, query=True)
+    return _PAIRS[language](tags)
 
 
 def analyze_query(word: str, language: str, tags: bool, lowercase: bool) -> tuple[str, list[str]]:
