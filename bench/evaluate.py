@@ -21,7 +21,7 @@ import numpy as np
 def build(folder: Path, words: int, dim: int, seed: int) -> list[str]:
     from gensim.test.utils import datapath
 
-    from embcli.store import write_model_dir
+    from embcli.folder import write_model
 
     rng = np.random.default_rng(seed)
     real = sorted({w.lower() for line in open(datapath("questions-words.txt"), encoding="utf-8")
@@ -44,7 +44,7 @@ def build(folder: Path, words: int, dim: int, seed: int) -> list[str]:
             if y not in done:
                 vectors[row[y]] = vectors[row[x]] + relation + 0.8 * rng.standard_normal(dim, dtype=np.float32)
                 done.add(y)
-    write_model_dir(folder, vocab, vectors, {"algorithm": "random"})
+    write_model(folder, vocab, vectors, {"algorithm": "random"})
     return vocab
 
 
@@ -59,7 +59,7 @@ def main() -> None:
     from gensim.test.utils import datapath
 
     from embcli.evaluate import evaluate_analogies
-    from embcli.model import Model
+    from embcli.folder import ModelFolder
 
     path = datapath("questions-words.txt")
     with tempfile.TemporaryDirectory() as tmp:
@@ -68,7 +68,7 @@ def main() -> None:
         vocab = build(folder, args.words, args.dim, args.seed)
 
         start = time.perf_counter()
-        model = Model(folder)
+        model = ModelFolder(folder)
         ours = evaluate_analogies(model, path)
         emb_s = time.perf_counter() - start
 

@@ -40,12 +40,12 @@ def hwm_kb():
 base = hwm_kb()
 if kind.startswith("emb-"):
     import pyarrow.parquet  # libraries load before the clock starts, as gensim and numpy do
-    from embcli.formats import read_into
-    from embcli.model import Model
+    from embcli.formats.convert import read_into
+    from embcli.folder import ModelFolder
     Path(out).mkdir()
     t0 = time.perf_counter()
     read_into(path, Path(out), kind[4:])
-    rows = Model(Path(out)).vocab_size
+    rows = ModelFolder(Path(out)).vocab_size
 elif kind == "numpy-load":
     import numpy as np
     t0 = time.perf_counter()
@@ -89,9 +89,9 @@ def main() -> None:
 
     from gensim.models import KeyedVectors
 
-    from embcli.formats import write_model
-    from embcli.model import Model
-    from embcli.store import write_model_dir
+    from embcli.formats.convert import export_model
+    from embcli.folder import ModelFolder
+    from embcli.folder import write_model
 
     work = Path(args.dir or tempfile.mkdtemp(prefix="emb-bench-io-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -107,8 +107,8 @@ def main() -> None:
 
     src = work / "model"
     src.mkdir()
-    write_model_dir(src, words, vectors, {"algorithm": "bench"})
-    model = Model(src)
+    write_model(src, words, vectors, {"algorithm": "bench"})
+    model = ModelFolder(src)
     kv = KeyedVectors(dim)
     if args.only != "parquet":
         kv.add_vectors(words, vectors)
@@ -125,14 +125,14 @@ def main() -> None:
     w2v, w2v_bin, pq, npy = work / "v.txt", work / "v.bin", work / "v.parquet", work / "v.npy"
     gensim_txt, gensim_bin = work / "g.txt", work / "g.bin"
     if args.only != "parquet":
-        ours = timed(lambda: write_model(model, str(w2v), "word2vec"))
+        ours = timed(lambda: export_model(model, str(w2v), "word2vec"))
         peer = timed(lambda: kv.save_word2vec_format(str(gensim_txt)))
         compare("write word2vec text", ours, peer, "gensim", ">= 3x")
-        ours = timed(lambda: write_model(model, str(w2v_bin), "word2vec-binary"))
+        ours = timed(lambda: export_model(model, str(w2v_bin), "word2vec-binary"))
         peer = timed(lambda: kv.save_word2vec_format(str(gensim_bin), binary=True))
         compare("write word2vec binary", ours, peer, "gensim", "none")
     if args.only != "word2vec":
-        ours = timed(lambda: write_model(model, str(pq), "parquet"))
+        ours = timed(lambda: export_model(model, str(pq), "parquet"))
         peer = timed(lambda: np.save(npy, np.asarray(model.vectors)))
         rows.append(("write parquet", ours, peer, "numpy.save", "<= 2x numpy"))
         print(f"  {'write parquet':34s} emb {ours:8.2f} s   numpy.save {peer:8.2f} s   parquet/numpy"

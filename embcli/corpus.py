@@ -78,7 +78,7 @@ def detect_compression(head: bytes) -> str | None:
     return None
 
 
-def _decompressed(raw: BinaryIO, kind: str | None) -> BinaryIO:
+def decompressed(raw: BinaryIO, kind: str | None) -> BinaryIO:
     if kind is None:
         return raw
     if kind == "gzip":
@@ -174,7 +174,7 @@ class Corpus:
             raw = io.BufferedReader(raw, buffer_size=1 << 20)
         kind = detect_compression(raw.peek(8)[:8])
         try:
-            stream = _decompressed(raw, kind)
+            stream = decompressed(raw, kind)
             pieces = _pieces(stream)
             first = True
             count = 0

@@ -29,8 +29,32 @@ class FormatError(EmbError):
     """A file in an external format that cannot be read as that format."""
 
 
+class DatasetError(EmbError):
+    """An evaluation set (analogies, word pairs) that cannot be read or parsed."""
+
+
 class TrainingError(EmbError):
     """Training settings that leave nothing to train (for instance an empty vocabulary)."""
+
+
+class MissingExtraError(EmbError):
+    """An optional feature whose extra is not installed; the message names the pip command.
+
+    Raised by ``embcli.extras.require``. The arguments are kept as they are given (not only the
+    message) so that the error survives pickling from a worker process.
+    """
+
+    def __init__(self, module: str, extra: str, feature: str | None = None, reason: str | None = None):
+        super().__init__(module, extra, feature, reason)
+        self.module, self.extra, self.feature, self.reason = module, extra, feature, reason
+
+    def __str__(self) -> str:
+        what = self.feature or self.module
+        if self.reason is None:
+            why = f"{self.module} is not installed"
+        else:
+            why = f"{self.module} cannot be imported: {self.reason}"
+        return f"{what} needs the '{self.extra}' extra ({why}): pip install 'embcli[{self.extra}]'"
 
 
 def caused_by_interrupt(exc: BaseException) -> bool:

@@ -9,23 +9,24 @@ are skipped and counted (``oov="skip"``) or counted as failures (``oov="wrong"``
 
 from __future__ import annotations
 
+import math
+import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from embcli.errors import EmbError, UsageError
-from embcli.model import Model
+from embcli.errors import DatasetError, UsageError
+from embcli.folder import ModelFolder
 from embcli.search import analogy_topk_rows
 
 DEFAULT_RESTRICT = 300_000
 ANALOGY_SETS = ("questions-words.txt",)
 SIMILARITY_SETS = ("wordsim353.tsv", "simlex999.txt")
 _TOPN = 5
-
-
-class DatasetError(EmbError):
-    """A dataset file that cannot be read or parsed."""
+# Analogy questions answered together: bounds the [questions, words] score blocks in memory.
+QUESTION_BATCH = 4096
 
 
 @dataclass
@@ -61,7 +62,7 @@ class AnalogyResult:
 
 
 @dataclass
-class SimilarityResult:
+class PairsResult:
     """Correlation of a model's cosine similarities with human scores on one word-pair set."""
 
     dataset: str
@@ -87,7 +88,7 @@ def default_dataset(name: str) -> Path:
     return Path(datapath(name))
 
 
-def _vocab_map(model: Model, restrict: int, case_insensitive: bool) -> dict[str, int]:
+def _vocab_map(model: ModelFolder, restrict: int, case_insensitive: bool) -> dict[str, int]:
     """Word -> row over the ``restrict`` most frequent words; upper-cased keys keep the most frequent."""
     words = model.words[:restrict]
     if not case_insensitive:
@@ -109,12 +110,26 @@ def _dataset_words(model: Model):
 
 
 def _read_lines(path: Path) -> list[str]:
+    """The lines of a dataset file; a FIFO with no writer is an empty file, not a wait forever."""
     try:
-        data = Path(path).read_bytes()
+        # Opening without blocking, then reading in blocking mode: a pipe whose writer is there (a
+        # shell's <(...)) is read to its end; a FIFO nobody writes to reads as empty at once.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        try:
+            os.set_blocking(fd, True)
+            fifo = stat.S_ISFIFO(os.fstat(fd).st_mode)
+            with os.fdopen(fd, "rb", closefd=False) as fh:
+                data = fh.read()
+        finally:
+            os.close(fd)
     except FileNotFoundError:
         raise DatasetError(f"{path}: no such file: check the path") from None
+    except IsADirectoryError:
+        raise DatasetError(f"{path}: a folder, not a dataset file: check the path") from None
     except OSError as exc:
         raise DatasetError(f"{path}: cannot read ({exc.strerror})") from None
+    if fifo and not data:
+        raise DatasetError(f"{path}: a pipe with nothing written to it: write the set into it, or pass a file")
     return data.decode("utf-8", errors="replace").splitlines()
 
 
@@ -159,6 +174,8 @@ def parse_pairs(path: Path) -> list[tuple[str, str, float]]:
             raise DatasetError(
                 f"{path}:{no}: expected 'word1 word2 score' separated by tabs or spaces: check the file's layout"
             ) from None
+        if not math.isfinite(score):
+            raise DatasetError(f"{path}:{no}: the score {parts[2]!r} is not a finite number: fix or remove the line")
         pairs.append((parts[0], parts[1], score))
     if not pairs:
         raise DatasetError(f"{path}: no word pairs found: expected 'word1 word2 score' lines")
@@ -166,7 +183,7 @@ def parse_pairs(path: Path) -> list[tuple[str, str, float]]:
 
 
 def evaluate_analogies(
-    model: Model,
+    model: ModelFolder,
     path: Path,
     method: str = "add",
     restrict_vocab: int = DEFAULT_RESTRICT,
@@ -196,12 +213,15 @@ def evaluate_analogies(
                 expected.append(d)
                 owner.append(s)
     correct = np.zeros(len(sections), dtype=np.int64)
-    if known:
+    words = model.words if known else []
+    # Questions are answered a batch at a time, so memory does not grow with the number of questions.
+    for start in range(0, len(known), QUESTION_BATCH):
+        batch = known[start : start + QUESTION_BATCH]
         # Line "a b c d" asks for b - a + c: the rows of (b, a, c) as A - B + C.
-        triples = np.asarray(known, dtype=np.int64)[:, [1, 0, 2]]
+        triples = np.asarray(batch, dtype=np.int64)[:, [1, 0, 2]]
         best, _ = analogy_topk_rows(model.vectors, model.norms, triples, _TOPN, restrict=restrict, method=method)
-        words = model.words
-        for row, s, d, (ia, ib, ic) in zip(best, owner, expected, known):
+        stop = start + len(batch)
+        for row, s, d, (ia, ib, ic) in zip(best, owner[start:stop], expected[start:stop], batch):
             ignore = {fold(words[ia]), fold(words[ib]), fold(words[ic])}
             predicted = None
             for i in row:
@@ -231,32 +251,28 @@ def _sum(name: str, parts: list[SectionScore]) -> SectionScore:
     )
 
 
-def _rank(values: np.ndarray) -> np.ndarray:
-    """Ranks with ties averaged (as scipy's rankdata)."""
-    order = np.argsort(values, kind="mergesort")
-    sorted_vals = values[order]
-    ranks = np.empty(len(values), dtype=np.float64)
-    starts = np.r_[0, np.flatnonzero(np.diff(sorted_vals)) + 1]
-    ends = np.r_[starts[1:], len(values)]
-    for s, e in zip(starts, ends):
-        ranks[order[s:e]] = (s + e + 1) / 2.0
-    return ranks
+def _correlations(gold: np.ndarray, predicted: np.ndarray) -> tuple[float | None, float | None]:
+    """(Spearman, Pearson) by scipy; None where a side is constant and no correlation exists."""
+    import warnings
 
+    from scipy import stats
 
-def _pearson(x: np.ndarray, y: np.ndarray) -> float | None:
-    x = x - x.mean()
-    y = y - y.mean()
-    denom = np.sqrt((x * x).sum() * (y * y).sum())
-    return float((x * y).sum() / denom) if denom > 0 else None
+    if np.ptp(gold) == 0 or np.ptp(predicted) == 0:
+        return None, None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        spearman = float(stats.spearmanr(gold, predicted).statistic)
+        pearson = float(stats.pearsonr(gold, predicted).statistic)
+    return spearman, pearson
 
 
 def evaluate_pairs(
-    model: Model,
+    model: ModelFolder,
     path: Path,
     restrict_vocab: int = DEFAULT_RESTRICT,
     case_insensitive: bool = True,
     oov: str = "skip",
-) -> SimilarityResult:
+) -> PairsResult:
     """Spearman and Pearson correlation between cosine similarity and the file's human scores."""
     if oov not in ("skip", "wrong"):
         raise UsageError(f"unknown OOV policy {oov!r}: use skip or wrong")
@@ -284,6 +300,5 @@ def evaluate_pairs(
     if len(gold) >= 2:
         g = np.asarray(gold, dtype=np.float64)
         p = np.asarray(predicted, dtype=np.float64)
-        pearson = _pearson(g, p)
-        spearman = _pearson(_rank(g), _rank(p))
-    return SimilarityResult(str(path), oov, spearman, pearson, len(pairs), answered)
+        spearman, pearson = _correlations(g, p)
+    return PairsResult(str(path), oov, spearman, pearson, len(pairs), answered)

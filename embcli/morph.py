@@ -25,10 +25,10 @@ from functools import lru_cache
 from importlib.metadata import PackageNotFoundError, version
 from typing import Callable
 
-from embcli.errors import EmbError
+from embcli import extras
+from embcli.names import POS_FILTERS  # noqa: F401  (the choices of pos_filter, checked by TokenizerSettings)
 
 LANGUAGES = ("ko", "ja", "zh")
-POS_FILTERS = ("all", "content")
 # Longest piece of a line handed to an analyzer at once.
 PIECE_CHARS = 2000
 
@@ -57,18 +57,12 @@ _JA_CONTENT = frozenset(("名詞", "代名詞", "動詞", "形容詞", "形状�
 _ZH_FUNCTION = frozenset("upcyxwqhk")
 
 
-class MissingExtraError(EmbError):
-    """An optional feature whose package is not installed."""
+_FEATURE = {"ko": "Korean tokenizing", "ja": "Japanese tokenizing", "zh": "Chinese tokenizing"}
 
 
 def require(module: str, extra: str):
     """Import ``module`` or raise the one-line error naming the ``pip install`` that brings it."""
-    try:
-        return importlib.import_module(module)
-    except ImportError:
-        raise MissingExtraError(
-            f"this needs the {module} package, which is not installed: pip install 'embcli[{extra}]'"
-        ) from None
+    return extras.require(module, extra, _FEATURE.get(extra))
 
 
 def check_installed(language: str) -> None:

@@ -85,7 +85,7 @@ def _stamp(vectors_path: Path) -> dict:
 
 def load(folder: Path, vectors: np.ndarray) -> Int8Index | None:
     """The saved index of a model folder, or None when there is none or it does not fit the vectors."""
-    from embcli.model import load_array
+    from embcli.folder import load_array
 
     where = Path(folder) / INDEX_DIR
     try:

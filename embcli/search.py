@@ -14,9 +14,9 @@ from typing import Callable
 import numpy as np
 
 from embcli.errors import UsageError
+from embcli.names import METHODS, METRICS
 
-METRICS = ("cosine", "euclidean", "dot")
-METHODS = ("add", "mul")
+__all__ = ["METHODS", "METRICS", "analogy_topk", "analogy_topk_rows", "topk"]
 # Scores held per block (float32): bounds the memory of a batch whatever its size.
 _BLOCK_CELLS = 1 << 24
 # The first block is small so that ranking it fully is cheap; its k-th score then filters the next,
@@ -110,15 +110,11 @@ def _cosine_blocks(vectors: np.ndarray, norms: np.ndarray, units: np.ndarray):
     scratch = _Scratch()
 
     def block(start: int, end: int) -> np.ndarray:
+        # Always the product divided by the norm, as gensim and the int8 prefilter's rescoring
+        # compute it: scaling the rows by reciprocals first would save a little time on large
+        # batches but make scores (and the order of near-ties) differ between the two searches.
+        scores = _products(vectors, units, scratch, start, end)
         with np.errstate(divide="ignore", invalid="ignore"):
-            if units.shape[0] >= vectors.shape[1]:
-                # Many queries: scaling the rows is cheaper than scaling the [Q, B] scores.
-                # (A multiplication by the reciprocal: division is several times slower, and the
-                # scores differ from gensim's division by at most a unit in the last place.)
-                rows = scratch.get("rows", (end - start, vectors.shape[1]))
-                np.multiply(vectors[start:end], (1 / norms[start:end])[:, None], out=rows)
-                return np.matmul(units, rows.T, out=scratch.get("scores", (len(units), end - start)))
-            scores = _products(vectors, units, scratch, start, end)
             scores /= norms[start:end]
         return scores
 

@@ -1,30 +1,23 @@
-"""The model store: one folder per model under ``$EMB_HOME/models``, written atomically.
+"""The model store: names, the default model, listing and removal under ``$EMB_HOME``.
 
-A model folder holds ``meta.json``, ``vocab.txt`` (one word a line, most frequent first),
-``vectors.npy`` (float32 [V, D], raw), ``norms.npy`` (float32 [V]), optionally ``counts.npy``
-(int64 [V]) and, for FastText, ``ngrams.npy`` (float32 [buckets, D]). Nothing is pickled; arrays are
-loaded with ``allow_pickle=False`` and memory-mapped.
+Models live in ``models/NAME/`` (model folders, see ``embcli.folder``); the default model's name is
+in ``default`` at the root. The store knows no file formats: opening a file given as a model is
+``embcli.open``'s job.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import tempfile
-import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-import numpy as np
-
-from embcli import __version__
 from embcli.errors import ModelError, UsageError
-
-FORMAT_VERSION = 1
-MODEL_FILES = ("meta.json", "vocab.txt", "vectors.npy", "norms.npy")
+from embcli.folder.atomic import atomic_dir
+from embcli.folder.layout import is_model_folder, read_meta
 
 
 def store_root() -> Path:
@@ -50,71 +43,6 @@ def check_name(name: str) -> str:
             f"invalid model name {name!r}: use letters, digits, '-', '_' or '.', without '/' or a leading '.'"
         )
     return name
-
-
-def write_model_dir(
-    folder: Path,
-    words: list[str],
-    vectors: np.ndarray,
-    meta: dict,
-    counts: np.ndarray | None = None,
-    ngrams: np.ndarray | None = None,
-) -> None:
-    """Write the files of a model into ``folder`` (which must exist and be empty)."""
-    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-    if vectors.ndim != 2 or vectors.shape[0] != len(words):
-        raise ModelError(f"{len(words)} words but a vector matrix of shape {vectors.shape}")
-    for word in words:
-        if "\n" in word or "\r" in word:
-            raise ModelError(f"word {word!r} holds a line break and cannot be stored")
-    with open(folder / "vocab.txt", "w", encoding="utf-8", newline="\n") as fh:
-        fh.write("\n".join(words))
-        if words:
-            fh.write("\n")
-    np.save(folder / "vectors.npy", vectors)
-    norms = np.sqrt(np.einsum("ij,ij->i", vectors, vectors, dtype=np.float64)).astype(np.float32)
-    np.save(folder / "norms.npy", norms)
-    if counts is not None:
-        np.save(folder / "counts.npy", np.asarray(counts, dtype=np.int64))
-    if ngrams is not None:
-        np.save(folder / "ngrams.npy", np.ascontiguousarray(ngrams, dtype=np.float32))
-    meta = dict(meta)
-    meta.setdefault("format_version", FORMAT_VERSION)
-    meta.setdefault("emb_version", __version__)
-    meta.setdefault("created", time.strftime("%Y-%m-%dT%H:%M:%S%z"))
-    meta["vocab_size"] = len(words)
-    meta["dim"] = int(vectors.shape[1])
-    with open(folder / "meta.json", "w", encoding="utf-8") as fh:
-        json.dump(meta, fh, indent=2, ensure_ascii=False)
-        fh.write("\n")
-
-
-@contextmanager
-def atomic_dir(target: Path, force: bool = False) -> Iterator[Path]:
-    """Yield an empty temporary sibling of ``target``; rename it into place if the block succeeds.
-
-    On any exception (Ctrl-C included) the temporary folder is removed and ``target`` is untouched.
-    With ``force`` an existing ``target`` is replaced; without it, it is refused before any work.
-    """
-    target = Path(target)
-    if target.exists() and not force:
-        raise ModelError(f"{target} exists: pass --force to replace it, or choose another name")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{target.name}-", dir=target.parent))
-    try:
-        yield tmp
-        if target.exists():
-            if not force:
-                raise ModelError(f"{target} appeared while writing: pass --force to replace it")
-            old = target.parent / f".old-{target.name}-{os.getpid()}"
-            os.replace(target, old)
-            os.replace(tmp, target)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, target)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
 
 
 @dataclass
@@ -149,7 +77,7 @@ class ModelStore:
         )
 
     def exists(self, name: str) -> bool:
-        return (self.path(name) / "meta.json").is_file()
+        return is_model_folder(self.path(name))
 
     def default_name(self) -> str | None:
         try:
@@ -189,29 +117,22 @@ class ModelStore:
         with atomic_dir(target, force=force) as tmp:
             yield tmp
 
-    def resolve(self, name_or_path: str | None) -> Path:
-        """The folder of a model given by name, folder path or file path; None means the default model."""
-        if name_or_path is None:
-            name = self.default_name()
-            if name is None or not self.exists(name):
-                raise ModelError("no model yet: train one with `emb train FILE`, or pass -m")
-            return self.path(name)
-        candidate = Path(name_or_path)
-        if candidate.is_file() and (os.sep in name_or_path or not self._is_model(name_or_path)):
-            # A file in a supported format (a model of the same name wins): read once, then cached.
-            from embcli.formats import cached_model_dir
+    def default_path(self) -> Path:
+        """The folder of the default model; an error naming what to do when there is none."""
+        name = self.default_name()
+        if name is None or not self.exists(name):
+            raise ModelError("no model yet: train one with `emb train FILE`, or pass -m")
+        return self.path(name)
 
-            return cached_model_dir(candidate, self)
-        if os.sep in name_or_path or candidate.exists() and (candidate / "meta.json").is_file():
-            if not (candidate / "meta.json").is_file():
-                raise ModelError(f"{name_or_path}: not a model folder (no meta.json): pass a model name or folder")
-            return candidate
-        check_name(name_or_path)
-        if not self.exists(name_or_path):
-            raise ModelError(self._unknown(name_or_path))
-        return self.path(name_or_path)
+    def lookup(self, name: str) -> Path:
+        """The folder of the model called ``name``; an error listing the models when there is none."""
+        check_name(name)
+        if not self.exists(name):
+            raise ModelError(self._unknown(name))
+        return self.path(name)
 
-    def _is_model(self, name: str) -> bool:
+    def has(self, name: str) -> bool:
+        """Whether ``name`` is a valid model name with a model in the store."""
         try:
             return self.exists(name)
         except UsageError:
@@ -240,17 +161,3 @@ class ModelStore:
         known = ", ".join(names) if names else "none yet"
         return f"no model named {name!r} (models: {known}): see `emb models list`"
 
-
-def read_meta(folder: Path) -> dict:
-    """The parsed ``meta.json`` of a model folder."""
-    path = Path(folder) / "meta.json"
-    try:
-        with open(path, encoding="utf-8") as fh:
-            meta = json.load(fh)
-    except FileNotFoundError:
-        raise ModelError(f"{path}: missing: the model folder is damaged; train or import it again") from None
-    except (OSError, ValueError) as exc:
-        raise ModelError(f"{path}: unreadable ({exc}): the model folder is damaged") from None
-    if not isinstance(meta, dict):
-        raise ModelError(f"{path}: not a JSON object: the model folder is damaged")
-    return meta

@@ -54,8 +54,9 @@ def ngram_buckets_block(words: list[str], minn: int, maxn: int, buckets: int) ->
     offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
     np.cumsum(sizes, out=offsets[1:])
     data = np.frombuffer(b"".join(encoded), dtype=np.uint8)
-    # Each start byte begins at most (maxn - minn + 1) n-grams.
-    out = np.empty(max(1, int(offsets[-1]) * (maxn - minn + 1)), dtype=np.int64)
+    # Each start byte of a word begins at most min(maxn - minn + 1, the word's length) n-grams.
+    most = int((sizes * np.minimum(sizes, max(maxn - minn + 1, 0))).sum())
+    out = np.empty(max(1, most), dtype=np.int64)
     lengths = np.empty(len(encoded), dtype=np.int64)
     n = _hash_block(data, offsets, minn, maxn, buckets, out, lengths)
     return out[:n], lengths

@@ -7,9 +7,11 @@ from pathlib import Path
 import numpy as np
 
 from embcli.corpus import Corpus
-from embcli.store import ModelStore, write_model_dir
+from embcli.store import ModelStore
+from embcli.folder import write_model
 from embcli.tokenize import TokenizerSettings
-from embcli.train import TrainOptions, train_to_folder
+from embcli.train.options import TrainOptions
+from embcli.train.run import train_to_folder
 
 
 def train_small(folder: Path, corpus: Path, algo: str) -> Path:
@@ -34,7 +36,7 @@ def write_toy_model(folder: Path, words: list[str], vectors, **meta) -> Path:
     """A model folder from given words and vectors (unicode tokenizer unless told otherwise)."""
     folder.mkdir(parents=True, exist_ok=True)
     meta = {"algorithm": "toy", "tokenizer": {"mode": "unicode"}, **meta}
-    write_model_dir(folder, words, np.asarray(vectors, dtype=np.float32), meta)
+    write_model(folder, words, np.asarray(vectors, dtype=np.float32), meta)
     return folder
 
 
@@ -87,5 +89,5 @@ def lee_ft_dir(tmp_path_factory) -> Path:
         "tokenizer": {"mode": "whitespace", "lowercase": False},
         "fasttext": {"minn": wv.min_n, "maxn": wv.max_n, "buckets": wv.bucket},
     }
-    write_model_dir(folder, list(wv.index_to_key), wv.vectors, meta, ngrams=wv.vectors_ngrams)
+    write_model(folder, list(wv.index_to_key), wv.vectors, meta, ngrams=wv.vectors_ngrams)
     return folder

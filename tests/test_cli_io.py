@@ -9,7 +9,8 @@ from typer.testing import CliRunner
 
 from embcli.cli.app import app
 from embcli.formats import FORMATS, WRITABLE
-from embcli.model import Model, open_model
+from embcli.folder import ModelFolder
+from embcli.open import open_model
 from embcli.store import ModelStore
 
 runner = CliRunner()
@@ -128,7 +129,7 @@ def test_convert_without_touching_the_store(tmp_path, emb_home):
     assert piped.exit_code == 0, piped.stderr
     folder = tmp_path / "m"
     assert run("convert", str(tmp_path / "p.bin"), str(folder), "--to", "folder").exit_code == 0
-    assert Model(folder).vocab_size == 76
+    assert ModelFolder(folder).vocab_size == 76
 
 
 def test_model_option_accepts_a_file_in_any_supported_format(tmp_path, emb_home):
@@ -147,7 +148,7 @@ def test_model_option_accepts_a_file_in_any_supported_format(tmp_path, emb_home)
 
 
 def test_model_file_cache_keeps_the_most_recently_used(tmp_path, emb_home, monkeypatch):
-    import embcli.formats as formats
+    import embcli.open as formats
 
     monkeypatch.setattr(formats, "CACHE_ENTRIES", 3)
     files = []

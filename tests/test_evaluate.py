@@ -13,9 +13,10 @@ from typer.testing import CliRunner
 from embcli.cli.app import app
 from embcli.corpus import Corpus
 from embcli.evaluate import evaluate_analogies, evaluate_pairs, parse_pairs
-from embcli.model import Model
+from embcli.folder import ModelFolder
 from embcli.tokenize import TokenizerSettings
-from embcli.train import TrainOptions, train_to_folder
+from embcli.train.options import TrainOptions
+from embcli.train.run import train_to_folder
 
 runner = CliRunner()
 
@@ -34,14 +35,14 @@ def trained(tmp_path_factory, web_lines):
 
 @pytest.fixture(scope="module")
 def gensim_kv(trained):
-    model = Model(trained)
+    model = ModelFolder(trained)
     kv = KeyedVectors(model.dim)
     kv.add_vectors(model.words, np.asarray(model.vectors))
     return kv
 
 
 def test_analogies_match_gensim(trained, gensim_kv):
-    model = Model(trained)
+    model = ModelFolder(trained)
     path = datapath("questions-words.txt")
     score, sections = gensim_kv.evaluate_word_analogies(path)
     ours = evaluate_analogies(model, path)
@@ -59,14 +60,14 @@ def test_analogies_match_gensim(trained, gensim_kv):
 def test_restrict_vocab_matches_gensim(trained, gensim_kv):
     path = datapath("questions-words.txt")
     score, _ = gensim_kv.evaluate_word_analogies(path, restrict_vocab=500)
-    ours = evaluate_analogies(Model(trained), path, restrict_vocab=500)
+    ours = evaluate_analogies(ModelFolder(trained), path, restrict_vocab=500)
     assert ours.total.accuracy == pytest.approx(score, abs=1e-12)
-    assert ours.total.answered < evaluate_analogies(Model(trained), path).total.answered
+    assert ours.total.answered < evaluate_analogies(ModelFolder(trained), path).total.answered
 
 
 def test_cosmul_matches_gensim_cosmul(trained, gensim_kv):
     """3CosMul against gensim's most_similar_cosmul, question by question."""
-    model = Model(trained)
+    model = ModelFolder(trained)
     path = datapath("questions-words.txt")
     ours = evaluate_analogies(model, path, method="mul")
     vocab = {w.upper(): w for w in reversed(model.words)}
@@ -92,7 +93,7 @@ def test_cosmul_matches_gensim_cosmul(trained, gensim_kv):
 @pytest.mark.parametrize("name", ["wordsim353.tsv", "simlex999.txt"])
 def test_pairs_match_gensim(trained, gensim_kv, name):
     pearson, spearman, oov_ratio = gensim_kv.evaluate_word_pairs(datapath(name))
-    ours = evaluate_pairs(Model(trained), datapath(name))
+    ours = evaluate_pairs(ModelFolder(trained), datapath(name))
     assert ours.answered > 20
     assert ours.spearman == pytest.approx(spearman.statistic, abs=1e-9)
     assert ours.pearson == pytest.approx(pearson.statistic, abs=1e-6)
@@ -101,8 +102,8 @@ def test_pairs_match_gensim(trained, gensim_kv, name):
 
 def test_oov_wrong_counts_unknown_questions_as_failures(trained):
     path = datapath("questions-words.txt")
-    skip = evaluate_analogies(Model(trained), path)
-    wrong = evaluate_analogies(Model(trained), path, oov="wrong")
+    skip = evaluate_analogies(ModelFolder(trained), path)
+    wrong = evaluate_analogies(ModelFolder(trained), path, oov="wrong")
     assert wrong.total.correct == skip.total.correct
     assert wrong.total.answered == 19544
     assert wrong.total.accuracy < skip.total.accuracy
@@ -111,11 +112,11 @@ def test_oov_wrong_counts_unknown_questions_as_failures(trained):
 def test_all_unknown_reports_zero_coverage(trained, tmp_path):
     path = tmp_path / "unknown.txt"
     path.write_text(": made-up\nqwzx vbnm plok jhgf\nzzzq yyyq xxxq wwwq\n", encoding="utf-8")
-    res = evaluate_analogies(Model(trained), path)
+    res = evaluate_analogies(ModelFolder(trained), path)
     assert res.total.answered == 0 and res.total.coverage == 0.0 and res.total.accuracy is None
     pairs = tmp_path / "pairs.txt"
     pairs.write_text("qwzx vbnm 3.0\nplok jhgf 1.0\n", encoding="utf-8")
-    sim = evaluate_pairs(Model(trained), pairs)
+    sim = evaluate_pairs(ModelFolder(trained), pairs)
     assert sim.answered == 0 and sim.coverage == 0.0 and sim.spearman is None
 
 
@@ -173,3 +174,67 @@ def test_cli_missing_file_is_named(trained, tmp_path):
     assert result.exit_code == 1
     assert str(missing) in result.stderr and "no such file" in result.stderr
     assert result.stdout == ""
+
+
+@pytest.mark.parametrize("score", ["nan", "inf", "-Infinity"])
+def test_pairs_with_a_non_finite_score_are_refused_naming_the_line(tmp_path, score):
+    from embcli.errors import DatasetError
+
+    path = tmp_path / "pairs.tsv"
+    path.write_text(f"word1\tword2\tscore\nking\tqueen\t8.5\nman\twoman\t{score}\n")
+    with pytest.raises(DatasetError, match=rf"pairs.tsv:3: the score '{score}' is not a finite number"):
+        parse_pairs(path)
+
+
+def test_pairs_with_a_non_numeric_score_after_the_header_are_refused(tmp_path):
+    from embcli.errors import DatasetError
+
+    path = tmp_path / "pairs.tsv"
+    path.write_text("king\tqueen\t8.5\nman\twoman\thigh\n")
+    with pytest.raises(DatasetError, match=r"pairs.tsv:2: expected 'word1 word2 score'"):
+        parse_pairs(path)
+
+
+def test_analogies_in_small_batches_give_the_same_scores(trained, monkeypatch):
+    import embcli.evaluate as ev
+
+    trained = ModelFolder(trained)
+    whole = evaluate_analogies(trained, datapath("questions-words.txt"), restrict_vocab=30000)
+    monkeypatch.setattr(ev, "QUESTION_BATCH", 7)
+    batched = evaluate_analogies(trained, datapath("questions-words.txt"), restrict_vocab=30000)
+    assert whole.total.answered > 100
+    assert [(s.section, s.correct, s.answered) for s in whole.sections] == [
+        (s.section, s.correct, s.answered) for s in batched.sections
+    ]
+
+
+def test_a_fifo_nobody_writes_to_is_an_error_not_a_hang(tmp_path):
+    import os
+
+    from embcli.errors import DatasetError
+
+    fifo = tmp_path / "pairs.fifo"
+    os.mkfifo(fifo)
+    with pytest.raises(DatasetError, match="a pipe with nothing written to it"):
+        parse_pairs(fifo)
+
+
+def test_a_pipe_with_a_writer_is_read_to_its_end(tmp_path):
+    import os
+    import threading
+
+    fifo = tmp_path / "pairs.fifo"
+    os.mkfifo(fifo)
+
+    def write():
+        with open(fifo, "w") as fh:
+            fh.write("king\tqueen\t8.5\nman\twoman\t8.3\n")
+
+    # The writer opens first (it blocks until a reader comes), as a shell's <(...) does.
+    writer = threading.Thread(target=write)
+    writer.start()
+    import time
+
+    time.sleep(0.2)
+    assert parse_pairs(fifo) == [("king", "queen", 8.5), ("man", "woman", 8.3)]
+    writer.join()

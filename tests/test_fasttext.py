@@ -9,14 +9,16 @@ import pytest
 from conftest import TINY_FT, invoke
 
 from embcli.corpus import Corpus
-from embcli.model import Model, open_model
+from embcli.folder import ModelFolder
+from embcli.open import open_model
 from embcli.query import neighbors
 from embcli.query import vectors as query_vectors
 from embcli.subwords import ngram_buckets, oov_vector
 from embcli.tokenize import TokenizerSettings
-from embcli.train import TrainOptions, train_to_folder
+from embcli.train.options import TrainOptions
+from embcli.train.run import train_to_folder
 from embcli.train.fasttext import kernels, subword_rows, train_fasttext
-from embcli.train.glove import select_vocabulary
+from embcli.train.common import select_vocabulary
 from embcli.train.prepare import prepare_corpus
 
 BUCKETS = 200_003
@@ -28,7 +30,7 @@ def sanity_model(tmp_path_factory, web_file) -> Model:
     target = tmp_path_factory.mktemp("ft-sanity") / "model"
     options = TrainOptions(algo="fasttext", dim=32, epochs=5, min_count=3, threads=1, buckets=100_000)
     train_to_folder(Corpus([str(web_file)]), TokenizerSettings(), options, target)
-    return Model(target)
+    return ModelFolder(target)
 
 
 def test_subword_rows_are_the_query_side_buckets():

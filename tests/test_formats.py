@@ -10,10 +10,12 @@ import numpy as np
 import pytest
 
 from embcli.errors import FormatError, UsageError
-from embcli.formats import FORMATS, WRITABLE, convert, detect_format, read_into, sniff, write_model
-from embcli.formats.sink import npy_header
-from embcli.model import Model
-from embcli.store import write_model_dir
+from embcli.formats import FORMATS, WRITABLE
+from embcli.formats.convert import convert, export_model, read_into
+from embcli.formats.detect import detect_format, sniff
+from embcli.wire.npy import npy_header
+from embcli.folder import ModelFolder
+from embcli.folder import write_model
 
 WORDS = ["the", "café", "한국어", "東京", "naïve", "don't", "x", "ÆØÅ", "emoji🙂", "1990", "nan-word", "end"]
 
@@ -33,15 +35,15 @@ def model(tmp_path) -> Model:
     folder.mkdir()
     vectors = make_vectors(len(WORDS), 7)
     counts = np.arange(len(WORDS), 0, -1, dtype=np.int64) * 10
-    write_model_dir(folder, WORDS, vectors, {"algorithm": "word2vec", "tokenizer": {"mode": "unicode"}}, counts=counts)
-    return Model(folder)
+    write_model(folder, WORDS, vectors, {"algorithm": "word2vec", "tokenizer": {"mode": "unicode"}}, counts=counts)
+    return ModelFolder(folder)
 
 
 def read(tmp_path, src, fmt=None, name="read", **opts) -> Model:
     folder = tmp_path / name
     folder.mkdir()
     read_into(str(src), folder, fmt, **opts)
-    return Model(folder)
+    return ModelFolder(folder)
 
 
 def same_bits(a, b) -> bool:
@@ -62,12 +64,12 @@ def out_path(tmp_path, fmt: str, tag: str) -> Path:
 def test_every_writer_reader_pair_round_trips_exactly(tmp_path, model, first, second):
     """Write with one format, read it back, write with another, read that back: the same bits."""
     a = out_path(tmp_path, first, "a")
-    write_model(model, str(a), first)
+    export_model(model, str(a), first)
     back = read(tmp_path, a, first, name="back1")
     assert back.words == WORDS
     assert same_bits(back.vectors, model.vectors)
     b = out_path(tmp_path, second, "b")
-    write_model(back, str(b), second)
+    export_model(back, str(b), second)
     again = read(tmp_path, b, second, name="back2")
     assert again.words == WORDS
     assert same_bits(again.vectors, model.vectors)
@@ -77,7 +79,7 @@ def test_every_writer_reader_pair_round_trips_exactly(tmp_path, model, first, se
 @pytest.mark.parametrize("fmt", [f for f in WRITABLE if not FORMATS[f].folder])
 def test_format_is_detected_from_what_was_written(tmp_path, model, fmt):
     path = out_path(tmp_path, fmt, "detect")
-    write_model(model, str(path), fmt)
+    export_model(model, str(path), fmt)
     found = detect_format(str(path))
     assert found == fmt or {found, fmt} == {"word2vec", "fasttext-vec"}
     plain = tmp_path / "no-suffix"
@@ -90,16 +92,16 @@ def test_our_parquet_files_take_the_direct_path(tmp_path, model):
 
     from embcli.formats.parquet import _fast_vector_column
 
-    write_model(model, str(tmp_path / "m.parquet"))
+    export_model(model, str(tmp_path / "m.parquet"))
     assert _fast_vector_column(pq.ParquetFile(tmp_path / "m.parquet"), model.dim) is not None
 
 
 def test_compressed_text_round_trips_and_counts_survive_parquet(tmp_path, model):
-    write_model(model, str(tmp_path / "m.txt.gz"))
+    export_model(model, str(tmp_path / "m.txt.gz"))
     assert gzip.open(tmp_path / "m.txt.gz").readline() == f"{len(WORDS)} 7\n".encode()
     back = read(tmp_path, tmp_path / "m.txt.gz")
     assert same_bits(back.vectors, model.vectors)
-    write_model(model, str(tmp_path / "m.parquet"))
+    export_model(model, str(tmp_path / "m.parquet"))
     pq_back = read(tmp_path, tmp_path / "m.parquet", name="pq")
     assert pq_back.counts.tolist() == model.counts.tolist()
     assert pq_back.meta["tokenizer"] == {"mode": "unicode"} or pq_back.meta["tokenizer"]["mode"] == "unicode"
@@ -107,7 +109,7 @@ def test_compressed_text_round_trips_and_counts_survive_parquet(tmp_path, model)
 
 def test_limit_and_normalize(tmp_path, model):
     path = tmp_path / "n.txt"
-    write_model(model, str(path), limit=3, normalize=True)
+    export_model(model, str(path), limit=3, normalize=True)
     assert path.read_text(encoding="utf-8").splitlines()[0] == "3 7"
     back = read(tmp_path, path)
     assert back.words == WORDS[:3]
@@ -118,15 +120,15 @@ def test_limit_and_normalize(tmp_path, model):
 
 def test_existing_output_needs_force(tmp_path, model):
     path = tmp_path / "o.txt"
-    write_model(model, str(path))
+    export_model(model, str(path))
     with pytest.raises(FormatError, match="--force"):
-        write_model(model, str(path))
-    write_model(model, str(path), force=True, limit=1)
+        export_model(model, str(path))
+    export_model(model, str(path), force=True, limit=1)
     assert path.read_text().startswith("1 7\n")
 
 
 def test_convert_does_not_touch_the_store(tmp_path, model, emb_home):
-    write_model(model, str(tmp_path / "in.bin"))
+    export_model(model, str(tmp_path / "in.bin"))
     found, written, summary, rows = convert(str(tmp_path / "in.bin"), str(tmp_path / "out.parquet"))
     assert (found, written, rows, summary.dim) == ("word2vec-binary", "parquet", len(WORDS), 7)
     assert same_bits(read(tmp_path, tmp_path / "out.parquet").vectors, model.vectors)
@@ -136,11 +138,11 @@ def test_convert_does_not_touch_the_store(tmp_path, model, emb_home):
 
 def test_read_only_format_cannot_be_written(tmp_path, model):
     with pytest.raises(UsageError, match="can be read but not written"):
-        write_model(model, str(tmp_path / "x.bin"), "fasttext-bin")
+        export_model(model, str(tmp_path / "x.bin"), "fasttext-bin")
     with pytest.raises(UsageError, match="cannot be written to stdout"):
-        write_model(model, "-", "parquet")
+        export_model(model, "-", "parquet")
     with pytest.raises(UsageError, match="drop the .gz suffix"):
-        write_model(model, str(tmp_path / "x.parquet.gz"))
+        export_model(model, str(tmp_path / "x.parquet.gz"))
 
 
 # --------------------------------------------------------------------------------------------- bad input
@@ -148,7 +150,7 @@ def test_read_only_format_cannot_be_written(tmp_path, model):
 
 def test_truncated_binary_names_row_and_byte_offset(tmp_path, model):
     path = tmp_path / "t.bin"
-    write_model(model, str(path))
+    export_model(model, str(path))
     data = path.read_bytes()
     path.write_bytes(data[:-10])
     with pytest.raises(FormatError, match=rf"row {len(WORDS)} of {len(WORDS)} ends at byte {len(data) - 10}.*truncated"):
@@ -218,7 +220,7 @@ def test_duplicates_keep_the_first_and_are_counted(tmp_path):
     folder = tmp_path / "dup"
     folder.mkdir()
     _, summary = read_into(str(path), folder)
-    m = Model(folder)
+    m = ModelFolder(folder)
     assert m.words == ["a", "b", "c"]
     assert m.vectors.tolist() == [[1, 2], [3, 4], [9, 10]]
     assert summary.duplicates == 2 and m.meta["import"]["skipped_duplicates"] == 2
@@ -232,7 +234,7 @@ def test_invalid_utf8_names_lossy_which_replaces_and_counts(tmp_path):
     folder = tmp_path / "lossy"
     folder.mkdir()
     _, summary = read_into(str(path), folder, lossy=True)
-    assert Model(folder).words == ["good", "ba\ufffdd"]
+    assert ModelFolder(folder).words == ["good", "ba\ufffdd"]
     assert summary.replaced_bytes == 1
 
 

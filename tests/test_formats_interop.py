@@ -9,18 +9,18 @@ from gensim.models.fasttext import load_facebook_vectors
 from gensim.test.utils import datapath
 
 from embcli.errors import FormatError
-from embcli.formats import read_into, write_model
-from embcli.model import Model
+from embcli.formats.convert import export_model, read_into
+from embcli.folder import ModelFolder
 from embcli.subwords import oov_vector
 
 OOV_WORDS = ["zzqxw", "computerization", "héllo", "東京", "a", "kangaroos", "australian-made"]
 
 
-def load(tmp_path, path, fmt=None, **opts) -> tuple[Model, str]:
+def load(tmp_path, path, fmt=None, **opts) -> tuple[ModelFolder, str]:
     folder = tmp_path / "m"
     folder.mkdir()
     found, _ = read_into(str(path), folder, fmt, **opts)
-    return Model(folder), found
+    return ModelFolder(folder), found
 
 
 @pytest.mark.parametrize(
@@ -95,7 +95,7 @@ def lee(tmp_path) -> Model:
 @pytest.mark.parametrize("fmt, binary", [("word2vec", False), ("word2vec-binary", True)])
 def test_files_we_write_load_in_gensim(tmp_path, lee, fmt, binary):
     path = tmp_path / ("out.bin" if binary else "out.txt")
-    write_model(lee, str(path), fmt)
+    export_model(lee, str(path), fmt)
     kv = KeyedVectors.load_word2vec_format(str(path), binary=binary)
     assert kv.index_to_key == lee.words
     assert np.array_equal(kv.vectors, np.asarray(lee.vectors))
@@ -108,7 +108,7 @@ def test_parquet_reads_in_pyarrow_and_duckdb(tmp_path, lee):
     import pyarrow.parquet as pq
 
     path = tmp_path / "lee.parquet"
-    write_model(lee, str(path))
+    export_model(lee, str(path))
     table = pq.read_table(path)
     assert table.column_names == ["word", "count", "vector"]
     vector = table.schema.field("vector").type
@@ -134,7 +134,7 @@ def test_parquet_without_counts_has_a_null_count_column(tmp_path):
     model, _ = load(tmp_path, datapath("test_glove.txt"))
     assert model.counts is None
     path = tmp_path / "glove.parquet"
-    write_model(model, str(path), limit=50)
+    export_model(model, str(path), limit=50)
     table = pq.read_table(path)
     assert table.num_rows == 50 and table.column("count").null_count == 50
     assert table.column("word").to_pylist() == model.words[:50]

@@ -12,8 +12,10 @@ from embcli.corpus import Corpus
 from embcli.errors import TrainingError, UsageError
 from embcli.store import ModelStore
 from embcli.tokenize import TokenizerSettings
-from embcli.train import TrainOptions, train_to_folder, train_to_store
-from embcli.train.glove import fit, init_params, select_vocabulary, train_glove
+from embcli.train.options import TrainOptions
+from embcli.train.run import train_to_folder, train_to_store
+from embcli.train.common import select_vocabulary
+from embcli.train.glove import fit, init_params, train_glove
 from embcli.train.glove import kernels
 from embcli.train.glove.cooccur import count_cooccurrences, dense_layout, minimum_memory
 from embcli.train.options import parse_memory
@@ -187,7 +189,7 @@ def test_cost_per_epoch_reaches_the_progress_callback(tmp_path, verses):
     assert [c[1] for c in train] == [0, 1, 2, 3, 4, 5] and all(c[2] == 5 for c in train)
     costs = [c[3]["cost"] for c in train[1:]]
     assert all(np.isfinite(costs)) and costs[-1] < costs[0]
-    assert result.info["costs"] == [round(c, 6) for c in costs]
+    assert result.meta["glove"]["costs"] == [round(c, 6) for c in costs]
     assert result.vectors.shape == (len(result.words), 16) and result.vectors.dtype == np.float32
     # Everything temporary is gone, the tokenized corpus included.
     assert list(tmp_path.glob("glove.tmp")) == [] and not prepared.path.exists()

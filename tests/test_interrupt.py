@@ -53,7 +53,7 @@ def _wait_for_fasttext_training(models, timeout=120.0):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         tmp = [p for p in models.iterdir() if p.name.startswith(".tmp-")]
-        if tmp and (tmp[0] / "corpus.ids").exists() and not (tmp[0] / "corpus.tmp").exists():
+        if tmp and (tmp[0] / "work.tmp" / "corpus.ids").exists() and not (tmp[0] / "corpus.tmp").exists():
             time.sleep(0.5)
             return
         time.sleep(0.01)

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from embcli import prefilter
-from embcli.model import Model
+from embcli.folder import ModelFolder
 from embcli.onnxgraph import int8_products_model
 from embcli.search import topk
 from tests.query_models import write_toy_model
@@ -45,7 +45,7 @@ def _matrix(rows: int, dim: int, seed: int) -> np.ndarray:
 def big_model(tmp_path_factory):
     vectors = _matrix(prefilter.MIN_ROWS + 1234, 48, seed=11)
     words = [f"w{i}" for i in range(len(vectors))]
-    return Model(write_toy_model(tmp_path_factory.mktemp("m") / "big", words, vectors))
+    return ModelFolder(write_toy_model(tmp_path_factory.mktemp("m") / "big", words, vectors))
 
 
 @pytest.mark.parametrize("k,stop_blocks", [(10, None), (1, None), (25, 2.5)])
@@ -70,7 +70,7 @@ def test_same_rows_and_scores_as_the_float32_search(big_model, k, stop_blocks):
 def test_index_is_saved_reused_and_rebuilt_when_stale(tmp_path):
     vectors = _matrix(prefilter.MIN_ROWS, 16, seed=5)
     folder = write_toy_model(tmp_path / "m", [f"w{i}" for i in range(len(vectors))], vectors)
-    m = Model(folder)
+    m = ModelFolder(folder)
     first = prefilter.index_for(folder, m.vectors, m.norms)
     assert (folder / prefilter.INDEX_DIR / "int8.npy").is_file()
     again = prefilter.load(folder, m.vectors)
@@ -123,7 +123,7 @@ def test_unwritable_index_falls_back_to_the_float32_search(tmp_path):
     vectors = _matrix(prefilter.MIN_ROWS, 8, seed=2)
     folder = write_toy_model(tmp_path / "ro", [f"w{i}" for i in range(len(vectors))], vectors)
     (folder / prefilter.INDEX_DIR).write_text("in the way")  # the index folder cannot be made
-    m = Model(folder)
+    m = ModelFolder(folder)
     assert prefilter.index_for(folder, m.vectors, m.norms) is None
     from embcli.query import neighbors
 

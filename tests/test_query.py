@@ -8,7 +8,7 @@ from query_models import ft_dir, gensim_keyed_vectors, lee_ft_dir, small_corpus_
 
 from embcli import query, search
 from embcli.errors import ModelError, UnknownWordError, UsageError
-from embcli.model import Model
+from embcli.folder import ModelFolder
 
 QUERY_WORDS = ["king", "god", "water", "moses", "said", "pharaoh", "land", "house"]
 TRIPLES = [("king", "man", "woman"), ("pharaoh", "king", "god"), ("water", "land", "fire"), ("father", "man", "woman")]
@@ -16,7 +16,7 @@ TRIPLES = [("king", "man", "woman"), ("pharaoh", "king", "god"), ("water", "land
 
 @pytest.fixture(scope="module")
 def w2v(w2v_dir):
-    return Model(w2v_dir)
+    return ModelFolder(w2v_dir)
 
 
 @pytest.fixture(scope="module")
@@ -79,7 +79,7 @@ def test_analogy_king_man_woman_is_queen(tmp_path):
     base = {w: rng.standard_normal(16) for w in ["king", "man", "woman", "apple", "river", "stone"]}
     base["queen"] = base["king"] - base["man"] + base["woman"] + 0.01 * rng.standard_normal(16)
     words = list(base)
-    model = Model(write_toy_model(tmp_path / "toy", words, [base[w] for w in words]))
+    model = ModelFolder(write_toy_model(tmp_path / "toy", words, [base[w] for w in words]))
     for method in ("add", "mul"):
         (res,) = query.analogy(model, [("King", "MAN", "woman")], k=3, method=method)
         assert res.hits[0].word == "queen"
@@ -140,7 +140,7 @@ def test_bad_analogy_method(w2v):
 
 
 def test_k_larger_than_vocabulary(tmp_path):
-    model = Model(write_toy_model(tmp_path / "toy", ["a", "b", "c"], np.eye(3)))
+    model = ModelFolder(write_toy_model(tmp_path / "toy", ["a", "b", "c"], np.eye(3)))
     (res,) = query.neighbors(model, ["a"], k=10)
     assert sorted(h.word for h in res.hits) == ["b", "c"]
     (res,) = query.neighbors(model, ["a"], k=10, restrict=1)
@@ -148,17 +148,17 @@ def test_k_larger_than_vocabulary(tmp_path):
 
 
 def test_single_query_reads_no_whole_vocabulary_and_copies_nothing(w2v_dir):
-    model = Model(w2v_dir)
+    model = ModelFolder(w2v_dir)
     assert isinstance(model.vectors.base, np.memmap) or isinstance(model.vectors, np.memmap)
     (res,) = query.neighbors(model, ["king"], k=5)
     assert len(res.hits) == 5
     assert model._index is None and "words" not in model.__dict__
-    assert [model.word_at(h.index) for h in res.hits] == [Model(w2v_dir).words[h.index] for h in res.hits]
+    assert [model.word_at(h.index) for h in res.hits] == [ModelFolder(w2v_dir).words[h.index] for h in res.hits]
 
 
 def test_many_lookups_build_the_index(w2v_dir):
-    model = Model(w2v_dir)
-    words = Model(w2v_dir).words[:40]
+    model = ModelFolder(w2v_dir)
+    words = ModelFolder(w2v_dir).words[:40]
     assert [model.index_of(w) for w in words] == list(range(40))
     assert model._index is not None
     assert model.index_of("zzzqqq") is None
@@ -175,7 +175,7 @@ def test_fasttext_oov_vectors_match_gensim(lee_ft_dir):
     from gensim.test.utils import datapath
 
     wv = load_facebook_vectors(datapath("lee_fasttext.bin"))
-    model = Model(lee_ft_dir)
+    model = ModelFolder(lee_ft_dir)
     for res in query.vectors(model, OOV_WORDS + ["the"]):
         assert res.error is None
         assert res.oov == (res.query not in wv.key_to_index)
@@ -187,7 +187,7 @@ def test_fasttext_oov_neighbors_and_similarity_match_gensim(lee_ft_dir, small_bl
     from gensim.test.utils import datapath
 
     wv = load_facebook_vectors(datapath("lee_fasttext.bin"))
-    model = Model(lee_ft_dir)
+    model = ModelFolder(lee_ft_dir)
     for res in query.neighbors(model, OOV_WORDS, k=8):
         assert res.oov
         assert_same(res.hits, wv.most_similar(res.query, topn=8))
@@ -199,7 +199,7 @@ def test_fasttext_oov_neighbors_and_similarity_match_gensim(lee_ft_dir, small_bl
 
 
 def test_trained_fasttext_answers_unseen_words(ft_dir):
-    model = Model(ft_dir)
+    model = ModelFolder(ft_dir)
     (res,) = query.neighbors(model, ["kingdomz"], k=3)
     assert res.error is None and res.oov and len(res.hits) == 3
     (known,) = query.neighbors(model, ["King"], k=3)
@@ -239,7 +239,7 @@ def test_missing_vectors(w2v_dir, tmp_path):
     folder = shutil.copytree(w2v_dir, tmp_path / "m")
     (folder / "vectors.npy").unlink()
     with pytest.raises(ModelError, match=r"vectors\.npy: missing vectors"):
-        Model(folder)
+        ModelFolder(folder)
 
 
 def test_truncated_vectors(w2v_dir, tmp_path):
@@ -251,7 +251,7 @@ def test_truncated_vectors(w2v_dir, tmp_path):
     with open(path, "r+b") as fh:
         fh.truncate(size // 2)
     with pytest.raises(ModelError, match=rf"vectors\.npy: truncated vectors: {size // 2} bytes .* needs {size}"):
-        Model(folder)
+        ModelFolder(folder)
 
 
 def test_vocabulary_length_disagrees(w2v_dir, tmp_path):
@@ -262,7 +262,7 @@ def test_vocabulary_length_disagrees(w2v_dir, tmp_path):
     lines = vocab.read_text(encoding="utf-8").split("\n")
     vocab.write_text("\n".join(lines[1:]), encoding="utf-8")
     with pytest.raises(ModelError, match=rf"vocab\.txt: {len(lines) - 2} words but vectors\.npy has {len(lines) - 1} rows"):
-        Model(folder)
+        ModelFolder(folder)
 
 
 def test_word_at_across_chunk_boundaries(tmp_path):
@@ -272,7 +272,7 @@ def test_word_at_across_chunk_boundaries(tmp_path):
         n = int(rng.integers(1, 12))
         words.append("".join(rng.choice(list("abcé日ß"), n)) + str(i))
     words[700] = "x" * 9000  # a word longer than a chunk
-    model = Model(write_toy_model(tmp_path / "toy", words, rng.standard_normal((len(words), 4)), tokenizer={"mode": "whitespace"}))
+    model = ModelFolder(write_toy_model(tmp_path / "toy", words, rng.standard_normal((len(words), 4)), tokenizer={"mode": "whitespace"}))
     assert [model.word_at(i) for i in range(len(words))] == words
     assert "words" not in model.__dict__
     with pytest.raises(IndexError):
@@ -283,7 +283,7 @@ def test_index_many_matches_a_dict(tmp_path):
     rng = np.random.default_rng(6)
     words = ["".join(rng.choice(list("abcé日ß"), int(rng.integers(1, 20)))) + str(i) for i in range(5000)]
     words[10] = "y" * 5000
-    model = Model(write_toy_model(tmp_path / "toy", words, rng.standard_normal((len(words), 4)), tokenizer={"mode": "whitespace"}))
+    model = ModelFolder(write_toy_model(tmp_path / "toy", words, rng.standard_normal((len(words), 4)), tokenizer={"mode": "whitespace"}))
     queries = [words[i] for i in rng.integers(0, len(words), 300)] + ["nope", "", "y" * 4999, words[10], words[-1], words[0] + "x"]
     rows = model.index_many(queries)
     index = {w: i for i, w in enumerate(words)}
@@ -292,8 +292,8 @@ def test_index_many_matches_a_dict(tmp_path):
 
 
 def test_batch_lookups_answer_like_single_ones(w2v_dir):
-    words = Model(w2v_dir).words[100:140] + ["zzzqqq", "King"]
-    batch = query.neighbors(Model(w2v_dir), words, k=3)
-    single = [query.neighbors(Model(w2v_dir), [w], k=3)[0] for w in words]
+    words = ModelFolder(w2v_dir).words[100:140] + ["zzzqqq", "King"]
+    batch = query.neighbors(ModelFolder(w2v_dir), words, k=3)
+    single = [query.neighbors(ModelFolder(w2v_dir), [w], k=3)[0] for w in words]
     assert [[h.word for h in r.hits] for r in batch] == [[h.word for h in r.hits] for r in single]
     assert [type(r.error) for r in batch] == [type(r.error) for r in single]

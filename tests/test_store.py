@@ -7,9 +7,10 @@ import json
 import numpy as np
 import pytest
 
-from embcli.errors import ModelError, UsageError
-from embcli.model import Model, open_model
-from embcli.store import ModelStore, atomic_dir, check_name, read_meta, write_model_dir
+from embcli.errors import FormatError, ModelError, UsageError
+from embcli.folder import ModelFolder, atomic_dir, read_meta, write_model
+from embcli.open import open_model, resolve
+from embcli.store import ModelStore, check_name
 from embcli.subwords import char_ngrams, ft_hash, ngram_buckets
 
 WORDS = ["the", "king", "queen", "한국어", "naïve"]
@@ -19,13 +20,13 @@ def _write(folder, words=WORDS, dim=4, **kw):
     folder.mkdir(parents=True, exist_ok=True)
     vectors = np.arange(len(words) * dim, dtype=np.float32).reshape(len(words), dim)
     meta = {"algorithm": "word2vec", "tokenizer": {"mode": "unicode", "lowercase": True, "min_token_length": 1}}
-    write_model_dir(folder, words, vectors, meta, counts=np.arange(len(words), 0, -1), **kw)
+    write_model(folder, words, vectors, meta, counts=np.arange(len(words), 0, -1), **kw)
     return vectors
 
 
 def test_write_and_read_back(tmp_path):
     vectors = _write(tmp_path / "m")
-    model = Model(tmp_path / "m")
+    model = ModelFolder(tmp_path / "m")
     assert model.words == WORDS and model.vocab_size == 5 and model.dim == 4
     np.testing.assert_array_equal(model.vectors, vectors)
     # Memory-mapped, not read into memory: the array does not own its data.
@@ -38,7 +39,7 @@ def test_write_and_read_back(tmp_path):
 
 def test_index_of_by_byte_search_and_by_dict(tmp_path):
     _write(tmp_path / "m")
-    model = Model(tmp_path / "m")
+    model = ModelFolder(tmp_path / "m")
     for i, word in enumerate(WORDS):
         assert model.index_of(word) == i
     assert model.index_of("kin") is None and model.index_of("") is None and model.index_of("a\nb") is None
@@ -49,45 +50,45 @@ def test_index_of_by_byte_search_and_by_dict(tmp_path):
 
 def test_query_words_are_normalized_like_the_vocabulary(tmp_path):
     _write(tmp_path / "m")
-    model = Model(tmp_path / "m")
+    model = ModelFolder(tmp_path / "m")
     assert model.index_of(model.normalize("KING")) == 1
     assert model.index_of(model.normalize("nai\u0308ve")) == 4
 
 
 def test_words_with_line_breaks_refused(tmp_path):
     (tmp_path / "m").mkdir()
-    with pytest.raises(ModelError, match="line break"):
-        write_model_dir(tmp_path / "m", ["a\nb"], np.zeros((1, 2)), {})
+    with pytest.raises(FormatError, match="line break"):
+        write_model(tmp_path / "m", ["a\nb"], np.zeros((1, 2)), {})
 
 
 def test_shape_mismatch_refused(tmp_path):
     (tmp_path / "m").mkdir()
     with pytest.raises(ModelError, match="2 words"):
-        write_model_dir(tmp_path / "m", ["a", "b"], np.zeros((3, 2)), {})
+        write_model(tmp_path / "m", ["a", "b"], np.zeros((3, 2)), {})
 
 
 def test_damaged_folders_are_model_errors(tmp_path):
     _write(tmp_path / "m")
     (tmp_path / "m" / "vectors.npy").write_bytes(b"garbage")
     with pytest.raises(ModelError, match="vectors.npy: unreadable"):
-        Model(tmp_path / "m")
+        ModelFolder(tmp_path / "m")
     _write(tmp_path / "n")
     (tmp_path / "n" / "vocab.txt").write_text("just\none\n")
     with pytest.raises(ModelError, match="2 words but vectors.npy has 5 rows"):
-        Model(tmp_path / "n")
+        ModelFolder(tmp_path / "n")
     _write(tmp_path / "o")
     (tmp_path / "o" / "meta.json").write_text("{not json")
     with pytest.raises(ModelError, match="meta.json: unreadable"):
-        Model(tmp_path / "o")
+        ModelFolder(tmp_path / "o")
     with pytest.raises(ModelError, match="meta.json: missing"):
-        Model(tmp_path / "nothing")
+        ModelFolder(tmp_path / "nothing")
 
 
 def test_pickled_array_is_refused(tmp_path):
     _write(tmp_path / "m")
     np.save(tmp_path / "m" / "counts.npy", np.array([{"a": 1}] * 5, dtype=object), allow_pickle=True)
     with pytest.raises(ModelError, match="counts.npy: counts hold Python objects"):
-        Model(tmp_path / "m").counts
+        ModelFolder(tmp_path / "m").counts
 
 
 @pytest.mark.parametrize("name", ["web-word2vec", "my_model.v2", "한국어", "a b"])
@@ -130,18 +131,18 @@ def test_store_names_default_remove_and_resolve(tmp_path):
     store = ModelStore(tmp_path / "home")
     assert store.names() == [] and store.default_name() is None
     with pytest.raises(ModelError, match="no model yet"):
-        store.resolve(None)
+        resolve(None, store)
     for name in ("b", "a"):
         with store.writer(name) as tmp:
             _write(tmp)
     assert store.names() == ["a", "b"]
     store.set_default("b")
-    assert store.resolve(None) == store.path("b")
-    assert store.resolve("a") == store.path("a")
-    assert store.resolve(str(store.path("a"))) == store.path("a")
+    assert resolve(None, store) == store.path("b")
+    assert resolve("a", store) == store.path("a")
+    assert resolve(str(store.path("a")), store) == store.path("a")
     assert open_model(store=store).path == store.path("b")
     with pytest.raises(ModelError, match="not a model folder"):
-        store.resolve(str(tmp_path))
+        resolve(str(tmp_path), store)
     with pytest.raises(ModelError, match="no model named 'c'"):
         store.set_default("c")
     with pytest.raises(ModelError, match="exists"):
@@ -158,7 +159,7 @@ def test_store_info(tmp_path):
     info = store.info("m")
     assert (info.name, info.algorithm, info.dim, info.vocab_size, info.default) == ("m", "word2vec", 4, 5, False)
     assert info.size_bytes == sum(p.stat().st_size for p in store.path("m").iterdir())
-    assert Model(store.path("m")).ngrams.shape == (7, 4)
+    assert ModelFolder(store.path("m")).ngrams.shape == (7, 4)
     assert json.loads((store.path("m") / "meta.json").read_text())["created"] == info.created
 
 

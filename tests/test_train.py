@@ -11,11 +11,13 @@ from conftest import TINY, TINY_FT, assert_clean_error, invoke
 
 from embcli.corpus import Corpus
 from embcli.errors import CorpusError
-from embcli.model import Model, open_model
+from embcli.folder import ModelFolder
+from embcli.open import open_model
 from embcli.store import ModelStore
 from embcli.subwords import oov_vector
 from embcli.tokenize import MAX_SENTENCE_TOKENS, TokenizerSettings
-from embcli.train import TrainOptions, train_to_folder
+from embcli.train.options import TrainOptions
+from embcli.train.run import train_to_folder
 from embcli.train.prepare import prepare_corpus
 from embcli.vocab import count_words
 
@@ -32,7 +34,7 @@ def trained_home(tmp_path_factory, web_file):
 @pytest.fixture(scope="module")
 def w2v(trained_home) -> Model:
     home, _ = trained_home
-    return Model(home / "models" / "w2v")
+    return ModelFolder(home / "models" / "w2v")
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +43,7 @@ def fasttext_run(tmp_path_factory, web_file):
     target = tmp_path_factory.mktemp("ft") / "model"
     options = TrainOptions(algo="fasttext", dim=12, epochs=1, min_count=3, threads=1, buckets=5000)
     result = train_to_folder(Corpus([str(web_file)]), TokenizerSettings(), options, target)
-    return Model(target), result
+    return ModelFolder(target), result
 
 
 # ------------------------------------------------------------------ the model folder
@@ -230,7 +232,7 @@ def test_default_name_output_no_default_force(small_corpus, emb_home, tmp_path):
     result = invoke(["train", small_corpus, *TINY, "--output", out])
     assert result.exit_code == 0, result.stderr
     assert f"saved to {out}" in result.stderr
-    assert Model(out).vectors.shape[1] == 12
+    assert ModelFolder(out).vectors.shape[1] == 12
     assert store.default_name() == "second" and len(store.names()) == 2
 
     assert_clean_error(invoke(["train", small_corpus, *TINY, "--output", out]), 1, "exists", "--force")

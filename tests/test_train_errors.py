@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import random
+import re
 
 import pytest
 from conftest import TINY, assert_clean_error, invoke
@@ -82,7 +83,11 @@ def test_invalid_numbers_and_choices_are_usage_errors(emb_home, small_corpus, op
     result = invoke(["train", small_corpus, option, value])
     assert result.exit_code == 2, result.stderr
     assert "Traceback" not in result.stderr and result.stdout == ""
-    assert option in result.stderr and "Invalid value" in result.stderr
+    # A value that is no number or no choice is refused by the parser; a number out of range by the
+    # library (the same check and message as the Python API's), in one line.
+    parsed = "Invalid value" in result.stderr
+    assert option in result.stderr and (parsed or result.stderr.startswith("emb: error: --"))
+    assert parsed or result.stderr.count("\n") == 1
     store_untouched(emb_home)
 
 
@@ -136,7 +141,31 @@ def test_training_failure_inside_gensim_leaves_no_folder(emb_home, small_corpus,
     with pytest.raises(RuntimeError):
         from embcli.corpus import Corpus
         from embcli.tokenize import TokenizerSettings
-        from embcli.train import TrainOptions, train_to_store
+        from embcli.train.options import TrainOptions
+        from embcli.train.run import train_to_store
 
         train_to_store(ModelStore(), "m", Corpus([str(small_corpus)]), TokenizerSettings(), TrainOptions(threads=1))
     store_untouched(emb_home)
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--dim", "5000000"], r"needs [\d,.]+ GB for its matrices but [\d,.]+ GB of memory is available: lower --dim"),
+        (["--algo", "fasttext", "--buckets", "100000000000"], r"\(0 words, dim 12\) needs [\d,.]+ GB.*--buckets"),
+        (["--algo", "glove", "--dim", "200000000"], r"needs [\d,.]+ GB for its matrices"),
+        (["--seed", "-1"], r"--seed -1 is out of range: use a number from 0 to 4294967295"),
+    ],
+)
+def test_sizes_that_cannot_fit_are_refused_before_allocating(emb_home, small_corpus, args, message):
+    result = invoke(["train", small_corpus, *TINY, "--name", "big", *args])
+    assert result.exit_code in (1, 2)
+    assert re.search(message, result.stderr), result.stderr
+    assert "Traceback" not in result.stderr and result.stderr.count("\n") == 1
+    store_untouched(emb_home, [])
+
+
+def test_huge_maxn_trains_like_the_longest_word_allows(emb_home, small_corpus):
+    result = invoke(["train", small_corpus, *TINY, "--algo", "fasttext", "--maxn", "1000000", "--buckets", "1000", "--name", "ft"])
+    assert result.exit_code == 0, result.stderr
+    assert ModelStore().exists("ft")

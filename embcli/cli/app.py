@@ -12,14 +12,9 @@ from typing import Annotated, Optional
 import typer
 from typer.core import TyperGroup
 
-from embcli import __version__
 from embcli.cli.console import STATE
-from embcli.cli.fastparams import install as _plain_params
 from embcli.errors import EmbError, caused_by_interrupt
-
-
-# Simple parameters convert without pydantic: a query starts in a fraction of the time.
-_plain_params()
+from embcli.versions import engine_versions
 
 
 class EmbGroup(TyperGroup):
@@ -59,6 +54,7 @@ Examples:
   emb vocab corpus.txt --top 20                    the most frequent words
   emb neighbors king                               the nearest words in the default model
   emb analogy king man woman                       king - man + woman
+  emb similar king -man +woman                     any sum of words (gensim's most_similar)
   emb models list                                  the models in the store
 """
 
@@ -77,7 +73,8 @@ app = typer.Typer(
 
 def _version(value: bool) -> None:
     if value:
-        typer.echo(f"emb {__version__}")
+        # "emb X.Y.Z" first, then one "engine version" line each (read from metadata, not imported).
+        typer.echo("\n".join(f"{name} {version}" for name, version in engine_versions().items()))
         raise typer.Exit()
 
 
@@ -85,7 +82,8 @@ def _version(value: bool) -> None:
 def root(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress, summaries or warnings on stderr.")] = False,
     version: Annotated[
-        Optional[bool], typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
+        Optional[bool],
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the versions of emb and its engines."),
     ] = None,
 ) -> None:
     """emb: train, query, evaluate and convert static word embeddings."""

@@ -21,7 +21,7 @@ from typing import BinaryIO
 import numpy as np
 
 from embcli.errors import FormatError
-from embcli.formats.sink import ImportSummary, ModelSink, NpyAppender
+from embcli.folder import FolderWriter, ImportSummary
 
 MAGIC = 793712314
 VERSION = 12
@@ -164,7 +164,7 @@ def read_fasttext_bin(src: BinaryIO, folder: Path, source: str, limit=None, loss
     names = [words[i] for i in word_ids]
     freq = np.asarray([counts[i] for i in word_ids], dtype=np.int64)
 
-    sink = ModelSink(folder, dim, source, "fasttext-bin", limit=limit, lossy=lossy, with_counts=True)
+    sink = FolderWriter(folder, dim, source, "fasttext-bin", limit=limit, lossy=lossy, with_counts=True)
     try:
         block_rows = max(1, (1 << 24) // (4 * dim))
         for start in range(0, nwords, block_rows):
@@ -176,16 +176,12 @@ def read_fasttext_bin(src: BinaryIO, folder: Path, source: str, limit=None, loss
             sink.add(names[start:stop], block, freq[start:stop], where=lambda i, s=start: f"word {s + i + 1}")
             if progress:
                 progress(r.offset, total, sink.summary.rows)
-        grams = NpyAppender(folder / "ngrams.npy", dim)
-        try:
-            for start in range(0, bucket, block_rows):
-                stop = min(start + block_rows, bucket)
-                data = r.read((stop - start) * dim * 4, f"n-gram row {start + 1}")
-                grams.append(np.frombuffer(data, dtype="<f4").reshape(stop - start, dim))
-                if progress:
-                    progress(r.offset, total, sink.summary.rows)
-        finally:
-            grams.close()
+        for start in range(0, bucket, block_rows):
+            stop = min(start + block_rows, bucket)
+            data = r.read((stop - start) * dim * 4, f"n-gram row {start + 1}")
+            sink.add_ngrams(np.frombuffer(data, dtype="<f4").reshape(stop - start, dim))
+            if progress:
+                progress(r.offset, total, sink.summary.rows)
         meta = {
             "algorithm": "fasttext",
             "params": {
@@ -196,39 +192,9 @@ def read_fasttext_bin(src: BinaryIO, folder: Path, source: str, limit=None, loss
             "corpus": {"tokens": ntokens},
         }
         if bucket == 0:
-            (folder / "ngrams.npy").unlink()
             del meta["fasttext"]
-        summary = sink.finish(meta)
+        # A word's vector is the mean of its own row and its n-gram rows, as gensim composes it.
+        return sink.finish(meta, compose_subwords=bucket > 0)
     finally:
         sink.abort()
-    if bucket:
-        compose_word_vectors(folder, minn, maxn)
-    return summary
 
-
-def compose_word_vectors(folder: Path, minn: int, maxn: int, block_rows: int = 4096) -> None:
-    """Replace each word's own row by the mean of it and its n-gram rows (gensim's composition)."""
-    from embcli.subword_kernels import ngram_buckets_block
-
-    vectors = np.load(folder / "vectors.npy", mmap_mode="r+", allow_pickle=False)
-    grams = np.load(folder / "ngrams.npy", mmap_mode="r", allow_pickle=False)
-    buckets = grams.shape[0]
-    words = (folder / "vocab.txt").read_text(encoding="utf-8").split("\n")[:-1]
-    norms = np.empty(len(words), dtype=np.float32)
-    for start in range(0, len(words), block_rows):
-        chunk = words[start : start + block_rows]
-        ids, lengths = ngram_buckets_block(chunk, minn, maxn, buckets)
-        block = np.array(vectors[start : start + len(chunk)], dtype=np.float32)
-        if ids.size:
-            gathered = grams[ids]
-            # Rows of one word are consecutive in ``gathered``: sum each run with one reduceat.
-            has = lengths > 0
-            starts = (np.cumsum(lengths) - lengths)[has]
-            sums = np.zeros_like(block)
-            sums[has] = np.add.reduceat(gathered, starts, axis=0)
-            block = ((block + sums) / (lengths + 1)[:, None].astype(np.float32)).astype(np.float32)
-        vectors[start : start + len(chunk)] = block
-        norms[start : start + len(chunk)] = np.sqrt(np.einsum("ij,ij->i", block, block, dtype=np.float64))
-    vectors.flush()
-    del vectors
-    np.save(folder / "norms.npy", norms)

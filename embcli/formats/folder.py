@@ -11,31 +11,24 @@ from pathlib import Path
 
 import numpy as np
 
-from embcli.formats.sink import ImportSummary
-
-_FILES = ("vocab.txt", "vectors.npy", "norms.npy", "counts.npy", "ngrams.npy")
+from embcli.folder import MODEL_FILES, ImportSummary, ModelFolder, write_model
 
 
 def read_folder(src: Path, folder: Path, source: str, limit=None, lossy=False, progress=None) -> ImportSummary:
     """Copy the model folder ``src`` into ``folder`` (first ``limit`` rows only, if given)."""
-    from embcli.model import Model
-
-    model = Model(Path(src))
+    model = ModelFolder(Path(src))
     rows = write_folder(model, folder, limit=limit)
     return ImportSummary(rows=rows, dim=model.dim)
 
 
-def write_folder(model, dst: Path, limit=None, normalize=False, progress=None) -> int:
+def write_folder(model: ModelFolder, dst: Path, limit=None, normalize=False, progress=None) -> int:
     """Write ``model`` as a model folder into the empty folder ``dst``."""
-    from embcli.store import write_model_dir
-
     dst = Path(dst)
     rows = model.vocab_size if limit is None else min(limit, model.vocab_size)
     if rows == model.vocab_size and not normalize:
-        for name in _FILES:
+        for name in MODEL_FILES:
             if (model.path / name).is_file():
                 shutil.copyfile(model.path / name, dst / name)
-        shutil.copyfile(model.path / "meta.json", dst / "meta.json")
         return rows
     vectors = np.asarray(model.vectors[:rows], dtype=np.float32)
     if normalize:
@@ -45,7 +38,7 @@ def write_folder(model, dst: Path, limit=None, normalize=False, progress=None) -
     if normalize:
         meta["normalized"] = True
     counts = None if model.counts is None else np.asarray(model.counts[:rows])
-    write_model_dir(dst, model.words[:rows], vectors, meta, counts=counts, ngrams=model.ngrams)
+    write_model(dst, model.words[:rows], vectors, meta, counts=counts, ngrams=model.ngrams)
     if progress:
         progress(rows, rows, rows)
     return rows

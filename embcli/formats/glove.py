@@ -9,16 +9,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import BinaryIO
 
+from embcli.formats.word2vec import stream_text, write_text
+
 
 def read_glove(src: BinaryIO, folder: Path, source: str, **opts):
-    """Read GloVe text into the model folder ``folder``; see ``embcli.formats.read_into``."""
-    from embcli.formats import stream_text
-
+    """Read GloVe text into the model folder ``folder``; see ``embcli.formats.convert.read_into``."""
     return stream_text(src, folder, source, "glove", header=False, **opts)
 
 
 def write_glove(model, dst: BinaryIO, limit=None, normalize=False, progress=None) -> int:
     """Write GloVe text: a word and its values a line, no header."""
-    from embcli.formats.word2vec import write_text
-
     return write_text(model, dst, False, limit, normalize, progress)

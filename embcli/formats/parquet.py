@@ -16,7 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from embcli.errors import FormatError
-from embcli.formats.sink import ImportSummary, ModelSink
+from embcli.folder import FolderWriter, ImportSummary
+from embcli.wire.thrift import decode_struct
 
 ROW_GROUP = 65536
 _DROP_META = ("vocab_size", "dim", "import", "created", "emb_version", "format_version")
@@ -111,7 +112,7 @@ def _words_counts(words, counts, row: int, source: str) -> tuple[list[bytes], np
     return words.to_pylist(), counts
 
 
-def _add(sink: ModelSink, words, values: np.ndarray, counts, row: int, source: str) -> None:
+def _add(sink: FolderWriter, words, values: np.ndarray, counts, row: int, source: str) -> None:
     names, counts = _words_counts(words, counts, row, source)
     sink.add(names, values, counts, where=lambda i: f"row {row + i + 1}")
 
@@ -141,7 +142,7 @@ def read_parquet(path, folder: Path, source: str, limit=None, lossy=False, total
         except (ValueError, AttributeError):
             meta = {}
     with_counts = "count" in names
-    sink = ModelSink(folder, dim, source, "parquet", limit=limit, lossy=lossy, with_counts=with_counts)
+    sink = FolderWriter(folder, dim, source, "parquet", limit=limit, lossy=lossy, with_counts=with_counts)
     columns = ["word", "vector"] + (["count"] if with_counts else [])
     rows_total = pf.metadata.num_rows
     fast = _fast_vector_column(pf, dim)
@@ -193,75 +194,6 @@ def read_parquet(path, folder: Path, source: str, limit=None, lossy=False, total
 # ----------------------------------------------------------------------------------------------
 
 
-def _varint(buf: bytes, pos: int) -> tuple[int, int]:
-    shift = result = 0
-    while True:
-        b = buf[pos]
-        pos += 1
-        result |= (b & 0x7F) << shift
-        if not b & 0x80:
-            return result, pos
-        shift += 7
-
-
-def _zigzag(n: int) -> int:
-    return (n >> 1) ^ -(n & 1)
-
-
-def _skip(buf: bytes, pos: int, kind: int) -> int:
-    """Skip one Thrift compact value of type ``kind``."""
-    if kind in (1, 2):
-        return pos
-    if kind == 3:
-        return pos + 1
-    if kind in (4, 5, 6):
-        return _varint(buf, pos)[1]
-    if kind == 7:
-        return pos + 8
-    if kind == 8:
-        size, pos = _varint(buf, pos)
-        return pos + size
-    if kind in (9, 10):
-        head = buf[pos]
-        pos += 1
-        size, elem = head >> 4, head & 0x0F
-        if size == 15:
-            size, pos = _varint(buf, pos)
-        for _ in range(size):
-            pos = _skip(buf, pos, elem)
-        return pos
-    if kind == 12:
-        return _struct(buf, pos)[1]
-    raise ValueError(f"thrift type {kind}")
-
-
-def _struct(buf: bytes, pos: int) -> tuple[dict, int]:
-    """Parse a Thrift compact struct into {field id: int or nested dict}; other values are skipped."""
-    fields: dict = {}
-    last = 0
-    while True:
-        head = buf[pos]
-        pos += 1
-        if head == 0:
-            return fields, pos
-        delta, kind = head >> 4, head & 0x0F
-        if delta:
-            fid = last + delta
-        else:
-            raw, pos = _varint(buf, pos)
-            fid = _zigzag(raw)
-        last = fid
-        if kind in (4, 5, 6):
-            raw, pos = _varint(buf, pos)
-            fields[fid] = _zigzag(raw)
-        elif kind in (1, 2):
-            fields[fid] = kind == 1
-        elif kind == 12:
-            fields[fid], pos = _struct(buf, pos)
-        else:
-            pos = _skip(buf, pos, kind)
-
-
 def _fast_vector_column(pf, dim: int) -> int | None:
     """Index of the vector's leaf column if every chunk of it can be sliced directly, else None."""
     leaves = [pf.schema.column(i) for i in range(pf.metadata.num_columns)]
@@ -293,7 +225,7 @@ def _plain_pages(data, pos: int, rows: int, dim: int) -> list[np.ndarray] | None
     end = len(data)
     try:
         while pos < end:
-            header, pos = _struct(data, pos)
+            header, pos = decode_struct(data, pos)
             size = header[3]
             body_start, pos = pos, pos + size
             kind = header[1]
@@ -316,14 +248,14 @@ def _plain_pages(data, pos: int, rows: int, dim: int) -> list[np.ndarray] | None
             if pos - values_start != 4 * count or pos > end:
                 return None
             pieces.append(np.frombuffer(data, dtype="<f4", count=count, offset=values_start))
-    except (KeyError, IndexError, ValueError):
+    except (KeyError, IndexError, ValueError, TypeError, AttributeError, FormatError):
         return None
     if sum(p.size for p in pieces) != rows * dim:
         return None
     return pieces
 
 
-def _add_pages(sink: ModelSink, pages: list[np.ndarray], words, counts, rows: int, dim: int, row: int,
+def _add_pages(sink: FolderWriter, pages: list[np.ndarray], words, counts, rows: int, dim: int, row: int,
                source: str) -> None:
     """Hand a row group to the sink page by page when pages hold whole rows (as emb writes them)."""
     names, counts = _words_counts(words, counts, row, source)

@@ -15,10 +15,9 @@ from typing import BinaryIO
 
 import numpy as np
 
-from embcli._varint import varint as _varint
+from embcli.wire.thrift import BINARY, I32, I64, LIST, STRUCT, encode_struct
+from embcli.wire.varint import varint
 
-# Thrift compact types
-_BOOL_TRUE, _BYTE, _I32, _I64, _BINARY, _LIST, _STRUCT = 1, 3, 5, 6, 8, 9, 12
 # Parquet enums
 _FLOAT, _INT64, _BYTE_ARRAY = 4, 2, 6
 _REQUIRED, _OPTIONAL, _REPEATED = 0, 1, 2
@@ -27,47 +26,9 @@ _UTF8, _LIST_CONVERTED = 0, 3
 PAGE_BYTES = 1 << 20
 
 
-def _zz(n: int) -> bytes:
-    return _varint((n << 1) ^ (n >> 63))
-
-
-def _value(kind: int, value) -> bytes:
-    if kind in (_I32, _I64):
-        return _zz(value)
-    if kind == _BINARY:
-        raw = value.encode("utf-8") if isinstance(value, str) else value
-        return _varint(len(raw)) + raw
-    if kind == _STRUCT:
-        return _struct(value)
-    if kind == _LIST:
-        elem, items = value
-        head = bytes([(len(items) << 4) | elem]) if len(items) < 15 else bytes([0xF0 | elem]) + _varint(len(items))
-        return head + b"".join(_value(elem, item) for item in items)
-    raise ValueError(kind)
-
-
-def _struct(fields: list[tuple[int, int, object]]) -> bytes:
-    """Encode (field id, type, value) triples, in increasing field id order, as a compact struct."""
-    out = bytearray()
-    last = 0
-    for fid, kind, value in fields:
-        if value is None:
-            continue
-        wire = kind
-        if kind == _BOOL_TRUE:
-            wire = 1 if value else 2
-        delta = fid - last
-        out += bytes([(delta << 4) | wire]) if 0 < delta <= 15 else bytes([wire]) + _zz(fid)
-        if kind != _BOOL_TRUE:
-            out += _value(kind, value)
-        last = fid
-    out.append(0)
-    return bytes(out)
-
-
 def _rle_run(count: int, value: int) -> bytes:
     """One RLE run of the hybrid encoding for bit width 1."""
-    return _varint(count << 1) + bytes([value])
+    return varint(count << 1) + bytes([value])
 
 
 def _levels(body: bytes) -> bytes:
@@ -76,8 +37,8 @@ def _levels(body: bytes) -> bytes:
 
 def _page(num_values: int, body: list) -> list:
     size = sum(len(b) for b in body)
-    data_header = [(1, _I32, num_values), (2, _I32, _PLAIN), (3, _I32, _RLE), (4, _I32, _RLE)]
-    header = _struct([(1, _I32, 0), (2, _I32, size), (3, _I32, size), (5, _STRUCT, data_header)])
+    data_header = [(1, I32, num_values), (2, I32, _PLAIN), (3, I32, _RLE), (4, I32, _RLE)]
+    header = encode_struct([(1, I32, 0), (2, I32, size), (3, I32, size), (5, STRUCT, data_header)])
     return [header, *body]
 
 
@@ -126,10 +87,10 @@ class ParquetTableWriter:
                 self._write(piece)
         size = self.pos - start
         meta = [
-            (1, _I32, kind), (2, _LIST, (_I32, encodings)), (3, _LIST, (_BINARY, path)), (4, _I32, 0),
-            (5, _I64, num_values), (6, _I64, size), (7, _I64, size), (9, _I64, start),
+            (1, I32, kind), (2, LIST, (I32, encodings)), (3, LIST, (BINARY, path)), (4, I32, 0),
+            (5, I64, num_values), (6, I64, size), (7, I64, size), (9, I64, start),
         ]
-        return [(2, _I64, start), (3, _STRUCT, meta)], size
+        return [(2, I64, start), (3, STRUCT, meta)], size
 
     def write(self, words: list[str], counts: np.ndarray | None, block: np.ndarray) -> None:
         n = len(words)
@@ -156,31 +117,31 @@ class ParquetTableWriter:
         total = word_size + count_size + vec_size
         self.groups.append(
             [
-                (1, _LIST, (_STRUCT, [word_chunk, count_chunk, vec_chunk])), (2, _I64, total), (3, _I64, n),
-                (5, _I64, group_start), (6, _I64, total),
+                (1, LIST, (STRUCT, [word_chunk, count_chunk, vec_chunk])), (2, I64, total), (3, I64, n),
+                (5, I64, group_start), (6, I64, total),
             ]
         )
         self.rows += n
 
     def close(self) -> None:
         schema = [
-            [(4, _BINARY, "schema"), (5, _I32, 3)],
-            [(1, _I32, _BYTE_ARRAY), (3, _I32, _REQUIRED), (4, _BINARY, "word"), (6, _I32, _UTF8),
-             (10, _STRUCT, [(1, _STRUCT, [])])],
-            [(1, _I32, _INT64), (3, _I32, _OPTIONAL), (4, _BINARY, "count")],
-            [(3, _I32, _REQUIRED), (4, _BINARY, "vector"), (5, _I32, 1), (6, _I32, _LIST_CONVERTED),
-             (10, _STRUCT, [(3, _STRUCT, [])])],
-            [(3, _I32, _REPEATED), (4, _BINARY, "list"), (5, _I32, 1)],
-            [(1, _I32, _FLOAT), (3, _I32, _REQUIRED), (4, _BINARY, "element")],
+            [(4, BINARY, "schema"), (5, I32, 3)],
+            [(1, I32, _BYTE_ARRAY), (3, I32, _REQUIRED), (4, BINARY, "word"), (6, I32, _UTF8),
+             (10, STRUCT, [(1, STRUCT, [])])],
+            [(1, I32, _INT64), (3, I32, _OPTIONAL), (4, BINARY, "count")],
+            [(3, I32, _REQUIRED), (4, BINARY, "vector"), (5, I32, 1), (6, I32, _LIST_CONVERTED),
+             (10, STRUCT, [(3, STRUCT, [])])],
+            [(3, I32, _REPEATED), (4, BINARY, "list"), (5, I32, 1)],
+            [(1, I32, _FLOAT), (3, I32, _REQUIRED), (4, BINARY, "element")],
         ]
-        from embcli import __version__
+        from embcli._version import __version__
 
-        footer = _struct(
+        footer = encode_struct(
             [
-                (1, _I32, 2), (2, _LIST, (_STRUCT, schema)), (3, _I64, self.rows),
-                (4, _LIST, (_STRUCT, self.groups)),
-                (5, _LIST, (_STRUCT, [[(1, _BINARY, k), (2, _BINARY, v)] for k, v in self.key_values.items()])),
-                (6, _BINARY, f"emb version {__version__}"),
+                (1, I32, 2), (2, LIST, (STRUCT, schema)), (3, I64, self.rows),
+                (4, LIST, (STRUCT, self.groups)),
+                (5, LIST, (STRUCT, [[(1, BINARY, k), (2, BINARY, v)] for k, v in self.key_values.items()])),
+                (6, BINARY, f"emb version {__version__}"),
             ]
         )
         self._write(footer)

@@ -15,7 +15,7 @@ from typing import BinaryIO, Callable, Iterator
 import numpy as np
 
 from embcli.errors import FormatError
-from embcli.formats.sink import ModelSink, ProgressFn
+from embcli.folder import FolderWriter, ImportSummary, RowProgress
 
 CHUNK = 1 << 23  # bytes read at a time
 WRITE_ROWS = 2048  # rows formatted at a time
@@ -119,12 +119,12 @@ def iter_text_blocks(
 
 def read_text_into(
     stream: BinaryIO,
-    sink_for: Callable[[int], ModelSink],
+    sink_for: Callable[[int], FolderWriter],
     source: str,
     header: bool,
     total: int | None = None,
-    progress: ProgressFn | None = None,
-) -> ModelSink:
+    progress: RowProgress | None = None,
+) -> FolderWriter:
     """Stream a word2vec-style text file (with or without header) into the sink ``sink_for(dim)``."""
     first = stream.readline()
     done = len(first)
@@ -212,9 +212,7 @@ def write_text(model, out: BinaryIO, header: bool, limit=None, normalize=False, 
 
 
 def read_word2vec(src: BinaryIO, folder: Path, source: str, **opts):
-    """Read word2vec text into the model folder ``folder``; see ``embcli.formats.read_into``."""
-    from embcli.formats import stream_text
-
+    """Read word2vec text into the model folder ``folder``; see ``embcli.formats.convert.read_into``."""
     return stream_text(src, folder, source, "word2vec", header=True, **opts)
 
 
@@ -230,11 +228,11 @@ def write_word2vec(model, dst: BinaryIO, limit=None, normalize=False, progress=N
 
 def read_binary_into(
     stream: BinaryIO,
-    sink_for: Callable[[int], ModelSink],
+    sink_for: Callable[[int], FolderWriter],
     source: str,
     total: int | None = None,
-    progress: ProgressFn | None = None,
-) -> ModelSink:
+    progress: RowProgress | None = None,
+) -> FolderWriter:
     """Stream a word2vec binary file into the sink ``sink_for(dim)``."""
     first = stream.readline(256)
     rows, dim = parse_header(first, source)
@@ -295,10 +293,8 @@ def read_binary_into(
 
 
 def read_word2vec_binary(src: BinaryIO, folder: Path, source: str, **opts):
-    """Read word2vec binary into the model folder ``folder``; see ``embcli.formats.read_into``."""
-    from embcli.formats import stream_binary
-
-    return stream_binary(src, folder, source, "word2vec-binary", **opts)
+    """Read word2vec binary into the model folder ``folder``; see ``embcli.formats.convert.read_into``."""
+    return _stream(read_binary_into, src, folder, source, "word2vec-binary", **opts)
 
 
 def write_word2vec_binary(model, dst: BinaryIO, limit=None, normalize=False, progress=None) -> int:
@@ -321,3 +317,35 @@ def write_word2vec_binary(model, dst: BinaryIO, limit=None, normalize=False, pro
         if progress:
             progress(done, total, done)
     return done
+
+
+# ----------------------------------------------------------------------------------------------
+# streaming into a folder (text, GloVe and binary alike)
+# ----------------------------------------------------------------------------------------------
+
+
+def stream_text(src: BinaryIO, folder: Path, source: str, fmt: str, header: bool, limit=None,
+                lossy=False, total=None, progress=None) -> ImportSummary:
+    """Read a word2vec-style text stream (with or without its ``V D`` header) into ``folder``."""
+
+    def read(stream, sink_for, source_, total_, progress_):
+        return read_text_into(stream, sink_for, source_, header, total_, progress_)
+
+    return _stream(read, src, folder, source, fmt, limit=limit, lossy=lossy, total=total, progress=progress)
+
+
+def _stream(read, src: BinaryIO, folder: Path, source: str, fmt: str, limit=None, lossy=False, total=None,
+            progress=None) -> ImportSummary:
+    """Run a reader that learns the dimension from the file, then writes through one FolderWriter."""
+    made: list[FolderWriter] = []
+
+    def sink_for(dim: int) -> FolderWriter:
+        made.append(FolderWriter(folder, dim, source, fmt, limit=limit, lossy=lossy))
+        return made[0]
+
+    try:
+        sink = read(src, sink_for, source, total, progress)
+        return sink.finish({"algorithm": "imported"})
+    finally:
+        for s in made:
+            s.abort()

@@ -1,10 +1,61 @@
-"""Trainers: one module per algorithm, all with the shape ``train_X(prepared, options, on_progress)``.
+"""Trainers: the ``TRAINERS`` registry, one module or package per algorithm, one shape.
 
-``train_to_store`` is the whole job behind ``emb train``: tokenize the corpus once into a temporary
-file inside the model's temporary folder, train, write the model, rename it into place.
+Every trainer is a function ``train(prepared, options, workdir, on_progress) -> Trained``: it gets
+the tokenized corpus (``prepare.Prepared``), the resolved ``TrainOptions``, a temporary folder for
+its own files (removed with the model's temporary folder) and the progress callback, and returns
+``common.Trained``. ``find_trainer`` picks the first registered trainer that takes the options'
+algorithm and loss on the options' engine. The whole job (tokenize, train, write the folder
+atomically) is ``run.train_to_store`` / ``run.train_to_folder``.
 """
 
-from embcli.train.options import ALGORITHMS, TrainOptions, TrainResult
-from embcli.train.run import train_to_folder, train_to_store
+from __future__ import annotations
 
-__all__ = ["ALGORITHMS", "TrainOptions", "TrainResult", "train_to_folder", "train_to_store"]
+from dataclasses import dataclass
+from importlib import import_module
+from typing import Callable
+
+from embcli.errors import UsageError
+from embcli.train.options import ALGORITHMS, ARCHS, LOSSES, TrainOptions
+
+
+@dataclass(frozen=True)
+class Trainer:
+    """One way to train: the algorithms and losses it takes, and its function (``module:function``)."""
+
+    name: str
+    summary: str
+    algos: tuple[str, ...]
+    losses: tuple[str, ...]
+    entry: str
+    engine: str = "local"
+
+    def fn(self) -> Callable:
+        module, fn = self.entry.split(":")
+        return getattr(import_module(module), fn)
+
+    def takes(self, options: TrainOptions, engine: str = "local") -> bool:
+        return options.algo in self.algos and options.loss in self.losses and engine == self.engine
+
+
+TRAINERS: dict[str, Trainer] = {
+    t.name: t
+    for t in (
+        Trainer("fasttext", "emb's own FastText kernels (fastText's algorithm, negative sampling)",
+                ("fasttext",), ("ns",), "embcli.train.fasttext:train_fasttext"),
+        Trainer("glove", "emb's own GloVe: co-occurrence counting and AdaGrad",
+                ("glove",), LOSSES, "embcli.train.glove:train_glove"),
+        Trainer("gensim", "gensim's Word2Vec, and its FastText with hierarchical softmax",
+                ("word2vec", "fasttext"), LOSSES, "embcli.train.gensim_trainer:train_gensim"),
+    )
+}
+
+
+def find_trainer(options: TrainOptions, engine: str = "local") -> Trainer:
+    """The first trainer in ``TRAINERS`` that takes ``options`` on ``engine``."""
+    for trainer in TRAINERS.values():
+        if trainer.takes(options, engine):
+            return trainer
+    raise UsageError(f"no trainer for --algo {options.algo} --loss {options.loss} on the {engine} engine")
+
+
+__all__ = ["ALGORITHMS", "ARCHS", "LOSSES", "TRAINERS", "Trainer", "TrainOptions", "find_trainer"]

@@ -9,9 +9,11 @@ gensim does not scan the corpus a second time; everything else is gensim's own t
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import numpy as np
 
+from embcli.train.common import Trained
 from embcli.train.options import ProgressFn, TrainOptions
 from embcli.train.prepare import Prepared
 
@@ -26,8 +28,10 @@ def _model_class(algo: str):
     return Word2Vec
 
 
-def train_gensim(prepared: Prepared, options: TrainOptions, on_progress: ProgressFn | None = None):
-    """Train with gensim; return (words, vectors, counts, ngrams or None, words per second)."""
+def train_gensim(
+    prepared: Prepared, options: TrainOptions, folder: Path, on_progress: ProgressFn | None = None
+) -> Trained:
+    """Train with gensim on the tokenized corpus file (``folder`` is not needed: gensim keeps all in memory)."""
     opts = options
     kwargs = dict(
         vector_size=opts.dim,
@@ -80,4 +84,6 @@ def train_gensim(prepared: Prepared, options: TrainOptions, on_progress: Progres
     counts = np.array([wv.get_vecattr(w, "count") for w in words], dtype=np.int64)
     ngrams = np.asarray(wv.vectors_ngrams, dtype=np.float32) if opts.algo == "fasttext" else None
     vectors = np.asarray(wv.vectors, dtype=np.float32)
-    return words, vectors, counts, ngrams, total_words * opts.epochs / spent if spent > 0 else 0.0
+    wps = total_words * opts.epochs / spent if spent > 0 else 0.0
+    meta = {"fasttext": {"minn": opts.minn, "maxn": opts.maxn, "buckets": opts.buckets}} if ngrams is not None else {}
+    return Trained(words, vectors, counts, wps, ngrams=ngrams, meta=meta)

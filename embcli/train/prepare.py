@@ -5,10 +5,6 @@ blocks handed out round-robin; the tokenized blocks are written in input order, 
 same as with one worker, and each worker keeps its own word counts, merged once at the end (the
 counts are equal; only the order of words with equal counts may differ). At most a few blocks are
 in flight, so memory does not grow with the corpus.
-
-A tokenizer that raises (a morphological analyzer failing on some input) stops the pass with a
-``TrainingError`` naming the line, in a worker as in the parent; a worker that dies (a crash in an
-analyzer's native code) stops it too, instead of leaving the parent waiting.
 """
 
 from __future__ import annotations
@@ -22,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from embcli.corpus import Corpus, CorpusStats
-from embcli.errors import CorpusError, TrainingError
+from embcli.errors import CorpusError, EmbError, TrainingError
 from embcli.tokenize import MAX_SENTENCE_TOKENS, TokenizerSettings, chunks, make_tokenizer
 from embcli.train.options import ProgressFn
 
@@ -31,8 +27,6 @@ BLOCK_LINES = 2048
 BLOCK_CHARS = 1 << 18
 # Blocks in flight per worker: enough to keep the workers busy, few enough to bound memory.
 IN_FLIGHT_PER_WORKER = 3
-# How often (seconds) the parent checks that a worker it waits for is still alive.
-ALIVE_CHECK_SECONDS = 1.0
 
 
 @dataclass
@@ -64,56 +58,41 @@ def _tokenize_lines(lines: list[str], tokenize, update) -> tuple[str, int, int]:
 
 
 @dataclass
-class _Failed:
-    """What a worker sends instead of a block's tokens when its tokenizer raised."""
+class _Failure:
+    """What a worker sends back instead of a result when tokenizing raised."""
 
     message: str
 
 
-def _failure(exc: Exception, lines: list[str], tokenize) -> str:
-    """The error message for a block that failed: the exception and the first line it fails on."""
-    for line in lines:
+def _describe_failure(exc: Exception, lines: list[str] | None = None, tokenize=None) -> str:
+    """The error of a tokenizer, with the first line of ``lines`` it fails on (found again, once)."""
+    message = str(exc) if isinstance(exc, EmbError) else f"{type(exc).__name__}: {exc}"
+    for line in lines or ():
         try:
             tokenize(line)
         except Exception:
             shown = line if len(line) <= 60 else line[:60] + "..."
-            return f"{type(exc).__name__}: {exc} (on the line {shown!r})"
-    return f"{type(exc).__name__}: {exc}"
-
-
-def _tokenize_checked(lines: list[str], tokenize, update, settings: TokenizerSettings):
-    """``_tokenize_lines``, with a tokenizer's exception turned into a ``TrainingError``."""
-    try:
-        return _tokenize_lines(lines, tokenize, update)
-    except Exception as exc:
-        raise _error(settings, _failure(exc, lines, tokenize)) from None
-
-
-def _error(settings: TokenizerSettings, message: str) -> TrainingError:
-    return TrainingError(f"tokenizing failed (--tokenizer {settings.mode}): {message}; nothing was saved")
+            return f"{message} (on the line {shown!r})"
+    return message
 
 
 def _worker(settings: TokenizerSettings, inbox, outbox) -> None:
     """Tokenize blocks from ``inbox`` into ``outbox``; keep the counts and send them at the end."""
     # Ctrl-C is the parent's to handle: it stops the workers, and they print no tracebacks.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    lines = tokenize = None
     try:
         tokenize = make_tokenizer(settings)
-    except Exception as exc:
-        outbox.put(_Failed(f"{type(exc).__name__}: {exc}"))
-        return
-    counts: Counter = Counter()
-    update = counts.update
-    while True:
-        lines = inbox.get()
-        if lines is None:
-            outbox.put(counts)
-            return
-        try:
+        counts: Counter = Counter()
+        update = counts.update
+        while True:
+            lines = inbox.get()
+            if lines is None:
+                outbox.put(counts)
+                return
             outbox.put(_tokenize_lines(lines, tokenize, update))
-        except Exception as exc:
-            outbox.put(_Failed(_failure(exc, lines, tokenize)))
-            return
+    except Exception as exc:  # reported by the parent as the training's error
+        outbox.put(_Failure(_describe_failure(exc, lines, tokenize)))
 
 
 def _blocks(lines):
@@ -133,7 +112,6 @@ class _Workers:
     """Worker processes fed round-robin, so results come back in input order."""
 
     def __init__(self, n: int, settings: TokenizerSettings):
-        self.settings = settings
         method = "fork" if sys.platform.startswith("linux") else None
         ctx = multiprocessing.get_context(method)
         # Queues with feeder threads: a put never blocks, so parent and worker cannot wait on each
@@ -147,26 +125,32 @@ class _Workers:
         for proc in self.procs:
             proc.start()
 
-    def get(self, i: int):
-        """The next result of worker ``i``; a failure or a dead worker raises ``TrainingError``."""
+    # How often a waiting parent checks that the worker it waits for is still alive.
+    POLL_SECONDS = 0.5
+
+    def receive(self, i: int):
+        """The next result of worker ``i``; an error if the worker failed or died (killed, out of memory)."""
+        outbox, proc = self.outboxes[i], self.procs[i]
         while True:
             try:
-                result = self.outboxes[i].get(timeout=ALIVE_CHECK_SECONDS)
+                item = outbox.get(timeout=self.POLL_SECONDS)
                 break
             except queue.Empty:
-                proc = self.procs[i]
-                if not proc.is_alive():
-                    try:  # what it sent just before it ended may still be on its way
-                        result = self.outboxes[i].get(timeout=ALIVE_CHECK_SECONDS)
-                        break
-                    except queue.Empty:
-                        pass
-                    raise _error(
-                        self.settings, f"a tokenizing process ended unexpectedly (exit code {proc.exitcode})"
+                if proc.is_alive():
+                    continue
+                try:  # it may have put its last result just before it ended
+                    item = outbox.get(timeout=self.POLL_SECONDS)
+                    break
+                except queue.Empty:
+                    code = proc.exitcode
+                    how = f"was killed by signal {-code}" if code is not None and code < 0 else f"ended with code {code}"
+                    raise TrainingError(
+                        f"a tokenizing worker process (pid {proc.pid}) {how}: nothing was saved;"
+                        " run again, or with --threads 1 to tokenize in one process"
                     ) from None
-        if isinstance(result, _Failed):
-            raise _error(self.settings, result.message)
-        return result
+        if isinstance(item, _Failure):
+            raise TrainingError(f"tokenizing failed in a worker process: {item.message}")
+        return item
 
     def counts(self) -> Counter:
         """Stop the workers and merge their word counts."""
@@ -174,7 +158,7 @@ class _Workers:
             inbox.put(None)
         total: Counter = Counter()
         for i in range(len(self.outboxes)):
-            total.update(self.get(i))
+            total.update(self.receive(i))
         for proc in self.procs:
             proc.join()
         return total
@@ -217,11 +201,18 @@ def prepare_corpus(
             totals["tokens"] += tokens
             totals["sentences"] += sentences
 
+        # A missing analyzer (an extra) is one line here, before any worker starts.
         settings.check_installed()
         if workers <= 1:
             tokenize = make_tokenizer(settings)
             for block in _blocks(corpus.lines(progress)):
-                take_text(_tokenize_checked(block, tokenize, counts.update, settings))
+                try:
+                    result = _tokenize_lines(block, tokenize, counts.update)
+                except EmbError:
+                    raise
+                except Exception as exc:  # an analyzer failing on some input: the training's error
+                    raise TrainingError(f"tokenizing failed: {_describe_failure(exc, block, tokenize)}") from None
+                take_text(result)
         else:
             pool = _Workers(workers, settings)
             try:
@@ -232,10 +223,10 @@ def prepare_corpus(
                     pool.inboxes[sent % workers].put(block)
                     sent += 1
                     if sent - received >= limit:
-                        take_text(pool.get(received % workers))
+                        take_text(pool.receive(received % workers))
                         received += 1
                 while received < sent:
-                    take_text(pool.get(received % workers))
+                    take_text(pool.receive(received % workers))
                     received += 1
                 counts.update(pool.counts())
             finally:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import shutil
 import time
 from pathlib import Path
 
 from embcli.corpus import Corpus
-from embcli.store import ModelStore, atomic_dir, write_model_dir
+from embcli.folder import atomic_dir, write_model
+from embcli.store import ModelStore
 from embcli.tokenize import TokenizerSettings
+from embcli.train import find_trainer
+from embcli.train.common import check_memory
 from embcli.train.options import ProgressFn, TrainOptions, TrainResult
 from embcli.train.prepare import check_vocabulary, prepare_corpus
 
@@ -16,56 +20,47 @@ def _train_into(
     folder: Path, corpus: Corpus, tokenizer: TokenizerSettings, options: TrainOptions, on_progress
 ) -> TrainResult:
     started = time.perf_counter()
+    trainer = find_trainer(options)
+    check_memory(options, 0)
     corpus_path = folder / "corpus.tmp"
     prepared = prepare_corpus(corpus, tokenizer, corpus_path, on_progress, workers=options.threads)
-    check_vocabulary(prepared.counts, options.min_count)
+    kept = check_vocabulary(prepared.counts, options.min_count)
+    check_memory(options, min(kept, options.max_vocab or kept))
     tokenized = time.perf_counter()
-    ngrams = None
-    extra = {}
-    if options.algo == "glove":
-        from embcli.train.glove import train_glove
-
-        glove = train_glove(prepared, options, folder, on_progress)
-        words, vectors, counts, wps = glove.words, glove.vectors, glove.counts, glove.words_per_second
-        extra["glove"] = glove.info
-    elif options.algo == "fasttext" and options.loss == "ns":
-        from embcli.train.fasttext import train_fasttext
-
-        ft = train_fasttext(prepared, options, folder, on_progress)
-        words, vectors, counts, ngrams, wps = ft.words, ft.vectors, ft.counts, ft.ngrams, ft.words_per_second
-    else:
-        from embcli.train.gensim_trainer import train_gensim
-
-        words, vectors, counts, ngrams, wps = train_gensim(prepared, options, on_progress)
-    corpus_path.unlink(missing_ok=True)
-    trained = time.perf_counter()
+    work = folder / "work.tmp"
+    work.mkdir()
+    try:
+        trained = trainer.fn()(prepared, options, work, on_progress)
+    finally:
+        corpus_path.unlink(missing_ok=True)
+        shutil.rmtree(work, ignore_errors=True)
+    done = time.perf_counter()
     meta = {
         "algorithm": options.algo,
+        "trainer": trainer.name,
         "params": options.as_meta(),
         "tokenizer": tokenizer.as_dict(),
         "corpus": prepared.stats.as_dict(),
         "timings": {
             "tokenize_seconds": round(tokenized - started, 3),
-            "train_seconds": round(trained - tokenized, 3),
+            "train_seconds": round(done - tokenized, 3),
         },
+        **trained.meta,
     }
-    meta.update(extra)
-    if options.algo == "fasttext":
-        meta["fasttext"] = {"minn": options.minn, "maxn": options.maxn, "buckets": options.buckets}
-    write_model_dir(folder, words, vectors, meta, counts=counts, ngrams=ngrams)
+    write_model(folder, trained.words, trained.vectors, meta, counts=trained.counts, ngrams=trained.ngrams)
     return TrainResult(
         name=None,
         path=folder,
         algorithm=options.algo,
-        vocab_size=len(words),
+        vocab_size=len(trained.words),
         dim=options.dim,
         tokens=prepared.stats.tokens,
         lines=prepared.stats.lines,
         replaced_bytes=prepared.stats.replaced_bytes,
         seconds=time.perf_counter() - started,
         tokenize_seconds=tokenized - started,
-        train_seconds=trained - tokenized,
-        words_per_second=wps,
+        train_seconds=done - tokenized,
+        words_per_second=trained.words_per_second,
     )
 
 

@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from embcli.train.common import Trained, id_chunks, select_vocabulary
 from embcli.train.options import ProgressFn, TrainOptions
 from embcli.train.prepare import Prepared
 
@@ -31,17 +31,6 @@ CHUNK = 1 << 16
 MAX_LINE = 1024
 NEGATIVE_TABLE = 10_000_000
 EOS = "</s>"
-
-
-@dataclass
-class FastTextResult:
-    """What ``train_fasttext`` hands back: words by count, fastText's word vectors, the n-gram buckets."""
-
-    words: list[str]
-    vectors: np.ndarray
-    counts: np.ndarray
-    ngrams: np.ndarray
-    words_per_second: float
 
 
 def subword_rows(words: list[str], minn: int, maxn: int, buckets: int) -> tuple[np.ndarray, np.ndarray]:
@@ -66,7 +55,6 @@ def subword_rows(words: list[str], minn: int, maxn: int, buckets: int) -> tuple[
 
 def write_ids(corpus_path: Path, words: list[str], all_words, out_path: Path) -> int:
     """Write the corpus as int32 ids (``</s>`` = len(words) at line ends, rare words dropped)."""
-    from embcli.train.glove.cooccur import _id_chunks
 
     vocab = len(words)
     drop = -2
@@ -76,7 +64,7 @@ def write_ids(corpus_path: Path, words: list[str], all_words, out_path: Path) ->
     index[""] = drop
     n = 0
     with open(out_path, "wb") as fh:
-        for ids in _id_chunks(corpus_path, index, drop):
+        for ids in id_chunks(corpus_path, index, drop):
             ids.tofile(fh)
             n += len(ids)
     return n
@@ -183,14 +171,13 @@ def _run_threads(ids_path: Path, n_ids: int, budget: int, wi, wo, sub_off, sub_r
 def train_fasttext(
     prepared: Prepared, options: TrainOptions, folder: Path, on_progress: ProgressFn | None = None,
     use_eos: bool = True,
-) -> FastTextResult:
+) -> Trained:
     """Train FastText on the tokenized corpus; temporary files go in ``folder`` and are removed.
 
     The tokenized text file is deleted once converted to word ids. ``use_eos=False`` leaves
     ``</s>`` out of training (lines still end there); it exists for comparisons.
     """
     from embcli.train.fasttext import kernels
-    from embcli.train.glove import select_vocabulary
 
     opts = options
     started = time.perf_counter()
@@ -216,4 +203,5 @@ def train_fasttext(
     kernels.word_vectors(wi, sub_off, sub_rows, vocab, vectors)
     spent = time.perf_counter() - started
     wps = prepared.stats.tokens * opts.epochs / spent if spent > 0 else 0.0
-    return FastTextResult(words, vectors, counts, wi[vocab + 1 :], wps)
+    info = {"minn": opts.minn, "maxn": opts.maxn, "buckets": opts.buckets}
+    return Trained(words, vectors, counts, wps, ngrams=wi[vocab + 1 :], meta={"fasttext": info})

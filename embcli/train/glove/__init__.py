@@ -14,37 +14,17 @@ from __future__ import annotations
 import math
 import shutil
 import time
-from collections import Counter
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from embcli.errors import TrainingError
+from embcli.train.common import Trained, select_vocabulary
 from embcli.train.options import ProgressFn, TrainOptions
 from embcli.train.prepare import Prepared
 
 # Entries visited together: a new block order each epoch costs nothing and reads stay sequential.
 BLOCK = 4096
-
-
-@dataclass
-class GloveResult:
-    """What ``train_glove`` hands back to the training job."""
-
-    words: list[str]
-    vectors: np.ndarray
-    counts: np.ndarray
-    words_per_second: float
-    info: dict
-
-
-def select_vocabulary(counts: Counter, min_count: int, max_vocab: int | None) -> tuple[list[str], np.ndarray]:
-    """Words occurring at least ``min_count`` times, most frequent first (ties by word), at most ``max_vocab``."""
-    kept = sorted(((c, w) for w, c in counts.items() if c >= min_count), key=lambda cw: (-cw[0], cw[1]))
-    if max_vocab is not None:
-        kept = kept[:max_vocab]
-    return [w for _, w in kept], np.array([c for c, _ in kept], dtype=np.int64)
 
 
 def init_params(vocab: int, dim: int, seed: int) -> np.ndarray:
@@ -107,7 +87,7 @@ def fit(pairs, xs, params, vocab: int, options: TrainOptions, on_progress: Progr
 
 def train_glove(
     prepared: Prepared, options: TrainOptions, folder: Path, on_progress: ProgressFn | None = None
-) -> GloveResult:
+) -> Trained:
     """Count co-occurrences of the tokenized corpus and fit GloVe vectors; temporary files go in ``folder``.
 
     The tokenized corpus file is deleted once counted. Everything this function writes is removed
@@ -150,4 +130,4 @@ def train_glove(
         "costs": [round(c, 6) for c in costs],
     }
     wps = prepared.stats.tokens * options.epochs / spent if spent > 0 else 0.0
-    return GloveResult(words, np.ascontiguousarray(vectors, dtype=np.float32), counts, wps, info)
+    return Trained(words, np.ascontiguousarray(vectors, dtype=np.float32), counts, wps, meta={"glove": info})

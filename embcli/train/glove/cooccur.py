@@ -20,9 +20,9 @@ from pathlib import Path
 import numpy as np
 
 from embcli.errors import UsageError
+from embcli.train.common import id_chunks
 
 # Python-side buffers: a chunk of the tokenized file as str objects and its id array.
-CHUNK_BYTES = 2 << 20
 FIXED_BYTES = 32 << 20
 PER_WORD_BYTES = 16
 LOAD = 0.7
@@ -196,22 +196,6 @@ class _Runs:
         return self._map(self.runs[0])
 
 
-def _id_chunks(corpus_path: Path, index: dict, oov: int):
-    """Arrays of word ids, a few MB of text at a time, with LINE_BREAK at line ends and rare words dropped."""
-    get = index.__getitem__
-    with open(corpus_path, encoding="utf-8", newline="\n") as fh:
-        while True:
-            lines = fh.readlines(CHUNK_BYTES)
-            if not lines:
-                return
-            # One split over the whole chunk is much faster than a split a line; "\n" becomes a token.
-            toks = "".join(lines).replace("\n", " \n ").split(" ")
-            del lines
-            ids = np.fromiter(map(get, toks), dtype=np.int32, count=len(toks))
-            del toks
-            yield ids[ids != oov]
-
-
 def count_cooccurrences(
     corpus_path: Path,
     words: list[str],
@@ -257,7 +241,7 @@ def count_cooccurrences(
     vals = np.zeros(slots, dtype=np.float64)
     runs = _Runs(folder)
     used = 0
-    for ids in _id_chunks(corpus_path, index, vocab):
+    for ids in id_chunks(corpus_path, index, vocab):
         pos, line_start = 0, 0
         while pos < len(ids):
             pos, line_start, used = count_pairs(

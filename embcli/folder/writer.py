@@ -1,14 +1,14 @@
-"""A streaming writer of a model folder: readers hand it blocks of words and vectors.
+"""The one writer of model folders: importers, trainers and exports hand it blocks of rows.
 
-Readers never hold the whole matrix: each block of rows is checked (UTF-8, duplicates, line breaks),
-appended to ``vectors.npy`` on disk and forgotten. The ``.npy`` header is written with room for any
-shape and rewritten with the real row count at the end, so files without a row count (GloVe,
-Parquet) stream as well as those with one.
+Producers never hold the whole matrix: each block of rows is checked (UTF-8, duplicates, line
+breaks), appended to ``vectors.npy`` on disk and forgotten. The ``.npy`` header is written with room
+for any shape and rewritten with the real row count at the end, so files without a row count (GloVe,
+Parquet) stream as well as those with one. ``finish`` writes ``norms.npy``, ``counts.npy`` and
+``meta.json`` by the one metadata policy of ``layout.complete_meta``.
 """
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,49 +16,12 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from embcli import __version__
-from embcli.errors import FormatError
-from embcli.store import FORMAT_VERSION
+from embcli.errors import FormatError, ModelError
+from embcli.wire.npy import NpyAppender
+from embcli.folder.layout import COUNTS, NGRAMS, NORMS, VECTORS, VOCAB, complete_meta, write_meta
 
-# Progress callback: (bytes or rows done, total or None, rows so far).
-ProgressFn = Callable[[int, "int | None", int], None]
-
-_HEADER_LEN = 128
-
-
-def npy_header(shape: tuple[int, ...], descr: str = "<f4") -> bytes:
-    """A version-1.0 ``.npy`` header of exactly 128 bytes for a C-ordered array of ``shape``."""
-    text = "{'descr': '%s', 'fortran_order': False, 'shape': %r, }" % (descr, tuple(int(n) for n in shape))
-    body_len = _HEADER_LEN - 10
-    text = text.ljust(body_len - 1) + "\n"
-    if len(text) != body_len:
-        raise FormatError(f"array shape {shape} too large for a .npy header")
-    return b"\x93NUMPY\x01\x00" + body_len.to_bytes(2, "little") + text.encode("latin1")
-
-
-class NpyAppender:
-    """Append rows to a ``.npy`` file; ``close`` writes the final shape into the header."""
-
-    def __init__(self, path: Path, width: int, dtype: str = "<f4"):
-        self.path = Path(path)
-        self.width = width
-        self.dtype = np.dtype(dtype)
-        self.rows = 0
-        self._fh = open(self.path, "wb")
-        self._fh.write(npy_header((0, width) if width else (0,), self.dtype.str))
-
-    def append(self, block: np.ndarray) -> None:
-        block = np.ascontiguousarray(block, dtype=self.dtype)
-        self._fh.write(memoryview(block).cast("B"))
-        self.rows += block.shape[0]
-
-    def close(self) -> None:
-        if self._fh.closed:
-            return
-        self._fh.seek(0)
-        self._fh.write(npy_header((self.rows, self.width) if self.width else (self.rows,), self.dtype.str))
-        self._fh.close()
-
+# Progress of reading or writing rows: (bytes or rows done, total or None, rows so far).
+RowProgress = Callable[[int, "int | None", int], None]
 
 @dataclass
 class ImportSummary:
@@ -97,7 +60,7 @@ def _count_replaced(raw: bytes) -> tuple[str, int]:
     return raw.decode("utf-8", errors="replace"), replaced
 
 
-class ModelSink:
+class FolderWriter:
     """Collect a model's rows block by block into a folder (``vocab.txt``, ``vectors.npy``, ...).
 
     ``add(words, vectors, counts)`` takes UTF-8 byte strings (or str) and a float32 block; it keeps
@@ -111,7 +74,7 @@ class ModelSink:
         folder: Path,
         dim: int,
         source: str,
-        fmt: str,
+        fmt: str | None = None,
         limit: int | None = None,
         lossy: bool = False,
         with_counts: bool = False,
@@ -126,8 +89,9 @@ class ModelSink:
         self.lossy = lossy
         self.summary = ImportSummary(dim=dim)
         self._seen: set[bytes] = set()
-        self._vectors = NpyAppender(self.folder / "vectors.npy", dim)
-        self._vocab = open(self.folder / "vocab.txt", "wb")
+        self._vectors = NpyAppender(self.folder / VECTORS, dim)
+        self._vocab = open(self.folder / VOCAB, "wb")
+        self._ngrams: NpyAppender | None = None
         self._norms: list[np.ndarray] = []
         self._counts: list[np.ndarray] | None = [] if with_counts else None
         self._started = time.perf_counter()
@@ -226,48 +190,120 @@ class ModelSink:
                 break
         return keep
 
-    def finish(self, meta: dict | None = None) -> ImportSummary:
-        """Close the files and write ``norms.npy``, ``counts.npy``, ``meta.json``."""
-        self._vectors.close()
-        self._vocab.close()
+    def add_ngrams(self, block: np.ndarray) -> None:
+        """Append rows of FastText's n-gram bucket matrix (``ngrams.npy``), streamed like the vectors."""
+        if self._ngrams is None:
+            self._ngrams = NpyAppender(self.folder / NGRAMS, self.dim)
+        self._ngrams.append(block)
+
+    def finish(self, meta: dict | None = None, compose_subwords: bool = False) -> ImportSummary:
+        """Close the files and write ``norms.npy``, ``counts.npy`` and ``meta.json``.
+
+        ``compose_subwords`` replaces each word's own row by the mean of it and its n-gram rows
+        (fastText's and gensim's composition, with ``minn``/``maxn`` from ``meta["fasttext"]``).
+        An importer (``fmt`` given) records where the rows came from under ``meta["import"]``.
+        """
+        self._close()
         if self.summary.rows == 0:
-            raise FormatError(f"{self.source}: no vectors found: the file is empty or not {self.fmt}")
-        np.save(self.folder / "norms.npy", np.concatenate(self._norms))
+            raise FormatError(f"{self.source}: no vectors found: the file is empty or not {self.fmt or 'a model'}")
+        meta = dict(meta or {})
+        if compose_subwords:
+            sub = meta["fasttext"]
+            norms = compose_word_vectors(self.folder, int(sub["minn"]), int(sub["maxn"]))
+        else:
+            norms = np.concatenate(self._norms)
+        np.save(self.folder / NORMS, norms)
         if self._counts is not None:
             counts = np.concatenate(self._counts)
             if (counts >= 0).all():
-                np.save(self.folder / "counts.npy", counts)
+                np.save(self.folder / COUNTS, counts)
         self.summary.seconds = time.perf_counter() - self._started
-        meta = dict(meta or {})
-        meta.setdefault("algorithm", "imported")
-        # Imported vocabularies are taken as they are: query words are matched exactly.
-        meta.setdefault("tokenizer", {"mode": "whitespace", "lowercase": False, "min_token_length": 1})
-        meta.update(
-            format_version=FORMAT_VERSION,
-            emb_version=__version__,
-            created=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            vocab_size=self.summary.rows,
-            dim=self.dim,
-        )
-        meta["import"] = {"source": self.source, "format": self.fmt, **self.summary.as_dict(), **self.summary.extra}
-        with open(self.folder / "meta.json", "w", encoding="utf-8") as fh:
-            json.dump(meta, fh, indent=2, ensure_ascii=False)
-            fh.write("\n")
+        if self.fmt is not None:
+            meta["import"] = {"source": self.source, "format": self.fmt, **self.summary.as_dict(), **self.summary.extra}
+        write_meta(self.folder, complete_meta(meta, self.summary.rows, self.dim))
         return self.summary
 
-    def abort(self) -> None:
+    def _close(self) -> None:
         self._vectors.close()
         self._vocab.close()
+        if self._ngrams is not None:
+            self._ngrams.close()
+
+    def abort(self) -> None:
+        """Close the files after a failure (the caller's atomic folder removes them)."""
+        self._close()
+
+
+def write_model(
+    folder: Path,
+    words: Sequence[str],
+    vectors: np.ndarray,
+    meta: dict,
+    counts: np.ndarray | None = None,
+    ngrams: np.ndarray | None = None,
+    block_rows: int = 1 << 16,
+) -> None:
+    """Write a whole model held in memory (a trainer's result, a rewritten export) into ``folder``.
+
+    The rows go through ``FolderWriter`` like an import's, so every folder has one layout and one
+    metadata policy; a duplicate, empty or line-breaking word is an error here, not skipped.
+    """
+    vectors = np.asarray(vectors)
+    if vectors.ndim != 2 or vectors.shape[0] != len(words):
+        raise ModelError(f"{len(words)} words but a vector matrix of shape {vectors.shape}")
+    writer = FolderWriter(folder, int(vectors.shape[1]), str(folder), with_counts=counts is not None)
+    try:
+        for start in range(0, len(words), block_rows):
+            stop = min(start + block_rows, len(words))
+            writer.add(
+                list(words[start:stop]),
+                vectors[start:stop],
+                None if counts is None else np.asarray(counts[start:stop]),
+            )
+        if writer.summary.rows != len(words):
+            raise FormatError(
+                f"{len(words) - writer.summary.rows} of {len(words)} words are duplicates or empty:"
+                " a model's words must be distinct and non-empty"
+            )
+        if ngrams is not None:
+            for start in range(0, len(ngrams), block_rows):
+                writer.add_ngrams(ngrams[start : start + block_rows])
+        writer.finish(meta)
+    finally:
+        writer.abort()
+
+
+def compose_word_vectors(folder: Path, minn: int, maxn: int, block_rows: int = 4096) -> np.ndarray:
+    """Replace each word's own row by the mean of it and its n-gram rows; return the new norms."""
+    from embcli.subword_kernels import ngram_buckets_block
+
+    vectors = np.load(folder / VECTORS, mmap_mode="r+", allow_pickle=False)
+    grams = np.load(folder / NGRAMS, mmap_mode="r", allow_pickle=False)
+    buckets = grams.shape[0]
+    words = (folder / VOCAB).read_text(encoding="utf-8").split("\n")[:-1]
+    norms = np.empty(len(words), dtype=np.float32)
+    for start in range(0, len(words), block_rows):
+        chunk = words[start : start + block_rows]
+        ids, lengths = ngram_buckets_block(chunk, minn, maxn, buckets)
+        block = np.array(vectors[start : start + len(chunk)], dtype=np.float32)
+        if ids.size:
+            gathered = grams[ids]
+            # Rows of one word are consecutive in ``gathered``: sum each run with one reduceat.
+            has = lengths > 0
+            starts = (np.cumsum(lengths) - lengths)[has]
+            sums = np.zeros_like(block)
+            sums[has] = np.add.reduceat(gathered, starts, axis=0)
+            block = ((block + sums) / (lengths + 1)[:, None].astype(np.float32)).astype(np.float32)
+        vectors[start : start + len(chunk)] = block
+        norms[start : start + len(chunk)] = row_norms(block)
+    vectors.flush()
+    del vectors
+    return norms
 
 
 def row_norms(vectors: np.ndarray) -> np.ndarray:
-    """Euclidean norms of float32 rows, in float32; rows that overflow are redone in float64."""
-    norms = np.sqrt(np.einsum("ij,ij->i", vectors, vectors))
-    bad = ~np.isfinite(norms)
-    if bad.any():
-        wide = vectors[bad].astype(np.float64)
-        norms[bad] = np.sqrt(np.einsum("ij,ij->i", wide, wide))
-    return norms
+    """Euclidean norms of float32 rows, summed in float64 (no overflow, no lost digits), stored as float32."""
+    return np.sqrt(np.einsum("ij,ij->i", vectors, vectors, dtype=np.float64)).astype(np.float32)
 
 
 def _valid_utf8(raw: bytes) -> bool:

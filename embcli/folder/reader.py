@@ -1,4 +1,4 @@
-"""A model read from a store folder: vocabulary, memory-mapped vectors, metadata.
+"""A model folder opened for reading: vocabulary, memory-mapped vectors, metadata.
 
 Opening a model reads ``meta.json`` and maps the arrays; nothing is copied. A single word is looked
 up by searching ``vocab.txt``'s bytes, without building a dict of the whole vocabulary; the dict is
@@ -13,8 +13,9 @@ from typing import Sequence
 
 import numpy as np
 
-from embcli.errors import ModelError
-from embcli.store import read_meta
+from embcli.errors import FormatError, ModelError
+from embcli.folder.layout import COUNTS, NGRAMS, NORMS, VECTORS, VOCAB, read_meta
+from embcli.wire.npy import read_npy_header
 from embcli.tokenize import TokenizerSettings, normalize_word
 
 
@@ -28,13 +29,8 @@ def load_array(path: Path, what: str) -> np.ndarray:
         raise ModelError(f"{path}: missing {what}: the model folder is damaged; train or import it again")
     try:
         with open(path, "rb") as fh:
-            version = np.lib.format.read_magic(fh)
-            if version == (1, 0):
-                shape, fortran, dtype = np.lib.format.read_array_header_1_0(fh)
-            else:
-                shape, fortran, dtype = np.lib.format.read_array_header_2_0(fh)
-            offset = fh.tell()
-    except (ValueError, OSError, EOFError) as exc:
+            shape, fortran, dtype, offset = read_npy_header(fh)
+    except (FormatError, OSError) as exc:
         raise ModelError(f"{path}: unreadable {what} ({exc}): the file is damaged or truncated") from None
     if dtype.hasobject:
         raise ModelError(f"{path}: {what} hold Python objects, which emb never loads: the file is not from emb")
@@ -54,8 +50,8 @@ def load_array(path: Path, what: str) -> np.ndarray:
     return mapped.view(np.ndarray)
 
 
-class Model:
-    """A model folder opened for reading."""
+class ModelFolder:
+    """A model folder opened for reading; the arrays are memory-mapped, nothing is copied."""
 
     def __init__(self, path: Path):
         self.path = Path(path)
@@ -63,14 +59,14 @@ class Model:
         self.name = self.path.name
         self.algorithm = str(self.meta.get("algorithm", "unknown"))
         self.tokenizer = TokenizerSettings.from_dict(self.meta.get("tokenizer"))
-        self.vectors = load_array(self.path / "vectors.npy", "vectors")
+        self.vectors = load_array(self.path / VECTORS, "vectors")
         if self.vectors.ndim != 2 or self.vectors.dtype != np.float32:
             raise ModelError(
                 f"{self.path / 'vectors.npy'}: expected a float32 matrix, found {self.vectors.dtype}"
                 f" {self.vectors.shape}: the model folder is damaged"
             )
         self.vocab_size, self.dim = (int(n) for n in self.vectors.shape)
-        self._vocab_path = self.path / "vocab.txt"
+        self._vocab_path = self.path / VOCAB
         if not self._vocab_path.is_file():
             raise ModelError(f"{self._vocab_path}: missing vocabulary: the model folder is damaged")
         lines = self._vocab_bytes.count(b"\n")
@@ -89,7 +85,7 @@ class Model:
 
     @cached_property
     def norms(self) -> np.ndarray:
-        path = self.path / "norms.npy"
+        path = self.path / NORMS
         if not path.is_file():
             return np.sqrt(np.einsum("ij,ij->i", self.vectors, self.vectors)).astype(np.float32)
         norms = load_array(path, "norms")
@@ -99,7 +95,7 @@ class Model:
 
     @cached_property
     def counts(self) -> np.ndarray | None:
-        path = self.path / "counts.npy"
+        path = self.path / COUNTS
         if not path.is_file():
             return None
         counts = load_array(path, "counts")
@@ -110,7 +106,7 @@ class Model:
     @cached_property
     def ngrams(self) -> np.ndarray | None:
         """FastText's n-gram bucket matrix, or None for models without subwords."""
-        path = self.path / "ngrams.npy"
+        path = self.path / NGRAMS
         if not path.is_file():
             return None
         grams = load_array(path, "n-gram vectors")
@@ -267,11 +263,3 @@ def _line_fingerprints(data: bytes, ends: np.ndarray) -> np.ndarray:
     first = u64[starts + 8] & _BYTE_MASKS[np.minimum(lengths, 8).astype(np.intp)]
     last = np.where(lengths >= 8, u64[ends], np.uint64(0))
     return (first * np.uint64(_P1)) ^ (last * np.uint64(_P2)) ^ (lengths * np.uint64(_P3))
-
-
-def open_model(name_or_path: str | None = None, store=None) -> Model:
-    """Open a model by name, folder path, file in a supported format, or the store's default (None)."""
-    from embcli.store import ModelStore
-
-    store = store or ModelStore()
-    return Model(store.resolve(name_or_path))

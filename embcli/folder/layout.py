@@ -1,0 +1,78 @@
+"""What a model folder holds, and the one policy for its ``meta.json``.
+
+A model folder holds ``meta.json``, ``vocab.txt`` (one word a line, most frequent first),
+``vectors.npy`` (float32 [V, D], raw), ``norms.npy`` (float32 [V]), optionally ``counts.npy``
+(int64 [V]) and, for FastText, ``ngrams.npy`` (float32 [buckets, D]). Nothing is pickled; arrays are
+loaded with ``allow_pickle=False`` and memory-mapped. Optional parts (``search-index/``) are rebuilt
+by the features that use them.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from embcli._version import __version__
+from embcli.errors import ModelError
+
+FORMAT_VERSION = 1
+
+META = "meta.json"
+VOCAB = "vocab.txt"
+VECTORS = "vectors.npy"
+NORMS = "norms.npy"
+COUNTS = "counts.npy"
+NGRAMS = "ngrams.npy"
+# The files that make up a model (search indexes and other caches are not part of it).
+MODEL_FILES = (META, VOCAB, VECTORS, NORMS, COUNTS, NGRAMS)
+REQUIRED_FILES = (META, VOCAB, VECTORS)
+
+# Imported vocabularies are taken as they are: query words are matched exactly.
+EXACT_TOKENIZER = {"mode": "whitespace", "lowercase": False, "min_token_length": 1}
+
+
+def complete_meta(meta: dict, vocab_size: int, dim: int) -> dict:
+    """``meta`` with the fields every folder has: the one metadata policy of every writer.
+
+    The format and emb versions, the creation time, the vocabulary size and dimension are always
+    set here; an algorithm and a tokenizer are filled in only when the producer gave none.
+    """
+    out = dict(meta)
+    out.setdefault("algorithm", "imported")
+    out.setdefault("tokenizer", dict(EXACT_TOKENIZER))
+    out.update(
+        format_version=FORMAT_VERSION,
+        emb_version=__version__,
+        created=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        vocab_size=int(vocab_size),
+        dim=int(dim),
+    )
+    return out
+
+
+def write_meta(folder: Path, meta: dict) -> None:
+    """Write ``meta.json`` (UTF-8, indented)."""
+    with open(Path(folder) / META, "w", encoding="utf-8") as fh:
+        json.dump(meta, fh, indent=2, ensure_ascii=False)
+        fh.write("\n")
+
+
+def read_meta(folder: Path) -> dict:
+    """The parsed ``meta.json`` of a model folder."""
+    path = Path(folder) / META
+    try:
+        with open(path, encoding="utf-8") as fh:
+            meta = json.load(fh)
+    except FileNotFoundError:
+        raise ModelError(f"{path}: missing: the model folder is damaged; train or import it again") from None
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"{path}: unreadable ({exc}): the model folder is damaged") from None
+    if not isinstance(meta, dict):
+        raise ModelError(f"{path}: not a JSON object: the model folder is damaged")
+    return meta
+
+
+def is_model_folder(path: Path) -> bool:
+    """Whether ``path`` is a folder with a ``meta.json`` (not whether the rest is sound)."""
+    return (Path(path) / META).is_file()

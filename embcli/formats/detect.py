@@ -1,0 +1,76 @@
+"""Which format a file is in: a folder, else an unambiguous suffix, else its first bytes."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from embcli.errors import FormatError, UsageError
+from embcli.formats import FORMATS, get_format, strip_compression
+from embcli.formats.fasttext import looks_like_fasttext
+from embcli.formats.streams import read_head
+
+_TEXT_BYTES = frozenset(b"0123456789+-.eEinfINFa \t\r\n")
+
+
+def sniff(head: bytes, source: str) -> str:
+    """Name the format of a file from its first bytes (up to a few KB)."""
+    if looks_like_fasttext(head):
+        return "fasttext-bin"
+    if head.startswith(b"PAR1"):
+        return "parquet"
+    first, _, rest = head.partition(b"\n")
+    parts = first.split()
+    if len(parts) == 2 and all(p.isdigit() for p in parts):
+        dim = int(parts[1])
+        space = rest.find(b" ")
+        if space < 0:
+            return "word2vec"
+        row, newline, _ = rest[space + 1 :].partition(b"\n")
+        text_like = set(row) <= _TEXT_BYTES
+        # A text row has D numbers (or runs past what was read); binary bytes hardly ever look like that.
+        if text_like and (len(row.split()) == dim or not newline):
+            return "word2vec"
+        return "word2vec-binary"
+    if len(parts) >= 2:
+        try:
+            [float(p) for p in parts[1:]]
+            return "glove"
+        except ValueError:
+            pass
+    raise FormatError(
+        f"{source}: cannot tell the format from its first bytes: pass --format ({', '.join(FORMATS)})"
+    )
+
+
+def detect_format(path: str, head: bytes | None = None) -> str:
+    """The format of an input: a folder, else the suffix when it is unambiguous, else sniffing."""
+    if path != "-" and Path(path).is_dir():
+        return "folder"
+    bare, _ = strip_compression(path)
+    by_suffix = [f.name for f in FORMATS.values() if Path(bare).suffix.lower() in f.suffixes]
+    if len(by_suffix) == 1:
+        return by_suffix[0]
+    if head is None:
+        head = read_head(path)
+    found = sniff(head, path)
+    if by_suffix and found not in by_suffix and not (found == "word2vec" and "fasttext-vec" in by_suffix):
+        raise FormatError(f"{path}: the suffix says {' or '.join(by_suffix)} but the content looks like {found}: pass --format")
+    return found
+
+
+def output_format(path: str, fmt: str | None) -> str:
+    """The format to write ``path`` in: ``fmt``, else the suffix, else word2vec text for stdout."""
+    if fmt:
+        get_format(fmt).write_fn()
+        return fmt
+    if path == "-":
+        return "word2vec"
+    bare, _ = strip_compression(path)
+    suffix = Path(bare).suffix.lower()
+    for f in FORMATS.values():
+        if suffix in f.suffixes and f.writer:
+            return f.name
+    if not suffix or path.endswith(os.sep) or Path(path).is_dir():
+        return "folder"
+    raise UsageError(f"{path}: cannot tell the output format from the suffix {suffix!r}: pass --format/--to")

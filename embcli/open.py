@@ -1,0 +1,78 @@
+"""Open a model from what a user names: a store name, a model folder, or a vector file.
+
+A file in any supported format is imported once into the store's cache (``$EMB_HOME/cache``) and
+opened from there; the cache keeps the ``CACHE_ENTRIES`` most recently used files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from pathlib import Path
+
+from embcli.errors import ModelError
+from embcli.folder import ModelFolder, atomic_dir, is_model_folder
+from embcli.formats.convert import read_into
+from embcli.store import ModelStore
+
+
+def resolve(spec: str | None = None, store: ModelStore | None = None) -> Path:
+    """The folder of a model given by name, folder path or file path; None means the default model."""
+    store = store or ModelStore()
+    if spec is None:
+        return store.default_path()
+    candidate = Path(spec)
+    if candidate.is_file() and (os.sep in spec or not store.has(spec)):
+        # A file in a supported format (a model of the same name wins): read once, then cached.
+        return cached_model_dir(candidate, store)
+    if os.sep in spec or candidate.exists() and is_model_folder(candidate):
+        if not is_model_folder(candidate):
+            raise ModelError(f"{spec}: not a model folder (no meta.json): pass a model name or folder")
+        return candidate
+    return store.lookup(spec)
+
+
+def open_model(spec: str | None = None, store: ModelStore | None = None) -> ModelFolder:
+    """Open a model by name, folder path, file in a supported format, or the store's default (None)."""
+    return ModelFolder(resolve(spec, store))
+
+
+def cached_model_dir(path: Path, store) -> Path:
+    """The model folder of a file passed as ``-m FILE``: imported once, kept in the store's cache.
+
+    The cache entry is keyed by the file's absolute path, size and modification time, so a
+    changed file is read again; ``$EMB_HOME/cache`` can be deleted at any time. It keeps the
+    ``CACHE_ENTRIES`` most recently used models: adding one removes the least recently used.
+    """
+    path = Path(path).resolve()
+    st = path.stat()
+    key = hashlib.sha256(f"{path}\0{st.st_size}\0{st.st_mtime_ns}".encode()).hexdigest()[:24]
+    target = store.root / "cache" / f"{path.name[:60]}-{key}"
+    if (target / "meta.json").is_file():
+        try:
+            os.utime(target)  # most recently used
+        except OSError:
+            pass
+        return target
+    with atomic_dir(target, force=True) as tmp:
+        read_into(str(path), tmp)
+    _prune_cache(target.parent, keep=target)
+    return target
+
+
+CACHE_ENTRIES = 8
+
+
+def _prune_cache(cache: Path, keep: Path) -> None:
+    """Remove the least recently used cache entries beyond ``CACHE_ENTRIES`` (never ``keep``)."""
+    entries = []
+    for entry in cache.iterdir():
+        if entry.is_dir() and not entry.name.startswith(".") and entry != keep:
+            try:
+                entries.append((entry.stat().st_mtime_ns, entry))
+            except OSError:
+                continue
+    entries.sort(reverse=True)
+    for _, entry in entries[CACHE_ENTRIES - 1 :]:
+        shutil.rmtree(entry, ignore_errors=True)

@@ -1,0 +1,102 @@
+"""What every trainer shares: the result type and the helpers more than one trainer uses."""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+# Share of the memory available now that the trainer's matrices may take.
+MEMORY_SHARE = 0.9
+
+# Text read at a time when a tokenized corpus is turned into word ids.
+CHUNK_BYTES = 2 << 20
+
+
+@dataclass
+class Trained:
+    """What every trainer hands back: words by count with their vectors and counts.
+
+    ``ngrams`` is FastText's bucket matrix (None otherwise); ``meta`` holds the trainer's own entries
+    for ``meta.json`` (GloVe's costs, FastText's n-gram settings), merged in by the training job.
+    """
+
+    words: list[str]
+    vectors: np.ndarray
+    counts: np.ndarray
+    words_per_second: float
+    ngrams: np.ndarray | None = None
+    meta: dict = field(default_factory=dict)
+
+
+def select_vocabulary(counts: Counter, min_count: int, max_vocab: int | None) -> tuple[list[str], np.ndarray]:
+    """Words occurring at least ``min_count`` times, most frequent first (ties by word), at most ``max_vocab``."""
+    kept = sorted(((c, w) for w, c in counts.items() if c >= min_count), key=lambda cw: (-cw[0], cw[1]))
+    if max_vocab is not None:
+        kept = kept[:max_vocab]
+    return [w for _, w in kept], np.array([c for c, _ in kept], dtype=np.int64)
+
+
+def id_chunks(corpus_path: Path, index: dict, oov: int) -> Iterator[np.ndarray]:
+    """Arrays of word ids, a few MB of text at a time, with ``index["\\n"]`` at line ends and ids ``oov`` dropped."""
+    get = index.__getitem__
+    with open(corpus_path, encoding="utf-8", newline="\n") as fh:
+        while True:
+            lines = fh.readlines(CHUNK_BYTES)
+            if not lines:
+                return
+            # One split over the whole chunk is much faster than a split a line; "\n" becomes a token.
+            toks = "".join(lines).replace("\n", " \n ").split(" ")
+            del lines
+            ids = np.fromiter(map(get, toks), dtype=np.int32, count=len(toks))
+            del toks
+            yield ids[ids != oov]
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available now (Linux's MemAvailable), else the physical memory, else None."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def matrix_bytes(options, vocab: int) -> int:
+    """Bytes of the matrices a trainer allocates for ``vocab`` words (input, output, n-grams, AdaGrad)."""
+    dim = options.dim
+    if options.algo == "glove":
+        half = -(-(dim + 1) // 16) * 16
+        return 2 * vocab * 2 * half * 4
+    rows = vocab + (options.buckets if options.algo == "fasttext" else 0)
+    return (rows + vocab) * dim * 4
+
+
+def check_memory(options, vocab: int, available: int | None = None) -> None:
+    """Refuse settings whose matrices cannot fit in memory, before anything is allocated."""
+    from embcli.errors import TrainingError
+
+    need = matrix_bytes(options, vocab)
+    have = available_memory() if available is None else available
+    if have is None or need <= MEMORY_SHARE * have:
+        return
+    what = "the vocabulary" if vocab else "the settings"
+    knobs = "--dim, --buckets or --max-vocab" if options.algo == "fasttext" else "--dim or --max-vocab"
+    raise TrainingError(
+        f"training with {what} ({vocab:,} words, dim {options.dim}) needs {_gb(need)} for its matrices"
+        f" but {_gb(have)} of memory is available: lower {knobs}"
+    )
+
+
+def _gb(n: int) -> str:
+    return f"{n / 1e9:,.1f} GB" if n >= 1e8 else f"{n / 1e6:,.0f} MB"
