@@ -32,9 +32,10 @@ from pathlib import Path
 import numpy as np
 
 from embcli.corpus import Corpus
-from embcli.model import Model
+from embcli.folder import ModelFolder as Model
 from embcli.tokenize import TokenizerSettings
-from embcli.train import TrainOptions, train_to_folder
+from embcli.train.options import TrainOptions
+from embcli.train.run import train_to_folder
 
 HERE = Path(__file__).resolve().parent
 NSMC = HERE.parent.parent.parent / "shared" / "corpora" / "nsmc.txt.xz"

@@ -102,7 +102,7 @@ def _vocab_map(model: ModelFolder, restrict: int, case_insensitive: bool) -> dic
     return out
 
 
-def _dataset_words(model: Model):
+def _dataset_words(model: ModelFolder):
     """How a dataset's words become vocabulary words: through the analyzer for ko, ja, zh models."""
     if model.tokenizer.morphological:
         return model.normalize

@@ -114,7 +114,7 @@ def pieces(text: str, limit: int = PIECE_CHARS) -> list[str]:
 # For each language, ``_pairs_X(tags)`` gives a function from one prepared piece of text to
 # (token, is_content) pairs, for query words, and ``_tokens_X(content, tags)`` a function from one
 # piece to its tokens, for corpora: the tokens alone, with no pair per token, since on a corpus
-# emb's own work per token must stay small beside the analyzer's (see bench/tokenize.py). A token
+# emb's own work per token must stay small beside the analyzer's (see bench/morph_tokenize.py). A token
 # is kept when it has a word character: ``isalnum()`` answers for almost all of them, the regular
 # expression for the rest (``c++``, ``_``).
 

@@ -235,7 +235,7 @@ def test_train_ko_model_remembers_its_tokenizer_and_queries_use_it(emb_home, tmp
     assert result.exit_code == 0 and float(result.stdout.splitlines()[1].split("\t")[2]) == pytest.approx(1.0)
     # Evaluation sets go through the analyzer too: 영화는 and 영화를 are both 영화.
     from embcli.evaluate import evaluate_pairs
-    from embcli.model import Model
+    from embcli.folder import ModelFolder as Model
 
     pairs = tmp_path / "pairs.tsv"
     pairs.write_text("영화는\t영화를\t10\n배우가\t연기를\t8\n영화가\t배우는\t5\n", encoding="utf-8")

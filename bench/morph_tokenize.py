@@ -21,13 +21,6 @@ Asserts nothing.
 
 from __future__ import annotations
 
-import sys
-
-# Run as a script, this file's folder comes first on sys.path, where this file would stand in for
-# the standard library's ``tokenize`` module (which ``inspect`` and ``linecache`` import).
-if sys.path and sys.path[0] and __file__.startswith(sys.path[0]):
-    del sys.path[0]
-
 import argparse
 import lzma
 import multiprocessing
