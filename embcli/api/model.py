@@ -272,6 +272,31 @@ class Model:
         written, rows = export_model(self._folder, str(path), format, limit, normalize, force, progress)
         return Transfer(self.name, str(path), None, written, rows, self.dim)
 
+    # ------------------------------------------------------------------------------ maps, clusters
+
+    def plot(self, words: Sequence[str] | None = None, method: str = "pca", path: str | Path | None = None,
+             top: int | None = None, neighbors_of: str | None = None, k: int = 30, seed: int = 0,
+             clusters: int | None = None, compare: "Model | None" = None):
+        """A 2-D map of ``words`` (or the ``top`` most frequent, or ``neighbors_of`` a word and its
+        ``k`` nearest): a matplotlib Figure, or with ``path`` (.png, .svg, .html) the file's Path.
+        ``method`` is pca, tsne or umap (seeded by ``seed``); ``clusters`` colours words by k-means;
+        ``compare`` maps another model beside this one, rotated onto it by orthogonal Procrustes.
+        Needs the ``plot`` extra."""
+        from embcli import render
+
+        if isinstance(words, str):
+            raise UsageError("give a list of words, not one string")
+        models = [self._folder] + ([compare._folder if isinstance(compare, Model) else compare] if compare else [])
+        return render.plot(models, list(words) if words else None, method, path, top, neighbors_of, k, seed, clusters)
+
+    def cluster(self, k: int = 100, top: int | None = 10_000, seed: int = 0):
+        """k-means of the unit vectors of the ``top`` most frequent words into ``k`` clusters: a
+        ``Clusters`` (``words``, ``labels``, ``distances`` (cosine, to the centre), ``centers``,
+        ``central(n)``, ``sizes()``). Needs the ``plot`` extra (scikit-learn)."""
+        from embcli.clusters import cluster_model
+
+        return cluster_model(self._folder, k, top, seed)
+
     def to_gensim(self):
         """A gensim ``KeyedVectors`` over the same numbers: the memory-mapped matrix is shared, not
         copied (it is read-only). Counts are kept as gensim's ``count`` attribute. FastText n-grams

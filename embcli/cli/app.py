@@ -91,7 +91,7 @@ def root(
 
 
 def _register() -> None:
-    from embcli.cli import evaluate, io, models, query, text, train
+    from embcli.cli import evaluate, io, models, plot, query, text, train
 
     train.register(app)
     query.register(app)
@@ -99,6 +99,7 @@ def _register() -> None:
     io.register(app)
     evaluate.register(app)
     app.add_typer(models.app, name="models")
+    plot.register(app)
 
 
 _register()
