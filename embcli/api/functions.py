@@ -37,6 +37,7 @@ class ModelSummary:
     size_bytes: int
     created: str
     default: bool
+    damaged: str | None = None  # what is wrong with a model that cannot be opened
 
     def to_dict(self) -> dict:
         """The fields as a dict (``path`` as a string)."""
@@ -179,6 +180,14 @@ def evaluate(
             rows.append(Evaluation(model.name, Path(path).name, "similarity-spearman", "total", res.spearman,
                                    res.pearson, None, res.answered, res.pairs, res.coverage, oov))
     return rows
+
+
+def search(queries: str | Sequence[str], docs, model: str | Model | None = None, k: int = 10,
+           pooling: str | None = None):
+    """The ``k`` documents of ``docs`` nearest each query line by cosine: ``Model.search`` on
+    ``model`` (a name, folder, file or ``Model``; None: the default model)."""
+    opened = model if isinstance(model, Model) else load(model)
+    return opened.search(queries, docs, k=k, pooling=pooling)
 
 
 def _paths(value) -> list[Path]:

@@ -259,6 +259,38 @@ class Model:
             raise UsageError("give a list of words, not one string")
         return _query.rank_by_centrality(self._folder, list(words))
 
+    # ------------------------------------------------------------------------------ lines of text
+
+    def embed(self, lines: Sequence[str], pooling: str = "mean") -> np.ndarray:
+        """One vector for each line of text (a sentence, a document, a session of item ids): a float32
+        [len(lines), dim] array, as ``emb embed`` writes them.
+
+        ``pooling``: ``mean`` (the mean of the unit vectors of the line's known words), ``sif`` (smooth
+        inverse frequency weights from the model's counts, the first principal component of these
+        lines removed) or ``fasttext`` (fastText's own sentence vector, for fastText models). Words
+        are found by the model's tokenizer; a line without a known word gets a zero vector.
+        """
+        from embcli.sentences import embed_lines
+
+        return embed_lines(self._folder, lines, pooling)
+
+    def search(self, queries: str | Sequence[str], docs, k: int = 10, pooling: str | None = None):
+        """The ``k`` documents nearest a query line by cosine, as ``emb search``: a list of ``DocHit``
+        (rank, line, score, text), or one such list for each query of a list.
+
+        ``docs``: a text file (one document a line, embedded now), a Parquet written by ``emb embed -f
+        parquet`` (its vectors, pooling and SIF component reused), a list of document lines, or a
+        collection from ``embcli.docsearch.open_docs`` (reused without embedding again). A query
+        without a known word raises ``EmbError``.
+        """
+        from embcli.docsearch import search as _search
+
+        many = not isinstance(queries, str)
+        results = _search(self._folder, list(queries) if many else [queries], docs, k=k, pooling=pooling)
+        _raise_first(results)
+        hits = [r.hits for r in results]
+        return hits if many else hits[0]
+
     # ------------------------------------------------------------------------------ out
 
     def export(self, path: str | Path, format: str | None = None, limit: int | None = None,
