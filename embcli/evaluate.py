@@ -102,6 +102,13 @@ def _vocab_map(model: ModelFolder, restrict: int, case_insensitive: bool) -> dic
     return out
 
 
+def _dataset_words(model: ModelFolder):
+    """How a dataset's words become vocabulary words: through the analyzer for ko, ja, zh models."""
+    if model.tokenizer.morphological:
+        return model.normalize
+    return lambda w: w
+
+
 def _read_lines(path: Path) -> list[str]:
     """The lines of a dataset file; a FIFO with no writer is an empty file, not a wait forever."""
     try:
@@ -194,12 +201,13 @@ def evaluate_analogies(
     restrict = min(restrict_vocab, model.vocab_size)
     vocab = _vocab_map(model, restrict, case_insensitive)
     fold = str.upper if case_insensitive else (lambda s: s)
+    norm = _dataset_words(model)
     known: list[tuple[int, int, int]] = []
     expected: list[str] = []
     owner: list[int] = []
     for s, (_, questions) in enumerate(sections):
         for _, words in questions:
-            a, b, c, d = (fold(w) for w in words)
+            a, b, c, d = (fold(norm(w)) for w in words)
             if a in vocab and b in vocab and c in vocab and d in vocab:
                 known.append((vocab[a], vocab[b], vocab[c]))
                 expected.append(d)
@@ -272,11 +280,12 @@ def evaluate_pairs(
     restrict = min(restrict_vocab, model.vocab_size)
     vocab = _vocab_map(model, restrict, case_insensitive)
     fold = str.upper if case_insensitive else (lambda s: s)
+    norm = _dataset_words(model)
     norms = np.asarray(model.norms[:restrict], dtype=np.float32)
     gold, predicted = [], []
     answered = 0
     for a, b, score in pairs:
-        ia, ib = vocab.get(fold(a)), vocab.get(fold(b))
+        ia, ib = vocab.get(fold(norm(a))), vocab.get(fold(norm(b)))
         if ia is None or ib is None:
             if oov == "wrong":
                 gold.append(score)

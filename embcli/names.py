@@ -14,4 +14,6 @@ LOSSES = ("ns", "hs")
 # What evaluation does with questions that hold unknown words (embcli.evaluate).
 OOV_POLICIES = ("skip", "wrong")
 # Tokenizers (embcli.tokenize).
-TOKENIZER_MODES = ("unicode", "whitespace")
+TOKENIZER_MODES = ("unicode", "whitespace", "ko", "ja", "zh")
+# Morphological tokenizers (embcli.morph): every morpheme, or only the content ones.
+POS_FILTERS = ("all", "content")

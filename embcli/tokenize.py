@@ -5,6 +5,9 @@ combining marks, keeping inner apostrophes and hyphens (``don't``, ``state-of-th
 apostrophes and Unicode hyphens are mapped to ASCII so ``God’s`` and ``God's`` are one word.
 ``whitespace`` mode: split on white space only, for pre-tokenized text and item sequences; case is
 kept unless ``lowercase`` is asked for.
+``ko``, ``ja``, ``zh`` modes: a morphological analyzer (an optional extra, see ``embcli.morph``)
+splits the line into morphemes, optionally only the content ones (``pos_filter="content"``) and
+optionally tagged (``pos_tags``: ``먹/VV``); Latin letters are case-folded unless told otherwise.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import unicodedata
 from dataclasses import asdict, dataclass
 from typing import Callable
 
+from embcli import morph
 from embcli._marks import MARKS
 from embcli.errors import UsageError
 from embcli.names import TOKENIZER_MODES as MODES
@@ -38,35 +42,63 @@ _FOLD = str.maketrans(_FOLD_MAP)
 
 @dataclass(frozen=True)
 class TokenizerSettings:
-    """How text becomes tokens; ``lowercase=None`` means the mode's default (unicode: yes)."""
+    """How text becomes tokens; ``lowercase=None`` means the mode's default (yes but for whitespace).
+
+    ``pos_filter`` and ``pos_tags`` apply to the morphological modes (ko, ja, zh) only.
+    """
 
     mode: str = "unicode"
     lowercase: bool | None = None
     min_token_length: int = 1
+    pos_filter: str = "all"
+    pos_tags: bool = False
 
     def __post_init__(self):
         if self.mode not in MODES:
             raise UsageError(f"unknown tokenizer mode {self.mode!r}: use one of {', '.join(MODES)}")
         if self.min_token_length < 1:
             raise UsageError("--min-token-length must be at least 1")
+        if self.pos_filter not in morph.POS_FILTERS:
+            raise UsageError(f"unknown --pos-filter {self.pos_filter!r}: use one of {', '.join(morph.POS_FILTERS)}")
+        if not self.morphological and (self.pos_filter != "all" or self.pos_tags):
+            raise UsageError("--pos-filter and --pos-tags need a morphological tokenizer: --tokenizer ko, ja or zh")
         if self.lowercase is None:
-            object.__setattr__(self, "lowercase", self.mode == "unicode")
+            object.__setattr__(self, "lowercase", self.mode != "whitespace")
+
+    @property
+    def morphological(self) -> bool:
+        """Whether a morphological analyzer (an optional extra) does the splitting."""
+        return self.mode in morph.LANGUAGES
+
+    def check_installed(self) -> None:
+        """Raise the one-line error naming the ``pip install`` when the analyzer is missing."""
+        if self.morphological:
+            morph.check_installed(self.mode)
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        """The settings for a model's metadata; morphological modes add the analyzer and its versions."""
+        data = asdict(self)
+        if self.morphological:
+            data["analyzer"] = morph.describe(self.mode)
+        else:
+            del data["pos_filter"], data["pos_tags"]
+        return data
 
     @classmethod
     def from_dict(cls, data: dict | None) -> "TokenizerSettings":
         """Settings from a model's metadata; unknown keys (from newer versions) are ignored."""
         data = data or {}
-        known = {k: data[k] for k in ("mode", "lowercase", "min_token_length") if k in data}
+        keys = ("mode", "lowercase", "min_token_length", "pos_filter", "pos_tags")
+        known = {k: data[k] for k in keys if k in data}
         return cls(**known)
 
 
 def make_tokenizer(settings: TokenizerSettings) -> Callable[[str], list[str]]:
     """Return a function from one line of text to its list of tokens."""
     min_len = settings.min_token_length
-    if settings.mode == "whitespace":
+    if settings.morphological:
+        split = morph.make_splitter(settings.mode, settings.pos_filter, settings.pos_tags, settings.lowercase)
+    elif settings.mode == "whitespace":
         if settings.lowercase:
 
             def split(line: str) -> list[str]:
@@ -98,12 +130,26 @@ def make_tokenizer(settings: TokenizerSettings) -> Callable[[str], list[str]]:
 
 
 def normalize_word(word: str, settings: TokenizerSettings) -> str:
-    """Bring a query word into the form the model's tokenizer gave its vocabulary."""
+    """Bring a query word into the form the model's tokenizer gave its vocabulary.
+
+    Morphological modes: the word goes through the analyzer, and a word it splits stands for its
+    first content morpheme (``임베딩은`` for ``임베딩``; ``query_tokens`` tells what it was split into).
+    """
+    if settings.morphological:
+        return query_tokens(word, settings)[0]
     if settings.mode == "unicode":
         word = unicodedata.normalize("NFKC", word).translate(_FOLD)
     if settings.lowercase:
         word = word.casefold()
     return word.strip()
+
+
+def query_tokens(word: str, settings: TokenizerSettings) -> tuple[str, list[str]]:
+    """For morphological modes: the word looked up for a query, and all the tokens it became."""
+    if not settings.morphological:
+        found = normalize_word(word, settings)
+        return found, [found]
+    return morph.analyze_query(word, settings.mode, settings.pos_tags, settings.lowercase)
 
 
 def chunks(tokens: list[str], size: int = MAX_SENTENCE_TOKENS):

@@ -62,6 +62,8 @@ def train(
     tokenizer: str = "unicode",
     lowercase: bool | None = None,
     min_token_length: int = 1,
+    pos_filter: str = "all",
+    pos_tags: bool = False,
     progress: ProgressFn | None = None,
     **options,
 ) -> Model:
@@ -71,7 +73,9 @@ def train(
     unless ``make_default=False``), or into the folder ``output``. ``options`` are ``emb train``'s:
     ``dim``, ``window``, ``epochs``, ``min_count``, ``max_vocab``, ``arch``, ``loss``, ``negative``,
     ``sample``, ``ns_exponent``, ``lr``, ``minn``, ``maxn``, ``buckets`` (FastText), ``memory``,
-    ``x_max``, ``alpha`` (GloVe), ``threads``, ``seed``. ``progress(stage, done, total, info)`` is
+    ``x_max``, ``alpha`` (GloVe), ``threads``, ``seed``. ``tokenizer="ko"``, ``"ja"`` or ``"zh"``
+    splits Korean, Japanese or Chinese into morphemes (extras ``embcli[ko]`` ...), ``pos_filter="content"``
+    keeping only content morphemes and ``pos_tags=True`` tagging them. ``progress(stage, done, total, info)`` is
     called while tokenizing (bytes) and after each epoch. The run's figures are in ``model.trained``.
     """
     from embcli.corpus import Corpus
@@ -88,7 +92,10 @@ def train(
     except TypeError as exc:
         raise UsageError(f"unknown training option: {exc}") from None
     settings = settings.resolved()
-    tokenizer_settings = TokenizerSettings(mode=tokenizer, lowercase=lowercase, min_token_length=min_token_length)
+    tokenizer_settings = TokenizerSettings(
+        mode=tokenizer, lowercase=lowercase, min_token_length=min_token_length, pos_filter=pos_filter, pos_tags=pos_tags
+    )
+    tokenizer_settings.check_installed()
     source = Corpus(inputs)
     if output is not None:
         result = train_to_folder(source, tokenizer_settings, settings, Path(output), force=force, on_progress=progress)

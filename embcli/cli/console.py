@@ -114,7 +114,7 @@ class TrainProgress(StderrProgress):
                 self.tok_task = self.progress.add_task("tokenizing", total=total, rate="")
             spent = max(now - self.tok_started, 1e-9)
             rate = (
-                f"{human_bytes(done / spent)}/s {human_count(info.get('lines', 0))} lines "
+                f"{human_bytes(done / spent)}/s {human_count(info.get('lines', 0) / spent)} lines/s "
                 f"{human_count(info.get('tokens', 0) / spent)} tokens/s"
             )
             self.progress.update(self.tok_task, completed=done, total=total, rate=rate)

@@ -7,13 +7,14 @@ from typing import Annotated, Optional
 
 import typer
 
-from embcli.names import METHODS
+from embcli.names import METHODS, POS_FILTERS
 from embcli.names import TOKENIZER_MODES as MODES
 
 # The choices come from the library: the CLI checks nothing the library does not define.
 OutputFormat = Enum("OutputFormat", {name: name for name in ("auto", "table", "tsv", "json", "jsonl")}, type=str)
 AnalogyMethod = Enum("AnalogyMethod", {name: name for name in METHODS}, type=str)
 TokenizerMode = Enum("TokenizerMode", {name: name for name in MODES}, type=str)
+PosFilter = Enum("PosFilter", {name: name for name in POS_FILTERS}, type=str)
 
 
 FormatOpt = Annotated[
@@ -57,14 +58,27 @@ TokenizerOpt = Annotated[
     TokenizerMode,
     typer.Option(
         "--tokenizer",
-        help="unicode: NFKC, case folding, Unicode words; whitespace: split on spaces only (pre-tokenized text, item ids).",
+        help="unicode: NFKC, case folding, Unicode words; whitespace: split on spaces only (pre-tokenized text,"
+        " item ids); ko, ja, zh: Korean (kiwipiepy), Japanese (fugashi) or Chinese (jieba) morphemes,"
+        " each an extra: pip install 'embcli[ko]' (or ja, zh, cjk for all three).",
     ),
+]
+PosFilterOpt = Annotated[
+    PosFilter,
+    typer.Option(
+        "--pos-filter",
+        help="ko, ja, zh: all: every morpheme; content: only content morphemes (no particles, endings, function words).",
+    ),
+]
+PosTagsOpt = Annotated[
+    bool,
+    typer.Option("--pos-tags/--no-pos-tags", help="ko, ja, zh: write tokens with their part of speech (먹/VV)."),
 ]
 LowercaseOpt = Annotated[
     Optional[bool],
     typer.Option(
         "--lowercase/--no-lowercase",
-        help="Fold case. Default: yes for the unicode tokenizer, no for whitespace.",
+        help="Fold case. Default: yes, except for the whitespace tokenizer.",
         show_default=False,
     ),
 ]

@@ -130,6 +130,21 @@ class _Errors:
             raise typer.Exit(1)
 
 
+def _note_splits(model, terms) -> None:
+    """On stderr: which query words a morphological tokenizer (ko, ja, zh) split, and what was looked up."""
+    from embcli.tokenize import TokenizerSettings, query_tokens
+
+    settings = TokenizerSettings.from_dict(model.meta.get("tokenizer"))
+    if not settings.morphological:
+        return
+    from embcli.cli.console import info
+
+    for term in terms:
+        word, tokens = query_tokens(term.text, settings)
+        if len(tokens) > 1:
+            info(f"emb: {term.text!r} is {len(tokens)} tokens ({' '.join(tokens)}): looked up {word!r}")
+
+
 def _open(model: Optional[str]):
     from embcli.api import load
 
@@ -167,7 +182,7 @@ def neighbors_cmd(
         for batch in _queries(words, None):
             results = m.query_neighbors([q[0] for _, q in batch], k=k, metric=metric.value, restrict=restrict)
             for (number, _), res in zip(batch, results):
-                _emit_hits(out, errors, number, res)
+                _emit_hits(out, errors, number, res, m)
             out.flush()
     out.close()
     errors.exit()
@@ -211,10 +226,11 @@ def _vector_neighbors(m, source: str, k: int, metric: str, restrict, out, errors
         out.flush()
 
 
-def _emit_hits(out, errors: _Errors, number: int | None, res) -> None:
+def _emit_hits(out, errors: _Errors, number: int | None, res, model) -> None:
     if res.error is not None:
         errors.report(number, res.error)
         return
+    _note_splits(model, res.terms)
     oov = res.oov
     for hit in res.hits:
         out.row({"query": res.query, "rank": hit.rank, "word": hit.word, "score": hit.score, "oov": oov})
@@ -245,7 +261,7 @@ def analogy_cmd(
     for batch in _queries(words, 3):
         results = m.query_analogies([q for _, q in batch], k=k, method=method.value, restrict=restrict)
         for (number, _), res in zip(batch, results):
-            _emit_hits(out, errors, number, res)
+            _emit_hits(out, errors, number, res, m)
         out.flush()
     out.close()
     errors.exit()
@@ -270,6 +286,7 @@ def similarity_cmd(
             if res.error is not None:
                 errors.report(number, res.error)
                 continue
+            _note_splits(m, res.terms)
             out.row({"word1": res.query[0], "word2": res.query[1], "score": res.score, "oov": res.oov})
             out.flush_block(flush=False)
         out.flush()
@@ -295,6 +312,7 @@ def vector_cmd(
             if res.error is not None:
                 errors.report(number, res.error)
                 continue
+            _note_splits(m, [res.term])
             values = res.vector.tolist()
             # 9 significant digits give every float32 back exactly.
             cell = values if as_list else " ".join(f"{v:.9g}" for v in values)

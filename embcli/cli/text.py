@@ -15,15 +15,23 @@ from embcli.cli.options import (
     LowercaseOpt,
     MinTokenLengthOpt,
     OutputFormat,
+    PosFilter,
+    PosFilterOpt,
+    PosTagsOpt,
     TokenizerMode,
     TokenizerOpt,
 )
 
 
-def _settings(tokenizer, lowercase, min_token_length):
+def _settings(tokenizer, lowercase, min_token_length, pos_filter=PosFilter.all, pos_tags=False):
     from embcli.tokenize import TokenizerSettings
 
-    return TokenizerSettings(mode=tokenizer.value, lowercase=lowercase, min_token_length=min_token_length)
+    settings = TokenizerSettings(
+        mode=tokenizer.value, lowercase=lowercase, min_token_length=min_token_length,
+        pos_filter=pos_filter.value, pos_tags=pos_tags,
+    )
+    settings.check_installed()
+    return settings
 
 
 def tokenize_cmd(
@@ -31,13 +39,15 @@ def tokenize_cmd(
     tokenizer: TokenizerOpt = TokenizerMode.unicode,
     lowercase: LowercaseOpt = None,
     min_token_length: MinTokenLengthOpt = 1,
+    pos_filter: PosFilterOpt = PosFilter.all,
+    pos_tags: PosTagsOpt = False,
 ) -> None:
     """Print each input line tokenized, tokens separated by one space."""
     from embcli.corpus import Corpus
     from embcli.tokenize import make_tokenizer
 
     source = Corpus(corpus_inputs(corpus))
-    split = make_tokenizer(_settings(tokenizer, lowercase, min_token_length))
+    split = make_tokenizer(_settings(tokenizer, lowercase, min_token_length, pos_filter, pos_tags))
     write = sys.stdout.write
     interactive = sys.stdout.isatty() or "-" in source.files
     for line in source.lines():
@@ -58,6 +68,8 @@ def vocab_cmd(
     tokenizer: TokenizerOpt = TokenizerMode.unicode,
     lowercase: LowercaseOpt = None,
     min_token_length: MinTokenLengthOpt = 1,
+    pos_filter: PosFilterOpt = PosFilter.all,
+    pos_tags: PosTagsOpt = False,
 ) -> None:
     """Count the words of a corpus: word and count, most frequent first."""
     from embcli.cli.output import Renderer
@@ -65,7 +77,9 @@ def vocab_cmd(
     from embcli.vocab import count_words
 
     source = Corpus(corpus_inputs(corpus))
-    counts = count_words(source, _settings(tokenizer, lowercase, min_token_length), min_count=min_count, top=top)
+    counts = count_words(
+        source, _settings(tokenizer, lowercase, min_token_length, pos_filter, pos_tags), min_count=min_count, top=top
+    )
     out = Renderer(fmt, ["word", "count"])
     out.rows({"word": w, "count": c} for w, c in counts)
     out.close()

@@ -9,7 +9,18 @@ from typing import Annotated, Optional
 import typer
 
 from embcli.cli.console import TrainProgress, human_count, info, set_quiet, warn
-from embcli.cli.options import CorpusArg, corpus_inputs, LowercaseOpt, MinTokenLengthOpt, QuietOpt, TokenizerMode, TokenizerOpt
+from embcli.cli.options import (
+    CorpusArg,
+    LowercaseOpt,
+    MinTokenLengthOpt,
+    PosFilter,
+    PosFilterOpt,
+    PosTagsOpt,
+    QuietOpt,
+    TokenizerMode,
+    TokenizerOpt,
+    corpus_inputs,
+)
 from embcli.names import ALGORITHMS, ARCHS, LOSSES
 
 Algo = Enum("Algo", {name: name for name in ALGORITHMS}, type=str)
@@ -23,6 +34,7 @@ Examples:
 \b
   emb train sample_data/web.txt.xz
   emb train corpus/ 'more/*.txt.gz' --algo fasttext --dim 300 --name big-ft
+  emb train reviews.txt.xz --tokenizer ko --name reviews   Korean morphemes (pip install 'embcli[ko]')
   emb train sessions.txt --tokenizer whitespace --window 3 --min-count 2 --name items
   emb train sample_data/web.txt.xz --algo glove --x-max 10 --memory 512M
 """
@@ -73,6 +85,8 @@ def train_cmd(
     tokenizer: TokenizerOpt = TokenizerMode.unicode,
     lowercase: LowercaseOpt = None,
     min_token_length: MinTokenLengthOpt = 1,
+    pos_filter: PosFilterOpt = PosFilter.all,
+    pos_tags: PosTagsOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
     """Train a Word2Vec, FastText or GloVe model on a corpus into the model store."""
@@ -82,7 +96,8 @@ def train_cmd(
     with TrainProgress() as progress:
         model = train(
             corpus_inputs(corpus), algo.value, name=name, output=output, force=force, make_default=not no_default,
-            tokenizer=tokenizer.value, lowercase=lowercase, min_token_length=min_token_length, progress=progress,
+            tokenizer=tokenizer.value, lowercase=lowercase, min_token_length=min_token_length,
+            pos_filter=pos_filter.value, pos_tags=pos_tags, progress=progress,
             arch=arch.value, loss=loss.value, dim=dim, window=window, epochs=epochs, min_count=min_count,
             max_vocab=max_vocab, negative=negative, sample=sample, ns_exponent=ns_exponent, lr=lr, minn=minn,
             maxn=maxn, buckets=buckets, threads=threads, seed=seed, memory=memory, x_max=x_max, alpha=alpha,

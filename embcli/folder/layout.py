@@ -15,6 +15,7 @@ from pathlib import Path
 
 from embcli._version import __version__
 from embcli.errors import ModelError
+from embcli.names import POS_FILTERS, TOKENIZER_MODES
 
 FORMAT_VERSION = 1
 
@@ -97,7 +98,9 @@ _SCHEMA = {
     "fasttext": (lambda v: isinstance(v, dict), "an object"),
 }
 _TOKENIZER = {
-    "mode": (lambda v: v in ("unicode", "whitespace"), "'unicode' or 'whitespace'"),
+    "mode": (lambda v: v in TOKENIZER_MODES, "one of " + ", ".join(repr(m) for m in TOKENIZER_MODES)),
+    "pos_filter": (lambda v: v in POS_FILTERS, "one of " + ", ".join(repr(m) for m in POS_FILTERS)),
+    "pos_tags": (lambda v: isinstance(v, bool), "true or false"),
     "lowercase": (lambda v: v is None or isinstance(v, bool), "true, false or null"),
     "min_token_length": (lambda v: _is_int(v) and v >= 1, "an integer >= 1"),
 }

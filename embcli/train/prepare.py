@@ -64,10 +64,23 @@ class _Failure:
     message: str
 
 
+def _describe_failure(exc: Exception, lines: list[str] | None = None, tokenize=None) -> str:
+    """The error of a tokenizer, with the first line of ``lines`` it fails on (found again, once)."""
+    message = str(exc) if isinstance(exc, EmbError) else f"{type(exc).__name__}: {exc}"
+    for line in lines or ():
+        try:
+            tokenize(line)
+        except Exception:
+            shown = line if len(line) <= 60 else line[:60] + "..."
+            return f"{message} (on the line {shown!r})"
+    return message
+
+
 def _worker(settings: TokenizerSettings, inbox, outbox) -> None:
     """Tokenize blocks from ``inbox`` into ``outbox``; keep the counts and send them at the end."""
     # Ctrl-C is the parent's to handle: it stops the workers, and they print no tracebacks.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    lines = tokenize = None
     try:
         tokenize = make_tokenizer(settings)
         counts: Counter = Counter()
@@ -79,7 +92,7 @@ def _worker(settings: TokenizerSettings, inbox, outbox) -> None:
                 return
             outbox.put(_tokenize_lines(lines, tokenize, update))
     except Exception as exc:  # reported by the parent as the training's error
-        outbox.put(_Failure(str(exc) if isinstance(exc, EmbError) else f"{type(exc).__name__}: {exc}"))
+        outbox.put(_Failure(_describe_failure(exc, lines, tokenize)))
 
 
 def _blocks(lines):
@@ -188,10 +201,18 @@ def prepare_corpus(
             totals["tokens"] += tokens
             totals["sentences"] += sentences
 
+        # A missing analyzer (an extra) is one line here, before any worker starts.
+        settings.check_installed()
         if workers <= 1:
             tokenize = make_tokenizer(settings)
             for block in _blocks(corpus.lines(progress)):
-                take_text(_tokenize_lines(block, tokenize, counts.update))
+                try:
+                    result = _tokenize_lines(block, tokenize, counts.update)
+                except EmbError:
+                    raise
+                except Exception as exc:  # an analyzer failing on some input: the training's error
+                    raise TrainingError(f"tokenizing failed: {_describe_failure(exc, block, tokenize)}") from None
+                take_text(result)
         else:
             pool = _Workers(workers, settings)
             try:

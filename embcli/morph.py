@@ -1,0 +1,337 @@
+"""Morphological analyzers for Korean, Japanese and Chinese, each an optional extra.
+
+``ko``: kiwipiepy (``pip install 'embcli[ko]'``), ``ja``: fugashi with the unidic-lite dictionary
+(``embcli[ja]``), ``zh``: jieba (``embcli[zh]``). Each splits a line into morphemes (Korean: a noun
+and its particle, a verb stem and its endings; Japanese and Chinese: the words of text written
+without spaces). ``pos_filter="content"`` keeps only content morphemes (nouns, verbs, adjectives,
+adverbs, ...; particles, endings and function words go), ``pos_tags`` writes tokens as ``먹/VV``.
+
+Before the analyzer sees a line it is NFKC-normalised (full-width Latin and digits, half-width
+katakana), except Hangul compatibility jamo (``ㅋㅋ``, ``ㅠㅠ``), which NFKC would turn into
+conjoining jamo that then fuse with their neighbours into syllables. Tokens without a word
+character (punctuation, emoji) are dropped, as the unicode tokenizer drops them. Lines longer than
+``PIECE_CHARS`` are cut (at a space where there is one) before analysis: the analyzers slow down
+sharply on long inputs and MeCab crashes on very long ones; every piece is analysed, nothing is
+dropped.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+import unicodedata
+import warnings
+from functools import lru_cache
+from importlib.metadata import PackageNotFoundError, version
+from typing import Callable
+
+from embcli import extras
+from embcli.names import POS_FILTERS  # noqa: F401  (the choices of pos_filter, checked by TokenizerSettings)
+
+LANGUAGES = ("ko", "ja", "zh")
+# Longest piece of a line handed to an analyzer at once.
+PIECE_CHARS = 2000
+
+# language -> (module to import, distributions whose versions are recorded, extra)
+_PACKAGES = {
+    "ko": ("kiwipiepy", ("kiwipiepy", "kiwipiepy_model"), "ko"),
+    "ja": ("fugashi", ("fugashi", "unidic-lite"), "ja"),
+    "zh": ("jieba", ("jieba",), "zh"),
+}
+_ANALYZER = {"ko": "kiwipiepy", "ja": "fugashi+unidic-lite", "zh": "jieba"}
+
+_HAS_WORD = re.compile(r"\w").search
+_COMPAT_JAMO = re.compile(r"[\u3131-\u318e]+")
+_NOT_JAMO = re.compile(r"[^\u3131-\u318e]+")
+_SPACE = re.compile(r"\s+")
+
+# Content morphemes. Korean (Sejong tags as kiwi writes them): nouns, pronouns, numerals, verbs,
+# adjectives, determiners, adverbs, interjections, roots, foreign words, numbers, hanja, symbols
+# made of letters (ㅋㅋ) and kiwi's web tokens (URLs, hashtags); particles (J*), endings (E*),
+# affixes (X*), copulas (VC*) and auxiliary verbs (VX) are function morphemes.
+_KO_CONTENT = ("NN", "NR", "NP", "VV", "VA", "MM", "MAG", "IC", "XR", "SL", "SH", "SN", "SW", "W_")
+# Japanese (UniDic's first POS level).
+_JA_CONTENT = frozenset(("名詞", "代名詞", "動詞", "形容詞", "形状詞", "副詞", "連体詞", "感動詞"))
+# Chinese (jieba's flags, first letter): particles, prepositions, conjunctions, modal particles,
+# punctuation, quantifiers and affixes are function words.
+_ZH_FUNCTION = frozenset("upcyxwqhk")
+
+
+_FEATURE = {"ko": "Korean tokenizing", "ja": "Japanese tokenizing", "zh": "Chinese tokenizing"}
+
+
+def require(module: str, extra: str):
+    """Import ``module`` or raise the one-line error naming the ``pip install`` that brings it."""
+    return extras.require(module, extra, _FEATURE.get(extra))
+
+
+def check_installed(language: str) -> None:
+    """Raise ``MissingExtraError`` unless the analyzer for ``language`` can be imported."""
+    module, _, extra = _PACKAGES[language]
+    require(module, extra)
+    if language == "ja":
+        require("unidic_lite", extra)
+
+
+def describe(language: str) -> dict:
+    """The analyzer's name and its packages' versions, for a model's metadata."""
+    versions = {}
+    for dist in _PACKAGES[language][1]:
+        try:
+            versions[dist] = version(dist)
+        except PackageNotFoundError:
+            versions[dist] = None
+    return {"name": _ANALYZER[language], "versions": versions}
+
+
+def prepare_text(text: str, lowercase: bool) -> str:
+    """NFKC (sparing Hangul compatibility jamo) and optional case folding, as before analysis."""
+    if not text.isascii():
+        if _COMPAT_JAMO.search(text):
+            text = _NOT_JAMO.sub(lambda m: unicodedata.normalize("NFKC", m.group()), text)
+        else:
+            text = unicodedata.normalize("NFKC", text)
+    return text.casefold() if lowercase else text
+
+
+def pieces(text: str, limit: int = PIECE_CHARS) -> list[str]:
+    """Cut ``text`` into pieces of at most ``limit`` characters, at the last space when there is one."""
+    if len(text) <= limit:
+        return [text]
+    out = []
+    while len(text) > limit:
+        cut = text.rfind(" ", limit // 2, limit)
+        if cut < 0:
+            cut = limit
+        out.append(text[:cut])
+        text = text[cut:]
+    out.append(text)
+    return out
+
+
+# -------------------------------------------------------------------------------- the analyzers
+#
+# For each language, ``_pairs_X(tags)`` gives a function from one prepared piece of text to
+# (token, is_content) pairs, for query words, and ``_tokens_X(content, tags)`` a function from one
+# piece to its tokens, for corpora: the tokens alone, with no pair per token, since on a corpus
+# emb's own work per token must stay small beside the analyzer's (see bench/morph_tokenize.py). A token
+# is kept when it has a word character: ``isalnum()`` answers for almost all of them, the regular
+# expression for the rest (``c++``, ``_``).
+
+
+def _clean(form: str) -> str:
+    """A token never holds white space: the tokenized corpus is split on it."""
+    return _SPACE.sub("_", form.strip())
+
+
+@lru_cache(maxsize=1)
+def _kiwi():
+    """One Kiwi per process (loading its model takes about a second); forked workers share its pages."""
+    kiwipiepy = require("kiwipiepy", "ko")
+    # No threads of its own (num_workers=0; kiwi warns that 0 meant "all cores" before its 0.21):
+    # the tokenizing pass parallelises with processes.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return kiwipiepy.Kiwi(num_workers=0)
+
+
+@lru_cache(maxsize=2)
+def _tagger(wakati: bool = False):
+    fugashi = require("fugashi", "ja")
+    require("unidic_lite", "ja")
+    return fugashi.Tagger("-Owakati") if wakati else fugashi.Tagger()
+
+
+def _jieba():
+    jieba = require("jieba", "zh")
+    import logging
+
+    jieba.setLogLevel(logging.WARNING)  # jieba logs its dictionary loading on stderr
+    jieba.initialize()
+    return jieba
+
+
+def _pairs_ko(tags: bool):
+    tokenize = _kiwi().tokenize
+    keep = _KO_CONTENT
+
+    def analyze(text: str) -> list[tuple[str, bool]]:
+        out = []
+        for tok in tokenize(text):
+            form, tag = tok.form, tok.tag
+            if tag == "Z_CODA" or not (form.isalnum() or _HAS_WORD(form)):
+                continue
+            if " " in form:
+                form = _clean(form)
+            out.append((f"{form}/{tag}" if tags else form, tag.startswith(keep)))
+        return out
+
+    return analyze
+
+
+def _tokens_ko(content: bool, tags: bool):
+    tokenize = _kiwi().tokenize
+    keep = _KO_CONTENT
+
+    def analyze(text: str) -> list[str]:
+        out = []
+        append = out.append
+        for tok in tokenize(text):
+            form, tag = tok.form, tok.tag
+            # Z_CODA: a final consonant kiwi splits off a syllable (대박이닼 -> 대박 이 다 ᆿ).
+            if tag == "Z_CODA" or (content and not tag.startswith(keep)):
+                continue
+            if not (form.isalnum() or _HAS_WORD(form)):
+                continue
+            if " " in form:
+                form = _clean(form)
+            append(f"{form}/{tag}" if tags else form)
+        return out
+
+    return analyze
+
+
+def _pairs_ja(tags: bool):
+    tagger = _tagger()
+    keep = _JA_CONTENT
+
+    def analyze(text: str) -> list[tuple[str, bool]]:
+        out = []
+        for node in tagger(text):
+            form = node.surface
+            if form.isalnum() or _HAS_WORD(form):
+                pos = node.pos.split(",", 1)[0]
+                out.append((f"{form}/{pos}" if tags else form, pos in keep))
+        return out
+
+    return analyze
+
+
+def _tokens_ja(content: bool, tags: bool):
+    if not (content or tags):
+        # MeCab's own space-separated output: no Python object per token. MeCab's surfaces never
+        # hold white space.
+        parse = _tagger(True).parse
+
+        def plain(text: str) -> list[str]:
+            return [f for f in parse(text).split() if f.isalnum() or _HAS_WORD(f)]
+
+        return plain
+    tagger = _tagger()
+    keep = _JA_CONTENT
+
+    def analyze(text: str) -> list[str]:
+        out = []
+        append = out.append
+        for node in tagger(text):
+            form = node.surface
+            if not (form.isalnum() or _HAS_WORD(form)):
+                continue
+            pos = node.pos.split(",", 1)[0]
+            if content and pos not in keep:
+                continue
+            append(f"{form}/{pos}" if tags else form)
+        return out
+
+    return analyze
+
+
+def _pairs_zh(tags: bool):
+    jieba = _jieba()
+    posseg = importlib.import_module("jieba.posseg")
+    function = _ZH_FUNCTION
+    if tags:
+
+        def tagged(text: str) -> list[tuple[str, bool]]:
+            return [
+                (f"{p.word}/{p.flag}", p.flag[:1] not in function)
+                for p in posseg.cut(text)
+                if p.word.isalnum() or _HAS_WORD(p.word)
+            ]
+
+        return tagged
+    # Cut as the corpus was (plain cut); the words' flags come from the dictionary.
+    cut, flags = jieba.lcut, posseg.dt.word_tag_tab
+
+    def analyze(text: str) -> list[tuple[str, bool]]:
+        words = [w for w in cut(text) if w.isalnum() or _HAS_WORD(w)]
+        return [(w, flags.get(w, "n")[:1] not in function) for w in words]
+
+    return analyze
+
+
+def _tokens_zh(content: bool, tags: bool):
+    jieba = _jieba()
+    # jieba's words never hold white space (it cuts at it), so no _clean here.
+    if not (content or tags):
+        cut = jieba.lcut
+
+        def plain(text: str) -> list[str]:
+            return [w for w in cut(text) if w.isalnum() or _HAS_WORD(w)]
+
+        return plain
+    posseg = importlib.import_module("jieba.posseg")
+    function = _ZH_FUNCTION
+
+    def analyze(text: str) -> list[str]:
+        out = []
+        append = out.append
+        for pair in posseg.cut(text):
+            word, flag = pair.word, pair.flag
+            if content and flag[:1] in function:
+                continue
+            if word.isalnum() or _HAS_WORD(word):
+                append(f"{word}/{flag}" if tags else word)
+        return out
+
+    return analyze
+
+
+_TOKENS = {"ko": _tokens_ko, "ja": _tokens_ja, "zh": _tokens_zh}
+_PAIRS = {"ko": _pairs_ko, "ja": _pairs_ja, "zh": _pairs_zh}
+
+
+def make_splitter(language: str, pos_filter: str, tags: bool, lowercase: bool) -> Callable[[str], list[str]]:
+    """A function from one line of text to its tokens (the corpus tokenizer of ``language``)."""
+    analyze = _TOKENS[language](pos_filter == "content", tags)
+    limit = PIECE_CHARS
+
+    def split(line: str) -> list[str]:
+        text = prepare_text(line, lowercase)
+        if len(text) <= limit:
+            return analyze(text)
+        return [t for piece in pieces(text, limit) for t in analyze(piece)]
+
+    return split
+
+
+@lru_cache(maxsize=8)
+def _query_analyzer(language: str, tags: bool):
+    # Queries see every morpheme with its content flag, whatever the model's filter.
+    return _PAIRS[language](tags)
+
+
+def analyze_query(word: str, language: str, tags: bool, lowercase: bool) -> tuple[str, list[str]]:
+    """The vocabulary word a query stands for, and every token the analyzer made of it.
+
+    One token: that token. Several: the first content morpheme (``임베딩은`` is ``임베딩 은``:
+    the noun, without its particle), or the first token when none is a content morpheme. A query
+    written as the model writes tagged tokens (``먹/VV``) is taken as it is.
+    """
+    text = prepare_text(word, False).strip()
+    if tags and "/" in text and " " not in text:
+        form, tag = text.rsplit("/", 1)
+        text = f"{form.casefold() if lowercase else form}/{tag}"
+        return text, [text]
+    if lowercase:
+        text = text.casefold()
+    if not text:
+        return text, []
+    pairs = [p for piece in pieces(text) for p in _query_analyzer(language, tags)(piece)]
+    if not pairs:
+        return text, []
+    tokens = [t for t, _ in pairs]
+    if len(pairs) == 1:
+        return tokens[0], tokens
+    content = [t for t, c in pairs if c]
+    return (content[0] if content else tokens[0]), tokens

@@ -1,0 +1,289 @@
+"""Korean, Japanese and Chinese tokenizers: real sentences, queries, bad input, missing extras.
+
+Korean lines are NSMC movie reviews (sample_data/nsmc-3000.txt.xz, CC0); the Japanese and Chinese
+sentences were written for these tests. Each analyzer's tests skip when its extra is not installed.
+"""
+
+from __future__ import annotations
+
+import json
+import lzma
+import sys
+
+import pytest
+from conftest import ROOT, assert_clean_error, invoke
+
+from embcli.errors import EmbError, MissingExtraError, UsageError
+from embcli.morph import pieces, prepare_text
+from embcli.tokenize import TokenizerSettings, make_tokenizer, normalize_word, query_tokens
+
+NSMC = ROOT / "sample_data" / "nsmc-3000.txt.xz"
+
+
+@pytest.fixture(scope="module")
+def nsmc() -> list[str]:
+    with lzma.open(NSMC, "rt", encoding="utf-8") as fh:
+        return fh.read().splitlines()
+
+
+def ko(**kw):
+    pytest.importorskip("kiwipiepy")
+    return make_tokenizer(TokenizerSettings(mode="ko", **kw))
+
+
+def ja(**kw):
+    pytest.importorskip("fugashi")
+    pytest.importorskip("unidic_lite")
+    return make_tokenizer(TokenizerSettings(mode="ja", **kw))
+
+
+def zh(**kw):
+    pytest.importorskip("jieba")
+    return make_tokenizer(TokenizerSettings(mode="zh", **kw))
+
+
+# ---------------------------------------------------------------------------------------- Korean
+
+
+def test_korean_nouns_lose_their_particles(nsmc):
+    line = nsmc[5]
+    assert line == "인생 최고의 영화. 말이 필요없음. 감독판은 감동이 좀 덜함."
+    tokens = ko()(line)
+    assert tokens[:4] == ["인생", "최고", "의", "영화"]
+    assert "감동" in tokens and "감독판" in tokens
+    assert not any(t.endswith(".") or t in ("영화.", "감동이", "감독판은") for t in tokens)
+
+
+def test_korean_content_filter_and_tags(nsmc):
+    line = nsmc[5]
+    content = ko(pos_filter="content")(line)
+    assert content == ["인생", "최고", "영화", "말", "필요", "없", "감독판", "감동", "좀", "덜"]
+    tagged = ko(pos_tags=True)(line)
+    assert tagged[:4] == ["인생/NNG", "최고/NNG", "의/JKG", "영화/NNG"]
+    assert all("/" in t for t in tagged)
+
+
+def test_korean_verb_stems_and_endings(nsmc):
+    line = nsmc[1]
+    tokens = ko()(line)
+    assert tokens[:5] == ["디렉터스", "컷", "으로", "보", "어서"]
+    assert "흡인력" in tokens and tokens[-2:] == ["있", "다"]
+
+
+def test_korean_jamo_laughter_is_kept_as_written(nsmc):
+    line = nsmc[116]
+    assert "ㅋㅋ" in line
+    tokens = ko()(line)
+    # NFKC would turn compatibility jamo into conjoining jamo; the tokens keep what was written.
+    assert "ㅋㅋ" in tokens
+    assert "귀엽" in tokens and "재미" in tokens
+    assert prepare_text("ㅋㅋㅠㅠ ＡＢＣ", True) == "ㅋㅋㅠㅠ abc"
+
+
+def test_korean_mixed_scripts_widths_and_emoji():
+    tokens = ko()("ＯＳＴ까지 완벽한 Movie 2019년 최고 😀👍 !!")
+    assert tokens[:2] == ["ost", "까지"]
+    assert "movie" in tokens and "2019" in tokens and "최고" in tokens
+    assert not any(ch in "".join(tokens) for ch in "😀👍!")
+
+
+def test_korean_long_line_is_split_not_dropped(nsmc):
+    split = ko()
+    line = " ".join(nsmc[:300])
+    assert len(line) > 5 * 2000
+    one = split(line)
+    per_line = [t for text in nsmc[:300] for t in split(text)]
+    # Cut into pieces at spaces: nothing lost; a cut can change an analysis only at its edges.
+    assert abs(len(one) - len(per_line)) <= 0.01 * len(per_line)
+    assert one[:10] == per_line[:10] and one[-10:] == per_line[-10:]
+
+
+def test_pieces_keep_every_character():
+    text = ("가나다 " * 1000) + "라" * 5000
+    parts = pieces(text, 2000)
+    assert "".join(parts) == text
+    assert all(len(p) <= 2000 for p in parts)
+
+
+def test_korean_queries_answer_for_the_noun():
+    pytest.importorskip("kiwipiepy")
+    settings = TokenizerSettings(mode="ko")
+    assert query_tokens("임베딩은", settings) == ("임베딩", ["임베딩", "은"])
+    assert normalize_word("영화를", settings) == "영화"
+    assert normalize_word("  배우  ", settings) == "배우"
+    tagged = TokenizerSettings(mode="ko", pos_tags=True)
+    assert normalize_word("영화를", tagged) == "영화/NNG"
+    assert normalize_word("먹/VV", tagged) == "먹/VV"
+
+
+# -------------------------------------------------------------------------------- Japanese, Chinese
+
+
+def test_japanese_words_of_unspaced_text():
+    assert ja()("東京都に住む") == ["東京", "都", "に", "住む"]
+    tokens = ja()("私は昨日ﾗｰﾒﾝを食べました。")
+    assert tokens == ["私", "は", "昨日", "ラーメン", "を", "食べ", "まし", "た"]
+    assert ja(pos_filter="content")("私は昨日ﾗｰﾒﾝを食べました。") == ["私", "昨日", "ラーメン", "食べ"]
+    assert ja(pos_tags=True)("東京に住む") == ["東京/名詞", "に/助詞", "住む/動詞"]
+
+
+def test_japanese_mixed_with_latin_and_emoji():
+    tokens = ja()("Ｐｙｔｈｏｎで機械学習を勉強しています😀")
+    assert tokens[:4] == ["python", "で", "機械", "学習"]
+    assert "😀" not in tokens
+
+
+def test_japanese_query():
+    pytest.importorskip("fugashi")
+    assert query_tokens("東京に", TokenizerSettings(mode="ja")) == ("東京", ["東京", "に"])
+
+
+def test_chinese_words_of_unspaced_text():
+    tokens = zh()("我们在北京大学学习自然语言处理。")
+    assert tokens == ["我们", "在", "北京大学", "学习", "自然语言", "处理"]
+    assert "在" not in zh(pos_filter="content")("我们在北京大学学习自然语言处理。")
+    assert "北京大学/nt" in zh(pos_tags=True)("我们在北京大学学习")
+
+
+def test_chinese_full_width_digits_and_latin():
+    tokens = zh()("我在２０２４年买了ＡＢＣ手机 😀")
+    assert "2024" in tokens and "abc" in tokens and "手机" in tokens
+    assert "😀" not in tokens
+
+
+def test_chinese_query():
+    pytest.importorskip("jieba")
+    assert query_tokens("我的", TokenizerSettings(mode="zh")) == ("我", ["我", "的"])
+
+
+# ------------------------------------------------------------------------------ settings and extras
+
+
+def test_settings_round_trip_and_record_the_analyzer():
+    pytest.importorskip("kiwipiepy")
+    settings = TokenizerSettings(mode="ko", pos_filter="content", pos_tags=True)
+    data = settings.as_dict()
+    assert data["analyzer"]["name"] == "kiwipiepy"
+    assert data["analyzer"]["versions"]["kiwipiepy"]
+    assert TokenizerSettings.from_dict(data) == settings
+    # The unicode tokenizer's metadata is as before.
+    assert TokenizerSettings().as_dict() == {"mode": "unicode", "lowercase": True, "min_token_length": 1}
+
+
+def test_pos_options_need_a_morphological_tokenizer():
+    with pytest.raises(UsageError, match="--tokenizer ko, ja or zh"):
+        TokenizerSettings(pos_filter="content")
+    with pytest.raises(UsageError, match="pos-filter"):
+        TokenizerSettings(mode="ko", pos_filter="nouns")
+    result = invoke(["tokenize", "-", "--pos-tags"], input="hello\n")
+    assert_clean_error(result, 2, "need a morphological tokenizer")
+
+
+@pytest.mark.parametrize("lang, module, extra", [("ko", "kiwipiepy", "ko"), ("ja", "fugashi", "ja"), ("zh", "jieba", "zh")])
+def test_missing_extra_is_one_line_naming_the_install(monkeypatch, emb_home, tmp_path, lang, module, extra):
+    monkeypatch.setitem(sys.modules, module, None)  # as if not installed
+    with pytest.raises(MissingExtraError, match=rf"pip install 'embcli\[{extra}\]'"):
+        TokenizerSettings(mode=lang).check_installed()
+    corpus = tmp_path / "c.txt"
+    corpus.write_text("some text here\n", encoding="utf-8")
+    for command in (["tokenize"], ["vocab"], ["train", "--threads", "2"]):
+        result = invoke([*command, corpus, "--tokenizer", lang])
+        assert_clean_error(result, 1, f"pip install 'embcli[{extra}]'")
+    assert not (emb_home / "models").exists() or not any((emb_home / "models").iterdir())
+    # The default tokenizer needs none of them.
+    result = invoke(["tokenize", corpus])
+    assert result.exit_code == 0 and result.stdout == "some text here\n"
+
+
+# ------------------------------------------------------------------------------------- commands
+
+
+def test_tokenize_and_vocab_commands(tmp_path):
+    pytest.importorskip("kiwipiepy")
+    corpus = tmp_path / "ko.txt"
+    corpus.write_bytes("영화가 좋다\n영화를 봤다 \xff끝\n".encode("utf-8").replace(b"\xc3\xbf", b"\xff"))
+    result = invoke(["tokenize", corpus, "--tokenizer", "ko"])
+    assert result.exit_code == 0, result.stderr
+    first, second = result.stdout.splitlines()
+    assert first.split()[:2] == ["영화", "가"]
+    assert second.split()[:2] == ["영화", "를"] and "끝" in second and "\ufffd" not in second
+    assert "1 invalid UTF-8 bytes" in result.stderr
+    result = invoke(["vocab", corpus, "--tokenizer", "ko", "--pos-filter", "content", "-f", "tsv"])
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.splitlines()[1] == "영화\t2"
+
+
+def test_train_ko_model_remembers_its_tokenizer_and_queries_use_it(emb_home, tmp_path, nsmc):
+    pytest.importorskip("kiwipiepy")
+    corpus = tmp_path / "nsmc.txt"
+    corpus.write_text("\n".join(nsmc[:800]) + "\n", encoding="utf-8")
+    args = ["train", corpus, "--tokenizer", "ko", "--dim", "16", "--epochs", "2", "--min-count", "3"]
+    result = invoke([*args, "--threads", "2", "--name", "ko"])
+    assert result.exit_code == 0, result.stderr
+    meta = json.loads((emb_home / "models" / "ko" / "meta.json").read_text(encoding="utf-8"))
+    tok = meta["tokenizer"]
+    assert tok["mode"] == "ko" and tok["pos_filter"] == "all" and tok["pos_tags"] is False
+    assert tok["analyzer"]["name"] == "kiwipiepy" and tok["analyzer"]["versions"]["kiwipiepy_model"]
+    words = (emb_home / "models" / "ko" / "vocab.txt").read_text(encoding="utf-8").split("\n")
+    assert "영화" in words[:20] and "영화는" not in words
+    result = invoke(["neighbors", "영화는", "-k", "3", "-m", "ko", "-f", "tsv"])
+    assert result.exit_code == 0, result.stderr
+    rows = result.stdout.splitlines()[1:]
+    assert len(rows) == 3 and all(r.startswith("영화는\t") for r in rows)
+    assert "'영화는' is 2 tokens (영화 는): looked up '영화'" in result.stderr
+    result = invoke(["similarity", "영화가", "영화를", "-m", "ko", "-f", "tsv"])
+    assert result.exit_code == 0 and float(result.stdout.splitlines()[1].split("\t")[2]) == pytest.approx(1.0)
+    # Evaluation sets go through the analyzer too: 영화는 and 영화를 are both 영화.
+    from embcli.evaluate import evaluate_pairs
+    from embcli.folder import ModelFolder as Model
+
+    pairs = tmp_path / "pairs.tsv"
+    pairs.write_text("영화는\t영화를\t10\n배우가\t연기를\t8\n영화가\t배우는\t5\n", encoding="utf-8")
+    scored = evaluate_pairs(Model(emb_home / "models" / "ko"), pairs)
+    assert scored.pairs == 3 and scored.answered == 3
+    # One process and two give the same vocabulary.
+    result = invoke([*args, "--threads", "1", "--name", "ko1"])
+    assert result.exit_code == 0, result.stderr
+    assert (emb_home / "models" / "ko1" / "vocab.txt").read_text(encoding="utf-8").split("\n")[:50] == words[:50]
+
+
+# ----------------------------------------------------------------------- a tokenizer that fails
+
+
+def _failing_tokenizer(how: str):
+    import os
+
+    def make(settings):
+        def split(line: str) -> list[str]:
+            if "BAD" in line:
+                if how == "raise":
+                    raise ValueError("the analyzer cannot read this")
+                os._exit(3)
+            return line.split()
+
+        return split
+
+    return make
+
+
+@pytest.mark.parametrize("threads", ["1", "2"])
+def test_tokenizer_raising_stops_training_with_its_error(monkeypatch, emb_home, tmp_path, threads):
+    monkeypatch.setattr("embcli.train.prepare.make_tokenizer", _failing_tokenizer("raise"))
+    corpus = tmp_path / "c.txt"
+    corpus.write_text("good line here\n" * 5000 + "a BAD line\n" + "good line here\n" * 100, encoding="utf-8")
+    result = invoke(["train", corpus, "--threads", threads, "--min-count", "1", "--name", "m"])
+    assert_clean_error(result, 1, "tokenizing failed", "ValueError: the analyzer cannot read this", "'a BAD line'")
+    assert not (emb_home / "models").exists() or not any((emb_home / "models").iterdir())
+
+
+def test_worker_that_dies_stops_training(monkeypatch, emb_home, tmp_path):
+    monkeypatch.setattr("embcli.train.prepare.make_tokenizer", _failing_tokenizer("exit"))
+    corpus = tmp_path / "c.txt"
+    corpus.write_text("good line here\n" * 5000 + "a BAD line\n" + "good line here\n" * 100, encoding="utf-8")
+    result = invoke(["train", corpus, "--threads", "2", "--min-count", "1", "--name", "m"])
+    assert_clean_error(result, 1, "a tokenizing worker process", "ended with code 3", "nothing was saved")
+    assert not (emb_home / "models").exists() or not any((emb_home / "models").iterdir())
+
+
+def test_errors_are_emb_errors():
+    assert issubclass(MissingExtraError, EmbError)
