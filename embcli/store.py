@@ -57,6 +57,7 @@ class ModelInfo:
     size_bytes: int
     created: str
     default: bool
+    storage: str = "float32"
 
 
 class ModelStore:
@@ -151,6 +152,7 @@ class ModelStore:
             size_bytes=size,
             created=str(meta.get("created", "")),
             default=self.default_name() == name,
+            storage=storage_label(meta),
         )
 
     def list(self) -> list[ModelInfo]:
@@ -161,3 +163,11 @@ class ModelStore:
         known = ", ".join(names) if names else "none yet"
         return f"no model named {name!r} (models: {known}): see `emb models list`"
 
+
+def storage_label(meta: dict) -> str:
+    """How a model's vectors are stored (float32, float16, int8, pq), for listings; ``?`` if unreadable."""
+    storage = meta.get("storage")
+    if storage is None:
+        return "float32"
+    kind = storage.get("kind") if isinstance(storage, dict) else None
+    return str(kind) if isinstance(kind, str) else "?"

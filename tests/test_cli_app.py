@@ -16,7 +16,7 @@ from embcli.cli.output import Renderer
 
 COMMANDS = [
     "train", "tokenize", "vocab", "neighbors", "analogy", "similarity", "vector",
-    "import", "export", "convert", "evaluate", "models",
+    "import", "export", "convert", "evaluate", "compress", "models",
 ]
 SUBCOMMANDS = [["models", sub] for sub in ("list", "info", "use", "rm")]
 

@@ -16,13 +16,13 @@ NameArg = Annotated[str, typer.Argument(help="Model name (see `emb models list`)
 
 @app.command("list")
 def list_cmd(fmt: FormatOpt = OutputFormat.auto) -> None:
-    """List the models: name, algorithm, dim, vocabulary, size, created, default."""
+    """List the models: name, algorithm, dim, vocabulary, vector storage, size, created, default."""
     from embcli.cli.output import Renderer
     from embcli.store import ModelStore
 
     store = ModelStore()
     models = store.list()
-    out = Renderer(fmt, ["name", "algorithm", "dim", "vocab", "size", "created", "default"])
+    out = Renderer(fmt, ["name", "algorithm", "dim", "vocab", "storage", "size", "created", "default"])
     for m in models:
         out.row(
             {
@@ -30,6 +30,7 @@ def list_cmd(fmt: FormatOpt = OutputFormat.auto) -> None:
                 "algorithm": m.algorithm,
                 "dim": m.dim,
                 "vocab": m.vocab_size,
+                "storage": m.storage,
                 "size": human_bytes(m.size_bytes) if out.fmt == "table" else m.size_bytes,
                 "created": m.created,
                 "default": "*" if out.fmt == "table" and m.default else (m.default if out.fmt != "table" else ""),
@@ -45,12 +46,15 @@ def info_cmd(name: NameArg) -> None:
     """Print a model's metadata (training parameters, corpus, tokenizer) as JSON."""
     from embcli.folder import read_meta
     from embcli.open import resolve
-    from embcli.store import ModelStore
+    from embcli.store import ModelStore, storage_label
 
     store = ModelStore()
     path = resolve(name, store)
     meta = read_meta(path)
-    meta = {"name": path.name, "path": str(path), "default": store.default_name() == path.name, **meta}
+    size = sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+    storage = storage_label(meta)
+    meta = {"name": path.name, "path": str(path), "default": store.default_name() == path.name,
+            "storage_kind": storage, "size_bytes": size, **meta}
     typer.echo(json.dumps(meta, indent=2, ensure_ascii=False))
 
 
