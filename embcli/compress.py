@@ -67,6 +67,9 @@ class Setting:
             raise UsageError(f"--subquantizers {m} does not divide the dimension {dim}: use one of {fits}")
         if not 1 <= self.bits <= 8:
             raise UsageError(f"--bits {self.bits}: use 1 to 8 (one byte a code)")
+        from embcli.extras import require
+
+        require("faiss", "compress", "product quantization (--to pq)")
         need = ROWS_PER_CENTROID << self.bits
         if model.vocab_size < need:
             raise UsageError(

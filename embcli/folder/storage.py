@@ -253,6 +253,9 @@ def save_compressed(folder: Path, model, stored: StoredRows, storage: dict, norm
         np.save(folder / COUNTS, np.asarray(model.counts))
     if (model.path / NGRAMS).is_file():
         shutil.copyfile(model.path / NGRAMS, folder / NGRAMS)
+    compression = meta.get("compression")
     meta = complete_meta(meta, len(stored), stored.shape[1])
     meta["storage"] = dict(storage)
+    if compression is not None:
+        meta["compression"] = compression
     write_meta(folder, meta)
