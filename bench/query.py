@@ -9,13 +9,18 @@ format. Then, with the page cache warm, measures:
 - ``--queries`` neighbour queries through stdin in one ``emb`` process (gensim: the same per-query
   work measured on a sample in one process and scaled up);
 - ``emb --help``;
-- the peak resident memory of a single ``emb neighbors`` query, against the size of vectors.npy.
+- the Python API from a fresh interpreter (``embcli.load(folder).neighbors(WORD)``) against gensim's
+  ``KeyedVectors.load(..., mmap='r')`` + ``most_similar``;
+- the peak resident memory of a single ``emb neighbors`` query, against the size of vectors.npy;
+- with ``--before EMB``, the rows for ``emb`` measured again, in the same run, with another ``emb``
+  executable (for instance one installed from an older commit into its own venv), and the ratios.
 
 It prints figures and ratios and asserts nothing. The targets it prints are the project's goals for a
 1,000,000 x 300 model; at smaller ``--words`` they are only a reference.
 
     python bench/query.py                      # 1,000,000 words (builds 2.4 GB of cache once)
     python bench/query.py --words 100000       # a quick check
+    python bench/query.py --before /tmp/venv-old/bin/emb   # against an older emb, same run
 """
 
 from __future__ import annotations
@@ -121,6 +126,13 @@ for word, score in kv.most_similar(sys.argv[2], topn=10):
     print(f"{word}\\t{score:.6g}")
 """
 
+API_ONE = """
+import sys
+import embcli
+for n in embcli.load(sys.argv[1]).neighbors(sys.argv[2], k=10):
+    print(f"{n.word}\\t{n.score:.6g}")
+"""
+
 GENSIM_MANY = """
 import sys, time
 from gensim.models import KeyedVectors
@@ -143,6 +155,7 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=5, help="timed runs of each fresh-process measurement")
     ap.add_argument("--cache", type=Path, default=Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "emb-bench")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--before", help="another emb executable to measure in the same run (e.g. an older install)")
     args = ap.parse_args()
 
     folder, kv_path = build(args.cache, args.words, args.dim, args.seed)
@@ -197,12 +210,40 @@ def main() -> None:
           f" batch answers {'equal' if agree else 'DIFFER FROM'} single queries' for {len(check)} words")
 
     t_help, _ = wall([*EMB, "--help"], args.runs)
-    print(f"`emb --help`:                          {t_help:6.3f} s wall, {CPU['last']:.3f} s CPU   (target <= 0.25 s)")
+    c_help = CPU["last"]
+    print(f"`emb --help`:                          {t_help:6.3f} s wall, {c_help:.3f} s CPU   (target <= 0.15 s)")
+
+    t_api, out_api = wall([sys.executable, "-c", API_ONE, str(folder), word], args.runs)
+    c_api = CPU["last"]
+    api_words = [line.split(b"\t")[0] for line in out_api.splitlines()]
+    print(f"fresh Python embcli.load().neighbors(): {t_api:6.3f} s wall, {c_api:.3f} s CPU   gensim load(mmap='r') +"
+          f" most_similar is {t_gen / t_api:.1f}x its time; {'same' if api_words == gen_words else 'DIFFERENT'} top 10"
+          f" as gensim")
+
+    if args.before:
+        compare(args, folder, word, stdin, [(f"fresh `emb neighbors {word}`", t_emb, c_emb),
+                                            (f"{args.queries} queries through stdin", t_batch, c_batch),
+                                            ("`emb --help`", t_help, c_help)])
 
     rss = peak_rss_kb(emb_one) * 1024
     print(f"load average at the end: {os.getloadavg()[0]:.2f}")
     print(f"peak memory of one query:              {rss / 1e9:6.3f} GB = {rss / vec_bytes:.2f}x vectors.npy"
           " (target <= 1.2x)")
+
+
+def compare(args, folder: Path, word: str, stdin: bytes, rows: list) -> None:
+    """The same measurements with ``args.before``, beside this run's (after one warm-up each)."""
+    before = [args.before]
+    t_one, _ = wall([*before, "neighbors", word, "-m", str(folder), "-f", "tsv"], args.runs)
+    c_one = CPU["last"]
+    t_many, _ = wall([*before, "neighbors", "-m", str(folder), "-f", "tsv"], max(1, args.runs // 2), stdin)
+    c_many = CPU["last"]
+    t_help, _ = wall([*before, "--help"], args.runs)
+    c_help = CPU["last"]
+    print(f"before ({args.before}) and now, same run (wall; CPU):")
+    for (label, now, now_cpu), (then, then_cpu) in zip(rows, [(t_one, c_one), (t_many, c_many), (t_help, c_help)]):
+        cpu = f"; CPU {then_cpu:.3f} -> {now_cpu:.3f} s" if now_cpu is not None else ""
+        print(f"  {label}: {then:6.3f} s before, {now:6.3f} s now ({now / then:.2f}x){cpu}")
 
 
 if __name__ == "__main__":

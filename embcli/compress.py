@@ -281,6 +281,19 @@ def compress(
     return cost
 
 
+def target_path(model: ModelFolder, to: str, name: str | None = None, output: Path | None = None,
+                force: bool = False) -> Path:
+    """Where the compressed model goes: ``output``, or the store's ``name`` (default ``MODEL-KIND``)."""
+    from embcli.store import ModelStore
+
+    if name is not None and output is not None:
+        raise UsageError("give --name or --output, not both")
+    target = Path(output) if output is not None else ModelStore().path(name or f"{model.name}-{to}")
+    if target.exists() and not force:
+        raise UsageError(f"{target} exists: pass --force to replace it, or choose another --name/--output")
+    return target
+
+
 def dry_run_settings(model: ModelFolder, with_pq: bool = True) -> list[Setting]:
     """The settings ``--dry-run`` compares: float16, int8 and PQ over several subquantizer counts."""
     out = [Setting("float16"), Setting("int8")]

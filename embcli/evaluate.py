@@ -10,6 +10,8 @@ are skipped and counted (``oov="skip"``) or counted as failures (``oov="wrong"``
 from __future__ import annotations
 
 import math
+import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -101,12 +103,26 @@ def _vocab_map(model: ModelFolder, restrict: int, case_insensitive: bool) -> dic
 
 
 def _read_lines(path: Path) -> list[str]:
+    """The lines of a dataset file; a FIFO with no writer is an empty file, not a wait forever."""
     try:
-        data = Path(path).read_bytes()
+        # Opening without blocking, then reading in blocking mode: a pipe whose writer is there (a
+        # shell's <(...)) is read to its end; a FIFO nobody writes to reads as empty at once.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        try:
+            os.set_blocking(fd, True)
+            fifo = stat.S_ISFIFO(os.fstat(fd).st_mode)
+            with os.fdopen(fd, "rb", closefd=False) as fh:
+                data = fh.read()
+        finally:
+            os.close(fd)
     except FileNotFoundError:
         raise DatasetError(f"{path}: no such file: check the path") from None
+    except IsADirectoryError:
+        raise DatasetError(f"{path}: a folder, not a dataset file: check the path") from None
     except OSError as exc:
         raise DatasetError(f"{path}: cannot read ({exc.strerror})") from None
+    if fifo and not data:
+        raise DatasetError(f"{path}: a pipe with nothing written to it: write the set into it, or pass a file")
     return data.decode("utf-8", errors="replace").splitlines()
 
 

@@ -163,6 +163,15 @@ def _check_direction(term: Term) -> None:
         raise EmbError(f"word {term.text!r} has a zero vector in model: it has no direction to compare")
 
 
+def check_options(k: int = 1, restrict: int | None = None, metric: str = "cosine", method: str = "add") -> None:
+    """Raise ``UsageError`` for query settings no query can use (before a stream of queries starts)."""
+    _check_k(k, restrict)
+    if metric not in METRICS:
+        raise UsageError(f"unknown metric {metric!r}: use one of {', '.join(METRICS)}")
+    if method not in METHODS:
+        raise UsageError(f"unknown analogy method {method!r}: use one of {', '.join(METHODS)}")
+
+
 def _check_k(k: int, restrict: int | None) -> None:
     if k < 1:
         raise UsageError(f"-k must be at least 1 (got {k})")
@@ -308,3 +317,110 @@ def vectors(model: ModelFolder, queries: Sequence[str], normalize: bool = False)
             res.error = exc
         results.append(res)
     return results
+
+
+# --------------------------------------------------------------------- vectors and free arithmetic
+
+
+def query_vector(model: ModelFolder, vector, what: str = "query vector") -> np.ndarray:
+    """``vector`` as a float32 array of the model's dimension, or a ``UsageError`` saying what is wrong."""
+    try:
+        out = np.asarray(vector, dtype=np.float32)
+    except (TypeError, ValueError):
+        raise UsageError(f"{what}: not a vector of numbers") from None
+    if out.ndim != 1 or out.shape[0] != model.dim:
+        shape = " x ".join(str(n) for n in out.shape) or "a scalar"
+        raise UsageError(f"{what} has dimension {shape} but model {model.name!r} has {model.dim}: give {model.dim} numbers")
+    if not np.all(np.isfinite(out)):
+        raise UsageError(f"{what} holds NaN or infinite values")
+    return out
+
+
+def neighbors_of_vectors(
+    model: ModelFolder,
+    vectors: Sequence,
+    k: int = 10,
+    metric: str = "cosine",
+    restrict: int | None = None,
+) -> list[list[Hit]]:
+    """The k nearest words of each query vector (nothing excluded), in one pass for all.
+
+    Scores as in ``neighbors``; with ``cosine`` a zero vector is refused (it has no direction).
+    """
+    _check_k(k, restrict)
+    if metric not in METRICS:
+        raise UsageError(f"unknown metric {metric!r}: use one of {', '.join(METRICS)}")
+    qv = np.stack([query_vector(model, v) for v in vectors]) if len(vectors) else np.zeros((0, model.dim), np.float32)
+    if metric == "cosine":
+        norms = np.linalg.norm(qv, axis=1)
+        if not np.all(norms > 0):
+            raise UsageError("a query vector is all zeros: it has no direction to compare")
+        qv = (qv / norms[:, None]).astype(np.float32)
+    if not len(qv):
+        return []
+    exclude = np.full((len(qv), 1), -1, dtype=np.int64)
+    found = _prefiltered(model, qv, k, restrict, exclude) if metric == "cosine" else None
+    rows, scores = found if found is not None else topk(model.vectors, model.norms, qv, k, restrict, metric, exclude)
+    return [_hits(model, rows[i], scores[i]) for i in range(len(qv))]
+
+
+def weighted_mean(model: ModelFolder, items: Sequence[tuple[object, float]]) -> tuple[np.ndarray, list[Term]]:
+    """The unit-length weighted mean of words (as unit vectors) and raw vectors, as gensim's
+    ``get_mean_vector(..., pre_normalize=True, post_normalize=True)``; and the word terms used."""
+    total = np.zeros(model.dim, dtype=np.float32)
+    weight_sum = 0.0
+    terms: list[Term] = []
+    words = [item for item, _ in items if isinstance(item, str)]
+    found = iter(lookup_many(model, words))
+    for item, weight in items:
+        if isinstance(item, str):
+            term = next(found)
+            if isinstance(term, EmbError):
+                raise term
+            _check_direction(term)
+            terms.append(term)
+            vec = term.unit()
+        else:
+            vec = query_vector(model, item)
+        total += np.float32(weight) * vec
+        weight_sum += abs(weight)
+    if weight_sum > 0:
+        total = total / np.float32(weight_sum)
+    norm = np.linalg.norm(total)
+    if not norm > 0:
+        raise UsageError("the words and vectors add up to a zero vector: there is no direction to search")
+    return (total / norm).astype(np.float32), terms
+
+
+def most_similar(
+    model: ModelFolder,
+    positive: Sequence = (),
+    negative: Sequence = (),
+    k: int = 10,
+    restrict: int | None = None,
+) -> list[Hit]:
+    """gensim's ``most_similar(positive, negative, topn=k)``: the words nearest (cosine) to the mean
+    of the positive items minus the negative ones; items are words (taken at unit length) or raw
+    vectors, weighted +1 and -1; the input words are never answers."""
+    _check_k(k, restrict)
+    if not len(positive):
+        raise UsageError("give at least one positive word or vector (the words to add)")
+    items = [(p, 1.0) for p in positive] + [(n, -1.0) for n in negative]
+    mean, terms = weighted_mean(model, items)
+    exclude = _exclude([terms]) if terms else np.full((1, 1), -1, dtype=np.int64)
+    rows, scores = topk(model.vectors, model.norms, mean[None, :], k, restrict, "cosine", exclude)
+    return _hits(model, rows[0], scores[0])
+
+
+def rank_by_centrality(model: ModelFolder, words: Sequence[str]) -> list[tuple[float, str]]:
+    """gensim's ``rank_by_centrality``: (cosine to the mean of the unit vectors, word), most central
+    first; the last is gensim's ``doesnt_match``. Every word must be known (FastText: or built)."""
+    if len(words) < 2:
+        raise UsageError(f"doesnt-match takes at least 2 words, got {len(words)}")
+    found = lookup_many(model, list(words))
+    terms = _terms(found, directed=True)
+    units = np.stack([t.unit() for t in terms])
+    mean = units.mean(axis=0)
+    mean = (mean / np.linalg.norm(mean)).astype(np.float32)
+    dists = units @ mean
+    return sorted(((float(d), t.text) for d, t in zip(dists, terms)), reverse=True)

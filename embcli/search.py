@@ -14,9 +14,9 @@ from typing import Callable
 import numpy as np
 
 from embcli.errors import UsageError
+from embcli.names import METHODS, METRICS
 
-METRICS = ("cosine", "euclidean", "dot")
-METHODS = ("add", "mul")
+__all__ = ["METHODS", "METRICS", "analogy_topk", "analogy_topk_rows", "topk"]
 # Scores held per block (float32): bounds the memory of a batch whatever its size.
 _BLOCK_CELLS = 1 << 24
 # The first block is small so that ranking it fully is cheap; its k-th score then filters the next,

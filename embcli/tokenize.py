@@ -16,8 +16,8 @@ from typing import Callable
 
 from embcli._marks import MARKS
 from embcli.errors import UsageError
+from embcli.names import TOKENIZER_MODES as MODES
 
-MODES = ("unicode", "whitespace")
 # gensim's corpus_file reader drops the words of a line past this many; longer lines are split.
 MAX_SENTENCE_TOKENS = 10_000
 

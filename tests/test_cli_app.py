@@ -15,7 +15,7 @@ from embcli.cli.app import app
 from embcli.cli.output import Renderer
 
 COMMANDS = [
-    "train", "tokenize", "vocab", "neighbors", "analogy", "similarity", "vector",
+    "train", "tokenize", "vocab", "neighbors", "similar", "analogy", "similarity", "doesnt-match", "vector",
     "import", "export", "convert", "evaluate", "compress", "models",
 ]
 SUBCOMMANDS = [["models", sub] for sub in ("list", "info", "use", "rm")]
@@ -116,10 +116,30 @@ def test_renderer_tsv():
 
 
 def test_renderer_json_and_jsonl():
-    assert json.loads(_render("json", ROWS)) == ROWS
+    # Scores are float32 values: JSON carries their shortest decimal, not a float64 expansion.
+    expected = [{"word": "king", "score": 0.12345679}, {"word": "tab\there", "score": None}]
+    assert '"score": 0.12345679' in _render("json", ROWS)
+    assert json.loads(_render("json", ROWS)) == expected
     assert json.loads(_render("json", [])) == []
-    assert [json.loads(line) for line in _render("jsonl", ROWS).splitlines()] == ROWS
+    assert [json.loads(line) for line in _render("jsonl", ROWS).splitlines()] == expected
     assert _render("jsonl", []) == ""
+
+
+def test_renderer_booleans_and_non_finite_numbers():
+    rows = [{"word": "a", "score": float("nan"), "oov": True}, {"word": "b", "score": 0.5, "oov": False}]
+    out = io.StringIO()
+    renderer = Renderer("tsv", ["word", "score", "oov"], out=out)
+    renderer.rows(rows)
+    renderer.close()
+    assert out.getvalue().splitlines()[1:] == ["a\tnan\ttrue", "b\t0.5\tfalse"]
+    out = io.StringIO()
+    renderer = Renderer("jsonl", ["word", "score", "oov"], out=out)
+    renderer.rows(rows)
+    renderer.close()
+    assert [json.loads(line) for line in out.getvalue().splitlines()] == [
+        {"word": "a", "score": None, "oov": True},
+        {"word": "b", "score": 0.5, "oov": False},
+    ]
 
 
 def test_renderer_table():
@@ -143,3 +163,30 @@ def test_quiet_before_or_after_the_command(small_corpus, where):
     result = invoke(quiet_args)
     assert result.exit_code == 0, result.stderr
     assert result.stderr == ""
+
+
+START = """
+import sys
+sys.argv = ["emb", *sys.argv[1:]]
+from embcli.cli.app import main
+try:
+    main()
+except SystemExit as exc:
+    assert not exc.code, exc.code
+sys.stdout.flush()
+print("loaded:", *sorted(m for m in ("pydantic", "numpy", "rich", "gensim") if m in sys.modules), file=sys.stderr)
+"""
+
+
+def test_help_loads_no_numpy_and_a_query_no_pydantic(tmp_path):
+    """The start of emb is its cost per query: `emb --help` loads no numpy, and no command loads
+    pydantic (typer 0.29 converts every parameter through it; pyproject.toml keeps typer below it)."""
+    from query_models import write_toy_model
+
+    folder = write_toy_model(tmp_path / "toy", ["a", "b", "c"], [[1, 0], [0.9, 0.1], [0, 1]])
+    help_run = subprocess.run([sys.executable, "-c", START, "--help"], capture_output=True, text=True)
+    assert "Usage: emb" in help_run.stdout and help_run.stderr.strip() == "loaded:"
+    query = subprocess.run([sys.executable, "-c", START, "neighbors", "a", "-k", "1", "-m", str(folder)],
+                           capture_output=True, text=True)
+    assert query.stdout.splitlines()[1].split("\t")[:3] == ["a", "1", "b"]
+    assert query.stderr.strip() == "loaded: numpy"

@@ -50,7 +50,7 @@ def test_list_tsv(store):
     size = sum(f.stat().st_size for f in store.path("alpha").iterdir())
     assert alpha["size"] == str(size)
     assert alpha["created"] == meta["created"]
-    assert alpha["default"] == "True" and rows[1][-1] == "False"
+    assert alpha["default"] == "true" and rows[1][-1] == "false"
 
 
 def test_list_json_and_table(store):

@@ -57,7 +57,7 @@ def test_neighbors_tsv_matches_gensim(runner, store_model, w2v_dir):
     assert [r[2] for r in rows[1:]] == [w for w, _ in expected]
     assert [r[1] for r in rows[1:]] == ["1", "2", "3", "4", "5"]
     np.testing.assert_allclose([float(r[3]) for r in rows[1:]], [s for _, s in expected], atol=1e-5)
-    assert {r[0] for r in rows[1:]} == {"king"} and {r[4] for r in rows[1:]} == {"False"}
+    assert {r[0] for r in rows[1:]} == {"king"} and {r[4] for r in rows[1:]} == {"false"}
 
 
 def test_neighbors_pipe_default_is_tsv(runner, store_model):
@@ -192,7 +192,7 @@ def test_fasttext_marks_oov_rows(runner, ft_dir):
     rows = [json.loads(x) for x in res.stdout.splitlines()]
     assert [(r["query"], r["oov"]) for r in rows] == [("kingz", True)] * 2 + [("king", False)] * 2
     res = run(runner, ["vector", "kingz", "-m", str(ft_dir), "-f", "tsv"])
-    assert tsv(res.stdout)[1][2] == "True"
+    assert tsv(res.stdout)[1][2] == "true"
 
 
 # ------------------------------------------------------------------------------------ bad input
@@ -282,8 +282,10 @@ def test_stdin_batches_from_a_real_pipe(tmp_path, w2v_dir):
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["neighbors", "king", "-k", "x"], "'x' is not a valid integer"),
-        (["neighbors", "king", "--restrict", "0"], "0 is not in the range x>=1"),
+        (["neighbors", "king", "-k", "x"], "'x' is not a valid int"),
+        (["neighbors", "king", "--restrict", "0"], "--restrict must be at least 1 (got 0)"),
+        (["neighbors", "king", "-k", "0"], "-k must be at least 1 (got 0)"),
+        (["similar", "king", "-k", "-1"], "-k must be at least 1 (got -1)"),
         (["analogy", "a", "b", "c", "--method", "sub"], "'sub' is not one of 'add', 'mul'"),
         (["vector", "king", "-f", "csv"], "'csv' is not one of"),
     ],

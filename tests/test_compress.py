@@ -273,3 +273,15 @@ def test_dry_run_library_measures_each_setting_once(toy):
     assert all(s.to in ("float16", "int8", "pq") for s in dry_run_settings(model))
     with pytest.raises(UsageError):
         dry_run(model, [Setting("zip")])
+
+
+def test_api_model_compress(toy, tmp_path):
+    import embcli
+
+    model = embcli.load(str(toy))
+    small = model.compress("int8", output=tmp_path / "small", sample=100, benchmarks=False)
+    assert small.meta["storage"]["kind"] == "int8" and small.compression.recall_at_10 >= 0.9
+    assert small.vectors.dtype == np.float32 and small.vectors.shape == model.vectors.shape
+    assert [n.word for n in small.neighbors("w1", k=3)][:1] == [n.word for n in model.neighbors("w1", k=3)][:1]
+    with pytest.raises(UsageError, match="exists"):
+        model.compress("int8", output=tmp_path / "small")

@@ -206,3 +206,35 @@ def test_analogies_in_small_batches_give_the_same_scores(trained, monkeypatch):
     assert [(s.section, s.correct, s.answered) for s in whole.sections] == [
         (s.section, s.correct, s.answered) for s in batched.sections
     ]
+
+
+def test_a_fifo_nobody_writes_to_is_an_error_not_a_hang(tmp_path):
+    import os
+
+    from embcli.errors import DatasetError
+
+    fifo = tmp_path / "pairs.fifo"
+    os.mkfifo(fifo)
+    with pytest.raises(DatasetError, match="a pipe with nothing written to it"):
+        parse_pairs(fifo)
+
+
+def test_a_pipe_with_a_writer_is_read_to_its_end(tmp_path):
+    import os
+    import threading
+
+    fifo = tmp_path / "pairs.fifo"
+    os.mkfifo(fifo)
+
+    def write():
+        with open(fifo, "w") as fh:
+            fh.write("king\tqueen\t8.5\nman\twoman\t8.3\n")
+
+    # The writer opens first (it blocks until a reader comes), as a shell's <(...) does.
+    writer = threading.Thread(target=write)
+    writer.start()
+    import time
+
+    time.sleep(0.2)
+    assert parse_pairs(fifo) == [("king", "queen", 8.5), ("man", "woman", 8.3)]
+    writer.join()

@@ -13,13 +13,8 @@ import typer
 from typer.core import TyperGroup
 
 from embcli.cli.console import STATE
-from embcli.cli.fastparams import install as _plain_params
 from embcli.errors import EmbError, caused_by_interrupt
 from embcli.versions import engine_versions
-
-
-# Simple parameters convert without pydantic: a query starts in a fraction of the time.
-_plain_params()
 
 
 class EmbGroup(TyperGroup):
@@ -59,6 +54,7 @@ Examples:
   emb vocab corpus.txt --top 20                    the most frequent words
   emb neighbors king                               the nearest words in the default model
   emb analogy king man woman                       king - man + woman
+  emb similar king -man +woman                     any sum of words (gensim's most_similar)
   emb models list                                  the models in the store
 """
 

@@ -88,14 +88,11 @@ def compress_cmd(
     the new model's meta.json. The original model is never changed.
     """
     from embcli.cli.output import Renderer
-    from embcli.compress import Setting, compress, dry_run_settings
+    from embcli.compress import Setting, compress, dry_run_settings, target_path
     from embcli.compress import dry_run as run_dry
     from embcli.errors import UsageError
     from embcli.open import open_model
-    from embcli.store import ModelStore
 
-    if name is not None and output is not None:
-        raise UsageError("give --name or --output, not both")
     source = open_model(model)
     if source.vocab_size < 1:
         raise UsageError(f"model {source.name!r} has no words: nothing to compress")
@@ -108,14 +105,7 @@ def compress_cmd(
         out.close()
         return
     setting = Setting(to.value, subquantizers, bits, opq)
-    if output is not None:
-        target = output
-    else:
-        store = ModelStore()
-        name = name or f"{source.name}-{to.value}"
-        target = store.path(name)
-    if target.exists() and not force:
-        raise UsageError(f"{target} exists: pass --force to replace it, or choose another --name/--output")
+    target = target_path(source, to.value, name, output, force)
     if source.storage != "float32":
         info(f"{source.name} is stored as {source.storage}: compressing again from its stored values")
     cost = compress(source, target, setting, force, sample, seed, benchmarks, on_stage=lambda s: info(f"{s}..."))

@@ -10,11 +10,9 @@ import typer
 
 from embcli.cli.options import AnalogyMethod as Method
 from embcli.cli.options import FormatOpt, OutputFormat
+from embcli.names import OOV_POLICIES
 
-
-class OovPolicy(str, Enum):
-    skip = "skip"
-    wrong = "wrong"
+OovPolicy = Enum("OovPolicy", {name: name for name in OOV_POLICIES}, type=str)
 
 
 COLUMNS = [
@@ -44,9 +42,7 @@ def evaluate_cmd(
         Optional[list[Path]], typer.Option("--similarity", help="Word-pair file ('w1 w2 score'); repeatable.")
     ] = None,
     method: Annotated[Method, typer.Option(help="3CosAdd (add) or 3CosMul (mul).")] = Method.add,
-    restrict_vocab: Annotated[
-        int, typer.Option(min=1, help="Search and look up only the N most frequent words.")
-    ] = 300_000,
+    restrict_vocab: Annotated[int, typer.Option(help="Search and look up only the N most frequent words.")] = 300_000,
     case_sensitive: Annotated[
         bool, typer.Option("--case-sensitive", help="Match words exactly (default: case-insensitive, as gensim).")
     ] = False,
@@ -56,47 +52,20 @@ def evaluate_cmd(
     fmt: FormatOpt = OutputFormat.auto,
 ) -> None:
     """Score models on analogy and word-similarity sets (default: Google analogies, WS353, SimLex-999)."""
+    from embcli.api import evaluate
     from embcli.cli.output import Renderer
-    from embcli.evaluate import (
-        ANALOGY_SETS, SIMILARITY_SETS, default_dataset, evaluate_analogies, evaluate_pairs,
-    )
-    from embcli.open import open_model
 
-    if not analogies and not similarity:
-        analogies = [default_dataset(n) for n in ANALOGY_SETS]
-        similarity = [default_dataset(n) for n in SIMILARITY_SETS]
-    opened = [open_model(m) for m in (models or [None])]
-    rows: list[dict] = []
-    for model in opened:
-        for path in analogies or []:
-            res = evaluate_analogies(
-                model, path, method=method.value, restrict_vocab=restrict_vocab,
-                case_insensitive=not case_sensitive, oov=oov.value,
-            )
-            parts = res.sections + [p for p in (res.semantic, res.syntactic) if p] + [res.total]
-            for part in parts:
-                rows.append({
-                    "model": model.name, "dataset": Path(path).name, "kind": f"analogy-{method.value}",
-                    "section": part.section, "score": part.accuracy, "pearson": None,
-                    "correct": part.correct, "answered": part.answered, "questions": part.questions,
-                    "coverage": part.coverage, "oov": oov.value,
-                })
-        for path in similarity or []:
-            res = evaluate_pairs(
-                model, path, restrict_vocab=restrict_vocab, case_insensitive=not case_sensitive, oov=oov.value
-            )
-            rows.append({
-                "model": model.name, "dataset": Path(path).name, "kind": "similarity-spearman",
-                "section": "total", "score": res.spearman, "pearson": res.pearson,
-                "correct": None, "answered": res.answered, "questions": res.pairs,
-                "coverage": res.coverage, "oov": oov.value,
-            })
+    results = evaluate(
+        models or None, analogies=analogies, similarity=similarity, method=method.value,
+        restrict_vocab=restrict_vocab, case_sensitive=case_sensitive, oov=oov.value,
+    )
+    rows = [r.to_dict() for r in results]
     out = Renderer(fmt, COLUMNS)
     if out.fmt != "table":
         out.rows(rows)
         out.close()
         return
-    _print_tables(rows, [m.name for m in opened])
+    _print_tables(rows, list(dict.fromkeys(r["model"] for r in rows)))
 
 
 def _pct(value) -> str:

@@ -79,7 +79,7 @@ def _report_skips(summary) -> None:
             f"skipped {summary.duplicates:,} duplicate word(s), keeping the first of each"
             f" (first duplicate: {summary.first_duplicate!r})"
         )
-    if getattr(summary, "empty", 0):
+    if summary.empty:
         warn(f"skipped {summary.empty:,} empty word(s)")
     if summary.replaced_bytes:
         warn(f"replaced {summary.replaced_bytes:,} invalid UTF-8 byte(s) in words with U+FFFD")
@@ -97,18 +97,16 @@ def import_cmd(
 ) -> None:
     """Import vectors from word2vec, GloVe, fastText or Parquet files into the model store."""
     set_quiet(be_quiet)
-    from embcli.formats.convert import import_to_store
+    from embcli.api import import_vectors
 
     started = time.perf_counter()
     with IOProgress("reading") as progress:
-        name, found, summary = import_to_store(
-            file, name, fmt.value if fmt else None, limit, lossy, force, not no_default, progress=progress
-        )
+        done = import_vectors(file, name, fmt.value if fmt else None, limit, lossy, force, not no_default, progress)
     spent = time.perf_counter() - started
-    _report_skips(summary)
+    _report_skips(done)
     info(
-        f"imported {file if file != '-' else 'stdin'} ({found}) as model {name!r}: {summary.rows:,} words x"
-        f" {summary.dim} dims in {spent:.1f} s ({human_count(summary.rows / max(spent, 1e-9))} rows/s)"
+        f"imported {file if file != '-' else 'stdin'} ({done.read_format}) as model {done.target!r}: {done.rows:,}"
+        f" words x {done.dim} dims in {spent:.1f} s ({human_count(done.rows / max(spent, 1e-9))} rows/s)"
         + ("" if no_default else "; now the default model")
     )
 
@@ -124,17 +122,16 @@ def export_cmd(
 ) -> None:
     """Write a model to a file in word2vec, GloVe, fastText .vec or Parquet format."""
     set_quiet(be_quiet)
-    from embcli.formats.convert import export_model
-    from embcli.open import open_model
+    from embcli.api import load
 
     started = time.perf_counter()
-    m = open_model(model)
+    m = load(model)
     with IOProgress("writing") as progress:
-        written, rows = export_model(m, output, fmt.value if fmt else None, limit, normalize, force, progress)
+        done = m.export(output, fmt.value if fmt else None, limit, normalize, force, progress)
     spent = time.perf_counter() - started
     info(
-        f"exported model {m.name!r} to {output if output != '-' else 'stdout'} ({written}): {rows:,} words x"
-        f" {m.dim} dims in {spent:.1f} s"
+        f"exported model {m.name!r} to {output if output != '-' else 'stdout'} ({done.written_format}):"
+        f" {done.rows:,} words x {m.dim} dims in {spent:.1f} s"
     )
 
 
@@ -151,19 +148,19 @@ def convert_cmd(
 ) -> None:
     """Convert between vector formats without touching the model store."""
     set_quiet(be_quiet)
-    from embcli.formats.convert import convert
+    from embcli.api import convert
 
     started = time.perf_counter()
     with IOProgress("converting") as progress:
-        found, written, summary, rows = convert(
+        done = convert(
             input, output, from_fmt.value if from_fmt else None, to_fmt.value if to_fmt else None,
             limit, lossy, normalize, force, progress,
         )
     spent = time.perf_counter() - started
-    _report_skips(summary)
+    _report_skips(done)
     info(
-        f"converted {input if input != '-' else 'stdin'} ({found}) to {output if output != '-' else 'stdout'}"
-        f" ({written}): {rows:,} words x {summary.dim} dims in {spent:.1f} s"
+        f"converted {input if input != '-' else 'stdin'} ({done.read_format}) to {output if output != '-' else 'stdout'}"
+        f" ({done.written_format}): {done.rows:,} words x {done.dim} dims in {spent:.1f} s"
     )
 
 

@@ -17,11 +17,10 @@ NameArg = Annotated[str, typer.Argument(help="Model name (see `emb models list`)
 @app.command("list")
 def list_cmd(fmt: FormatOpt = OutputFormat.auto) -> None:
     """List the models: name, algorithm, dim, vocabulary, vector storage, size, created, default."""
+    from embcli.api import models as list_models
     from embcli.cli.output import Renderer
-    from embcli.store import ModelStore
 
-    store = ModelStore()
-    models = store.list()
+    models = list_models()
     out = Renderer(fmt, ["name", "algorithm", "dim", "vocab", "storage", "size", "created", "default"])
     for m in models:
         out.row(
@@ -38,39 +37,32 @@ def list_cmd(fmt: FormatOpt = OutputFormat.auto) -> None:
         )
     out.close()
     if not models:
-        info(f"no models yet in {store.models_dir}: train one with `emb train FILE`")
+        from embcli.api import store_folder
+
+        info(f"no models yet in {store_folder()}: train one with `emb train FILE`")
 
 
 @app.command("info")
 def info_cmd(name: NameArg) -> None:
     """Print a model's metadata (training parameters, corpus, tokenizer) as JSON."""
-    from embcli.folder import read_meta
-    from embcli.open import resolve
-    from embcli.store import ModelStore, storage_label
+    from embcli.api import model_info
 
-    store = ModelStore()
-    path = resolve(name, store)
-    meta = read_meta(path)
-    size = sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
-    storage = storage_label(meta)
-    meta = {"name": path.name, "path": str(path), "default": store.default_name() == path.name,
-            "storage_kind": storage, "size_bytes": size, **meta}
-    typer.echo(json.dumps(meta, indent=2, ensure_ascii=False))
+    typer.echo(json.dumps(model_info(name), indent=2, ensure_ascii=False))
 
 
 @app.command("use")
 def use_cmd(name: NameArg) -> None:
     """Make a model the default for queries."""
-    from embcli.store import ModelStore
+    from embcli.api import set_default
 
-    ModelStore().set_default(name)
+    set_default(name)
     info(f"default model: {name}")
 
 
 @app.command("rm")
 def rm_cmd(name: NameArg) -> None:
     """Delete a model from the store."""
-    from embcli.store import ModelStore
+    from embcli.api import remove
 
-    was_default = ModelStore().remove(name)
+    was_default = remove(name)
     info(f"removed {name}" + (" (it was the default; there is no default now)" if was_default else ""))

@@ -7,23 +7,13 @@ from typing import Annotated, Optional
 
 import typer
 
+from embcli.names import METHODS
+from embcli.names import TOKENIZER_MODES as MODES
 
-class OutputFormat(str, Enum):
-    auto = "auto"
-    table = "table"
-    tsv = "tsv"
-    json = "json"
-    jsonl = "jsonl"
-
-
-class AnalogyMethod(str, Enum):
-    add = "add"
-    mul = "mul"
-
-
-class TokenizerMode(str, Enum):
-    unicode = "unicode"
-    whitespace = "whitespace"
+# The choices come from the library: the CLI checks nothing the library does not define.
+OutputFormat = Enum("OutputFormat", {name: name for name in ("auto", "table", "tsv", "json", "jsonl")}, type=str)
+AnalogyMethod = Enum("AnalogyMethod", {name: name for name in METHODS}, type=str)
+TokenizerMode = Enum("TokenizerMode", {name: name for name in MODES}, type=str)
 
 
 FormatOpt = Annotated[
@@ -38,12 +28,31 @@ ModelOpt = Annotated[
     ),
 ]
 CorpusArg = Annotated[
-    list[str],
+    Optional[list[str]],
     typer.Argument(
-        help="Text files, folders, globs or - for stdin; .gz .bz2 .xz .zst are read as they are.",
+        help="Text files, folders, globs or - for stdin (read when none is given and stdin is a pipe);"
+        " .gz .bz2 .xz .zst are read as they are.",
         show_default=False,
+        metavar="[CORPUS]...",
     ),
 ]
+
+
+def corpus_inputs(corpus: list[str] | None) -> list[str]:
+    """The corpus arguments; none means stdin when it is a pipe or a file, else a usage error."""
+    if corpus:
+        return corpus
+    import sys
+
+    import click
+
+    try:
+        piped = not sys.stdin.isatty()
+    except (AttributeError, ValueError):  # stdin closed
+        piped = False
+    if piped:
+        return ["-"]
+    raise click.UsageError("no corpus given: name text files, folders or globs, or pipe text into stdin")
 TokenizerOpt = Annotated[
     TokenizerMode,
     typer.Option(

@@ -15,13 +15,32 @@ def resolve_format(fmt: str) -> str:
     return fmt
 
 
+def _json_value(value: Any) -> Any:
+    """A value for JSON: floats as the shortest decimal of their float32 value (emb computes in float32)."""
+    if isinstance(value, float) and not isinstance(value, bool):
+        if value != value or value in (float("inf"), float("-inf")):
+            return None  # JSON has no NaN or infinity
+        import numpy as np
+
+        return float(str(np.float32(value)))
+    if isinstance(value, (list, tuple)):
+        return [_json_value(v) for v in value]
+    return value
+
+
+def _json_row(row: dict, columns: Sequence[str]) -> dict:
+    return {c: _json_value(row.get(c)) for c in columns}
+
+
 def _tsv_cell(value: Any) -> str:
     kind = type(value)
     if kind is str:
         return value.replace("\t", " ").replace("\n", " ") if "\t" in value or "\n" in value else value
     if kind is float:
         return f"{value:.6g}"
-    if kind is int or kind is bool:
+    if kind is bool:
+        return "true" if value else "false"  # as DuckDB, pandas and Polars read booleans in text
+    if kind is int:
         return str(value)
     if value is None:
         return ""
@@ -63,9 +82,9 @@ class Renderer:
             self._header()
             self.out.write("\t".join(_tsv_cell(row.get(c)) for c in self.columns) + "\n")
         elif self.fmt == "jsonl":
-            self.out.write(json.dumps({c: row.get(c) for c in self.columns}, ensure_ascii=False) + "\n")
+            self.out.write(json.dumps(_json_row(row, self.columns), ensure_ascii=False) + "\n")
         elif self.fmt == "json":
-            self._json_rows.append({c: row.get(c) for c in self.columns})
+            self._json_rows.append(_json_row(row, self.columns))
         else:
             self._table_rows.append(row)
 

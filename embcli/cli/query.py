@@ -1,4 +1,5 @@
-"""``emb neighbors``, ``emb analogy``, ``emb similarity``, ``emb vector``: query a model.
+"""``emb neighbors``, ``emb similar``, ``emb analogy``, ``emb similarity``, ``emb doesnt-match``,
+``emb vector``: query a model, through the Python API (``embcli.api.Model``).
 
 Words come from the command line, or with none (or ``-``) from stdin, one query a line. The lines
 that are ready are answered together (one pass over the matrix for all of them) and their blocks
@@ -15,18 +16,16 @@ from enum import Enum
 from typing import Annotated, Iterator, Optional
 
 import typer
+from typer.core import TyperCommand
 
 from embcli.cli.options import AnalogyMethod as Method
 from embcli.cli.options import FormatOpt, ModelOpt, OutputFormat
+from embcli.names import METRICS
 
 # Queries answered together at most: bounds the latency of the first answers of a long stream.
 MAX_BATCH = 1024
 
-
-class Metric(str, Enum):
-    cosine = "cosine"
-    euclidean = "euclidean"
-    dot = "dot"
+Metric = Enum("Metric", {name: name for name in METRICS}, type=str)
 
 
 WordsArg = Annotated[
@@ -34,7 +33,7 @@ WordsArg = Annotated[
     typer.Argument(help="Query words; none or - reads one query a line from stdin.", show_default=False),
 ]
 RestrictOpt = Annotated[
-    Optional[int], typer.Option("--restrict", min=1, help="Search only the N most frequent words.", show_default=False)
+    Optional[int], typer.Option("--restrict", help="Search only the N most frequent words.", show_default=False)
 ]
 
 
@@ -92,12 +91,13 @@ def _queries(words: Optional[list[str]], size: int | None) -> Iterator[list[tupl
     """Batches of (line number or None, words of one query) from the arguments or stdin.
 
     ``size`` is the number of words a query takes (None: one query per word on the command line,
-    and one word a line on stdin). Blank lines are skipped.
+    and one word a line on stdin; 0: all the words of the command line, or of a line, make one
+    query). Blank lines are skipped.
     """
     if words and words != ["-"]:
         if size is None:
             yield [(None, [w]) for w in words]
-        elif len(words) != size:
+        elif size and len(words) != size:
             raise typer.BadParameter(f"expected {size} words, got {len(words)}", param_hint="WORDS")
         else:
             yield [(None, list(words))]
@@ -131,35 +131,84 @@ class _Errors:
 
 
 def _open(model: Optional[str]):
-    from embcli.open import open_model
+    from embcli.api import load
 
-    return open_model(model)
+    return load(model)
 
 
 def neighbors_cmd(
     words: WordsArg = None,
-    k: Annotated[int, typer.Option("-k", "--top", min=1, help="Answers per query.")] = 10,
+    k: Annotated[int, typer.Option("-k", "--top", help="Answers per query.")] = 10,
     model: ModelOpt = None,
     metric: Annotated[
         Metric, typer.Option(help="cosine (like gensim's most_similar), euclidean (nearest first) or dot.")
     ] = Metric.cosine,
     restrict: RestrictOpt = None,
+    vector: Annotated[
+        Optional[str],
+        typer.Option(
+            "--vector", metavar="FILE|-", show_default=False,
+            help="Query by vectors read from a file or stdin (-), one a line: numbers, or emb vector's output.",
+        ),
+    ] = None,
     fmt: FormatOpt = OutputFormat.auto,
 ) -> None:
-    """The k nearest words of each query word (the word itself excluded)."""
+    """The k nearest words of each query word (the word itself excluded), or of each vector."""
     from embcli.cli.output import Renderer
-    from embcli.query import neighbors
 
     m = _open(model)
     out = Renderer(fmt, ["query", "rank", "word", "score", "oov"])
     errors = _Errors()
-    for batch in _queries(words, None):
-        results = neighbors(m, [q[0] for _, q in batch], k=k, metric=metric.value, restrict=restrict)
-        for (number, _), res in zip(batch, results):
-            _emit_hits(out, errors, number, res)
-        out.flush()
+    if vector is not None:
+        if words:
+            raise typer.BadParameter("give query words or --vector, not both", param_hint="--vector")
+        _vector_neighbors(m, vector, k, metric.value, restrict, out, errors)
+    else:
+        for batch in _queries(words, None):
+            results = m.query_neighbors([q[0] for _, q in batch], k=k, metric=metric.value, restrict=restrict)
+            for (number, _), res in zip(batch, results):
+                _emit_hits(out, errors, number, res)
+            out.flush()
     out.close()
     errors.exit()
+
+
+def _vector_lines(source: str) -> Iterator[list[tuple[int, str]]]:
+    if source == "-":
+        yield from _stdin_lines()
+        return
+    from embcli.errors import EmbError
+
+    try:
+        with open(source, encoding="utf-8") as fh:
+            lines = list(enumerate((line.rstrip("\r\n") for line in fh), 1))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise EmbError(f"{source}: cannot read vectors ({exc})") from None
+    for at in range(0, len(lines), MAX_BATCH):
+        yield lines[at : at + MAX_BATCH]
+
+
+def _vector_neighbors(m, source: str, k: int, metric: str, restrict, out, errors: _Errors) -> None:
+    """Neighbours of the vectors of a file or stdin; ``emb vector``'s header line is skipped."""
+    from embcli.api import check_query, parse_vector
+    from embcli.errors import EmbError
+
+    check_query(k=k, restrict=restrict, metric=metric)
+    for batch in _vector_lines(source):
+        for number, line in batch:
+            if not line.strip() or line.startswith("query\t"):
+                continue
+            try:
+                label, vec = parse_vector(line)
+                hits = m.neighbors(vec, k=k, metric=metric, restrict=restrict)
+            except EmbError as exc:
+                errors.report(number, exc)
+                continue
+            for hit in hits:
+                out.row({"query": label or f"vector:{number}", "rank": hit.rank, "word": hit.word,
+                         "score": hit.score, "oov": False})
+            out.flush_block(flush=False)
+        out.flush()
 
 
 def _emit_hits(out, errors: _Errors, number: int | None, res) -> None:
@@ -174,7 +223,7 @@ def _emit_hits(out, errors: _Errors, number: int | None, res) -> None:
 
 def analogy_cmd(
     words: WordsArg = None,
-    k: Annotated[int, typer.Option("-k", "--top", min=1, help="Answers per query.")] = 5,
+    k: Annotated[int, typer.Option("-k", "--top", help="Answers per query.")] = 5,
     model: ModelOpt = None,
     method: Annotated[
         Method, typer.Option(help="add: 3CosAdd (gensim's most_similar); mul: 3CosMul (most_similar_cosmul).")
@@ -189,13 +238,12 @@ def analogy_cmd(
     The three query words are never answers. From stdin: three words a line.
     """
     from embcli.cli.output import Renderer
-    from embcli.query import analogy
 
     m = _open(model)
     out = Renderer(fmt, ["query", "rank", "word", "score", "oov"])
     errors = _Errors()
     for batch in _queries(words, 3):
-        results = analogy(m, [q for _, q in batch], k=k, method=method.value, restrict=restrict)
+        results = m.query_analogies([q for _, q in batch], k=k, method=method.value, restrict=restrict)
         for (number, _), res in zip(batch, results):
             _emit_hits(out, errors, number, res)
         out.flush()
@@ -213,13 +261,12 @@ def similarity_cmd(
 ) -> None:
     """The cosine similarity of two words (like gensim's similarity)."""
     from embcli.cli.output import Renderer
-    from embcli.query import similarity
 
     m = _open(model)
     out = Renderer(fmt, ["word1", "word2", "score", "oov"])
     errors = _Errors()
     for batch in _queries(words, 2):
-        for (number, _), res in zip(batch, similarity(m, [q for _, q in batch])):
+        for (number, _), res in zip(batch, m.query_similarities([q for _, q in batch])):
             if res.error is not None:
                 errors.report(number, res.error)
                 continue
@@ -238,14 +285,13 @@ def vector_cmd(
 ) -> None:
     """The vector of each word, as stored (FastText: from character n-grams for unseen words)."""
     from embcli.cli.output import Renderer
-    from embcli.query import vectors
 
     m = _open(model)
     out = Renderer(fmt, ["query", "word", "oov", "vector"])
     errors = _Errors()
     as_list = out.fmt in ("json", "jsonl")
     for batch in _queries(words, None):
-        for (number, _), res in zip(batch, vectors(m, [q[0] for _, q in batch], normalize=normalize)):
+        for (number, _), res in zip(batch, m.query_vectors([q[0] for _, q in batch], normalize=normalize)):
             if res.error is not None:
                 errors.report(number, res.error)
                 continue
@@ -253,6 +299,115 @@ def vector_cmd(
             # 9 significant digits give every float32 back exactly.
             cell = values if as_list else " ".join(f"{v:.9g}" for v in values)
             out.row({"query": res.query, "word": res.term.word, "oov": res.oov, "vector": cell})
+            out.flush_block(flush=False)
+        out.flush()
+    out.close()
+    errors.exit()
+
+
+class ArithmeticCommand(TyperCommand):
+    """A command whose words may start with - or +: ``emb similar king -man +woman``.
+
+    Before click parses, every argument that is not exactly one of the command's own options (or an
+    option's value) is moved after ``--``, so ``-man`` is a word, never ``-m an``. Options keep working
+    anywhere on the line (``-k 5``, ``--top=5``, ``-m MODEL``); glued short forms (``-k5``) are words.
+    """
+
+    def parse_args(self, ctx, args):
+        takes_value = {}
+        for param in self.get_params(ctx):
+            for name in [*getattr(param, "opts", []), *getattr(param, "secondary_opts", [])]:
+                if name.startswith("-"):
+                    takes_value[name] = not getattr(param, "is_flag", False) and not getattr(param, "count", False)
+        options, words = [], []
+        i = 0
+        while i < len(args):
+            arg = args[i]
+            if arg == "--":
+                words.extend(args[i + 1 :])
+                break
+            name = arg.split("=", 1)[0] if arg.startswith("--") else arg
+            if name in takes_value:
+                options.append(arg)
+                if takes_value[name] and "=" not in arg and i + 1 < len(args):
+                    options.append(args[i + 1])
+                    i += 1
+            else:
+                words.append(arg)
+            i += 1
+        return super().parse_args(ctx, [*options, "--", *words] if words else options)
+
+
+def similar_cmd(
+    words: Annotated[
+        Optional[list[str]],
+        typer.Argument(
+            help="Words to add (king, +woman) and subtract (-man); none or - reads one query a line from stdin.",
+            show_default=False,
+        ),
+    ] = None,
+    k: Annotated[int, typer.Option("-k", "--top", help="Answers per query.")] = 10,
+    model: ModelOpt = None,
+    restrict: RestrictOpt = None,
+    fmt: FormatOpt = OutputFormat.auto,
+) -> None:
+    """The words nearest to a sum of words: king -man +woman (gensim's most_similar).
+
+    Words without a sign or with + are added, words with - subtracted, each at unit length; the
+    answers are the words nearest (cosine) to their mean, the query words excluded.
+    """
+    from embcli.api import check_query, parse_terms
+    from embcli.cli.output import Renderer
+    from embcli.errors import EmbError
+
+    check_query(k=k, restrict=restrict)
+    m = _open(model)
+    out = Renderer(fmt, ["query", "rank", "word", "score", "oov"])
+    errors = _Errors()
+    for batch in _queries(words, 0):
+        for number, terms in batch:
+            query = " ".join(terms)
+            try:
+                positive, negative = parse_terms(terms)
+                hits = m.most_similar(positive, negative, k=k, restrict=restrict)
+            except EmbError as exc:
+                errors.report(number, exc)
+                continue
+            oov = any(word not in m for word in positive + negative)  # FastText built a vector for it
+            for hit in hits:
+                out.row({"query": query, "rank": hit.rank, "word": hit.word, "score": hit.score, "oov": oov})
+            out.flush_block(flush=False)
+        out.flush()
+    out.close()
+    errors.exit()
+
+
+def doesnt_match_cmd(
+    words: Annotated[
+        Optional[list[str]],
+        typer.Argument(help="Two or more words; none or - reads one group of words a line from stdin.", show_default=False),
+    ] = None,
+    model: ModelOpt = None,
+    fmt: FormatOpt = OutputFormat.auto,
+) -> None:
+    """The word that does not go with the others (gensim's doesnt_match).
+
+    Each word is taken at unit length; the answer is the one least similar (cosine) to their mean.
+    """
+    from embcli.cli.output import Renderer
+    from embcli.errors import EmbError
+
+    m = _open(model)
+    out = Renderer(fmt, ["query", "word", "score"])
+    errors = _Errors()
+    for batch in _queries(words, 0):
+        for number, group in batch:
+            try:
+                score, word = m.rank_by_centrality(group)[-1]
+            except EmbError as exc:
+                errors.report(number, exc)
+                continue
+            out.row({"query": " ".join(group), "word": word, "score": score})
             out.flush_block(flush=False)
         out.flush()
     out.close()
@@ -268,6 +423,22 @@ Examples:
   emb neighbors king queen -k 5 -f json   several words, JSON
   emb neighbors king --restrict 50000     only among the 50,000 most frequent words
   cut -f1 words.tsv | emb neighbors       one word a line from stdin, TSV out
+  emb vector king | emb neighbors --vector -      by a vector (numbers, or emb vector's output)
+""",
+    "similar": """\
+Examples:
+
+\b
+  emb similar king -man +woman            king - man + woman: queen
+  emb similar paris -france +italy -k 3
+  printf 'king -man +woman\\nwalked -walk +swim\\n' | emb similar
+""",
+    "doesnt-match": """\
+Examples:
+
+\b
+  emb doesnt-match breakfast cereal dinner lunch
+  printf 'king queen bread\\nred green table\\n' | emb doesnt-match
 """,
     "analogy": """\
 Examples:
@@ -296,6 +467,8 @@ Examples:
 
 def register(app: typer.Typer) -> None:
     app.command("neighbors", epilog=EXAMPLES["neighbors"])(neighbors_cmd)
+    app.command("similar", cls=ArithmeticCommand, epilog=EXAMPLES["similar"])(similar_cmd)
     app.command("analogy", epilog=EXAMPLES["analogy"])(analogy_cmd)
     app.command("similarity", epilog=EXAMPLES["similarity"])(similarity_cmd)
+    app.command("doesnt-match", epilog=EXAMPLES["doesnt-match"])(doesnt_match_cmd)
     app.command("vector", epilog=EXAMPLES["vector"])(vector_cmd)

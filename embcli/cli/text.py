@@ -9,6 +9,7 @@ import typer
 
 from embcli.cli.console import warn
 from embcli.cli.options import (
+    corpus_inputs,
     CorpusArg,
     FormatOpt,
     LowercaseOpt,
@@ -26,7 +27,7 @@ def _settings(tokenizer, lowercase, min_token_length):
 
 
 def tokenize_cmd(
-    corpus: CorpusArg,
+    corpus: CorpusArg = None,
     tokenizer: TokenizerOpt = TokenizerMode.unicode,
     lowercase: LowercaseOpt = None,
     min_token_length: MinTokenLengthOpt = 1,
@@ -35,7 +36,7 @@ def tokenize_cmd(
     from embcli.corpus import Corpus
     from embcli.tokenize import make_tokenizer
 
-    source = Corpus(corpus)
+    source = Corpus(corpus_inputs(corpus))
     split = make_tokenizer(_settings(tokenizer, lowercase, min_token_length))
     write = sys.stdout.write
     interactive = sys.stdout.isatty() or "-" in source.files
@@ -50,7 +51,7 @@ def tokenize_cmd(
 
 
 def vocab_cmd(
-    corpus: CorpusArg,
+    corpus: CorpusArg = None,
     min_count: Annotated[int, typer.Option(min=1, help="Only words occurring at least this often.")] = 1,
     top: Annotated[Optional[int], typer.Option(min=1, help="Only the N most frequent words.")] = None,
     fmt: FormatOpt = OutputFormat.auto,
@@ -63,7 +64,7 @@ def vocab_cmd(
     from embcli.corpus import Corpus
     from embcli.vocab import count_words
 
-    source = Corpus(corpus)
+    source = Corpus(corpus_inputs(corpus))
     counts = count_words(source, _settings(tokenizer, lowercase, min_token_length), min_count=min_count, top=top)
     out = Renderer(fmt, ["word", "count"])
     out.rows({"word": w, "count": c} for w, c in counts)

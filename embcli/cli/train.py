@@ -9,23 +9,12 @@ from typing import Annotated, Optional
 import typer
 
 from embcli.cli.console import TrainProgress, human_count, info, set_quiet, warn
-from embcli.cli.options import CorpusArg, LowercaseOpt, MinTokenLengthOpt, QuietOpt, TokenizerMode, TokenizerOpt
+from embcli.cli.options import CorpusArg, corpus_inputs, LowercaseOpt, MinTokenLengthOpt, QuietOpt, TokenizerMode, TokenizerOpt
+from embcli.names import ALGORITHMS, ARCHS, LOSSES
 
-
-class Algo(str, Enum):
-    word2vec = "word2vec"
-    fasttext = "fasttext"
-    glove = "glove"
-
-
-class Arch(str, Enum):
-    skipgram = "skipgram"
-    cbow = "cbow"
-
-
-class Loss(str, Enum):
-    ns = "ns"
-    hs = "hs"
+Algo = Enum("Algo", {name: name for name in ALGORITHMS}, type=str)
+Arch = Enum("Arch", {name: name for name in ARCHS}, type=str)
+Loss = Enum("Loss", {name: name for name in LOSSES}, type=str)
 
 
 EXAMPLES = """\
@@ -40,38 +29,38 @@ Examples:
 
 
 def train_cmd(
-    corpus: CorpusArg,
+    corpus: CorpusArg = None,
     algo: Annotated[Algo, typer.Option(help="Training algorithm.")] = Algo.word2vec,
     arch: Annotated[Arch, typer.Option(help="Skip-gram or continuous bag of words.")] = Arch.skipgram,
     loss: Annotated[Loss, typer.Option(help="Negative sampling or hierarchical softmax.")] = Loss.ns,
-    dim: Annotated[int, typer.Option(min=1, help="Vector dimension.")] = 100,
-    window: Annotated[Optional[int], typer.Option(min=1, help="Context window [default: 5; glove 10].")] = None,
-    epochs: Annotated[Optional[int], typer.Option(min=1, help="Passes over the corpus [default: 5; glove 15].")] = None,
-    min_count: Annotated[int, typer.Option(min=1, help="Ignore words rarer than this.")] = 5,
-    max_vocab: Annotated[Optional[int], typer.Option(min=1, help="Keep at most this many words.")] = None,
-    negative: Annotated[int, typer.Option(min=0, help="Negative samples per positive one (--loss ns).")] = 5,
+    dim: Annotated[int, typer.Option(help="Vector dimension.")] = 100,
+    window: Annotated[Optional[int], typer.Option(help="Context window [default: 5; glove 10].")] = None,
+    epochs: Annotated[Optional[int], typer.Option(help="Passes over the corpus [default: 5; glove 15].")] = None,
+    min_count: Annotated[int, typer.Option(help="Ignore words rarer than this.")] = 5,
+    max_vocab: Annotated[Optional[int], typer.Option(help="Keep at most this many words.")] = None,
+    negative: Annotated[int, typer.Option(help="Negative samples per positive one (--loss ns).")] = 5,
     sample: Annotated[
-        Optional[float], typer.Option(min=0.0, max=1.0, help="Downsampling threshold [default: 1e-3; fasttext 1e-4].")
+        Optional[float], typer.Option(help="Downsampling threshold [default: 1e-3; fasttext 1e-4].")
     ] = None,
     ns_exponent: Annotated[
         Optional[float],
-        typer.Option(min=-1.0, max=1.0, help="Negatives drawn by count^this [default: 0.75; fasttext 0.5]."),
+        typer.Option(help="Negatives drawn by count^this [default: 0.75; fasttext 0.5]."),
     ] = None,
     lr: Annotated[
         Optional[float],
-        typer.Option(min=0.0, help="Initial learning rate [default: 0.025; fasttext and glove 0.05]."),
+        typer.Option(help="Initial learning rate [default: 0.025; fasttext and glove 0.05]."),
     ] = None,
-    minn: Annotated[int, typer.Option(min=1, help="FastText: shortest character n-gram.")] = 3,
-    maxn: Annotated[int, typer.Option(min=1, help="FastText: longest character n-gram.")] = 6,
-    buckets: Annotated[int, typer.Option(min=1, help="FastText: n-gram hash buckets.")] = 2_000_000,
+    minn: Annotated[int, typer.Option(help="FastText: shortest character n-gram.")] = 3,
+    maxn: Annotated[int, typer.Option(help="FastText: longest character n-gram.")] = 6,
+    buckets: Annotated[int, typer.Option(help="FastText: n-gram hash buckets.")] = 2_000_000,
     memory: Annotated[
         str, typer.Option(help="GloVe: memory for counting co-occurrences, e.g. 512M or 2G (beyond it, counts spill to disk).")
     ] = "2G",
     x_max: Annotated[
-        float, typer.Option("--x-max", min=0.0, help="GloVe: counts above this get full weight (10 suits small corpora).")
+        float, typer.Option("--x-max", help="GloVe: counts above this get full weight (10 suits small corpora).")
     ] = 100.0,
-    alpha: Annotated[float, typer.Option(min=0.0, help="GloVe: exponent of the weighting (x / x-max) ** alpha.")] = 0.75,
-    threads: Annotated[Optional[int], typer.Option(min=1, help="Training threads and tokenizing processes [default: all cores].")] = None,
+    alpha: Annotated[float, typer.Option(help="GloVe: exponent of the weighting (x / x-max) ** alpha.")] = 0.75,
+    threads: Annotated[Optional[int], typer.Option(help="Training threads and tokenizing processes [default: all cores].")] = None,
     seed: Annotated[int, typer.Option(help="Random seed; with --threads 1 runs are identical.")] = 1,
     name: Annotated[
         Optional[str], typer.Option("--name", "-n", help="Model name in the store [default: CORPUS-ALGO].")
@@ -88,39 +77,17 @@ def train_cmd(
 ) -> None:
     """Train a Word2Vec, FastText or GloVe model on a corpus into the model store."""
     set_quiet(quiet)
-    from embcli.corpus import Corpus
-    from embcli.store import ModelStore
-    from embcli.tokenize import TokenizerSettings
-    from embcli.train.options import TrainOptions
-    from embcli.train.run import train_to_folder, train_to_store
-    from embcli.train.run import default_model_name
+    from embcli.api import train
 
-    if name is not None and output is not None:
-        raise typer.BadParameter("give --name or --output, not both", param_hint="--name/--output")
-    options = TrainOptions(
-        algo=algo.value, arch=arch.value, loss=loss.value, dim=dim, window=window, epochs=epochs,
-        min_count=min_count, max_vocab=max_vocab, negative=negative, sample=sample, ns_exponent=ns_exponent, lr=lr,
-        minn=minn, maxn=maxn, buckets=buckets, threads=threads, seed=seed, memory=memory, x_max=x_max,
-        alpha=alpha,
-    ).resolved()
-    settings = TokenizerSettings(mode=tokenizer.value, lowercase=lowercase, min_token_length=min_token_length)
-    store = ModelStore()
-    if output is None:
-        name = name or default_model_name(corpus, options.algo)
-        target = store.path(name)
-        if target.exists() and not force:
-            from embcli.errors import ModelError
-
-            raise ModelError(f"model {name!r} exists: pass --force to replace it, or --name to choose another")
-    source = Corpus(corpus)
     with TrainProgress() as progress:
-        if output is not None:
-            result = train_to_folder(source, settings, options, output, force=force, on_progress=progress)
-        else:
-            result = train_to_store(
-                store, name, source, settings, options, force=force, make_default=not no_default,
-                on_progress=progress,
-            )
+        model = train(
+            corpus_inputs(corpus), algo.value, name=name, output=output, force=force, make_default=not no_default,
+            tokenizer=tokenizer.value, lowercase=lowercase, min_token_length=min_token_length, progress=progress,
+            arch=arch.value, loss=loss.value, dim=dim, window=window, epochs=epochs, min_count=min_count,
+            max_vocab=max_vocab, negative=negative, sample=sample, ns_exponent=ns_exponent, lr=lr, minn=minn,
+            maxn=maxn, buckets=buckets, threads=threads, seed=seed, memory=memory, x_max=x_max, alpha=alpha,
+        )
+    result = model.trained
     if result.replaced_bytes:
         warn(f"{result.replaced_bytes} invalid UTF-8 bytes in the corpus were replaced by U+FFFD")
     info(

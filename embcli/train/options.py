@@ -9,10 +9,7 @@ from pathlib import Path
 from typing import Callable
 
 from embcli.errors import UsageError
-
-ALGORITHMS = ("word2vec", "fasttext", "glove")
-ARCHS = ("skipgram", "cbow")
-LOSSES = ("ns", "hs")
+from embcli.names import ALGORITHMS, ARCHS, LOSSES  # noqa: F401  (defined without numpy, for the CLI)
 
 # on_progress(stage, done, total, info): stage is "tokenize" (bytes) or "train" (epochs).
 ProgressFn = Callable[[str, float, "float | None", dict], None]

@@ -1,0 +1,28 @@
+"""The public Python API: load, train, evaluate and list models; query one through ``Model``.
+
+    >>> import embcli
+    >>> model = embcli.load("web-word2vec")          # a store name, a model folder or a vector file
+    >>> model.neighbors("king", k=3)                 # [Neighbor(rank=1, word=..., score=..., index=...), ...]
+    >>> model.most_similar(positive=["king", "woman"], negative=["man"])
+    >>> model["king"]                                # the vector (read-only numpy array)
+
+Everything the ``emb`` command does goes through this module, so a program gets the same answers and
+the same errors: every mistake raises an ``embcli.EmbError`` subclass whose message is the one line
+the command prints. Results are plain dataclasses (with ``to_dict()``) or numpy arrays. Vectors are
+memory-mapped, never copied: opening a million-word model takes milliseconds.
+"""
+
+from embcli.api.files import convert, import_vectors, load_name, model_info, remove, set_default, store_folder
+from embcli.api.functions import Evaluation, ModelSummary, evaluate, load, models, train
+from embcli.api.model import Model, Neighbor, ProgressFn, QueryLike
+from embcli.api.results import RowProgressFn, Transfer
+from embcli.api.text import check_query, parse_terms, parse_vector
+from embcli.query import QueryResult, SimilarityResult, VectorResult
+
+__all__ = [
+    "Model", "Neighbor", "ModelSummary", "Evaluation", "load", "models", "train", "evaluate",
+    "check_query", "parse_terms", "parse_vector", "QueryLike", "ProgressFn",
+    "QueryResult", "SimilarityResult", "VectorResult",
+    "Transfer", "import_vectors", "convert", "load_name", "model_info", "set_default", "remove", "store_folder",
+    "RowProgressFn",
+]

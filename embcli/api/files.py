@@ -1,0 +1,90 @@
+"""The API's file and store functions: import and convert vector files, choose, inspect and remove
+models of the store (``emb import``, ``emb convert``, ``emb models info|use|rm``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from embcli.api.model import Model
+from embcli.api.results import RowProgressFn, Transfer
+
+
+def _skips(summary) -> dict:
+    return {
+        "duplicates": summary.duplicates, "first_duplicate": summary.first_duplicate,
+        "empty": getattr(summary, "empty", 0), "replaced_bytes": summary.replaced_bytes,
+    }
+
+
+def import_vectors(
+    source: str | Path, name: str | None = None, format: str | None = None, limit: int | None = None,
+    lossy: bool = False, force: bool = False, make_default: bool = True, progress: RowProgressFn | None = None,
+) -> Transfer:
+    """Import a vector file (word2vec text or binary, GloVe, fastText .vec/.bin, Parquet; compressed
+    too; ``-`` for stdin) into the store as model ``name`` (default: from the file name). ``format``
+    is detected from the suffix or the first bytes when not given; ``lossy`` replaces invalid UTF-8 in
+    words instead of failing. The ``Transfer`` holds the opened model as ``model``."""
+    from embcli.formats.convert import import_to_store
+
+    name, found, summary = import_to_store(str(source), name, format, limit, lossy, force, make_default,
+                                           progress=progress)
+    model = load_name(name)
+    return Transfer(str(source), name, found, None, summary.rows, summary.dim, model=model, **_skips(summary))
+
+
+def convert(
+    source: str | Path, target: str | Path, from_format: str | None = None, to_format: str | None = None,
+    limit: int | None = None, lossy: bool = False, normalize: bool = False, force: bool = False,
+    progress: RowProgressFn | None = None,
+) -> Transfer:
+    """Convert a vector file (or model folder) to another format without touching the store; ``-``
+    reads stdin or writes stdout. The formats follow the suffixes unless given."""
+    from embcli.formats.convert import convert as _convert
+
+    found, written, summary, rows = _convert(str(source), str(target), from_format, to_format, limit, lossy,
+                                             normalize, force, progress)
+    return Transfer(str(source), str(target), found, written, rows, summary.dim, **_skips(summary))
+
+
+def load_name(name: str) -> Model:
+    """The store's model ``name``."""
+    from embcli.folder import ModelFolder
+    from embcli.store import ModelStore
+
+    return Model(ModelFolder(ModelStore().lookup(name)))
+
+
+def model_info(spec: str | Path | None = None) -> dict:
+    """A model's metadata (``meta.json``: algorithm, training options, corpus, tokenizer) with its
+    ``name``, ``path`` and whether it is the store's ``default``."""
+    from embcli.folder import read_meta
+    from embcli.open import resolve
+    from embcli.store import ModelStore, storage_label
+
+    store = ModelStore()
+    path = resolve(None if spec is None else str(spec), store)
+    meta = read_meta(path)
+    size = sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+    return {"name": path.name, "path": str(path), "default": store.default_name() == path.name,
+            "storage_kind": storage_label(meta), "size_bytes": size, **meta}
+
+
+def set_default(name: str) -> None:
+    """Make the store's model ``name`` the default (what ``load()`` and ``emb`` without -m open)."""
+    from embcli.store import ModelStore
+
+    ModelStore().set_default(name)
+
+
+def remove(name: str) -> bool:
+    """Delete the store's model ``name``; return whether it was the default (there is none then)."""
+    from embcli.store import ModelStore
+
+    return ModelStore().remove(name)
+
+
+def store_folder() -> Path:
+    """The folder of the store's models (under ``EMB_HOME``)."""
+    from embcli.store import ModelStore
+
+    return ModelStore().models_dir

@@ -1,0 +1,185 @@
+"""The module functions of the API: load, models, train, evaluate."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Sequence
+
+from embcli import query as _query
+from embcli.api.model import Model, ProgressFn
+from embcli.errors import ModelError, UsageError
+from embcli.names import OOV_POLICIES
+
+
+def load(spec: str | Path | None = None) -> Model:
+    """Open a model: a store name, a model folder, or a vector file (word2vec text or binary, GloVe,
+    fastText .vec/.bin, Parquet; compressed too), which is read once into a cache and then
+    memory-mapped like a folder. ``None`` opens the store's default model.
+
+    Raises ``ModelError`` for an unknown name or a damaged folder and ``FormatError`` for a file that
+    is no vector file.
+    """
+    from embcli.open import open_model
+
+    return Model(open_model(None if spec is None else str(spec)))
+
+
+@dataclass
+class ModelSummary:
+    """A model of the store: what ``emb models list`` shows."""
+
+    name: str
+    path: Path
+    algorithm: str
+    dim: int
+    vocab_size: int
+    size_bytes: int
+    created: str
+    default: bool
+    storage: str = "float32"
+
+    def to_dict(self) -> dict:
+        """The fields as a dict (``path`` as a string)."""
+        return {**asdict(self), "path": str(self.path)}
+
+
+def models() -> list[ModelSummary]:
+    """The models of the store (``EMB_HOME``), by name."""
+    from embcli.store import ModelStore
+
+    return [ModelSummary(**asdict(info)) for info in ModelStore().list()]
+
+
+def train(
+    corpus: str | Path | Sequence[str | Path],
+    algo: str = "word2vec",
+    *,
+    name: str | None = None,
+    output: str | Path | None = None,
+    force: bool = False,
+    make_default: bool = True,
+    tokenizer: str = "unicode",
+    lowercase: bool | None = None,
+    min_token_length: int = 1,
+    progress: ProgressFn | None = None,
+    **options,
+) -> Model:
+    """Train a model on text files (paths, folders, globs; compressed files are read as they are).
+
+    The model goes into the store as ``name`` (by default ``CORPUS-ALGO``, made the default model
+    unless ``make_default=False``), or into the folder ``output``. ``options`` are ``emb train``'s:
+    ``dim``, ``window``, ``epochs``, ``min_count``, ``max_vocab``, ``arch``, ``loss``, ``negative``,
+    ``sample``, ``ns_exponent``, ``lr``, ``minn``, ``maxn``, ``buckets`` (FastText), ``memory``,
+    ``x_max``, ``alpha`` (GloVe), ``threads``, ``seed``. ``progress(stage, done, total, info)`` is
+    called while tokenizing (bytes) and after each epoch. The run's figures are in ``model.trained``.
+    """
+    from embcli.corpus import Corpus
+    from embcli.store import ModelStore
+    from embcli.tokenize import TokenizerSettings
+    from embcli.train.options import TrainOptions
+    from embcli.train.run import default_model_name, train_to_folder, train_to_store
+
+    inputs = [str(corpus)] if isinstance(corpus, (str, Path)) else [str(c) for c in corpus]
+    if name is not None and output is not None:
+        raise UsageError("give --name or --output, not both")
+    try:
+        settings = TrainOptions(algo=algo, **options)
+    except TypeError as exc:
+        raise UsageError(f"unknown training option: {exc}") from None
+    settings = settings.resolved()
+    tokenizer_settings = TokenizerSettings(mode=tokenizer, lowercase=lowercase, min_token_length=min_token_length)
+    source = Corpus(inputs)
+    if output is not None:
+        result = train_to_folder(source, tokenizer_settings, settings, Path(output), force=force, on_progress=progress)
+    else:
+        store = ModelStore()
+        name = name or default_model_name(inputs, settings.algo)
+        if store.path(name).exists() and not force:
+            raise ModelError(f"model {name!r} exists: pass --force to replace it, or --name to choose another")
+        result = train_to_store(store, name, source, tokenizer_settings, settings, force=force,
+                                make_default=make_default, on_progress=progress)
+    model = Model(result.path)
+    model.trained = result
+    return model
+
+
+@dataclass
+class Evaluation:
+    """One score of ``evaluate``: a section of an analogy set, or a word-similarity set.
+
+    ``kind`` is ``analogy-add``/``analogy-mul`` (``score`` is the accuracy over answered questions)
+    or ``similarity-spearman`` (``score`` is Spearman's rho, ``pearson`` Pearson's r).
+    """
+
+    model: str
+    dataset: str
+    kind: str
+    section: str
+    score: float | None
+    pearson: float | None
+    correct: int | None
+    answered: int
+    questions: int
+    coverage: float
+    oov: str
+
+    def to_dict(self) -> dict:
+        """The fields as a dict (for JSON)."""
+        return asdict(self)
+
+
+def evaluate(
+    models: str | Model | Sequence[str | Model] | None = None,
+    analogies: str | Path | Sequence[str | Path] | None = None,
+    similarity: str | Path | Sequence[str | Path] | None = None,
+    method: str = "add",
+    restrict_vocab: int = 300_000,
+    case_sensitive: bool = False,
+    oov: str = "skip",
+) -> list[Evaluation]:
+    """Score models on analogy sets (``: section`` and ``a b c d`` lines) and word-pair sets
+    (``w1 w2 score``); with neither, on the standard ones (Google analogies, WS353, SimLex-999).
+
+    ``models``: names, folders, files or ``Model`` objects (None: the default model). Questions with
+    unknown words are skipped and counted (``oov="skip"``) or counted wrong (``oov="wrong"``).
+    Returns one ``Evaluation`` per analogy section (with semantic, syntactic and total lines) and per
+    similarity set.
+    """
+    from embcli.evaluate import ANALOGY_SETS, SIMILARITY_SETS, default_dataset, evaluate_analogies, evaluate_pairs
+
+    if oov not in OOV_POLICIES:
+        raise UsageError(f"unknown oov policy {oov!r}: use one of {', '.join(OOV_POLICIES)}")
+    _query.check_options(method=method)
+    analogies = _paths(analogies)
+    similarity = _paths(similarity)
+    if not analogies and not similarity:
+        analogies = [default_dataset(n) for n in ANALOGY_SETS]
+        similarity = [default_dataset(n) for n in SIMILARITY_SETS]
+    if models is None or isinstance(models, (str, Path, Model)):
+        models = [models]
+    opened = [m if isinstance(m, Model) else load(m) for m in models]
+    rows: list[Evaluation] = []
+    for model in opened:
+        for path in analogies:
+            res = evaluate_analogies(model.folder, path, method=method, restrict_vocab=restrict_vocab,
+                                     case_insensitive=not case_sensitive, oov=oov)
+            for part in res.sections + [p for p in (res.semantic, res.syntactic) if p] + [res.total]:
+                rows.append(Evaluation(model.name, Path(path).name, f"analogy-{method}", part.section, part.accuracy,
+                                       None, part.correct, part.answered, part.questions, part.coverage, oov))
+        for path in similarity:
+            res = evaluate_pairs(model.folder, path, restrict_vocab=restrict_vocab,
+                                 case_insensitive=not case_sensitive, oov=oov)
+            rows.append(Evaluation(model.name, Path(path).name, "similarity-spearman", "total", res.spearman,
+                                   res.pearson, None, res.answered, res.pairs, res.coverage, oov))
+    return rows
+
+
+def _paths(value) -> list[Path]:
+    if value is None:
+        return []
+    if isinstance(value, (str, Path)):
+        return [Path(value)]
+    return [Path(v) for v in value]
+
+

@@ -1,0 +1,323 @@
+"""``embcli.Model``: a model opened for reading, its vocabulary, vectors and queries."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable, Iterator, Sequence, Union
+
+import numpy as np
+
+from embcli import query as _query
+from embcli.api.results import Transfer
+from embcli.errors import UsageError
+from embcli.query import Hit, QueryResult, SimilarityResult, VectorResult
+
+# A query for ``neighbors``: a word, several words, one vector or a matrix of vectors.
+QueryLike = Union[str, Sequence[str], np.ndarray, Sequence[float]]
+# on_progress(stage, done, total, info): stage "tokenize" (bytes read) or "train" (epochs done).
+ProgressFn = Callable[[str, float, "float | None", dict], None]
+
+__all__ = ["Model", "Neighbor", "QueryLike", "ProgressFn"]
+
+
+@dataclass
+class Neighbor(Hit):
+    """One answer of a query: 1-based ``rank``, ``word``, ``score`` and the word's row ``index``.
+
+    The score is a cosine similarity (higher is nearer), a Euclidean distance (lower is nearer) or a
+    dot product, as the query's metric says; analogies by ``mul`` give 3CosMul scores.
+    """
+
+    def to_dict(self) -> dict:
+        """The fields as a dict (for JSON)."""
+        return asdict(self)
+
+
+def _neighbors(hits: Sequence[Hit]) -> list[Neighbor]:
+    return [Neighbor(h.rank, h.word, h.score, h.index) for h in hits]
+
+
+def _raise_first(results: Sequence) -> None:
+    for res in results:
+        if res.error is not None:
+            raise res.error
+
+
+class Model:
+    """A model opened for reading: its vocabulary, its memory-mapped vectors and its queries.
+
+    Words given to a query are read as the model's own tokenizer reads text (for instance lower-cased),
+    as ``emb`` does; a FastText model answers words it never saw from their character n-grams.
+    Get one with ``embcli.load``, ``embcli.train``, or ``Model(folder)`` on a model folder.
+    """
+
+    #: For a model returned by ``embcli.train``: the run's figures (tokens, seconds, words per second).
+    trained = None
+    #: For a model returned by ``Model.compress``: what compressing cost (``embcli.compress.Cost``).
+    compression = None
+
+    def __init__(self, folder):
+        if isinstance(folder, (str, Path)):
+            from embcli.folder import ModelFolder
+
+            folder = ModelFolder(Path(folder))
+        self._folder = folder
+
+    # ------------------------------------------------------------------------------ description
+
+    @property
+    def folder(self):
+        """The underlying model folder reader (vocabulary lookups, metadata, arrays)."""
+        return self._folder
+
+    @property
+    def name(self) -> str:
+        """The model's name: its folder's name."""
+        return self._folder.name
+
+    @property
+    def path(self) -> Path:
+        """The model folder."""
+        return self._folder.path
+
+    @property
+    def meta(self) -> dict:
+        """The model's metadata (``meta.json``): algorithm, training options, corpus, tokenizer."""
+        return self._folder.meta
+
+    @property
+    def algorithm(self) -> str:
+        """The algorithm that made the vectors (word2vec, fasttext, glove) or their source format."""
+        return self._folder.algorithm
+
+    @property
+    def dim(self) -> int:
+        """The dimension of the vectors."""
+        return self._folder.dim
+
+    @property
+    def words(self) -> list[str]:
+        """The vocabulary, most frequent first (row ``i`` of ``vectors`` is ``words[i]``)."""
+        return self._folder.words
+
+    @property
+    def vectors(self) -> np.ndarray:
+        """The vectors as a read-only float32 matrix of ``len(model)`` x ``dim`` (memory-mapped; decoded
+        whole for a compressed model, whose queries decode a block at a time instead)."""
+        vectors = self._folder.vectors
+        # A compressed model (emb compress) decodes its rows: the whole matrix, as float32.
+        view = vectors.view() if isinstance(vectors, np.ndarray) else np.asarray(vectors)
+        view.flags.writeable = False
+        return view
+
+    @property
+    def norms(self) -> np.ndarray:
+        """The Euclidean length of every row of ``vectors`` (read-only)."""
+        view = np.asarray(self._folder.norms).view()
+        view.flags.writeable = False
+        return view
+
+    @property
+    def counts(self) -> np.ndarray | None:
+        """How often each word occurred in the training corpus, or None when the source had no counts."""
+        counts = self._folder.counts
+        if counts is None:
+            return None
+        view = counts.view()
+        view.flags.writeable = False
+        return view
+
+    @property
+    def subwords(self) -> bool:
+        """Whether the model builds vectors for unseen words from character n-grams (FastText)."""
+        return bool(self._folder.meta.get("fasttext")) and self._folder.ngrams is not None
+
+    def __len__(self) -> int:
+        return self._folder.vocab_size
+
+    def __contains__(self, word: object) -> bool:
+        """Whether ``word`` (read as the model's tokenizer reads it) is in the vocabulary."""
+        if not isinstance(word, str):
+            return False
+        normal = self._folder.normalize(word)
+        return bool(normal) and self._folder.index_of(normal) is not None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.words)
+
+    def __repr__(self) -> str:
+        return f"<embcli.Model {self.name!r}: {len(self):,} words x {self.dim} dims ({self.algorithm})>"
+
+    def index(self, word: str) -> int:
+        """The row of ``word`` in ``vectors``; ``UnknownWordError`` when it is not in the vocabulary."""
+        term = _query.lookup(self._folder, word)
+        if term.index is None:
+            from embcli.errors import UnknownWordError
+
+            raise UnknownWordError(f"unknown word {word!r}: not among the {len(self)} words of model {self.name!r}"
+                                   " (FastText builds a vector for it, but it has no row)")
+        return term.index
+
+    # ------------------------------------------------------------------------------ vectors
+
+    def vector(self, word: str, normalize: bool = False) -> np.ndarray:
+        """The vector of ``word`` (a read-only row, or built from n-grams); unit length if asked."""
+        (res,) = _query.vectors(self._folder, [word], normalize=normalize)
+        _raise_first([res])
+        out = res.vector
+        if res.term is not None and res.term.index is not None and not normalize:
+            out = self.vectors[res.term.index]
+        return out
+
+    def __getitem__(self, word: str | Sequence[str]) -> np.ndarray:
+        """``model["king"]``: the word's vector; a list of words gives a matrix, one row each."""
+        if isinstance(word, str):
+            return self.vector(word)
+        return np.stack([self.vector(w) for w in word]) if len(word) else np.zeros((0, self.dim), np.float32)
+
+    # ------------------------------------------------------------------------------ queries
+
+    def neighbors(self, query: QueryLike, k: int = 10, metric: str = "cosine",
+                  restrict: int | None = None) -> list[Neighbor] | list[list[Neighbor]]:
+        """The ``k`` nearest words of a word, a vector, or each of several words or vectors.
+
+        ``query`` is a word (its own row is never an answer), a 1-D vector of the model's dimension,
+        a list of words or a 2-D array (one answer list each, computed in one pass over the matrix).
+        ``metric``: ``cosine`` (as gensim's most_similar), ``euclidean`` (distance, nearest first) or
+        ``dot``. ``restrict`` searches only the N most frequent words.
+        """
+        if isinstance(query, str):
+            return self.neighbors_many([query], k, metric, restrict)[0]
+        if isinstance(query, np.ndarray) and query.ndim == 2:
+            return [_neighbors(h) for h in _query.neighbors_of_vectors(self._folder, list(query), k, metric, restrict)]
+        if isinstance(query, np.ndarray) or (len(query) and not isinstance(query[0], str)):
+            return _neighbors(_query.neighbors_of_vectors(self._folder, [query], k, metric, restrict)[0])
+        return self.neighbors_many(list(query), k, metric, restrict)
+
+    def neighbors_many(self, words: Sequence[str], k: int = 10, metric: str = "cosine",
+                       restrict: int | None = None) -> list[list[Neighbor]]:
+        """``neighbors`` of each word, answered together; raises the first query's error."""
+        results = self.query_neighbors(words, k, metric, restrict)
+        _raise_first(results)
+        return [_neighbors(r.hits) for r in results]
+
+    def query_neighbors(self, words: Sequence[str], k: int = 10, metric: str = "cosine",
+                        restrict: int | None = None) -> list[QueryResult]:
+        """``neighbors`` of many words for a stream of queries: a failed query carries its ``error``
+        (an unknown word) instead of raising, and the others are answered. Bad ``k``/``metric`` raise."""
+        return _query.neighbors(self._folder, list(words), k=k, metric=metric, restrict=restrict)
+
+    def analogy(self, a: str, b: str, c: str, k: int = 5, method: str = "add",
+                restrict: int | None = None) -> list[Neighbor]:
+        """The answers to ``a - b + c`` ("b is to a as c is to ?"): ``analogy("king", "man", "woman")``
+        gives queen. ``add`` is 3CosAdd (gensim's most_similar), ``mul`` 3CosMul (most_similar_cosmul).
+        The three words are never answers."""
+        (res,) = self.query_analogies([(a, b, c)], k, method, restrict)
+        _raise_first([res])
+        return _neighbors(res.hits)
+
+    def query_analogies(self, queries: Sequence[Sequence[str]], k: int = 5, method: str = "add",
+                        restrict: int | None = None) -> list[QueryResult]:
+        """``analogy`` for many (a, b, c) at once; a failed query carries its ``error``."""
+        return _query.analogy(self._folder, [list(q) for q in queries], k=k, method=method, restrict=restrict)
+
+    def similarity(self, a: str, b: str) -> float:
+        """The cosine similarity of two words (gensim's ``similarity``)."""
+        (res,) = self.query_similarities([(a, b)])
+        _raise_first([res])
+        return float(res.score)
+
+    def query_similarities(self, pairs: Sequence[Sequence[str]]) -> list[SimilarityResult]:
+        """``similarity`` for many pairs; a failed pair carries its ``error``."""
+        return _query.similarity(self._folder, [list(p) for p in pairs])
+
+    def query_vectors(self, words: Sequence[str], normalize: bool = False) -> list[VectorResult]:
+        """``vector`` for many words; a failed word carries its ``error``."""
+        return _query.vectors(self._folder, list(words), normalize=normalize)
+
+    def most_similar(self, positive: QueryLike = (), negative: QueryLike = (), k: int = 10,
+                     restrict: int | None = None, *, topn: int | None = None,
+                     restrict_vocab: int | None = None) -> list[Neighbor]:
+        """gensim's ``most_similar``: the words nearest to the positive words and vectors minus the
+        negative ones. Words count at unit length, vectors as given, each with weight +1 or -1, and
+        their mean is searched by cosine; the input words are never answers. gensim's own names
+        ``topn`` and ``restrict_vocab`` work as ``k`` and ``restrict``.
+
+        ``most_similar(positive=["king", "woman"], negative=["man"])`` gives queen.
+        """
+        k = k if topn is None else topn
+        restrict = restrict if restrict_vocab is None else restrict_vocab
+        return _neighbors(_query.most_similar(
+            self._folder, _items(positive), _items(negative), k=k, restrict=restrict))
+
+    def doesnt_match(self, words: Sequence[str]) -> str:
+        """The word furthest from the mean of the others' unit vectors (gensim's ``doesnt_match``).
+
+        Unlike gensim, an unknown word is an error rather than silently left out.
+        """
+        return self.rank_by_centrality(words)[-1][1]
+
+    def rank_by_centrality(self, words: Sequence[str]) -> list[tuple[float, str]]:
+        """(cosine to the mean, word) for each word, the most central first (gensim's ranking)."""
+        if isinstance(words, str):
+            raise UsageError("give a list of words, not one string")
+        return _query.rank_by_centrality(self._folder, list(words))
+
+    # ------------------------------------------------------------------------------ out
+
+    def compress(self, to: str = "int8", *, name: str | None = None, output: str | Path | None = None,
+                 subquantizers: int | None = None, bits: int = 8, opq: bool = False, force: bool = False,
+                 sample: int = 1000, benchmarks: bool = True, seed: int = 0) -> "Model":
+        """A smaller copy of this model (``to``: float16, int8, or pq, which needs the compress extra)
+        written to the store as ``name`` (default ``NAME-TO``) or the folder ``output``; this model is
+        not changed. The returned model's ``compression`` is the measured cost (``embcli.compress.Cost``:
+        sizes, recall@10 against this model, benchmark scores before and after)."""
+        from embcli.compress import Setting, compress, target_path
+
+        target = target_path(self._folder, to, name, None if output is None else Path(output), force)
+        cost = compress(self._folder, target, Setting(to, subquantizers, bits, opq), force, sample, seed, benchmarks)
+        small = Model(target)
+        small.compression = cost
+        return small
+
+    def export(self, path: str | Path, format: str | None = None, limit: int | None = None,
+               normalize: bool = False, force: bool = False, progress=None):
+        """Write the model to a file in an external format (``-``: stdout); return a ``Transfer``
+        (format written, rows). ``format`` is one of ``embcli.formats.WRITABLE`` (word2vec,
+        word2vec-binary, glove, fasttext-vec, parquet, folder); by default it follows the suffix.
+        ``limit`` keeps the N most frequent words, ``normalize`` writes unit vectors."""
+        from embcli.formats.convert import export_model
+
+        written, rows = export_model(self._folder, str(path), format, limit, normalize, force, progress)
+        return Transfer(self.name, str(path), None, written, rows, self.dim)
+
+    def to_gensim(self):
+        """A gensim ``KeyedVectors`` over the same numbers: the memory-mapped matrix is shared, not
+        copied (it is read-only). Counts are kept as gensim's ``count`` attribute. FastText n-grams
+        are not carried over: the result knows the vocabulary's words only."""
+        from gensim.models import KeyedVectors
+
+        kv = KeyedVectors(self.dim, count=0, dtype=np.float32)
+        kv.vectors = self.vectors
+        kv.index_to_key = list(self.words)
+        kv.key_to_index = {w: i for i, w in reversed(list(enumerate(kv.index_to_key)))}
+        kv.norms = np.asarray(self._folder.norms)
+        counts = self._folder.counts
+        if counts is not None:
+            kv.expandos["count"] = np.asarray(counts)
+        return kv
+
+
+def _items(items: QueryLike) -> list:
+    """Positive or negative items as a list: one word or one vector is a list of one."""
+    if items is None:
+        return []
+    if isinstance(items, str):
+        return [items]
+    if isinstance(items, np.ndarray):
+        return [items] if items.ndim == 1 else list(items)
+    items = list(items)
+    if items and all(isinstance(x, (int, float, np.floating, np.integer)) for x in items):
+        return [np.asarray(items, dtype=np.float32)]
+    return items

@@ -1,0 +1,17 @@
+"""The names of the library's choices, importable without numpy.
+
+The command line builds its options and help from these (``emb --help`` must not load numpy); the
+modules that implement the choices import them from here.
+"""
+
+# Search metrics (embcli.search) and analogy methods: 3CosAdd and 3CosMul.
+METRICS = ("cosine", "euclidean", "dot")
+METHODS = ("add", "mul")
+# Training (embcli.train.options).
+ALGORITHMS = ("word2vec", "fasttext", "glove")
+ARCHS = ("skipgram", "cbow")
+LOSSES = ("ns", "hs")
+# What evaluation does with questions that hold unknown words (embcli.evaluate).
+OOV_POLICIES = ("skip", "wrong")
+# Tokenizers (embcli.tokenize).
+TOKENIZER_MODES = ("unicode", "whitespace")
