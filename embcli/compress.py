@@ -184,6 +184,17 @@ def train_pq(model: ModelFolder, setting: Setting, seed: int = 0) -> dict:
     from embcli.extras import require
 
     faiss = require("faiss", "compress", "product quantization (--to pq)")
+    # One thread: on a shared machine faiss's OpenMP barriers spin against the other processes
+    # (k-means measured 6x slower with 2 threads than with 1 on a loaded 2-core machine).
+    threads = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(1)
+    try:
+        return _train_pq(faiss, model, setting, seed)
+    finally:
+        faiss.omp_set_num_threads(threads)
+
+
+def _train_pq(faiss, model: ModelFolder, setting: Setting, seed: int) -> dict:
     n, dim = model.vocab_size, model.dim
     m, bits = setting.subquantizers, setting.bits
     rng = np.random.default_rng(seed)
@@ -253,6 +264,7 @@ def compress(
     seed: int = 0,
     benchmarks: bool = True,
     on_stage: Stage | None = None,
+    baseline: Baseline | None = None,
 ) -> Cost:
     """Write ``model`` compressed by ``setting`` as the model folder ``target``; return what it cost.
 
@@ -265,8 +277,9 @@ def compress(
     setting = setting.check(model)
     started = time.perf_counter()
     stage = on_stage or (lambda _: None)
-    stage("measuring the original")
-    baseline = Baseline(model, sample, seed, benchmarks)
+    if baseline is None:  # several settings of one model may share one (see dry_run)
+        stage("measuring the original")
+        baseline = Baseline(model, sample, seed, benchmarks)
     stage(f"encoding {setting.label}")
     stored, storage = encode(model, setting, seed)
     stage("measuring the cost")
