@@ -57,7 +57,7 @@ def run(folder: Path, scratch: Path, settings, sample: int, runs: int, word: str
     warm([folder / "vectors.npy", folder / "vocab.txt", folder / "norms.npy"])
     cold32, _ = wall([*EMB, "neighbors", "-m", str(folder), word], runs)
     print(f"cold `emb neighbors` float32: {cold32:.3f} s (median of {runs})", flush=True)
-    header = ["setting", "MB", "ratio", "recall@10", "scores before -> after", "compress s", "cold neighbors s",
+    header = ["setting", "MB", "ratio", "vectors ratio", "recall@10", "scores before -> after", "compress s", "cold neighbors s",
               "vs float32"]
     print("\t".join(header), flush=True)
     for setting in settings:
@@ -71,7 +71,8 @@ def run(folder: Path, scratch: Path, settings, sample: int, runs: int, word: str
             f"{k.split(':')[1]} {v['before']} -> {v['after']}" for k, v in cost.scores.items() if v["before"] is not None
         ) or "-"
         print("\t".join([
-            setting.label, f"{cost.bytes_after / 1e6:.1f}", f"{cost.ratio:.2f}x", f"{cost.recall_at_10:.4f}",
+            setting.label, f"{cost.bytes_after / 1e6:.1f}", f"{cost.ratio:.2f}x",
+            f"{cost.vector_bytes_before / cost.vector_bytes_after:.2f}x", f"{cost.recall_at_10:.4f}",
             scores, f"{seconds:.1f}", f"{cold:.3f}", f"{cold / cold32:.2f}x",
         ]), flush=True)
         shutil.rmtree(out, ignore_errors=True)

@@ -100,6 +100,8 @@ class Cost:
     scores: dict = field(default_factory=dict)  # name -> {"before": x, "after": y}
     seconds: float = 0.0
     source_storage: str = "float32"
+    vector_bytes_before: int = 0  # the rows alone (vectors.npy, or the stored arrays)
+    vector_bytes_after: int = 0
 
     @property
     def ratio(self) -> float:
@@ -112,6 +114,8 @@ class Cost:
             "bytes_before": self.bytes_before,
             "bytes_after": self.bytes_after,
             "ratio": round(self.ratio, 2),
+            "vector_bytes_before": self.vector_bytes_before,
+            "vector_bytes_after": self.vector_bytes_after,
             f"recall_at_{RECALL_K}": None if self.recall_at_10 is None else round(self.recall_at_10, 4),
             "sampled_words": self.sampled,
             "scores": self.scores,
@@ -163,14 +167,17 @@ def model_bytes(model: ModelFolder) -> int:
     return sum((model.path / f).stat().st_size for f in MODEL_FILES if (model.path / f).is_file())
 
 
+def _vector_bytes(model: ModelFolder) -> int:
+    """Bytes of a model's rows alone: ``vectors.npy``, or its stored arrays (with their headers)."""
+    if model.storage == "float32":
+        vectors = model.path / "vectors.npy"
+        return vectors.stat().st_size if vectors.is_file() else 0
+    return int(model.vectors.nbytes) + 128 * len(model.vectors.parts)
+
+
 def _stored_bytes(model: ModelFolder, stored: StoredRows) -> int:
     """The size the compressed folder will have: the original's files with the vectors replaced."""
-    vectors = model.path / "vectors.npy"
-    if model.storage == "float32":
-        old = vectors.stat().st_size if vectors.is_file() else 0
-    else:
-        old = int(model.vectors.nbytes) + 128 * len(model.vectors.parts)
-    return model_bytes(model) - old + stored.nbytes + 128 * len(stored.parts)
+    return model_bytes(model) - _vector_bytes(model) + stored.nbytes + 128 * len(stored.parts)
 
 
 def encode(model: ModelFolder, setting: Setting, seed: int = 0) -> tuple[StoredRows, dict]:
@@ -244,7 +251,8 @@ def measure(baseline: Baseline, setting: Setting, stored: StoredRows, benchmarks
         after = benchmark_scores(as_model(model, stored, norms))
         scores = {k: {"before": baseline.scores.get(k), "after": v} for k, v in after.items()}
     cost = Cost(setting.label, baseline.bytes, _stored_bytes(model, stored), recall, len(baseline.rows), scores,
-                source_storage=model.storage)
+                source_storage=model.storage, vector_bytes_before=_vector_bytes(model),
+                vector_bytes_after=stored.nbytes + 128 * len(stored.parts))
     return cost, norms
 
 

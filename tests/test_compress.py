@@ -122,6 +122,7 @@ def test_cli_compress_then_every_command(w2v_dir, tmp_path):
     assert result.exit_code == 0, result.stderr
     [row] = json.loads(result.stdout)
     assert row["setting"] == "int8" and row["recall@10"] >= 0.9 and row["ratio"] > 2.5
+    assert abs(row["vectors ratio"] - 4 * 32 / (32 + 4)) < 0.05  # a float32 scale a row of 32 int8 codes
     assert "wrote" in result.stderr
     for args in (["neighbors", "-m", "web-int8", "king"], ["analogy", "-m", "web-int8", "king", "man", "woman"],
                  ["similarity", "-m", "web-int8", "king", "god"], ["vector", "-m", "web-int8", "king"],
@@ -157,7 +158,7 @@ def test_dry_run_prints_several_settings_and_writes_nothing(toy, emb_home):
     result = invoke(["compress", "toy", "--dry-run", "--no-benchmarks", "--sample", "100", "-f", "tsv"])
     assert result.exit_code == 0, result.stderr
     header, *rows = [line.split("\t") for line in result.stdout.splitlines()]
-    assert header[:4] == ["setting", "size", "ratio", "recall@10"]
+    assert header[:5] == ["setting", "size", "ratio", "vectors ratio", "recall@10"]
     settings = [r[0] for r in rows]
     assert settings[:2] == ["float16", "int8"]
     if HAS_FAISS:

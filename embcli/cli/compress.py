@@ -28,7 +28,7 @@ Examples:
   emb compress wiki --dry-run                     the cost of several settings, nothing written
 """
 
-COLUMNS = ["setting", "size", "ratio", "recall@10", "analogy", "ws353", "simlex", "seconds"]
+COLUMNS = ["setting", "size", "ratio", "vectors ratio", "recall@10", "analogy", "ws353", "simlex", "seconds"]
 
 
 def _row(cost, fmt: str) -> dict:
@@ -41,11 +41,13 @@ def _row(cost, fmt: str) -> dict:
         return f"{s['before']:.4g} -> {s['after']:.4g}"
 
     table = fmt == "table"
+    vratio = cost.vector_bytes_before / cost.vector_bytes_after if cost.vector_bytes_after else None
     return {
         "setting": cost.setting,
         "size": f"{human_bytes(cost.bytes_before)} -> {human_bytes(cost.bytes_after)}" if table
         else {"before": cost.bytes_before, "after": cost.bytes_after},
         "ratio": f"{cost.ratio:.1f}x" if table else round(cost.ratio, 3),
+        "vectors ratio": (f"{vratio:.1f}x" if table else round(vratio, 3)) if vratio else None,
         "recall@10": (f"{cost.recall_at_10:.3f}" if table else round(cost.recall_at_10, 4))
         if cost.recall_at_10 is not None else None,
         "analogy": change("analogy:questions-words.txt"),
