@@ -130,6 +130,11 @@ def test_cli_compress_then_every_command(w2v_dir, tmp_path):
         done = invoke(args)
         assert done.exit_code == 0, (args, done.stderr)
         assert done.stdout.strip()
+    embedded = invoke(["embed", "-m", "web-int8", "-f", "jsonl"], input="the king said\n")
+    plain = invoke(["embed", "-m", "web", "-f", "jsonl"], input="the king said\n")
+    assert embedded.exit_code == 0 and plain.exit_code == 0, embedded.stderr
+    got, want = (np.array(json.loads(r.stdout.splitlines()[0])["vector"]) for r in (embedded, plain))
+    assert got.shape == want.shape and np.dot(got, want) / np.linalg.norm(got) / np.linalg.norm(want) > 0.999
     listed = invoke(["models", "list", "-f", "json"])
     storage = {m["name"]: m["storage"] for m in json.loads(listed.stdout)}
     assert storage == {"web": "float32", "web-int8": "int8"}

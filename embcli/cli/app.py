@@ -91,15 +91,17 @@ def root(
 
 
 def _register() -> None:
-    from embcli.cli import compress, evaluate, io, models, query, text, train
+    from embcli.cli import compress, embed, evaluate, io, models, plot, query, text, train
 
     train.register(app)
     query.register(app)
     text.register(app)
     io.register(app)
     evaluate.register(app)
+    embed.register(app)
     compress.register(app)
     app.add_typer(models.app, name="models")
+    plot.register(app)
 
 
 _register()
