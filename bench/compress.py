@@ -93,6 +93,7 @@ def main() -> None:
     ap.add_argument("--words", type=int, default=1_000_000)
     ap.add_argument("--dim", type=int, default=300)
     ap.add_argument("--pq", default="25,50,100,150", help="subquantizer counts to try")
+    ap.add_argument("--trained-pq", default="10,20,25,50", help="subquantizer counts for --trained")
     ap.add_argument("--opq", action="store_true", help="also optimized PQ for each count")
     ap.add_argument("--kinds", default="float16,int8", help="the non-PQ settings to run")
     ap.add_argument("--sample", type=int, default=1000)
@@ -114,7 +115,7 @@ def main() -> None:
             from embcli.folder import ModelFolder
 
             dim = ModelFolder(folder).dim
-            run(folder, scratch, settings_for(dim, [d for d in (10, 20, 25, 50) if dim % d == 0], args.opq,
+            run(folder, scratch, settings_for(dim, [int(d) for d in args.trained_pq.split(",") if d and dim % int(d) == 0], args.opq,
                              [k for k in args.kinds.split(",") if k]),
                 args.sample, args.runs, "king", True)
     finally:
