@@ -62,7 +62,7 @@ class ModelFolder:
         self.algorithm = str(self.meta.get("algorithm", "unknown"))
         self.tokenizer = TokenizerSettings.from_dict(self.meta.get("tokenizer"))
         # Compressed storage decodes rows on demand; plain folders map vectors.npy.
-        self.storage = storage_kind(self.meta)
+        self.storage = storage_kind(self.meta, str(self.path / "meta.json"))
         if self.storage != "float32":
             self.vectors = open_storage(self.path, self.meta["storage"], load_array)
         else:

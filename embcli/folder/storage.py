@@ -33,14 +33,17 @@ KINDS = ("float32", "float16", "int8", "pq")
 BLOCK_ROWS = 1 << 14
 
 
-def storage_kind(meta: dict) -> str:
+def storage_kind(meta: dict, where: str = "meta.json") -> str:
     """The storage kind a folder's ``meta.json`` declares (``float32`` when it declares none)."""
     storage = meta.get("storage")
     if storage is None:
         return "float32"
     kind = storage.get("kind") if isinstance(storage, dict) else None
     if kind not in KINDS:
-        raise ModelError(f"meta.json: unknown vector storage {storage!r}: this emb reads {', '.join(KINDS)}")
+        raise ModelError(
+            f"{where}: unknown vector storage {storage!r}: this emb reads {', '.join(KINDS)};"
+            " the folder is damaged or from a newer emb"
+        )
     return kind
 
 
