@@ -212,7 +212,11 @@ def _train_pq(faiss, model: ModelFolder, setting: Setting, seed: int) -> dict:
         opq = faiss.OPQMatrix(dim, m)
         opq.verbose = False
         opq.niter = 25
+        inner = faiss.ProductQuantizer(dim, m, bits)  # OPQ's own PQ: our bits, no warning from faiss
+        inner.cp.min_points_per_centroid = ROWS_PER_CENTROID
+        opq.pq = inner
         opq.train(train)
+        del inner
         rotation = faiss.vector_to_array(opq.A).reshape(dim, dim).astype(np.float32)
         train = train @ rotation.T
     pq = faiss.ProductQuantizer(dim, m, bits)

@@ -45,7 +45,7 @@ def _row(cost, fmt: str) -> dict:
     return {
         "setting": cost.setting,
         "size": f"{human_bytes(cost.bytes_before)} -> {human_bytes(cost.bytes_after)}" if table
-        else {"before": cost.bytes_before, "after": cost.bytes_after},
+        else cost.bytes_after,
         "ratio": f"{cost.ratio:.1f}x" if table else round(cost.ratio, 3),
         "vectors ratio": (f"{vratio:.1f}x" if table else round(vratio, 3)) if vratio else None,
         "recall@10": (f"{cost.recall_at_10:.3f}" if table else round(cost.recall_at_10, 4))
