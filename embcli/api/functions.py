@@ -38,6 +38,7 @@ class ModelSummary:
     created: str
     default: bool
     storage: str = "float32"
+    damaged: str | None = None  # what is wrong with a model that cannot be opened
 
     def to_dict(self) -> dict:
         """The fields as a dict (``path`` as a string)."""

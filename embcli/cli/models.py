@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from embcli.cli.console import human_bytes, info
+from embcli.cli.console import human_bytes, info, warn
 from embcli.cli.options import FormatOpt, OutputFormat
 
 app = typer.Typer(help="List, inspect, choose and remove models in the store.", no_args_is_help=True)
@@ -16,17 +16,22 @@ NameArg = Annotated[str, typer.Argument(help="Model name (see `emb models list`)
 
 @app.command("list")
 def list_cmd(fmt: FormatOpt = OutputFormat.auto) -> None:
-    """List the models: name, algorithm, dim, vocabulary, vector storage, size, created, default."""
+    """List the models: name, algorithm, dim, vocabulary, vector storage, size, created, default.
+
+    A damaged model is listed with the algorithm ``damaged`` and a warning saying what is wrong.
+    """
     from embcli.api import models as list_models
     from embcli.cli.output import Renderer
 
     models = list_models()
     out = Renderer(fmt, ["name", "algorithm", "dim", "vocab", "storage", "size", "created", "default"])
     for m in models:
+        if m.damaged:
+            warn(f"model {m.name!r} is damaged ({m.damaged}); remove it with `emb models rm {m.name}`")
         out.row(
             {
                 "name": m.name,
-                "algorithm": m.algorithm,
+                "algorithm": "damaged" if m.damaged else m.algorithm,
                 "dim": m.dim,
                 "vocab": m.vocab_size,
                 "storage": m.storage,

@@ -47,6 +47,13 @@ def storage_kind(meta: dict, where: str = "meta.json") -> str:
     return kind
 
 
+def required_files(kind: str) -> tuple[str, ...]:
+    """The files a folder of this storage kind cannot be read without (besides meta.json and vocab.txt)."""
+    from embcli.folder.layout import VECTORS
+
+    return {"float32": (VECTORS,), "float16": (F16,), "int8": (I8, SCALES), "pq": (PQ_CODES, PQ_CODEBOOKS)}.get(kind, ())
+
+
 def encode_int8(block: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Rows as int8 codes and one float32 scale a row (largest magnitude / 127; zero rows get 1)."""
     block = np.asarray(block, dtype=np.float32)
