@@ -207,7 +207,8 @@ def _prefiltered(model: ModelFolder, units: np.ndarray, k: int, restrict: int | 
 
     stop = model.vocab_size if restrict is None else min(int(restrict), model.vocab_size)
     if (
-        len(units) < prefilter.MIN_QUERIES
+        model.storage != "float32"  # compressed rows: the int8 index would be built from decoded rows
+        or len(units) < prefilter.MIN_QUERIES
         or stop < prefilter.MIN_ROWS
         or k > prefilter.MAX_K
         or not prefilter.available()

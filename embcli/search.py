@@ -102,6 +102,9 @@ class _Scratch:
 def _products(vectors: np.ndarray, queries: np.ndarray, scratch: _Scratch, start: int, end: int) -> np.ndarray:
     """``queries @ vectors[start:end].T`` into a reused [Q, B] array."""
     out = scratch.get("scores", (len(queries), end - start))
+    if not isinstance(vectors, np.ndarray):
+        # Compressed rows (embcli.folder.storage.StoredRows) are decoded a block at a time.
+        return vectors.products(queries, start, end, out)
     return np.matmul(queries, vectors[start:end].T, out=out)
 
 

@@ -197,6 +197,10 @@ class Embedder:
         data = np.frombuffer(("\n".join(lines) + "\n").encode("utf-8", "surrogatepass"), dtype=np.uint8)
         if self._mode == k.UNICODE:
             data = k.fold_ascii(data, fold_classes())
+        if "_matrix" not in self.__dict__:
+            vectors = self.model.vectors
+            # A compressed model (emb compress) is decoded once here: the kernel reads a plain matrix.
+            self._matrix = vectors if isinstance(vectors, np.ndarray) else np.asarray(vectors)
         v = self._vocab
         t_line, t_row, t_start, t_end, slow = k.tokenize_rows(
             data, self._mode, self._lower, self._min_len, v.table, v.data, v.starts, v.ends
@@ -209,7 +213,7 @@ class Embedder:
             t_row, extra, scale, counted = self._fasttext_rows(data, t_row, t_start, t_end)
         # fastText multiplies by 1 / count; the others divide (SIF, as its authors' code, by the
         # number of known words too).
-        k.pool(t_line, t_row, n, self.model.vectors, extra, scale, counted, out, words, self.pooling == "fasttext")
+        k.pool(t_line, t_row, n, self._matrix, extra, scale, counted, out, words, self.pooling == "fasttext")
         return Pooled(out, words)
 
     def _slow_lines(self, lines, which, t_line, t_row):

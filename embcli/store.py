@@ -17,7 +17,8 @@ from typing import Iterator
 
 from embcli.errors import EmbError, ModelError, UsageError, storage_error
 from embcli.folder.atomic import apply_umask, atomic_dir, clean_stale
-from embcli.folder.layout import REQUIRED_FILES, is_model_folder, read_meta, validate_meta
+from embcli.folder.layout import REQUIRED_FILES, VECTORS, is_model_folder, read_meta, validate_meta
+from embcli.folder.storage import required_files
 
 
 def store_root() -> Path:
@@ -65,6 +66,7 @@ class ModelInfo:
     size_bytes: int
     created: str
     default: bool
+    storage: str = "float32"
     damaged: str | None = None  # what is wrong, for a model that cannot be opened
 
 
@@ -210,7 +212,8 @@ class ModelStore:
         default = self.default_name() == name
         try:
             meta = validate_meta(read_meta(path), path)
-            for part in REQUIRED_FILES:
+            kind = storage_label(meta)  # a compressed folder (emb compress) has no vectors.npy
+            for part in [f for f in REQUIRED_FILES if f != VECTORS] + list(required_files(kind)):
                 if not (path / part).is_file():
                     raise ModelError(f"{path / part}: missing: the model folder is damaged")
         except EmbError as exc:
@@ -224,6 +227,7 @@ class ModelStore:
             size_bytes=size,
             created=str(meta.get("created", "")),
             default=default,
+            storage=storage_label(meta),
         )
 
     def list(self) -> list[ModelInfo]:
@@ -239,3 +243,11 @@ class ModelStore:
         known = ", ".join(names) if names else "none yet"
         return f"no model named {name!r} (models: {known}): see `emb models list`"
 
+
+def storage_label(meta: dict) -> str:
+    """How a model's vectors are stored (float32, float16, int8, pq), for listings; ``?`` if unreadable."""
+    storage = meta.get("storage")
+    if storage is None:
+        return "float32"
+    kind = storage.get("kind") if isinstance(storage, dict) else None
+    return str(kind) if isinstance(kind, str) else "?"

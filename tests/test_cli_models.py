@@ -33,7 +33,7 @@ def store(emb_home, trained_model) -> ModelStore:
 def test_list_empty_store():
     result = invoke(["models", "list"])
     assert result.exit_code == 0
-    assert result.stdout == "name\talgorithm\tdim\tvocab\tsize\tcreated\tdefault\n"
+    assert result.stdout == "name\talgorithm\tdim\tvocab\tstorage\tsize\tcreated\tdefault\n"
     assert "no models yet" in result.stderr
 
 
@@ -41,7 +41,7 @@ def test_list_tsv(store):
     result = invoke(["models", "list"])
     assert result.exit_code == 0, result.stderr
     header, *rows = [line.split("\t") for line in result.stdout.splitlines()]
-    assert header == ["name", "algorithm", "dim", "vocab", "size", "created", "default"]
+    assert header == ["name", "algorithm", "dim", "vocab", "storage", "size", "created", "default"]
     assert [r[0] for r in rows] == ["alpha", "beta"]
     alpha = dict(zip(header, rows[0]))
     meta = json.loads((store.path("alpha") / "meta.json").read_text())

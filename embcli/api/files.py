@@ -64,11 +64,14 @@ def model_info(spec: str | Path | None = None) -> dict:
     ``name``, ``path`` and whether it is the store's ``default``."""
     from embcli.folder import read_meta
     from embcli.open import resolve
-    from embcli.store import ModelStore
+    from embcli.store import ModelStore, storage_label
 
     store = ModelStore()
     path = resolve(None if spec is None else str(spec), store)
-    return {"name": path.name, "path": str(path), "default": store.default_name() == path.name, **read_meta(path)}
+    meta = read_meta(path)
+    size = sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+    return {"name": path.name, "path": str(path), "default": store.default_name() == path.name,
+            "storage_kind": storage_label(meta), "size_bytes": size, **meta}
 
 
 def set_default(name: str) -> None:

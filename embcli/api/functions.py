@@ -37,6 +37,7 @@ class ModelSummary:
     size_bytes: int
     created: str
     default: bool
+    storage: str = "float32"
     damaged: str | None = None  # what is wrong with a model that cannot be opened
 
     def to_dict(self) -> dict:

@@ -54,6 +54,8 @@ class Model:
 
     #: For a model returned by ``embcli.train``: the run's figures (tokens, seconds, words per second).
     trained = None
+    #: For a model returned by ``Model.compress``: what compressing cost (``embcli.compress.Cost``).
+    compression = None
 
     def __init__(self, folder):
         if isinstance(folder, (str, Path)):
@@ -101,8 +103,11 @@ class Model:
 
     @property
     def vectors(self) -> np.ndarray:
-        """The vectors as a read-only float32 matrix of ``len(model)`` x ``dim`` (memory-mapped)."""
-        view = self._folder.vectors.view()
+        """The vectors as a read-only float32 matrix of ``len(model)`` x ``dim`` (memory-mapped; decoded
+        whole for a compressed model, whose queries decode a block at a time instead)."""
+        vectors = self._folder.vectors
+        # A compressed model (emb compress) decodes its rows: the whole matrix, as float32.
+        view = vectors.view() if isinstance(vectors, np.ndarray) else np.asarray(vectors)
         view.flags.writeable = False
         return view
 
@@ -293,6 +298,21 @@ class Model:
 
     # ------------------------------------------------------------------------------ out
 
+    def compress(self, to: str = "int8", *, name: str | None = None, output: str | Path | None = None,
+                 subquantizers: int | None = None, bits: int = 8, opq: bool = False, force: bool = False,
+                 sample: int = 1000, benchmarks: bool = True, seed: int = 0) -> "Model":
+        """A smaller copy of this model (``to``: float16, int8, or pq, which needs the compress extra)
+        written to the store as ``name`` (default ``NAME-TO``) or the folder ``output``; this model is
+        not changed. The returned model's ``compression`` is the measured cost (``embcli.compress.Cost``:
+        sizes, recall@10 against this model, benchmark scores before and after)."""
+        from embcli.compress import Setting, compress, target_path
+
+        target = target_path(self._folder, to, name, None if output is None else Path(output), force)
+        cost = compress(self._folder, target, Setting(to, subquantizers, bits, opq), force, sample, seed, benchmarks)
+        small = Model(target)
+        small.compression = cost
+        return small
+
     def export(self, path: str | Path, format: str | None = None, limit: int | None = None,
                normalize: bool = False, force: bool = False, progress=None):
         """Write the model to a file in an external format (``-``: stdout); return a ``Transfer``
@@ -336,7 +356,7 @@ class Model:
         from gensim.models import KeyedVectors
 
         kv = KeyedVectors(self.dim, count=0, dtype=np.float32)
-        kv.vectors = self._folder.vectors
+        kv.vectors = self.vectors
         kv.index_to_key = list(self.words)
         kv.key_to_index = {w: i for i, w in reversed(list(enumerate(kv.index_to_key)))}
         kv.norms = np.asarray(self._folder.norms)

@@ -167,7 +167,7 @@ def root(
 
 
 def _register() -> None:
-    from embcli.cli import embed, evaluate, io, models, plot, query, text, train
+    from embcli.cli import compress, embed, evaluate, io, models, plot, query, text, train
 
     train.register(app)
     query.register(app)
@@ -175,6 +175,7 @@ def _register() -> None:
     io.register(app)
     evaluate.register(app)
     embed.register(app)
+    compress.register(app)
     app.add_typer(models.app, name="models")
     plot.register(app)
 

@@ -16,7 +16,7 @@ NameArg = Annotated[str, typer.Argument(help="Model name (see `emb models list`)
 
 @app.command("list")
 def list_cmd(fmt: FormatOpt = OutputFormat.auto) -> None:
-    """List the models: name, algorithm, dim, vocabulary, size, created, default.
+    """List the models: name, algorithm, dim, vocabulary, vector storage, size, created, default.
 
     A damaged model is listed with the algorithm ``damaged`` and a warning saying what is wrong.
     """
@@ -24,7 +24,7 @@ def list_cmd(fmt: FormatOpt = OutputFormat.auto) -> None:
     from embcli.cli.output import Renderer
 
     models = list_models()
-    out = Renderer(fmt, ["name", "algorithm", "dim", "vocab", "size", "created", "default"])
+    out = Renderer(fmt, ["name", "algorithm", "dim", "vocab", "storage", "size", "created", "default"])
     for m in models:
         if m.damaged:
             warn(f"model {m.name!r} is damaged ({m.damaged}); remove it with `emb models rm {m.name}`")
@@ -34,6 +34,7 @@ def list_cmd(fmt: FormatOpt = OutputFormat.auto) -> None:
                 "algorithm": "damaged" if m.damaged else m.algorithm,
                 "dim": m.dim,
                 "vocab": m.vocab_size,
+                "storage": m.storage,
                 "size": human_bytes(m.size_bytes) if out.fmt == "table" else m.size_bytes,
                 "created": m.created,
                 "default": "*" if out.fmt == "table" and m.default else (m.default if out.fmt != "table" else ""),

@@ -25,8 +25,17 @@ VECTORS = "vectors.npy"
 NORMS = "norms.npy"
 COUNTS = "counts.npy"
 NGRAMS = "ngrams.npy"
+# Compressed folders (``emb compress``) replace vectors.npy by these, as meta["storage"] says
+# ({"kind": "float16" | "int8" | "pq", ...}); embcli.folder.storage decodes them.
+VECTORS_F16 = "vectors.float16.npy"
+VECTORS_I8 = "vectors.int8.npy"
+SCALES = "scales.npy"
+PQ_CODES = "pq.codes.npy"
+PQ_CODEBOOKS = "pq.codebooks.npy"
+PQ_ROTATION = "pq.rotation.npy"
+STORAGE_FILES = (VECTORS_F16, VECTORS_I8, SCALES, PQ_CODES, PQ_CODEBOOKS, PQ_ROTATION)
 # The files that make up a model (search indexes and other caches are not part of it).
-MODEL_FILES = (META, VOCAB, VECTORS, NORMS, COUNTS, NGRAMS)
+MODEL_FILES = (META, VOCAB, VECTORS, NORMS, COUNTS, NGRAMS) + STORAGE_FILES
 REQUIRED_FILES = (META, VOCAB, VECTORS)
 
 # Imported vocabularies are taken as they are: query words are matched exactly.
@@ -40,6 +49,10 @@ def complete_meta(meta: dict, vocab_size: int, dim: int) -> dict:
     set here; an algorithm and a tokenizer are filled in only when the producer gave none.
     """
     out = dict(meta)
+    # The writer stores float32 vectors.npy: a storage kind carried over from elsewhere (an exported
+    # file's metadata) must not describe it. storage.write_compressed sets its own after this policy.
+    out.pop("storage", None)
+    out.pop("compression", None)
     out.setdefault("algorithm", "imported")
     out.setdefault("tokenizer", dict(EXACT_TOKENIZER))
     out.update(

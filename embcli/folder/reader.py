@@ -16,6 +16,8 @@ import numpy as np
 
 from embcli.errors import FormatError, ModelError
 from embcli.folder.layout import COUNTS, NGRAMS, NORMS, VECTORS, VOCAB, read_meta, validate_meta
+from embcli.folder.storage import open_storage, storage_kind
+from embcli.folder.writer import row_norms
 from embcli.wire.npy import read_npy_header
 from embcli.tokenize import TokenizerSettings, normalize_word
 
@@ -63,8 +65,13 @@ class ModelFolder:
         self.name = self.path.name
         self.algorithm = str(self.meta.get("algorithm", "unknown"))
         self.tokenizer = TokenizerSettings.from_dict(self.meta.get("tokenizer"))
-        self.vectors = load_array(self.path / VECTORS, "vectors")
-        if self.vectors.ndim != 2 or self.vectors.dtype != np.float32:
+        # Compressed storage decodes rows on demand; plain folders map vectors.npy.
+        self.storage = storage_kind(self.meta, str(self.path / "meta.json"))
+        if self.storage != "float32":
+            self.vectors = open_storage(self.path, self.meta["storage"], load_array)
+        else:
+            self.vectors = load_array(self.path / VECTORS, "vectors")
+        if self.storage == "float32" and (self.vectors.ndim != 2 or self.vectors.dtype != np.float32):
             raise ModelError(
                 f"{self.path / 'vectors.npy'}: expected a float32 matrix, found {self.vectors.dtype}"
                 f" {self.vectors.shape}: the model folder is damaged"
@@ -109,7 +116,10 @@ class ModelFolder:
     def norms(self) -> np.ndarray:
         path = self.path / NORMS
         if not path.is_file():
-            return np.sqrt(np.einsum("ij,ij->i", self.vectors, self.vectors)).astype(np.float32)
+            return np.concatenate(
+                [row_norms(self.vectors[s : s + 65536]) for s in range(0, self.vocab_size, 65536)]
+                or [np.zeros(0, dtype=np.float32)]
+            )
         norms = load_array(path, "norms")
         if norms.shape != (self.vocab_size,) or norms.dtype != np.float32:
             raise ModelError(

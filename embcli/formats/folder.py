@@ -26,7 +26,7 @@ def write_folder(model: ModelFolder, dst: Path, limit=None, normalize=False, pro
     """Write ``model`` as a model folder into the empty folder ``dst``."""
     dst = Path(dst)
     rows = model.vocab_size if limit is None else min(limit, model.vocab_size)
-    if rows == model.vocab_size and not normalize:
+    if rows == model.vocab_size and not normalize and model.storage == "float32":
         for name in MODEL_FILES:
             if (model.path / name).is_file():
                 shutil.copyfile(model.path / name, dst / name)
@@ -35,7 +35,8 @@ def write_folder(model: ModelFolder, dst: Path, limit=None, normalize=False, pro
     if normalize:
         norms = np.asarray(model.norms[:rows])[:, None]
         vectors = np.divide(vectors, norms, out=np.zeros_like(vectors), where=norms > 0)
-    meta = dict(model.meta)
+    # A compressed model is written decompressed (float32 rows), its storage and cost dropped.
+    meta = {k: v for k, v in model.meta.items() if k not in ("storage", "compression")}
     if normalize:
         meta["normalized"] = True
     counts = None if model.counts is None else np.asarray(model.counts[:rows])

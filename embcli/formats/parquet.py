@@ -35,7 +35,7 @@ def write_parquet(model, dst, limit=None, normalize=False, progress=None) -> int
     from embcli.formats.parquet_writer import ParquetTableWriter
     from embcli.formats.word2vec import iter_export_blocks
 
-    meta = {k: v for k, v in model.meta.items() if k != "fasttext"}
+    meta = {k: v for k, v in model.meta.items() if k not in ("fasttext", "storage", "compression")}
     if normalize:
         meta["normalized"] = True
     emb_meta = json.dumps(meta, ensure_ascii=False)

@@ -1,0 +1,120 @@
+"""``emb compress``: a smaller copy of a model (float16, int8, PQ) and a table of what it cost."""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from embcli.cli.console import human_bytes, info
+from embcli.cli.options import FormatOpt, OutputFormat
+
+
+class Storage(str, Enum):
+    float16 = "float16"
+    int8 = "int8"
+    pq = "pq"
+
+
+EXAMPLES = """\
+Examples:
+
+\b
+  emb compress wiki --to int8                     4x smaller, as model wiki-int8
+  emb compress wiki --to pq --subquantizers 75    PQ codes (needs pip install 'embcli[compress]')
+  emb compress wiki --to pq --opq --name wiki-s   optimized PQ (a learned rotation first)
+  emb compress wiki --dry-run                     the cost of several settings, nothing written
+"""
+
+COLUMNS = ["setting", "size", "ratio", "vectors ratio", "recall@10", "analogy", "ws353", "simlex", "seconds"]
+
+
+def _row(cost, fmt: str) -> dict:
+    def change(key: str):
+        s = cost.scores.get(key)
+        if not s or s["before"] is None or s["after"] is None:
+            return None if fmt != "table" else "-"
+        if fmt != "table":
+            return s
+        return f"{s['before']:.4g} -> {s['after']:.4g}"
+
+    table = fmt == "table"
+    vratio = cost.vector_bytes_before / cost.vector_bytes_after if cost.vector_bytes_after else None
+    return {
+        "setting": cost.setting,
+        "size": f"{human_bytes(cost.bytes_before)} -> {human_bytes(cost.bytes_after)}" if table
+        else cost.bytes_after,
+        "ratio": f"{cost.ratio:.1f}x" if table else round(cost.ratio, 3),
+        "vectors ratio": (f"{vratio:.1f}x" if table else round(vratio, 3)) if vratio else None,
+        "recall@10": (f"{cost.recall_at_10:.3f}" if table else round(cost.recall_at_10, 4))
+        if cost.recall_at_10 is not None else None,
+        "analogy": change("analogy:questions-words.txt"),
+        "ws353": change("spearman:wordsim353.tsv"),
+        "simlex": change("spearman:simlex999.txt"),
+        "seconds": f"{cost.seconds:.1f}" if table else round(cost.seconds, 2),
+    }
+
+
+def compress_cmd(
+    model: Annotated[str, typer.Argument(help="Model name, model folder, or a vector file.", show_default=False)],
+    to: Annotated[Storage, typer.Option("--to", help="Storage of the new model's vectors.")] = Storage.int8,
+    subquantizers: Annotated[
+        Optional[int], typer.Option("--subquantizers", "-M", help="PQ: codes a vector [default: dim/4 or less].",
+                                    show_default=False)
+    ] = None,
+    bits: Annotated[int, typer.Option("--bits", help="PQ: bits a code (2^bits centroids a subquantizer).")] = 8,
+    opq: Annotated[bool, typer.Option("--opq", help="PQ: learn a rotation first (optimized PQ).")] = False,
+    name: Annotated[
+        Optional[str], typer.Option("--name", "-n", help="Name in the store [default: MODEL-KIND].", show_default=False)
+    ] = None,
+    output: Annotated[
+        Optional[Path], typer.Option("--output", "-o", help="Write the model folder here instead of the store.")
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace a model of the same name.")] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print the cost of several settings; write nothing.")
+    ] = False,
+    sample: Annotated[int, typer.Option("--sample", min=1, help="Words whose neighbours give recall@10.")] = 1000,
+    no_benchmarks: Annotated[
+        bool, typer.Option("--no-benchmarks", help="Skip the analogy and word-pair sets (recall@10 only).")
+    ] = False,
+    seed: Annotated[int, typer.Option("--seed", min=0, help="Seed of the sampled words and the codebooks.")] = 0,
+    fmt: FormatOpt = OutputFormat.auto,
+) -> None:
+    """Write a smaller copy of a model (float16, int8 or product-quantized vectors) and print what it cost.
+
+    The cost: the size before and after, recall@10 of the neighbours of sampled words against the
+    original, and the analogy accuracy and WS353/SimLex correlations before -> after. It is kept in
+    the new model's meta.json. The original model is never changed.
+    """
+    from embcli.cli.output import Renderer
+    from embcli.compress import Setting, compress, dry_run_settings, target_path
+    from embcli.compress import dry_run as run_dry
+    from embcli.errors import UsageError
+    from embcli.open import open_model
+
+    source = open_model(model)
+    if source.vocab_size < 1:
+        raise UsageError(f"model {source.name!r} has no words: nothing to compress")
+    out = Renderer(fmt.value, COLUMNS)
+    benchmarks = not no_benchmarks
+    if dry_run:
+        settings = dry_run_settings(source)
+        info(f"measuring {len(settings)} settings on {source.name} ({source.vocab_size:,} x {source.dim}); nothing is written")
+        run_dry(source, settings, sample, seed, benchmarks, on_result=lambda c: out.row(_row(c, out.fmt)))
+        out.close()
+        return
+    setting = Setting(to.value, subquantizers, bits, opq)
+    target = target_path(source, to.value, name, output, force)
+    if source.storage != "float32":
+        info(f"{source.name} is stored as {source.storage}: compressing again from its stored values")
+    cost = compress(source, target, setting, force, sample, seed, benchmarks, on_stage=lambda s: info(f"{s}..."))
+    out.row(_row(cost, out.fmt))
+    out.close()
+    info(f"wrote {target} ({setting.to}): {human_bytes(cost.bytes_before)} -> {human_bytes(cost.bytes_after)}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("compress", epilog=EXAMPLES)(compress_cmd)

@@ -1,0 +1,293 @@
+"""``emb compress`` and compressed model folders: storage round trips, every reader, the cost, bad input."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import assert_clean_error, invoke
+from query_models import install, small_corpus_file, w2v_dir, write_toy_model  # noqa: F401
+
+from embcli import query
+from embcli.compress import Setting, compress, dry_run, dry_run_settings
+from embcli.errors import MissingExtraError, ModelError, UsageError
+from embcli.folder import ModelFolder, write_model
+from embcli.folder.storage import StoredRows, encode_int8
+
+HAS_FAISS = importlib.util.find_spec("faiss") is not None
+needs_faiss = pytest.mark.skipif(not HAS_FAISS, reason="faiss-cpu (the compress extra) is not installed")
+
+
+def _clustered(n: int, dim: int, seed: int = 0) -> np.ndarray:
+    """Rows around 40 centres: neighbours are well defined, as in a real model."""
+    rng = np.random.default_rng(seed)
+    centres = rng.standard_normal((40, dim)).astype(np.float32)
+    return (centres[rng.integers(0, 40, n)] + 0.3 * rng.standard_normal((n, dim))).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def toy(tmp_path_factory) -> Path:
+    """A 2,000 x 32 model of made-up words with clustered vectors."""
+    vectors = _clustered(2000, 32)
+    words = [f"w{i}" for i in range(len(vectors))]
+    return write_toy_model(tmp_path_factory.mktemp("toy") / "toy", words, vectors, tokenizer={"mode": "whitespace"})
+
+
+def _digest(folder: Path) -> dict:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir()) if p.is_file()}
+
+
+def test_int8_rows_are_within_half_a_step():
+    rows = _clustered(300, 17)
+    rows[5] = 0  # a zero row stays zero
+    codes, scales = encode_int8(rows)
+    assert codes.dtype == np.int8 and scales.shape == (300,)
+    decoded = codes.astype(np.float32) * scales[:, None]
+    assert np.all(np.abs(decoded - rows) <= scales[:, None] / 2 + 1e-6)
+    assert np.all(decoded[5] == 0)
+    assert np.allclose(np.abs(codes).max(axis=1)[np.arange(300) != 5], 127)
+
+
+def test_int8_folder_decodes_within_the_bound_and_leaves_the_original(toy, tmp_path):
+    before = _digest(toy)
+    out = tmp_path / "toy-int8"
+    cost = compress(ModelFolder(toy), out, Setting("int8"), benchmarks=False)
+    assert _digest(toy) == before
+    assert sorted(p.name for p in out.iterdir()) == [
+        "meta.json", "norms.npy", "scales.npy", "vectors.int8.npy", "vocab.txt"]
+    original, small = ModelFolder(toy), ModelFolder(out)
+    assert small.storage == "int8" and small.meta["storage"]["kind"] == "int8"
+    assert (small.vocab_size, small.dim) == (original.vocab_size, original.dim)
+    scales = np.load(out / "scales.npy")
+    full = np.asarray(small.vectors)
+    assert full.dtype == np.float32
+    assert np.all(np.abs(full - original.vectors) <= scales[:, None] / 2 + 1e-6)
+    assert np.allclose(small.norms, np.linalg.norm(full, axis=1), rtol=1e-5)
+    assert cost.recall_at_10 >= 0.95 and cost.sampled == 1000
+    assert small.meta["compression"]["recall_at_10"] == round(cost.recall_at_10, 4)
+    assert small.meta["compression"]["bytes_before"] > 3 * small.meta["compression"]["bytes_after"] / 1.2
+
+
+def test_float16_folder_holds_the_rounded_values(toy, tmp_path):
+    out = tmp_path / "toy-f16"
+    cost = compress(ModelFolder(toy), out, Setting("float16"), benchmarks=False)
+    small = ModelFolder(out)
+    expected = ModelFolder(toy).vectors.astype(np.float16).astype(np.float32)
+    assert np.array_equal(np.asarray(small.vectors), expected)
+    assert cost.recall_at_10 >= 0.99
+
+
+def test_stored_rows_index_like_an_array(toy, tmp_path):
+    out = tmp_path / "toy-int8"
+    compress(ModelFolder(toy), out, Setting("int8"), benchmarks=False, sample=50)
+    rows = ModelFolder(out).vectors
+    assert isinstance(rows, StoredRows) and len(rows) == 2000 and rows.shape == (2000, 32)
+    full = np.asarray(rows)
+    assert np.array_equal(rows[7], full[7]) and rows[7].shape == (32,)
+    assert np.array_equal(rows[10:20], full[10:20])
+    assert np.array_equal(rows[1:50:7], full[1:50:7])
+    assert np.array_equal(rows[np.array([3, 3, 1999])], full[[3, 3, 1999]])
+    assert np.array_equal(rows[[4, 5], 2:4], full[[4, 5], 2:4])
+    queries = np.random.default_rng(1).standard_normal((3, 32)).astype(np.float32)
+    out_block = np.empty((3, 1500), dtype=np.float32)
+    assert np.allclose(rows.products(queries, 100, 1600, out_block), queries @ full[100:1600].T, atol=1e-4)
+
+
+def test_queries_and_evaluate_run_on_a_compressed_trained_model(w2v_dir, tmp_path):
+    out = tmp_path / "w2v-int8"
+    cost = compress(ModelFolder(w2v_dir), out, Setting("int8"), sample=300)
+    original, small = ModelFolder(w2v_dir), ModelFolder(out)
+    a = query.neighbors(original, ["king", "god", "water"], k=10)
+    b = query.neighbors(small, ["king", "god", "water"], k=10)
+    for x, y in zip(a, b):
+        assert x.error is None and y.error is None
+        assert len({h.word for h in x.hits} & {h.word for h in y.hits}) >= 8
+        assert abs(x.hits[0].score - y.hits[0].score) < 0.01
+    [r] = query.analogy(small, [["king", "man", "woman"]], k=3)
+    assert r.error is None and len(r.hits) == 3
+    # The benchmark scores were measured on both (the small corpus knows a few of their words).
+    assert set(cost.scores) == {"analogy:questions-words.txt", "spearman:wordsim353.tsv", "spearman:simlex999.txt"}
+    rho = cost.scores["spearman:wordsim353.tsv"]
+    assert rho["before"] is not None and abs(rho["before"] - rho["after"]) < 0.05
+
+
+def test_cli_compress_then_every_command(w2v_dir, tmp_path):
+    install(w2v_dir, "web")
+    result = invoke(["compress", "web", "--to", "int8", "--sample", "200", "-f", "json"])
+    assert result.exit_code == 0, result.stderr
+    [row] = json.loads(result.stdout)
+    assert row["setting"] == "int8" and row["recall@10"] >= 0.9 and row["ratio"] > 2.5
+    assert abs(row["vectors ratio"] - 4 * 32 / (32 + 4)) < 0.05  # a float32 scale a row of 32 int8 codes
+    assert "wrote" in result.stderr
+    for args in (["neighbors", "-m", "web-int8", "king"], ["analogy", "-m", "web-int8", "king", "man", "woman"],
+                 ["similarity", "-m", "web-int8", "king", "god"], ["vector", "-m", "web-int8", "king"],
+                 ["evaluate", "-m", "web-int8"]):
+        done = invoke(args)
+        assert done.exit_code == 0, (args, done.stderr)
+        assert done.stdout.strip()
+    embedded = invoke(["embed", "-m", "web-int8", "-f", "jsonl"], input="the king said\n")
+    plain = invoke(["embed", "-m", "web", "-f", "jsonl"], input="the king said\n")
+    assert embedded.exit_code == 0 and plain.exit_code == 0, embedded.stderr
+    got, want = (np.array(json.loads(r.stdout.splitlines()[0])["vector"]) for r in (embedded, plain))
+    assert got.shape == want.shape and np.dot(got, want) / np.linalg.norm(got) / np.linalg.norm(want) > 0.999
+    listed = invoke(["models", "list", "-f", "json"])
+    storage = {m["name"]: m["storage"] for m in json.loads(listed.stdout)}
+    assert storage == {"web": "float32", "web-int8": "int8"}
+    info = json.loads(invoke(["models", "info", "web-int8"]).stdout)
+    assert info["storage_kind"] == "int8" and info["size_bytes"] > 0 and info["compression"]["setting"] == "int8"
+    # Export decompresses: word2vec text and an emb folder with float32 vectors.npy.
+    text = tmp_path / "web.txt"
+    assert invoke(["export", "-m", "web-int8", text, "--format", "word2vec"]).exit_code == 0
+    lines = text.read_text(encoding="utf-8").splitlines()
+    original = ModelFolder(w2v_dir)
+    values = np.array(lines[1].split()[1:], dtype=np.float32)
+    row = original.index_of(lines[1].split()[0])
+    scale = np.abs(original.vectors[row]).max() / 127
+    assert np.all(np.abs(values - original.vectors[row]) <= scale / 2 + 1e-5)
+    folder = tmp_path / "exported"
+    done = invoke(["export", "-m", "web-int8", folder, "--format", "folder"])
+    assert done.exit_code == 0, done.stderr
+    plain = ModelFolder(folder)
+    assert plain.storage == "float32" and "storage" not in plain.meta
+    assert np.all(np.abs(plain.vectors - original.vectors) <= np.abs(original.vectors).max(1, keepdims=True) / 254 + 1e-5)
+
+
+def test_dry_run_prints_several_settings_and_writes_nothing(toy, emb_home):
+    install(toy, "toy")
+    before = sorted(p.name for p in (emb_home / "models").iterdir())
+    result = invoke(["compress", "toy", "--dry-run", "--no-benchmarks", "--sample", "100", "-f", "tsv"])
+    assert result.exit_code == 0, result.stderr
+    header, *rows = [line.split("\t") for line in result.stdout.splitlines()]
+    assert header[:5] == ["setting", "size", "ratio", "vectors ratio", "recall@10"]
+    settings = [r[0] for r in rows]
+    assert settings[:2] == ["float16", "int8"]
+    if HAS_FAISS:
+        assert any(s.startswith("pq M=") for s in settings)
+    assert sorted(p.name for p in (emb_home / "models").iterdir()) == before
+
+
+def test_compressing_a_compressed_model_says_so(toy, tmp_path):
+    install(toy, "toy")
+    assert invoke(["compress", "toy", "--to", "int8", "--no-benchmarks", "--sample", "50"]).exit_code == 0
+    again = invoke(["compress", "toy-int8", "--to", "float16", "--no-benchmarks", "--sample", "50", "-n", "again"])
+    assert again.exit_code == 0, again.stderr
+    assert "compressing again from its stored values" in again.stderr
+    meta = ModelFolder(Path(json.loads(invoke(["models", "info", "again"]).stdout)["path"])).meta
+    assert meta["storage"]["kind"] == "float16" and meta["compression"]["from_storage"] == "int8"
+
+
+def test_bad_input_is_one_line(toy, tmp_path):
+    install(toy, "toy")
+    assert_clean_error(invoke(["compress", "toy", "--to", "pq", "-M", "5"]), 2, "does not divide the dimension 32",
+                       "1, 2, 4, 8, 16, 32")
+    assert_clean_error(invoke(["compress", "toy", "--to", "int8", "-M", "4"]), 2, "--subquantizers and --opq")
+    assert_clean_error(invoke(["compress", "toy", "--to", "pq", "-M", "8", "--bits", "9"]), 2, "use 1 to 8")
+    assert_clean_error(invoke(["compress", "toy", "-n", "x", "-o", tmp_path / "x"]), 2, "--name or --output")
+    assert_clean_error(invoke(["compress", "toy", "-n", "toy"]), 2, "exists")
+    tiny = write_toy_model(tmp_path / "tiny", [f"t{i}" for i in range(100)], _clustered(100, 8))
+    assert_clean_error(invoke(["compress", tiny, "--to", "pq", "-M", "4"]), 2, "needs at least 1024 words")
+    assert not (tmp_path / "x").exists()
+
+
+def test_a_damaged_folder_is_reported(toy, tmp_path):
+    out = tmp_path / "toy-int8"
+    compress(ModelFolder(toy), out, Setting("int8"), benchmarks=False, sample=20)
+    scales = out / "scales.npy"
+    scales.write_bytes(scales.read_bytes()[:-100])
+    with pytest.raises(ModelError, match="scales.npy: truncated row scales"):
+        ModelFolder(out)
+    meta = json.loads((out / "meta.json").read_text())
+    meta["storage"] = {"kind": "zip"}
+    (out / "meta.json").write_text(json.dumps(meta))
+    with pytest.raises(ModelError, match="unknown vector storage"):
+        ModelFolder(out)
+
+
+def test_a_storage_claim_from_elsewhere_is_not_kept(tmp_path):
+    # An imported file's metadata saying "int8" must not describe the float32 vectors.npy written.
+    folder = tmp_path / "m"
+    folder.mkdir()
+    write_model(folder, ["a", "b"], np.eye(2, dtype=np.float32), {"storage": {"kind": "int8"}})
+    assert ModelFolder(folder).storage == "float32"
+
+
+@needs_faiss
+def test_pq_codes_decode_to_their_centroids_and_keep_neighbours(toy, tmp_path):
+    out = tmp_path / "toy-pq"
+    cost = compress(ModelFolder(toy), out, Setting("pq", 16, 8), benchmarks=False, sample=300)
+    small = ModelFolder(out)
+    assert small.storage == "pq" and small.meta["storage"] == {"kind": "pq", "subquantizers": 16, "bits": 8,
+                                                               "opq": False}
+    codes, books = np.load(out / "pq.codes.npy"), np.load(out / "pq.codebooks.npy")
+    assert codes.shape == (2000, 16) and books.shape == (16, 256, 2)
+    expected = np.concatenate([books[j][codes[:, j]] for j in range(16)], axis=1)
+    assert np.allclose(np.asarray(small.vectors), expected)
+    error = np.linalg.norm(expected - ModelFolder(toy).vectors, axis=1) / ModelFolder(toy).norms
+    assert np.median(error) < 0.35
+    assert cost.recall_at_10 >= 0.5 and cost.ratio > 2.5
+    # Few queries take the lookup-table path, many the decoding path: the same products.
+    q = np.random.default_rng(2).standard_normal((12, 32)).astype(np.float32)
+    few = small.vectors.products(q[:3], 0, 2000, np.empty((3, 2000), np.float32))
+    many = small.vectors.products(q, 0, 2000, np.empty((12, 2000), np.float32))
+    assert np.allclose(few, q[:3] @ expected.T, atol=1e-3) and np.allclose(many, q @ expected.T, atol=1e-3)
+
+
+@needs_faiss
+def test_opq_stores_an_orthonormal_rotation_and_is_read_without_faiss(toy, tmp_path, monkeypatch):
+    out = tmp_path / "toy-opq"
+    compress(ModelFolder(toy), out, Setting("pq", 8, 6, opq=True), benchmarks=False, sample=100)
+    rotation = np.load(out / "pq.rotation.npy")
+    assert np.allclose(rotation @ rotation.T, np.eye(32), atol=1e-4)
+    monkeypatch.setitem(sys.modules, "faiss", None)
+    small = ModelFolder(out)
+    [res] = query.neighbors(small, ["w1"], k=5)
+    assert res.error is None and len(res.hits) == 5
+    rows = np.asarray(small.vectors)
+    codes, books = np.load(out / "pq.codes.npy"), np.load(out / "pq.codebooks.npy")
+    assert np.allclose(rows, np.concatenate([books[j][codes[:, j]] for j in range(8)], axis=1) @ rotation, atol=1e-5)
+
+
+@needs_faiss
+def test_damaged_pq_codes_are_reported(toy, tmp_path):
+    out = tmp_path / "toy-pq"
+    compress(ModelFolder(toy), out, Setting("pq", 8, 4), benchmarks=False, sample=20)
+    codes = np.load(out / "pq.codes.npy")
+    codes[0, 0] = 200
+    np.save(out / "pq.codes.npy", codes)
+    with pytest.raises(ModelError, match="a code is 200 but the codebooks have 16 centroids"):
+        ModelFolder(out)
+
+
+def test_pq_without_faiss_is_one_line_naming_the_extra(toy, monkeypatch):
+    install(toy, "toy")
+    monkeypatch.setitem(sys.modules, "faiss", None)
+    assert_clean_error(invoke(["compress", "toy", "--to", "pq", "-M", "8"]), 1, "pip install 'embcli[compress]'")
+    with pytest.raises(MissingExtraError):
+        compress(ModelFolder(toy), Path("/nonexistent/x"), Setting("pq", 8), benchmarks=False)
+
+
+def test_dry_run_library_measures_each_setting_once(toy):
+    model = ModelFolder(toy)
+    costs = dry_run(model, [Setting("float16"), Setting("int8")], sample=100, benchmarks=False)
+    assert [c.setting for c in costs] == ["float16", "int8"]
+    assert costs[0].bytes_after > costs[1].bytes_after and costs[1].recall_at_10 >= 0.9
+    assert all(s.to in ("float16", "int8", "pq") for s in dry_run_settings(model))
+    with pytest.raises(UsageError):
+        dry_run(model, [Setting("zip")])
+
+
+def test_api_model_compress(toy, tmp_path):
+    import embcli
+
+    model = embcli.load(str(toy))
+    small = model.compress("int8", output=tmp_path / "small", sample=100, benchmarks=False)
+    assert small.meta["storage"]["kind"] == "int8" and small.compression.recall_at_10 >= 0.9
+    assert small.vectors.dtype == np.float32 and small.vectors.shape == model.vectors.shape
+    assert [n.word for n in small.neighbors("w1", k=3)][:1] == [n.word for n in model.neighbors("w1", k=3)][:1]
+    with pytest.raises(UsageError, match="exists"):
+        model.compress("int8", output=tmp_path / "small")
