@@ -49,10 +49,12 @@ W2V_TRAINERS = ["word2vec", "gensim"]
 
 def use_word2vec_trainer(mp: pytest.MonkeyPatch, name: str) -> None:
     """Make ``name`` the trainer of word2vec with negative sampling."""
-    from embcli.train import TRAINERS
+    import embcli.train as registry
 
     if name == "gensim":
-        mp.delitem(TRAINERS, "word2vec")
+        # A copy without emb's trainer: deleting and restoring the entry would move it behind gensim's
+        # in the registry's order (the first trainer that fits is used) for the tests that follow.
+        mp.setattr(registry, "TRAINERS", {k: v for k, v in registry.TRAINERS.items() if k != "word2vec"})
 
 
 @pytest.fixture(params=W2V_TRAINERS)
