@@ -51,7 +51,7 @@ def subword_rows(words: list[str], minn: int, maxn: int, buckets: int) -> tuple[
     return offsets, rows.astype(np.int32)
 
 
-def sampling_tables(counts: np.ndarray, lines: int, tokens: int, options: TrainOptions, use_eos: bool = True):
+def sampling_tables(counts: np.ndarray, lines: int, tokens: int, options: TrainOptions):
     """fastText's keep probabilities (of the words and ``</s>``) and its table of negatives.
 
     Frequencies are over every token of the corpus and every line end, as fastText counts them; a
@@ -66,13 +66,11 @@ def sampling_tables(counts: np.ndarray, lines: int, tokens: int, options: TrainO
     else:
         keep = np.ones(len(all_counts), dtype=np.float32)
     weights = all_counts**options.ns_exponent
-    if not use_eos:
-        weights[-1] = 0.0
     return keep, kernels.negative_table(weights, NEGATIVE_TABLE)
 
 
 def _run_threads(ids_path: Path, n_ids: int, budget: int, wi, wo, sub_off, sub_rows, keep, negs,
-                 options: TrainOptions, use_eos: bool, on_progress: ProgressFn | None) -> None:
+                 options: TrainOptions, on_progress: ProgressFn | None) -> None:
     """Train until the threads have read ``budget`` ids; thread t streams the t-th slice of the id file.
 
     As in fastText, a thread reads its slice chunk by chunk, starting over at its end, until every
@@ -91,7 +89,7 @@ def _run_threads(ids_path: Path, n_ids: int, budget: int, wi, wo, sub_off, sub_r
 
     def step(buf, before, t):
         return kernels.train_span(
-            buf, wi, wo, sub_off, sub_rows, keep, negs, sigmoid, most, eos, use_eos, opts.arch == "cbow",
+            buf, wi, wo, sub_off, sub_rows, keep, negs, sigmoid, most, eos, opts.arch == "cbow",
             opts.window, opts.negative, MAX_LINE, opts.lr, opts.min_lr, before, total, rng, t,
         )
 
@@ -99,13 +97,12 @@ def _run_threads(ids_path: Path, n_ids: int, budget: int, wi, wo, sub_off, sub_r
 
 
 def train_fasttext(
-    prepared: Prepared, options: TrainOptions, folder: Path, on_progress: ProgressFn | None = None,
-    use_eos: bool = True,
+    prepared: Prepared, options: TrainOptions, folder: Path, on_progress: ProgressFn | None = None
 ) -> Trained:
     """Train FastText on the tokenized corpus; temporary files go in ``folder`` and are removed.
 
-    The tokenized text file is deleted once converted to word ids. ``use_eos=False`` leaves
-    ``</s>`` out of training (lines still end there); it exists for comparisons.
+    The tokenized text file is deleted once converted to word ids. The end-of-line token ``</s>`` is
+    a word of every line, as in fastText.
     """
     from embcli.train.fasttext import kernels
 
@@ -118,7 +115,7 @@ def train_fasttext(
         n_ids = write_ids(prepared.path, words, ids_path)
         prepared.path.unlink(missing_ok=True)
         sub_off, sub_rows = subword_rows(words, opts.minn, opts.maxn, opts.buckets)
-        keep, negs = sampling_tables(counts, prepared.sentences, prepared.stats.tokens, opts, use_eos)
+        keep, negs = sampling_tables(counts, prepared.sentences, prepared.stats.tokens, opts)
         # Input rows: words, </s>, n-gram buckets; uniform in [-1/dim, 1/dim]. Output rows start at 0.
         wi = np.empty((vocab + 1 + opts.buckets, opts.dim), dtype=np.float32)
         kernels.init_uniform(wi, 1.0 / opts.dim, opts.seed)
@@ -126,7 +123,7 @@ def train_fasttext(
         # fastText counts an epoch as every token of the corpus and every line end, rare words
         # included, though it reads only the others: the words kept are read a little more often.
         budget = opts.epochs * (prepared.stats.tokens + prepared.sentences)
-        _run_threads(ids_path, n_ids, budget, wi, wo, sub_off, sub_rows, keep, negs, opts, use_eos, on_progress)
+        _run_threads(ids_path, n_ids, budget, wi, wo, sub_off, sub_rows, keep, negs, opts, on_progress)
     finally:
         ids_path.unlink(missing_ok=True)
     vectors = np.empty((vocab, opts.dim), dtype=np.float32)

@@ -99,7 +99,7 @@ def _update(wi, wo, rows, nrows, target, negs, sigmoid, neg, lr, hidden, grad, s
 
 @njit(cache=True, nogil=True, fastmath=FAST)
 def train_span(
-    ids, wi, wo, sub_off, sub_rows, keep, negs, sigmoid, most, eos, use_eos, cbow, ws, neg, max_line,
+    ids, wi, wo, sub_off, sub_rows, keep, negs, sigmoid, most, eos, cbow, ws, neg, max_line,
     lr0, lr_min, done_before, total, rng, slot,
 ):
     """Train on the word ids ``ids`` (vocabulary ids and ``eos`` at line ends); return tokens read.
@@ -107,8 +107,7 @@ def train_span(
     ``sub_off``/``sub_rows``: the input rows of word i are ``sub_rows[sub_off[i]:sub_off[i + 1]]``
     (its own row first, then its n-gram rows), at most ``most`` of them. ``keep[i]``: the probability
     of keeping word i. ``sigmoid``: ``sigmoid_table()``, made once by the caller.
-    With ``use_eos`` the end-of-line token is a word of the line, as in fastText; without, it only
-    ends the line. The learning rate falls linearly from ``lr0`` to ``lr_min`` over ``total``
+    The end-of-line token is a word of the line, as in fastText. The learning rate falls linearly from ``lr0`` to ``lr_min`` over ``total``
     tokens, of which ``done_before`` were read before this call (by every thread). ``rng[slot]``
     holds this thread's random state, read at the start and written back at the end.
     """
@@ -129,11 +128,10 @@ def train_span(
             w = ids[p]
             p += 1
             count += 1
-            if w != eos or use_eos:
-                state = _next(state)
-                if np.float32(state >> _S40) * _UNIT < keep[w]:
-                    line[nl] = w
-                    nl += 1
+            state = _next(state)
+            if np.float32(state >> _S40) * _UNIT < keep[w]:
+                line[nl] = w
+                nl += 1
             if w == eos or count > max_line:
                 break
         read += count
