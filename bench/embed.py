@@ -148,7 +148,7 @@ def bench_embed(model: Path, lines: Path, n: int, cache: Path, sample: int) -> N
 def bench_search(model: Path, cache: Path, docs_n: int, queries_n: int, k: int) -> None:
     from embcli import docsearch
     from embcli.folder import ModelFolder
-    from embcli.search import topk
+    from embcli.topk import topk
 
     docs_txt = build_lines(cache, docs_n, 20, 11)
     parquet = cache / f"docs-{docs_n}.parquet"

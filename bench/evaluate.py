@@ -58,7 +58,7 @@ def main() -> None:
     from gensim.models import KeyedVectors
     from gensim.test.utils import datapath
 
-    from embcli.evaluate import evaluate_analogies
+    from embcli.evaluation import evaluate_analogies
     from embcli.folder import ModelFolder
 
     path = datapath("questions-words.txt")

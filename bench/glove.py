@@ -71,7 +71,7 @@ def run_child(cmd: list[str], env: dict | None = None, stdin: Path | None = None
 def tokenize_for_gensim(files: list[Path], out: Path) -> int:
     from embcli.corpus import Corpus
     from embcli.tokenize import TokenizerSettings
-    from embcli.train.prepare import prepare_corpus
+    from embcli.training.prepare import prepare_corpus
 
     prepared = prepare_corpus(Corpus([str(f) for f in files]), TokenizerSettings(), out)
     return prepared.stats.tokens
@@ -214,7 +214,7 @@ def main() -> None:
         if args.stanford is not None:
             work = tmp / "stanford"
             work.mkdir()
-            from embcli.train.options import parse_memory
+            from embcli.training.options import parse_memory
 
             st = stanford(args.stanford.expanduser(), tmp / "corpus.txt", work, args.seeds, args.threads,
                           args.epochs, parse_memory(args.memory))

@@ -82,8 +82,8 @@ def popularity(sessions: list[list[str]], k: int = 10) -> float:
 def main() -> None:
     from embcli.corpus import Corpus
     from embcli.tokenize import TokenizerSettings
-    from embcli.train.options import TrainOptions
-    from embcli.train.run import train_to_folder
+    from embcli.training.options import TrainOptions
+    from embcli.training.run import train_to_folder
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--held-out", type=int, default=1000)

@@ -34,8 +34,8 @@ import numpy as np
 from embcli.corpus import Corpus
 from embcli.folder import ModelFolder as Model
 from embcli.tokenize import TokenizerSettings
-from embcli.train.options import TrainOptions
-from embcli.train.run import train_to_folder
+from embcli.training.options import TrainOptions
+from embcli.training.run import train_to_folder
 
 HERE = Path(__file__).resolve().parent
 NSMC = HERE.parent.parent.parent / "shared" / "corpora" / "nsmc.txt.xz"

@@ -33,7 +33,7 @@ from pathlib import Path
 from embcli.corpus import Corpus
 from embcli.errors import EmbError
 from embcli.tokenize import TokenizerSettings
-from embcli.train.prepare import BLOCK_LINES, prepare_corpus
+from embcli.training.prepare import BLOCK_LINES, prepare_corpus
 
 HERE = Path(__file__).resolve().parent
 NSMC = HERE.parent.parent.parent / "shared" / "corpora" / "nsmc.txt.xz"

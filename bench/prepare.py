@@ -20,7 +20,7 @@ import train as bench  # noqa: E402
 
 from embcli.corpus import Corpus  # noqa: E402
 from embcli.tokenize import TokenizerSettings  # noqa: E402
-from embcli.train.prepare import prepare_corpus  # noqa: E402
+from embcli.training.prepare import prepare_corpus  # noqa: E402
 
 
 def main() -> None:

@@ -23,7 +23,7 @@ from embcli.errors import UsageError
 from embcli.folder import ModelFolder, atomic_dir
 from embcli.folder.layout import MODEL_FILES
 from embcli.folder.storage import StoredRows, encode_rows, save_compressed, stored_norms
-from embcli.search import topk
+from embcli.topk import topk
 
 KINDS = ("float16", "int8", "pq")
 RECALL_K = 10
@@ -150,7 +150,7 @@ def _neighbours(vectors, norms: np.ndarray, rows: np.ndarray, k: int) -> np.ndar
 
 def benchmark_scores(model: ModelFolder) -> dict:
     """Analogy accuracy and WS353/SimLex Spearman correlations on the default sets (None: no word known)."""
-    from embcli.evaluate import ANALOGY_SETS, SIMILARITY_SETS, default_dataset, evaluate_analogies, evaluate_pairs
+    from embcli.evaluation import ANALOGY_SETS, SIMILARITY_SETS, default_dataset, evaluate_analogies, evaluate_pairs
 
     out: dict = {}
     for name in ANALOGY_SETS:

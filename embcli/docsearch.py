@@ -17,7 +17,7 @@ Parquet changes (size or modification time), may be deleted at any time, and is 
 done in memory) when the folder cannot be written. Text collections are searched in memory.
 
 Answers are exact: the int8 scan only selects candidates, which are scored again in float32 (see
-``embcli.prefilter``), so a large batch returns what ``embcli.search.topk`` would, up to float32
+``embcli.prefilter``), so a large batch returns what ``embcli.topk.topk`` would, up to float32
 rounding (two documents whose cosines differ in the last bits may come in the other order).
 """
 
@@ -34,7 +34,7 @@ import numpy as np
 from embcli.corpus import Corpus
 from embcli.errors import EmbError, FormatError, ModelError, UsageError
 from embcli.folder import ModelFolder, atomic_dir, load_array, row_norms
-from embcli.search import topk
+from embcli.topk import topk
 from embcli.sentences import POOLINGS, Embedder, text_lines
 from embcli.vector_writers import META_KEY
 

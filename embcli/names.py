@@ -4,14 +4,14 @@ The command line builds its options and help from these (``emb --help`` must not
 modules that implement the choices import them from here.
 """
 
-# Search metrics (embcli.search) and analogy methods: 3CosAdd and 3CosMul.
+# Search metrics (embcli.topk) and analogy methods: 3CosAdd and 3CosMul.
 METRICS = ("cosine", "euclidean", "dot")
 METHODS = ("add", "mul")
-# Training (embcli.train.options).
+# Training (embcli.training.options).
 ALGORITHMS = ("word2vec", "fasttext", "glove")
 ARCHS = ("skipgram", "cbow")
 LOSSES = ("ns", "hs")
-# What evaluation does with questions that hold unknown words (embcli.evaluate).
+# What evaluation does with questions that hold unknown words (embcli.evaluation).
 OOV_POLICIES = ("skip", "wrong")
 # Tokenizers (embcli.tokenize).
 TOKENIZER_MODES = ("unicode", "whitespace", "ko", "ja", "zh")

@@ -12,7 +12,7 @@ VNNI kernels), and its error has a hard bound, so it can select candidates witho
   ``A >= t - 2B``. Those candidates (a few hundred a query) are scored again exactly, in float32
   as gensim does (dot / norm), and the best k are kept, ties broken by row as the plain search does.
 
-The answers are therefore the same as ``embcli.search.topk``'s; only the work differs. The index is
+The answers are therefore the same as ``embcli.topk.topk``'s; only the work differs. The index is
 built on the first large batch and kept in the model folder (``search-index/``); when it cannot be
 written, or onnxruntime is missing, the caller falls back to the plain float32 search.
 

@@ -5,7 +5,7 @@ normalised as a whole. Queries asked together share one pass over the matrix: it
 blocks, each block is multiplied with all the query vectors at once, and a running top-k per query
 keeps only the rows that beat its current k-th score. Scores follow gensim's definitions
 (``most_similar``, ``most_similar_cosmul``, ``similarity``), so the answers agree with gensim's.
-The search itself is in ``embcli.search``; large batches of cosine neighbours take the exact int8
+The search itself is in ``embcli.topk``; large batches of cosine neighbours take the exact int8
 prefilter of ``embcli.prefilter`` instead. This module turns words into rows and results.
 """
 
@@ -18,7 +18,7 @@ import numpy as np
 
 from embcli.errors import EmbError, UnknownWordError, UsageError
 from embcli.folder import ModelFolder
-from embcli.search import METHODS, METRICS, analogy_topk, topk
+from embcli.topk import METHODS, METRICS, analogy_topk, topk
 from embcli.subwords import oov_vector
 
 

@@ -49,7 +49,7 @@ W2V_TRAINERS = ["word2vec", "gensim"]
 
 def use_word2vec_trainer(mp: pytest.MonkeyPatch, name: str) -> None:
     """Make ``name`` the trainer of word2vec with negative sampling."""
-    import embcli.train as registry
+    import embcli.training as registry
 
     if name == "gensim":
         # A copy without emb's trainer: deleting and restoring the entry would move it behind gensim's

@@ -10,8 +10,8 @@ from embcli.corpus import Corpus
 from embcli.store import ModelStore
 from embcli.folder import write_model
 from embcli.tokenize import TokenizerSettings
-from embcli.train.options import TrainOptions
-from embcli.train.run import train_to_folder
+from embcli.training.options import TrainOptions
+from embcli.training.run import train_to_folder
 
 
 def train_small(folder: Path, corpus: Path, algo: str) -> Path:

@@ -31,14 +31,13 @@ def test_import_is_lazy():
     assert out == ["False", "False", "True", "True"]
 
 
-def test_train_and_evaluate_are_packages_and_functions():
+def test_train_evaluate_and_search_are_the_api_functions():
     code = (
-        "import embcli.train.options, embcli.evaluate as ev, embcli; "
-        "print(callable(embcli.train), callable(embcli.evaluate), embcli.train is embcli.train.options.__package__ "
-        "or embcli.train.__name__, ev is embcli.evaluate)"
+        "import embcli.training.options, embcli.evaluation, embcli.topk, embcli, embcli.api as api; "
+        "print(embcli.train is api.train, embcli.evaluate is api.evaluate, embcli.search is api.search)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
-    assert out == ["True", "True", "embcli.train", "True"]
+    assert out == ["True", "True", "True"]
 
 
 def test_attributes(model, w2v_dir):

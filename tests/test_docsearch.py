@@ -12,7 +12,7 @@ from query_models import small_corpus_file, w2v_dir, write_toy_model  # noqa: F4
 from embcli import docsearch
 from embcli.errors import EmbError, FormatError, UsageError
 from embcli.folder import ModelFolder, row_norms
-from embcli.search import topk
+from embcli.topk import topk
 from embcli.sentences import Embedder
 from embcli.vector_writers import VectorWriter
 

@@ -12,11 +12,11 @@ from typer.testing import CliRunner
 
 from embcli.cli.app import app
 from embcli.corpus import Corpus
-from embcli.evaluate import evaluate_analogies, evaluate_pairs, parse_pairs
+from embcli.evaluation import evaluate_analogies, evaluate_pairs, parse_pairs
 from embcli.folder import ModelFolder
 from embcli.tokenize import TokenizerSettings
-from embcli.train.options import TrainOptions
-from embcli.train.run import train_to_folder
+from embcli.training.options import TrainOptions
+from embcli.training.run import train_to_folder
 
 runner = CliRunner()
 
@@ -196,7 +196,7 @@ def test_pairs_with_a_non_numeric_score_after_the_header_are_refused(tmp_path):
 
 
 def test_analogies_in_small_batches_give_the_same_scores(trained, monkeypatch):
-    import embcli.evaluate as ev
+    import embcli.evaluation as ev
 
     trained = ModelFolder(trained)
     whole = evaluate_analogies(trained, datapath("questions-words.txt"), restrict_vocab=30000)

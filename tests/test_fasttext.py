@@ -15,11 +15,11 @@ from embcli.query import neighbors
 from embcli.query import vectors as query_vectors
 from embcli.subwords import ngram_buckets, oov_vector
 from embcli.tokenize import TokenizerSettings
-from embcli.train.options import TrainOptions
-from embcli.train.run import train_to_folder
-from embcli.train.fasttext import kernels, subword_rows, train_fasttext
-from embcli.train.common import select_vocabulary
-from embcli.train.prepare import prepare_corpus
+from embcli.training.options import TrainOptions
+from embcli.training.run import train_to_folder
+from embcli.training.fasttext import kernels, subword_rows, train_fasttext
+from embcli.training.common import select_vocabulary
+from embcli.training.prepare import prepare_corpus
 
 BUCKETS = 200_003
 

@@ -12,14 +12,14 @@ from embcli.corpus import Corpus
 from embcli.errors import TrainingError, UsageError
 from embcli.store import ModelStore
 from embcli.tokenize import TokenizerSettings
-from embcli.train.options import TrainOptions
-from embcli.train.run import train_to_folder, train_to_store
-from embcli.train.common import select_vocabulary
-from embcli.train.glove import fit, init_params, train_glove
-from embcli.train.glove import kernels
-from embcli.train.glove.cooccur import count_cooccurrences, dense_layout, minimum_memory
-from embcli.train.options import parse_memory
-from embcli.train.prepare import prepare_corpus
+from embcli.training.options import TrainOptions
+from embcli.training.run import train_to_folder, train_to_store
+from embcli.training.common import select_vocabulary
+from embcli.training.glove import fit, init_params, train_glove
+from embcli.training.glove import kernels
+from embcli.training.glove.cooccur import count_cooccurrences, dense_layout, minimum_memory
+from embcli.training.options import parse_memory
+from embcli.training.prepare import prepare_corpus
 
 
 def prepare(tmp_path: Path, lines: list[str], name="corpus.tmp", mode="unicode"):
@@ -363,7 +363,7 @@ def test_a_window_wider_than_the_smallest_table_still_counts(tmp_path):
 
 
 def test_the_table_grows_before_it_spills(tmp_path, verses, monkeypatch):
-    from embcli.train.glove import cooccur
+    from embcli.training.glove import cooccur
 
     prepared, words = verses
     whole = entries_as_dict(count(tmp_path, prepared, words, window=10, sub="whole"))

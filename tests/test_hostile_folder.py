@@ -22,7 +22,7 @@ from conftest import assert_clean_error, invoke
 
 from embcli import prefilter
 from embcli.folder import ModelFolder
-from embcli.search import topk
+from embcli.topk import topk
 from tests.query_models import write_toy_model
 
 ROWS, DIM = 40, 8

@@ -234,7 +234,7 @@ def test_train_ko_model_remembers_its_tokenizer_and_queries_use_it(emb_home, tmp
     result = invoke(["similarity", "영화가", "영화를", "-m", "ko", "-f", "tsv"])
     assert result.exit_code == 0 and float(result.stdout.splitlines()[1].split("\t")[2]) == pytest.approx(1.0)
     # Evaluation sets go through the analyzer too: 영화는 and 영화를 are both 영화.
-    from embcli.evaluate import evaluate_pairs
+    from embcli.evaluation import evaluate_pairs
     from embcli.folder import ModelFolder as Model
 
     pairs = tmp_path / "pairs.tsv"
@@ -268,7 +268,7 @@ def _failing_tokenizer(how: str):
 
 @pytest.mark.parametrize("threads", ["1", "2"])
 def test_tokenizer_raising_stops_training_with_its_error(monkeypatch, emb_home, tmp_path, threads):
-    monkeypatch.setattr("embcli.train.prepare.make_tokenizer", _failing_tokenizer("raise"))
+    monkeypatch.setattr("embcli.training.prepare.make_tokenizer", _failing_tokenizer("raise"))
     corpus = tmp_path / "c.txt"
     corpus.write_text("good line here\n" * 5000 + "a BAD line\n" + "good line here\n" * 100, encoding="utf-8")
     result = invoke(["train", corpus, "--threads", threads, "--min-count", "1", "--name", "m"])
@@ -277,7 +277,7 @@ def test_tokenizer_raising_stops_training_with_its_error(monkeypatch, emb_home, 
 
 
 def test_worker_that_dies_stops_training(monkeypatch, emb_home, tmp_path):
-    monkeypatch.setattr("embcli.train.prepare.make_tokenizer", _failing_tokenizer("exit"))
+    monkeypatch.setattr("embcli.training.prepare.make_tokenizer", _failing_tokenizer("exit"))
     corpus = tmp_path / "c.txt"
     corpus.write_text("good line here\n" * 5000 + "a BAD line\n" + "good line here\n" * 100, encoding="utf-8")
     result = invoke(["train", corpus, "--threads", "2", "--min-count", "1", "--name", "m"])

@@ -12,7 +12,7 @@ import pytest
 from embcli import prefilter
 from embcli.folder import ModelFolder
 from embcli.onnxgraph import int8_products_model
-from embcli.search import topk
+from embcli.topk import topk
 from tests.query_models import write_toy_model
 
 ort = pytest.importorskip("onnxruntime")

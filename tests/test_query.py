@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from query_models import ft_dir, gensim_keyed_vectors, lee_ft_dir, small_corpus_file, w2v_dir, write_toy_model  # noqa: F401
 
-from embcli import query, search
+from embcli import query, topk as search
 from embcli.errors import ModelError, UnknownWordError, UsageError
 from embcli.folder import ModelFolder
 

@@ -16,9 +16,9 @@ from embcli.open import open_model
 from embcli.store import ModelStore
 from embcli.subwords import oov_vector
 from embcli.tokenize import MAX_SENTENCE_TOKENS, TokenizerSettings
-from embcli.train.options import TrainOptions
-from embcli.train.run import train_to_folder
-from embcli.train.prepare import prepare_corpus
+from embcli.training.options import TrainOptions
+from embcli.training.run import train_to_folder
+from embcli.training.prepare import prepare_corpus
 from embcli.vocab import count_words
 
 
@@ -307,7 +307,7 @@ def test_replaced_bytes_are_reported(tmp_path, web_lines):
 
 
 def test_parallel_tokenizing_writes_the_same_file(tmp_path, web_lines, monkeypatch):
-    import embcli.train.prepare as prepare
+    import embcli.training.prepare as prepare
 
     monkeypatch.setattr(prepare, "BLOCK_LINES", 100)  # many small blocks, so order matters
     long_line = " ".join(f"x{i}" for i in range(MAX_SENTENCE_TOKENS + 7))

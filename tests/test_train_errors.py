@@ -132,7 +132,7 @@ def test_failed_run_keeps_previous_default(emb_home, small_corpus, tmp_path):
 
 
 def test_training_failure_inside_gensim_leaves_no_folder(emb_home, small_corpus, monkeypatch):
-    import embcli.train.gensim_trainer as trainer
+    import embcli.training.gensim_trainer as trainer
 
     def broken(*args, **kwargs):
         raise RuntimeError("boom")
@@ -141,8 +141,8 @@ def test_training_failure_inside_gensim_leaves_no_folder(emb_home, small_corpus,
     with pytest.raises(RuntimeError):
         from embcli.corpus import Corpus
         from embcli.tokenize import TokenizerSettings
-        from embcli.train.options import TrainOptions
-        from embcli.train.run import train_to_store
+        from embcli.training.options import TrainOptions
+        from embcli.training.run import train_to_store
 
         # Hierarchical softmax: the loss gensim still trains.
         train_to_store(ModelStore(), "m", Corpus([str(small_corpus)]), TokenizerSettings(), TrainOptions(threads=1, loss="hs"))

@@ -9,17 +9,17 @@ import pytest
 from conftest import W2V_TRAINERS, use_word2vec_trainer
 from numba import njit
 
-import embcli.train.hogwild as hogwild
-import embcli.train.common as common
-from embcli.train.common import select_vocabulary, write_ids
+import embcli.training.hogwild as hogwild
+import embcli.training.common as common
+from embcli.training.common import select_vocabulary, write_ids
 from embcli.corpus import Corpus
 from embcli.folder import ModelFolder
 from embcli.query import neighbors
 from embcli.tokenize import TokenizerSettings
-from embcli.train.options import TrainOptions
-from embcli.train.run import train_to_folder
-from embcli.train.prepare import prepare_corpus
-from embcli.train.word2vec import keep_probabilities, kernels, train_word2vec
+from embcli.training.options import TrainOptions
+from embcli.training.run import train_to_folder
+from embcli.training.prepare import prepare_corpus
+from embcli.training.word2vec import keep_probabilities, kernels, train_word2vec
 
 
 @pytest.fixture(scope="module", params=[(t, a) for t in W2V_TRAINERS for a in ("skipgram", "cbow")],

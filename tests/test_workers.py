@@ -12,8 +12,8 @@ import pytest
 from embcli.corpus import Corpus
 from embcli.errors import TrainingError
 from embcli.tokenize import TokenizerSettings
-from embcli.train import prepare
-from embcli.train.prepare import prepare_corpus
+from embcli.training import prepare
+from embcli.training.prepare import prepare_corpus
 
 
 @pytest.fixture

@@ -82,8 +82,8 @@ def train(
     from embcli.corpus import Corpus
     from embcli.store import ModelStore
     from embcli.tokenize import TokenizerSettings
-    from embcli.train.options import TrainOptions
-    from embcli.train.run import default_model_name, train_to_folder, train_to_store
+    from embcli.training.options import TrainOptions
+    from embcli.training.run import default_model_name, train_to_folder, train_to_store
 
     inputs = [str(corpus)] if isinstance(corpus, (str, Path)) else [str(c) for c in corpus]
     if name is not None and output is not None:
@@ -154,7 +154,7 @@ def evaluate(
     Returns one ``Evaluation`` per analogy section (with semantic, syntactic and total lines) and per
     similarity set.
     """
-    from embcli.evaluate import ANALOGY_SETS, SIMILARITY_SETS, default_dataset, evaluate_analogies, evaluate_pairs
+    from embcli.evaluation import ANALOGY_SETS, SIMILARITY_SETS, default_dataset, evaluate_analogies, evaluate_pairs
 
     if oov not in OOV_POLICIES:
         raise UsageError(f"unknown oov policy {oov!r}: use one of {', '.join(OOV_POLICIES)}")

@@ -20,7 +20,7 @@ from pathlib import Path
 from embcli.corpus import Corpus, CorpusStats
 from embcli.errors import CorpusError, EmbError, TrainingError
 from embcli.tokenize import MAX_SENTENCE_TOKENS, TokenizerSettings, chunks, make_tokenizer
-from embcli.train.options import ProgressFn
+from embcli.training.options import ProgressFn
 
 # A block handed to a worker: this many lines or characters, whichever comes first.
 BLOCK_LINES = 2048

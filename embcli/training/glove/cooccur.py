@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from embcli.errors import UsageError
-from embcli.train.common import id_chunks
+from embcli.training.common import id_chunks
 
 # Python-side buffers: a chunk of the tokenized file as str objects and its id array.
 FIXED_BYTES = 32 << 20
@@ -49,7 +49,7 @@ def minimum_slots(window: int) -> int:
 
 def _grow(keys: np.ndarray, vals: np.ndarray, slots: int):
     """The table's entries rehashed into a new table of ``slots`` slots."""
-    from embcli.train.glove.kernels import compact_table, rehash
+    from embcli.training.glove.kernels import compact_table, rehash
 
     n = compact_table(keys, vals)
     new_keys = np.full(slots, -1, dtype=np.int64)
@@ -176,7 +176,7 @@ class _Runs:
 
     def merged(self):
         """Merge all runs into one; return its memory maps (keys, values)."""
-        from embcli.train.glove.kernels import merge_runs
+        from embcli.training.glove.kernels import merge_runs
 
         while len(self.runs) > 1:
             ra, rb = self.runs.pop(0), self.runs.pop(0)
@@ -211,7 +211,7 @@ def count_cooccurrences(
     corpus length, used only to avoid a hash table larger than the corpus could fill. Temporary runs
     and the result go into ``folder``.
     """
-    from embcli.train.glove.kernels import LINE_BREAK, compact_table, count_pairs
+    from embcli.training.glove.kernels import LINE_BREAK, compact_table, count_pairs
 
     vocab = len(words)
     budget = int(memory_gb * 1e9)

@@ -19,7 +19,7 @@ import numpy as np
 
 from embcli.errors import DatasetError, UsageError
 from embcli.folder import ModelFolder
-from embcli.search import analogy_topk_rows
+from embcli.topk import analogy_topk_rows
 
 DEFAULT_RESTRICT = 300_000
 ANALOGY_SETS = ("questions-words.txt",)

@@ -18,10 +18,10 @@ from pathlib import Path
 
 import numpy as np
 
-from embcli.train.common import Trained, select_vocabulary, write_ids
-from embcli.train.hogwild import stream_threads
-from embcli.train.options import ProgressFn, TrainOptions
-from embcli.train.prepare import Prepared
+from embcli.training.common import Trained, select_vocabulary, write_ids
+from embcli.training.hogwild import stream_threads
+from embcli.training.options import ProgressFn, TrainOptions
+from embcli.training.prepare import Prepared
 
 
 def keep_probabilities(counts: np.ndarray, sample: float) -> np.ndarray:
@@ -43,8 +43,8 @@ def train_word2vec(
 
     The tokenized text file is deleted once converted to word ids.
     """
-    from embcli.train.fasttext import kernels as ft_kernels
-    from embcli.train.word2vec import kernels
+    from embcli.training.fasttext import kernels as ft_kernels
+    from embcli.training.word2vec import kernels
 
     opts = options
     started = time.perf_counter()

@@ -10,10 +10,10 @@ from embcli.corpus import Corpus
 from embcli.folder import atomic_dir, write_model
 from embcli.store import ModelStore
 from embcli.tokenize import TokenizerSettings
-from embcli.train import find_trainer
-from embcli.train.common import check_memory
-from embcli.train.options import ProgressFn, TrainOptions, TrainResult
-from embcli.train.prepare import check_vocabulary, prepare_corpus
+from embcli.training import find_trainer
+from embcli.training.common import check_memory
+from embcli.training.options import ProgressFn, TrainOptions, TrainResult
+from embcli.training.prepare import check_vocabulary, prepare_corpus
 
 
 def _train_into(

@@ -3,7 +3,7 @@
 The matrix's rows are read in blocks, each block is multiplied with all the query vectors at once,
 and a running top-k per query keeps only the rows that beat its current k-th score. Scores follow
 gensim's definitions (``most_similar``, ``most_similar_cosmul``), so the answers agree with gensim's.
-These functions take arrays, not words: ``embcli.query`` (commands) and ``embcli.evaluate`` (batch
+These functions take arrays, not words: ``embcli.query`` (commands) and ``embcli.evaluation`` (batch
 analogy accuracy) both call them.
 """
 

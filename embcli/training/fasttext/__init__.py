@@ -20,10 +20,10 @@ from pathlib import Path
 
 import numpy as np
 
-from embcli.train.common import Trained, select_vocabulary, write_ids
-from embcli.train.hogwild import stream_threads
-from embcli.train.options import ProgressFn, TrainOptions
-from embcli.train.prepare import Prepared
+from embcli.training.common import Trained, select_vocabulary, write_ids
+from embcli.training.hogwild import stream_threads
+from embcli.training.options import ProgressFn, TrainOptions
+from embcli.training.prepare import Prepared
 
 # fastText's Dictionary::getLine stops after this many tokens, and its table of negatives.
 MAX_LINE = 1024
@@ -57,7 +57,7 @@ def sampling_tables(counts: np.ndarray, lines: int, tokens: int, options: TrainO
     Frequencies are over every token of the corpus and every line end, as fastText counts them; a
     word is kept with probability sqrt(t / f) + t / f (always without sampling).
     """
-    from embcli.train.fasttext import kernels
+    from embcli.training.fasttext import kernels
 
     all_counts = np.append(counts, lines).astype(np.float64)
     if options.sample > 0:
@@ -77,7 +77,7 @@ def _run_threads(ids_path: Path, n_ids: int, budget: int, wi, wo, sub_off, sub_r
     thread's count together reaches the budget; the learning rate follows every thread's progress,
     as fastText's shared count does.
     """
-    from embcli.train.fasttext import kernels
+    from embcli.training.fasttext import kernels
 
     opts = options
     eos = wo.shape[0] - 1
@@ -104,7 +104,7 @@ def train_fasttext(
     The tokenized text file is deleted once converted to word ids. The end-of-line token ``</s>`` is
     a word of every line, as in fastText.
     """
-    from embcli.train.fasttext import kernels
+    from embcli.training.fasttext import kernels
 
     opts = options
     started = time.perf_counter()

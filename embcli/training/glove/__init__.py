@@ -19,9 +19,9 @@ from pathlib import Path
 import numpy as np
 
 from embcli.errors import TrainingError
-from embcli.train.common import Trained, select_vocabulary
-from embcli.train.options import ProgressFn, TrainOptions
-from embcli.train.prepare import Prepared
+from embcli.training.common import Trained, select_vocabulary
+from embcli.training.options import ProgressFn, TrainOptions
+from embcli.training.prepare import Prepared
 
 # Entries visited together: a new block order each epoch costs nothing and reads stay sequential.
 BLOCK = 4096
@@ -46,7 +46,7 @@ def fit(pairs, xs, params, vocab: int, options: TrainOptions, on_progress: Progr
     """
     import numba
 
-    from embcli.train.glove.kernels import train_epoch
+    from embcli.training.glove.kernels import train_epoch
 
     shards = options.threads
     blocks = -(-xs.shape[0] // BLOCK)
@@ -93,8 +93,8 @@ def train_glove(
     The tokenized corpus file is deleted once counted. Everything this function writes is removed
     before it returns or raises.
     """
-    from embcli.train.glove.cooccur import count_cooccurrences
-    from embcli.train.glove.kernels import shuffle_entries
+    from embcli.training.glove.cooccur import count_cooccurrences
+    from embcli.training.glove.kernels import shuffle_entries
 
     started = time.perf_counter()
     words, counts = select_vocabulary(prepared.counts, options.min_count, options.max_vocab)

@@ -16,7 +16,7 @@ from typing import Callable
 
 import numpy as np
 
-from embcli.train.options import ProgressFn
+from embcli.training.options import ProgressFn
 
 # Ids a kernel call trains on: small enough that Ctrl-C and progress are prompt.
 CHUNK = 1 << 16

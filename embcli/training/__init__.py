@@ -15,7 +15,7 @@ from importlib import import_module
 from typing import Callable
 
 from embcli.errors import UsageError
-from embcli.train.options import ALGORITHMS, ARCHS, LOSSES, TrainOptions
+from embcli.training.options import ALGORITHMS, ARCHS, LOSSES, TrainOptions
 
 
 @dataclass(frozen=True)
@@ -41,13 +41,13 @@ TRAINERS: dict[str, Trainer] = {
     t.name: t
     for t in (
         Trainer("fasttext", "emb's own FastText kernels (fastText's algorithm, negative sampling)",
-                ("fasttext",), ("ns",), "embcli.train.fasttext:train_fasttext"),
+                ("fasttext",), ("ns",), "embcli.training.fasttext:train_fasttext"),
         Trainer("word2vec", "emb's own Word2Vec kernels (word2vec.c's and gensim's algorithm, negative sampling)",
-                ("word2vec",), ("ns",), "embcli.train.word2vec:train_word2vec"),
+                ("word2vec",), ("ns",), "embcli.training.word2vec:train_word2vec"),
         Trainer("glove", "emb's own GloVe: co-occurrence counting and AdaGrad",
-                ("glove",), LOSSES, "embcli.train.glove:train_glove"),
+                ("glove",), LOSSES, "embcli.training.glove:train_glove"),
         Trainer("gensim", "gensim's Word2Vec and FastText with hierarchical softmax",
-                ("word2vec", "fasttext"), LOSSES, "embcli.train.gensim_trainer:train_gensim"),
+                ("word2vec", "fasttext"), LOSSES, "embcli.training.gensim_trainer:train_gensim"),
     )
 }
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from embcli.train.fasttext.kernels import FAST, _next
+from embcli.training.fasttext.kernels import FAST, _next
 
 _S32 = np.uint64(32)
 _S40 = np.uint64(40)

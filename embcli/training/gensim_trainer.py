@@ -1,7 +1,7 @@
 """Word2Vec and FastText with hierarchical softmax, through gensim's multi-threaded ``corpus_file`` path.
 
-With negative sampling, Word2Vec and FastText are emb's own trainers (``embcli.train.word2vec``,
-``embcli.train.fasttext``), registered before this one; this one still takes Word2Vec with negative
+With negative sampling, Word2Vec and FastText are emb's own trainers (``embcli.training.word2vec``,
+``embcli.training.fasttext``), registered before this one; this one still takes Word2Vec with negative
 sampling when those are taken out of the registry (the tests compare both).
 
 The vocabulary comes from the counts emb gathered while tokenizing (``build_vocab_from_freq``), so
@@ -15,9 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
-from embcli.train.common import Trained
-from embcli.train.options import ProgressFn, TrainOptions
-from embcli.train.prepare import Prepared
+from embcli.training.common import Trained
+from embcli.training.options import ProgressFn, TrainOptions
+from embcli.training.prepare import Prepared
 
 
 def _model_class(algo: str):
