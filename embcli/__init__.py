@@ -5,7 +5,7 @@
     model.most_similar(positive=["king", "woman"], negative=["man"], k=3)
 
 The names below are imported on first use, so ``import embcli`` (and the ``emb`` command) stays fast:
-``load``, ``train``, ``evaluate``, ``models``, ``Model``, ``Neighbor``, ``Evaluation``,
+``load``, ``train``, ``evaluate``, ``search``, ``models``, ``Model``, ``Neighbor``, ``Evaluation``,
 ``ModelSummary`` (from ``embcli.api``) and the errors ``EmbError``, ``UsageError``, ``ModelError``,
 ``UnknownWordError``, ``FormatError``, ``CorpusError``, ``TrainingError`` (from ``embcli.errors``).
 """
@@ -19,17 +19,17 @@ from embcli._version import __version__
 # Before any kernel module imports numba: compiled kernels are cached in a user folder.
 _numba_cache.configure()
 
-_API = ("load", "train", "evaluate", "models", "Model", "Neighbor", "Evaluation", "ModelSummary")
+_API = ("load", "train", "evaluate", "search", "models", "Model", "Neighbor", "Evaluation", "ModelSummary")
 _ERRORS = ("EmbError", "UsageError", "ModelError", "UnknownWordError", "FormatError", "CorpusError", "TrainingError")
 # Names that are both a package of the library and a function of the API.
-_BOTH = ("train", "evaluate")
+_BOTH = ("train", "evaluate", "search")
 
 __all__ = ["__version__", *_API, *_ERRORS]
 
 
 class _CallableModule(types.ModuleType):
-    """``embcli.train`` and ``embcli.evaluate``: the library's packages, which when called run the
-    API's functions ``embcli.api.train`` and ``embcli.api.evaluate``."""
+    """``embcli.train``, ``embcli.evaluate`` and ``embcli.search``: the library's modules, which when
+    called run the API's functions ``embcli.api.train``, ``embcli.api.evaluate`` and ``embcli.api.search``."""
 
     def __call__(self, *args, **kwargs):
         from embcli import api
@@ -38,7 +38,7 @@ class _CallableModule(types.ModuleType):
 
 
 class _Package(types.ModuleType):
-    """The ``embcli`` package: makes ``train`` and ``evaluate`` callable whenever they are imported."""
+    """The ``embcli`` package: makes ``train``, ``evaluate`` and ``search`` callable whenever they are imported."""
 
     def __setattr__(self, name, value):
         if name in _BOTH and isinstance(value, types.ModuleType) and not isinstance(value, _CallableModule):

@@ -33,6 +33,10 @@ class DatasetError(EmbError):
     """An evaluation set (analogies, word pairs) that cannot be read or parsed."""
 
 
+class OutputError(EmbError):
+    """An output file that cannot be written (a missing folder, no permission, a full disk)."""
+
+
 class TrainingError(EmbError):
     """Training settings that leave nothing to train (for instance an empty vocabulary)."""
 

@@ -26,6 +26,8 @@ OPTIONAL: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("jieba", ("jieba",)),
     ("faiss", ("faiss-cpu", "faiss-gpu", "faiss-gpu-cu12", "faiss-gpu-cu11", "faiss")),
     ("usearch", ("usearch",)),
+    ("scikit-learn", ("scikit-learn",)),
+    ("umap-learn", ("umap-learn",)),
 )
 
 

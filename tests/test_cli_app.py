@@ -16,7 +16,7 @@ from embcli.cli.output import Renderer
 
 COMMANDS = [
     "train", "tokenize", "vocab", "neighbors", "similar", "analogy", "similarity", "doesnt-match", "vector",
-    "import", "export", "convert", "evaluate", "models",
+    "import", "export", "convert", "evaluate", "models", "plot", "cluster", "embed", "search",
 ]
 SUBCOMMANDS = [["models", sub] for sub in ("list", "info", "use", "rm")]
 

@@ -8,7 +8,7 @@ from gensim.test.utils import datapath
 from typer.testing import CliRunner
 
 from embcli.cli.app import app
-from embcli.formats import FORMATS, WRITABLE
+from embcli.formats import READABLE, WRITABLE
 from embcli.folder import ModelFolder
 from embcli.open import open_model
 from embcli.store import ModelStore
@@ -26,7 +26,7 @@ def run(*args, input=None):
 def test_help_lists_every_format_from_the_registry(command):
     result = run(command, "--help")
     assert result.exit_code == 0
-    names = FORMATS if command == "import" else WRITABLE
+    names = READABLE if command == "import" else WRITABLE
     for name in names:
         assert name in result.stdout
     assert "Examples" in result.stdout

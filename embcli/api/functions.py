@@ -178,6 +178,14 @@ def evaluate(
     return rows
 
 
+def search(queries: str | Sequence[str], docs, model: str | Model | None = None, k: int = 10,
+           pooling: str | None = None):
+    """The ``k`` documents of ``docs`` nearest each query line by cosine: ``Model.search`` on
+    ``model`` (a name, folder, file or ``Model``; None: the default model)."""
+    opened = model if isinstance(model, Model) else load(model)
+    return opened.search(queries, docs, k=k, pooling=pooling)
+
+
 def _paths(value) -> list[Path]:
     if value is None:
         return []

@@ -264,6 +264,38 @@ class Model:
             raise UsageError("give a list of words, not one string")
         return _query.rank_by_centrality(self._folder, list(words))
 
+    # ------------------------------------------------------------------------------ lines of text
+
+    def embed(self, lines: Sequence[str], pooling: str = "mean") -> np.ndarray:
+        """One vector for each line of text (a sentence, a document, a session of item ids): a float32
+        [len(lines), dim] array, as ``emb embed`` writes them.
+
+        ``pooling``: ``mean`` (the mean of the unit vectors of the line's known words), ``sif`` (smooth
+        inverse frequency weights from the model's counts, the first principal component of these
+        lines removed) or ``fasttext`` (fastText's own sentence vector, for fastText models). Words
+        are found by the model's tokenizer; a line without a known word gets a zero vector.
+        """
+        from embcli.sentences import embed_lines
+
+        return embed_lines(self._folder, lines, pooling)
+
+    def search(self, queries: str | Sequence[str], docs, k: int = 10, pooling: str | None = None):
+        """The ``k`` documents nearest a query line by cosine, as ``emb search``: a list of ``DocHit``
+        (rank, line, score, text), or one such list for each query of a list.
+
+        ``docs``: a text file (one document a line, embedded now), a Parquet written by ``emb embed -f
+        parquet`` (its vectors, pooling and SIF component reused), a list of document lines, or a
+        collection from ``embcli.docsearch.open_docs`` (reused without embedding again). A query
+        without a known word raises ``EmbError``.
+        """
+        from embcli.docsearch import search as _search
+
+        many = not isinstance(queries, str)
+        results = _search(self._folder, list(queries) if many else [queries], docs, k=k, pooling=pooling)
+        _raise_first(results)
+        hits = [r.hits for r in results]
+        return hits if many else hits[0]
+
     # ------------------------------------------------------------------------------ out
 
     def export(self, path: str | Path, format: str | None = None, limit: int | None = None,
@@ -278,6 +310,31 @@ class Model:
         with writing(path):
             written, rows = export_model(self._folder, str(path), format, limit, normalize, force, progress)
         return Transfer(self.name, str(path), None, written, rows, self.dim)
+
+    # ------------------------------------------------------------------------------ maps, clusters
+
+    def plot(self, words: Sequence[str] | None = None, method: str = "pca", path: str | Path | None = None,
+             top: int | None = None, neighbors_of: str | None = None, k: int = 30, seed: int = 0,
+             clusters: int | None = None, compare: "Model | None" = None):
+        """A 2-D map of ``words`` (or the ``top`` most frequent, or ``neighbors_of`` a word and its
+        ``k`` nearest): a matplotlib Figure, or with ``path`` (.png, .svg, .html) the file's Path.
+        ``method`` is pca, tsne or umap (seeded by ``seed``); ``clusters`` colours words by k-means;
+        ``compare`` maps another model beside this one, rotated onto it by orthogonal Procrustes.
+        Needs the ``plot`` extra."""
+        from embcli import render
+
+        if isinstance(words, str):
+            raise UsageError("give a list of words, not one string")
+        models = [self._folder] + ([compare._folder if isinstance(compare, Model) else compare] if compare else [])
+        return render.plot(models, list(words) if words else None, method, path, top, neighbors_of, k, seed, clusters)
+
+    def cluster(self, k: int = 100, top: int | None = 10_000, seed: int = 0):
+        """k-means of the unit vectors of the ``top`` most frequent words into ``k`` clusters: a
+        ``Clusters`` (``words``, ``labels``, ``distances`` (cosine, to the centre), ``centers``,
+        ``central(n)``, ``sizes()``). Needs the ``plot`` extra (scikit-learn)."""
+        from embcli.clusters import cluster_model
+
+        return cluster_model(self._folder, k, top, seed)
 
     def to_gensim(self):
         """A gensim ``KeyedVectors`` over the same numbers: the memory-mapped matrix is shared, not

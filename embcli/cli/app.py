@@ -160,14 +160,16 @@ def root(
 
 
 def _register() -> None:
-    from embcli.cli import evaluate, io, models, query, text, train
+    from embcli.cli import embed, evaluate, io, models, plot, query, text, train
 
     train.register(app)
     query.register(app)
     text.register(app)
     io.register(app)
     evaluate.register(app)
+    embed.register(app)
     app.add_typer(models.app, name="models")
+    plot.register(app)
 
 
 _register()

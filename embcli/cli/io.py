@@ -13,9 +13,9 @@ import typer
 
 from embcli.cli.console import StderrProgress, human_count, info, set_quiet, warn
 from embcli.cli.options import ModelOpt, QuietOpt
-from embcli.formats import FORMATS, WRITABLE, format_help
+from embcli.formats import READABLE, WRITABLE, format_help
 
-InFormat = Enum("InFormat", {name: name for name in FORMATS}, type=str)
+InFormat = Enum("InFormat", {name: name for name in READABLE}, type=str)
 OutFormat = Enum("OutFormat", {name: name for name in WRITABLE}, type=str)
 
 _IN_HELP = "Input format [default: from the suffix, else the first bytes]. " + format_help()

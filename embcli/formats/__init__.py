@@ -1,7 +1,7 @@
 """The registry of external formats: names, suffixes, readers and writers.
 
 Each format has a reader (file -> model folder, streamed block by block into the folder writer)
-and, unless it is read-only, a writer (model -> file). Command-line choices, help texts and the
+unless it is write-only, and a writer (model -> file) unless it is read-only. Command-line choices, help texts and the
 round-trip tests are all derived from ``FORMATS``. Choosing a format for a file is
 ``formats.detect``'s job; compressed streams are ``formats.streams``'; importing, exporting and
 converting through the registry is ``formats.convert``'s.
@@ -26,12 +26,14 @@ class Format:
     name: str
     summary: str
     suffixes: tuple[str, ...]
-    reader: str
+    reader: str | None
     writer: str | None = None
     streams: bool = True  # the reader takes a stream (stdin, compressed); else a seekable path
     folder: bool = False  # the format is a folder, not a file
 
     def read_fn(self) -> Callable:
+        if self.reader is None:
+            raise UsageError(f"format {self.name} can be written but not read: import the vectors in another format")
         module, fn = self.reader.split(":")
         return getattr(import_module(module), fn)
 
@@ -62,14 +64,18 @@ FORMATS: dict[str, Format] = {
         Format("folder", "an emb model folder",
                (), "embcli.formats.folder:read_folder", "embcli.formats.folder:write_folder",
                streams=False, folder=True),
+        Format("projector", "a folder for TensorBoard's Embedding Projector: vectors.tsv, metadata.tsv,"
+               " projector_config.pbtxt (write only)",
+               (), None, "embcli.formats.projector:write_projector", streams=False, folder=True),
     )
 }
+READABLE = [f.name for f in FORMATS.values() if f.reader]
 WRITABLE = [f.name for f in FORMATS.values() if f.writer]
 
 
 def format_help(writable: bool = False) -> str:
-    """One line per format, for ``--help``."""
-    return "; ".join(f"{f.name}: {f.summary}" for f in FORMATS.values() if f.writer or not writable)
+    """One line per format that can be read (or, with ``writable``, written), for ``--help``."""
+    return "; ".join(f"{f.name}: {f.summary}" for f in FORMATS.values() if (f.writer if writable else f.reader))
 
 
 def get_format(name: str) -> Format:

@@ -1,0 +1,150 @@
+"""``emb embed`` and ``emb search`` end to end: stdout, stderr and exit codes."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from conftest import assert_clean_error, invoke
+from query_models import install, small_corpus_file, w2v_dir, write_toy_model  # noqa: F401
+
+from embcli.folder import ModelFolder
+from embcli.sentences import Embedder
+
+
+@pytest.fixture
+def store_model(w2v_dir):
+    return install(w2v_dir, "web-small")
+
+
+def rows(stdout: str) -> list[list[str]]:
+    return [line.split("\t") for line in stdout.splitlines()]
+
+
+@pytest.mark.parametrize("cmd", ["embed", "search"])
+def test_help(cmd):
+    res = invoke([cmd, "--help"])
+    assert res.exit_code == 0 and "Examples" in res.stdout and "--pooling" in res.stdout
+
+
+@pytest.mark.parametrize("source", ["file", "stdin", "dash"])
+def test_embed_tsv_from_file_or_stdin(store_model, tmp_path, web_lines, source):
+    lines = web_lines[:30]
+    path = tmp_path / "in.txt"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    args = {"file": ["embed", path], "stdin": ["embed"], "dash": ["embed", "-"]}[source]
+    res = invoke(args, input=None if source == "file" else path.read_text())
+    assert res.exit_code == 0, res.stderr
+    assert res.stderr == ""
+    out = rows(res.stdout)
+    assert out[0] == ["line", "text", "vector"] and len(out) == 31
+    assert [r[0] for r in out[1:]] == [str(i) for i in range(1, 31)] and out[5][1] == lines[4]
+    got = np.array([[float(x) for x in r[2].split()] for r in out[1:]], dtype=np.float32)
+    np.testing.assert_array_equal(got, Embedder(ModelFolder(store_model), "mean").embed(lines).vectors)
+
+
+def test_embed_reports_lines_without_known_words_and_drops_them_when_asked(store_model, web_lines):
+    text = "\n".join([web_lines[0], "", "qqqzz xxyyz", web_lines[1]]) + "\n"
+    res = invoke(["embed", "-f", "jsonl"], input=text)
+    assert res.exit_code == 0
+    objs = [json.loads(line) for line in res.stdout.splitlines()]
+    assert [o["line"] for o in objs] == [1, 2, 3, 4] and objs[1]["vector"] == [0.0] * len(objs[0]["vector"])
+    assert res.stderr == "emb: warning: 2 of 4 lines have no word in the model's vocabulary (zero vectors)\n"
+    res = invoke(["embed", "-f", "jsonl", "--empty", "drop"], input=text)
+    assert [json.loads(line)["line"] for line in res.stdout.splitlines()] == [1, 4]
+    assert "(left out)" in res.stderr and res.exit_code == 0
+
+
+def test_embed_npy_and_parquet_files(store_model, tmp_path, web_lines):
+    text = "\n".join(web_lines[:40]) + "\n"
+    res = invoke(["embed", "-f", "npy", "-o", tmp_path / "v.npy"], input=text)
+    assert res.exit_code == 0 and res.stdout == ""
+    vectors = np.load(tmp_path / "v.npy")
+    assert vectors.shape == (40, 32)
+    res = invoke(["embed", "-p", "sif", "-f", "parquet", "-o", tmp_path / "v.parquet"], input=text)
+    assert res.exit_code == 0, res.stderr
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(tmp_path / "v.parquet")
+    assert table.column_names == ["line", "text", "vector"] and table.num_rows == 40
+    meta = json.loads(table.schema.metadata[b"emb"])
+    assert meta["pooling"] == "sif" and len(meta["sif_component"]) == 32 and meta["model"] == "web-small"
+    assert not list(tmp_path.glob("*.part"))
+
+
+def test_embed_refuses_non_utf8_input(store_model, tmp_path):
+    path = tmp_path / "latin1.txt"
+    path.write_bytes("first line\ncaf\xe9 au lait\n".encode("latin-1"))
+    res = invoke(["embed", path, "-o", tmp_path / "out.tsv"])
+    assert_clean_error(res, 1, "line 2: not UTF-8", "iconv")
+    assert not (tmp_path / "out.tsv").exists() and not (tmp_path / "out.tsv.part").exists()
+
+
+def test_embed_sif_without_counts_names_the_pooling_that_works(tmp_path):
+    folder = write_toy_model(tmp_path / "toy", ["a", "b"], np.eye(2))
+    res = invoke(["embed", "-m", folder, "-p", "sif"], input="a b\n")
+    assert_clean_error(res, 1, "needs word counts", "--pooling mean")
+
+
+def test_search_text_and_parquet_docs_give_the_same_answers(store_model, tmp_path, web_lines):
+    docs = tmp_path / "docs.txt"
+    docs.write_text("\n".join(web_lines[:500]) + "\n", encoding="utf-8")
+    res = invoke(["embed", docs, "-f", "parquet", "-o", tmp_path / "docs.parquet"])
+    assert res.exit_code == 0
+    query = web_lines[99]
+    a = invoke(["search", query, "--docs", docs, "-k", "3"])
+    b = invoke(["search", query, "--docs", tmp_path / "docs.parquet", "-k", "3"])
+    assert a.exit_code == b.exit_code == 0 and a.stdout == b.stdout
+    # One verse of these has no word the tiny model knows: said when the text is embedded.
+    assert a.stderr == "emb: warning: 1 of 500 documents have no word in the model's vocabulary\n"
+    out = rows(a.stdout)
+    assert out[0] == ["query", "rank", "line", "score", "text"]
+    assert out[1][:3] == [query, "1", "100"] and out[1][4] == query and float(out[1][3]) == pytest.approx(1, abs=1e-5)
+
+
+def test_search_queries_from_stdin_and_one_bad_query(store_model, tmp_path, web_lines):
+    docs = tmp_path / "docs.txt"
+    docs.write_text("\n".join(web_lines[:300]) + "\n", encoding="utf-8")
+    res = invoke(["search", "--docs", docs, "-k", "2", "-f", "jsonl"], input=f"{web_lines[5]}\nqqqzz xxyyz\n\n{web_lines[7]}\n")
+    assert res.exit_code == 1
+    objs = [json.loads(line) for line in res.stdout.splitlines()]
+    assert [(o["query"], o["rank"], o["line"]) for o in objs if o["rank"] == 1] == [(web_lines[5], 1, 6), (web_lines[7], 1, 8)]
+    errors = [line for line in res.stderr.splitlines() if line.startswith("emb: error")]
+    assert len(errors) == 1 and errors[0].startswith("emb: error: line 2: query 'qqqzz xxyyz' has no word")
+
+
+def test_search_refuses_bad_collections(store_model, tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.table({"line": [1], "text": ["a"]}), tmp_path / "novec.parquet")
+    assert_clean_error(invoke(["search", "the", "--docs", tmp_path / "novec.parquet"]), 1, "no 'vector' column")
+    pq.write_table(pa.table({"vector": [[1.0, 2.0]]}), tmp_path / "narrow.parquet")
+    assert_clean_error(invoke(["search", "the", "--docs", tmp_path / "narrow.parquet"]), 2, "dimension 2", "has 32")
+    bad = tmp_path / "bad.txt"
+    bad.write_bytes(b"caf\xe9\n")
+    assert_clean_error(invoke(["search", "the", "--docs", bad]), 1, "not UTF-8")
+    assert_clean_error(invoke(["search", "the", "--docs", tmp_path / "missing.txt"]), 1, "no such file")
+
+
+def test_embed_to_a_missing_folder_is_one_line(store_model, tmp_path):
+    res = invoke(["embed", "-o", tmp_path / "no" / "such" / "v.tsv"], input="the lord\n")
+    assert_clean_error(res, 1, "cannot write", "No such file or directory")
+
+
+def test_search_warns_when_the_parquet_came_from_another_model(store_model, tmp_path, web_lines):
+    docs = tmp_path / "docs.txt"
+    docs.write_text("\n".join(web_lines[:50]) + "\n", encoding="utf-8")
+    assert invoke(["embed", docs, "-f", "parquet", "-o", tmp_path / "d.parquet"]).exit_code == 0
+    words = ["the", "lord", "god", "earth"]
+    other = write_toy_model(tmp_path / "other", words, np.random.default_rng(0).standard_normal((4, 32)))
+    res = invoke(["search", "the lord", "--docs", tmp_path / "d.parquet", "-m", other, "-k", "1"])
+    assert res.exit_code == 0 and "was embedded with model 'web-small', searched with 'other'" in res.stderr
+    same = invoke(["search", "the lord", "--docs", tmp_path / "d.parquet", "-k", "1"])
+    assert same.exit_code == 0 and same.stderr == ""
+
+
+def test_tsv_cells_hold_no_tabs_or_carriage_returns(store_model):
+    res = invoke(["embed"], input="the\tlord\rgod\n")
+    assert res.exit_code == 0 and res.stdout.splitlines()[1].split("\t")[1] == "the lord god"

@@ -1,0 +1,183 @@
+"""Sentence vectors (embcli.sentences): tokenizing, the three poolings, streams, bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from query_models import small_corpus_file, w2v_dir, write_toy_model  # noqa: F401
+
+from embcli.errors import ModelError, UsageError
+from embcli.folder import ModelFolder
+from embcli.sentences import SIF_A, Embedder, embed_lines
+from embcli.tokenize import TokenizerSettings, make_tokenizer
+
+TRICKY = [
+    "In the beginning, God created the heavens and the earth.",
+    "God’s Spirit — “Let there be light,” and there was light…",
+    "don't state-of-the-art 'quoted' x' -dash a--b a-'b __init__ 42 3.14",
+    "Ünïcödé café NAÏVE naïve ½ ² ﬁne",
+    "tabs\tand\x0bvertical\x1cfile sep\u00a0nbsp\u2009thin",
+    "",
+    "   ",
+    "zzqx qqqq unknown-only",
+    "MiXeD CaSe THE LORD",
+    "emoji 😀 beside words",
+]
+
+
+def reference_mean(model: ModelFolder, lines, settings=None) -> tuple[np.ndarray, np.ndarray]:
+    """The mean of unit vectors by the Python tokenizer and a dict: the plain definition."""
+    split = make_tokenizer(settings or model.tokenizer)
+    index = model.build_index()
+    vectors = np.asarray(model.vectors, dtype=np.float64)
+    norms = np.linalg.norm(vectors, axis=1)
+    out = np.zeros((len(lines), model.dim))
+    counts = np.zeros(len(lines), dtype=int)
+    for i, line in enumerate(lines):
+        rows = [index[t] for t in split(line) if t in index and norms[index[t]] > 0]
+        if rows:
+            out[i] = (vectors[rows] / norms[rows, None]).mean(axis=0)
+            counts[i] = len(rows)
+    return out, counts
+
+
+@pytest.fixture(scope="module")
+def w2v(w2v_dir):
+    return ModelFolder(w2v_dir)
+
+
+def test_mean_pooling_matches_the_plain_definition(w2v, web_lines):
+    lines = web_lines[:600] + TRICKY
+    pooled = Embedder(w2v, "mean").embed(lines)
+    ref, counts = reference_mean(w2v, lines)
+    np.testing.assert_array_equal(pooled.words, counts)
+    np.testing.assert_allclose(pooled.vectors, ref, atol=2e-6)
+    assert pooled.empty.tolist()[-5:] == [True, True, True, False, False]
+
+
+def test_mean_pooling_equals_gensim_get_mean_vector(w2v_dir, web_lines):
+    from query_models import gensim_keyed_vectors
+
+    model = ModelFolder(w2v_dir)
+    kv = gensim_keyed_vectors(w2v_dir)
+    split = make_tokenizer(model.tokenizer)
+    lines = web_lines[1000:1200]
+    got = embed_lines(model, lines)
+    ref = np.stack([kv.get_mean_vector(split(line)) for line in lines])
+    np.testing.assert_allclose(got, ref, atol=2e-6)
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"mode": "unicode", "lowercase": False},
+        {"mode": "unicode", "min_token_length": 3},
+        {"mode": "whitespace"},
+        {"mode": "whitespace", "lowercase": True},
+    ],
+)
+def test_compiled_tokenizing_agrees_with_the_python_tokenizer(tmp_path, settings):
+    split = make_tokenizer(TokenizerSettings(**settings))
+    words = sorted({t for line in TRICKY for t in split(line)} | {"the", "lord", "The", "LORD"})
+    rng = np.random.default_rng(1)
+    model = ModelFolder(write_toy_model(tmp_path / "toy", words, rng.standard_normal((len(words), 8)), tokenizer=settings))
+    pooled = Embedder(model, "mean").embed(TRICKY)
+    ref, counts = reference_mean(model, TRICKY)
+    np.testing.assert_array_equal(pooled.words, counts)
+    np.testing.assert_allclose(pooled.vectors, ref, atol=1e-6)
+
+
+def test_sif_matches_the_papers_recipe(w2v, web_lines):
+    lines = web_lines[:500]
+    got = Embedder(w2v, "sif").embed(lines).vectors
+    split = make_tokenizer(w2v.tokenizer)
+    index = w2v.build_index()
+    vectors = np.asarray(w2v.vectors, dtype=np.float64)
+    p = w2v.counts / w2v.counts.sum()
+    emb = np.zeros((len(lines), w2v.dim))
+    for i, line in enumerate(lines):
+        rows = [index[t] for t in split(line) if t in index]
+        if rows:
+            emb[i] = (SIF_A / (SIF_A + p[rows]))[:, None].T @ vectors[rows] / len(rows)
+    # The first right singular vector, uncentred (TruncatedSVD in the authors' code).
+    pc = np.linalg.svd(emb, full_matrices=False)[2][0]
+    ref = emb - np.outer(emb @ pc, pc)
+    np.testing.assert_allclose(got, ref, atol=1e-5)
+    assert np.abs(got @ pc).max() < 1e-4
+
+
+def test_sif_stream_fits_the_component_on_the_first_lines(w2v, web_lines):
+    lines = web_lines[:300]
+    embedder = Embedder(w2v, "sif", sif_sample=100)
+    blocks = list(embedder.stream(iter(lines), batch=40))
+    assert [p.first_line for _, p in blocks] == list(range(1, 301, 40))
+    streamed = np.concatenate([p.vectors for _, p in blocks])
+    fresh = Embedder(w2v, "sif")
+    np.testing.assert_allclose(embedder.component, fresh.fit_component(fresh.pool(lines[:100]).vectors), atol=1e-6)
+    again = Embedder(w2v, "sif", component=embedder.component).embed(lines).vectors
+    np.testing.assert_allclose(streamed, again, atol=1e-6)
+
+
+def test_fasttext_pooling_is_fasttexts_own_output(tmp_path, web_file):
+    fasttext = pytest.importorskip("fasttext")
+    from embcli.open import open_model
+
+    # fastText's trainer now and then stops on tiny corpora with "Encountered NaN": try again.
+    for _ in range(8):
+        try:
+            ft = fasttext.train_unsupervised(str(web_file), dim=50, epoch=1, minCount=2, bucket=5000, thread=1, verbose=0)
+            break
+        except RuntimeError:
+            continue
+    else:
+        pytest.skip("fastText's trainer kept failing with NaN on the tiny corpus")
+    ft.save_model(str(tmp_path / "m.bin"))
+    model = open_model(str(tmp_path / "m.bin"))
+    lines = open(web_file, encoding="utf-8").read().split("\n")[:300] + TRICKY + ["a </s> b", "</s>"]
+    ref = np.stack([ft.get_sentence_vector(line) for line in lines])
+    got = Embedder(model, "fasttext").embed(lines).vectors
+    np.testing.assert_allclose(got, ref, atol=1e-5, rtol=0)
+    assert np.abs(got).sum(axis=1)[-5] > 0  # unknown words still have n-gram vectors
+
+
+@pytest.mark.parametrize("name", ["lee_fasttext_new.bin", "crime-and-punishment.bin", "toy-model.bin"])
+def test_fasttext_pooling_on_facebooks_files(name):
+    fasttext = pytest.importorskip("fasttext")
+    from gensim.test.utils import datapath
+
+    from embcli.open import open_model
+
+    ft = fasttext.load_model(datapath(name))
+    lines = TRICKY + ["the of and", "</s> the", "Привет мир и в на"]
+    ref = np.stack([ft.get_sentence_vector(line) for line in lines])
+    got = Embedder(open_model(datapath(name)), "fasttext").embed(lines).vectors
+    np.testing.assert_allclose(got, ref, atol=1e-5, rtol=0)
+
+
+def test_sif_needs_counts_and_says_which_pooling_works(tmp_path):
+    model = ModelFolder(write_toy_model(tmp_path / "toy", ["a", "b"], np.eye(2)))
+    with pytest.raises(ModelError, match="--pooling mean"):
+        Embedder(model, "sif")
+
+
+def test_fasttext_pooling_needs_a_fasttext_model(w2v):
+    with pytest.raises(ModelError, match="--pooling mean or sif"):
+        Embedder(w2v, "fasttext")
+
+
+def test_bad_arguments(w2v):
+    with pytest.raises(UsageError, match="unknown pooling"):
+        Embedder(w2v, "max")
+    with pytest.raises(UsageError, match="list of lines"):
+        embed_lines(w2v, "one string")
+    with pytest.raises(UsageError, match="line break"):
+        embed_lines(w2v, ["two\nlines"])
+    assert embed_lines(w2v, []).shape == (0, w2v.dim)
+
+
+def test_stream_with_reused_buffers_gives_the_same_vectors(w2v, web_lines):
+    lines = web_lines[:700]
+    plain = [p.vectors.copy() for _, p in Embedder(w2v, "mean").stream(iter(lines), batch=64)]
+    reused = [p.vectors.copy() for _, p in Embedder(w2v, "mean").stream(iter(lines), batch=64, reuse=True)]
+    np.testing.assert_array_equal(np.concatenate(reused), np.concatenate(plain))
+    np.testing.assert_array_equal(np.concatenate(plain), Embedder(w2v, "mean").embed(lines).vectors)
