@@ -333,7 +333,7 @@ def test_evaluate_tables_fit_80_columns(toy, tmp_path):
 # ----------------------------------------------------------------------------- 17: progress
 
 
-def _progress_text(monkeypatch, calls) -> tuple[str, object]:
+def _progress_text(monkeypatch, calls, then=None) -> tuple[str, object]:
     import io
 
     from rich.console import Console
@@ -348,6 +348,8 @@ def _progress_text(monkeypatch, calls) -> tuple[str, object]:
     with progress:
         for call in calls:
             progress(*call)
+        if then is not None:
+            then(progress)
         progress.progress.refresh()
     return buffer.getvalue(), progress
 
@@ -356,10 +358,10 @@ def test_progress_from_stdin_has_no_fake_percentage(monkeypatch):
     text, _ = _progress_text(monkeypatch, [("tokenize", 2_500_000, None, {"lines": 40_000, "tokens": 450_000})])
     last = [line for line in text.splitlines() if "tokenizing" in line][-1]
     assert "%" not in last and "ETA" not in last, last
-    assert "2.5 MB read" in last and "40.0k lines" in last
+    assert "2.5 MB 40.0k lines 450.0k tokens" in last
     text, _ = _progress_text(monkeypatch, [("tokenize", 500, 1000, {"lines": 10, "tokens": 100})])
     last = [line for line in text.splitlines() if "tokenizing" in line][-1]
-    assert "50%" in last and "ETA" in last and "read" not in last
+    assert "50%" in last and "ETA" in last
 
 
 def test_progress_words_per_second_is_the_summarys_measure(monkeypatch):
@@ -372,3 +374,19 @@ def test_progress_words_per_second_is_the_summarys_measure(monkeypatch):
     now = progress.train_started + 4.0
     assert progress.words_per_second(2, now) == pytest.approx(tokens * 2 / 4.0)
     assert progress.words_per_second(0, time.perf_counter()) == 0.0
+
+
+def test_progress_ends_on_the_summarys_figure(monkeypatch):
+    from types import SimpleNamespace
+
+    from embcli.cli import console as console_mod
+
+    calls = [("tokenize", 100, None, {"lines": 10, "tokens": 1000}), ("train", 0, 2, {}), ("train", 2, 2, {})]
+    text, progress = _progress_text(monkeypatch, calls, lambda p: p.finish(SimpleNamespace(
+        words_per_second=123_456.0, lines=12, tokens=1500, tokenize_seconds=0.5)))
+    task = progress.progress.tasks[progress.train_task]
+    assert task.fields["rate"] == f"epoch 2/2 {console_mod.human_count(123_456.0)} words/s"
+    # From stdin the tokenizing task is finished when training starts: its clock stops.
+    tokenizing = progress.progress.tasks[progress.tok_task]
+    assert tokenizing.stop_time is not None and tokenizing.total is None
+    assert tokenizing.fields["rate"] == "12 lines 1.5k tokens, 3.0k tokens/s"

@@ -132,23 +132,44 @@ class TrainProgress(StderrProgress):
                 self.tok_task = self.progress.add_task("tokenizing", total=total, rate="")
             spent = max(now - self.tok_started, 1e-9)
             self.tokens = info.get("tokens", 0)
-            rate = (
-                f"{human_bytes(done / spent)}/s {human_count(info.get('lines', 0))} lines "
-                f"{human_count(self.tokens / spent)} tokens/s"
-            )
-            if total is None:  # stdin: no total, so say how much was read
-                rate = f"{human_bytes(done)} read, " + rate
+            lines = human_count(info.get("lines", 0))
+            if total is None:
+                # stdin: no total, so no percentage; say how much was read and how fast.
+                rate = f"{lines} lines {human_count(self.tokens)} tokens, {human_count(self.tokens / spent)} tokens/s"
+                if done:
+                    rate = f"{human_bytes(done)} " + rate
+            else:
+                rate = f"{human_bytes(done / spent)}/s {lines} lines {human_count(self.tokens / spent)} tokens/s"
             self.progress.update(self.tok_task, completed=done, total=total, rate=rate)
         elif stage == "train":
             if self.tok_task is not None:
                 task = self.progress.tasks[self.tok_task]
                 if task.total is not None:
                     self.progress.update(self.tok_task, completed=task.total)
+                elif task.stop_time is None:
+                    self.progress.stop_task(self.tok_task)  # done reading stdin: its clock stops
             if self.train_task is None:
                 self.train_started = now
                 self.train_task = self.progress.add_task("training", total=total, rate="")
-            wps = self.words_per_second(done, now)
-            rate = f"epoch {int(done)}/{int(total or 0)}" + (f" {human_count(wps)} words/s" if wps else "")
-            if "cost" in info:
-                rate += f" cost {info['cost']:.4f}"
-            self.progress.update(self.train_task, completed=done, rate=rate)
+            self.epochs = (done, total, info.get("cost"))
+            self._show_rate(self.words_per_second(done, now))
+
+    def _show_rate(self, wps: float) -> None:
+        done, total, cost = self.epochs
+        rate = f"epoch {int(done)}/{int(total or 0)}" + (f" {human_count(wps)} words/s" if wps else "")
+        if cost is not None:
+            rate += f" cost {cost:.4f}"
+        self.progress.update(self.train_task, completed=done, rate=rate)
+
+    def finish(self, result) -> None:
+        """Show the run's own figure at the end, so the bar and the summary line agree exactly."""
+        if self.progress is None or result is None:
+            return
+        if self.tok_task is not None and self.progress.tasks[self.tok_task].total is None:
+            # Reading stdin was reported as it went; show the final count the summary gives.
+            spent = max(result.tokenize_seconds, 1e-9)
+            rate = (f"{human_count(result.lines)} lines {human_count(result.tokens)} tokens,"
+                    f" {human_count(result.tokens / spent)} tokens/s")
+            self.progress.update(self.tok_task, rate=rate)
+        if self.train_task is not None:
+            self._show_rate(result.words_per_second)
