@@ -125,7 +125,8 @@ def lookup_many(model: ModelFolder, texts: Sequence[str]) -> list[Term | EmbErro
     words = [model.normalize(t) for t in texts]
     rows = model.index_many(words)
     # Misses go through the tokenizer; their tokens (and phrases) are looked up in one more pass.
-    split = {i: _tokens(model, texts[i]) for i, row in enumerate(rows) if row is None and words[i]}
+    misses = [i for i, row in enumerate(rows) if row is None and words[i]]
+    split = dict(zip(misses, map(_tokenizer(model), (texts[i] for i in misses)))) if misses else {}
     asked = sorted({t for tokens in split.values() for t in ([tokens[0]] if len(tokens) == 1 else ["_".join(tokens)])})
     found = dict(zip(asked, model.index_many(asked))) if asked else {}
     out: list[Term | EmbError] = []
@@ -145,10 +146,10 @@ def lookup_many(model: ModelFolder, texts: Sequence[str]) -> list[Term | EmbErro
     return out
 
 
-def _tokens(model: ModelFolder, text: str) -> list[str]:
+def _tokenizer(model: ModelFolder):
     from embcli.tokenize import make_tokenizer
 
-    return make_tokenizer(model.tokenizer)(text)
+    return make_tokenizer(model.tokenizer)
 
 
 def _several_words(model: ModelFolder, text: str, tokens: list[str], phrase: bool) -> UnknownWordError:
