@@ -1,5 +1,7 @@
 """The exceptions the library raises; the CLI turns each into one line on stderr and exit code 1."""
 
+import errno
+
 
 class EmbError(Exception):
     """A user-facing error: the message says what is wrong and how to fix it."""
@@ -39,6 +41,33 @@ class OutputError(EmbError):
 
 class TrainingError(EmbError):
     """Training settings that leave nothing to train (for instance an empty vocabulary)."""
+
+
+class StorageError(EmbError):
+    """A disk that is full or read-only, or a closed standard stream: the fix is where to write."""
+
+
+_STORAGE_FIXES = {
+    errno.ENOSPC: ("no space left on device", "free some space, or write elsewhere (EMB_HOME for the model store)"),
+    errno.EDQUOT: ("disk quota exceeded", "free some space, or write elsewhere (EMB_HOME for the model store)"),
+    errno.EROFS: ("read-only file system", "write elsewhere (set EMB_HOME to a writable folder for the model store)"),
+    errno.EACCES: ("permission denied", "check its permissions, or use another place"),
+    errno.EPERM: ("operation not permitted", "check its permissions, or use another place"),
+}
+
+
+def storage_error(exc: BaseException, where=None) -> StorageError | None:
+    """The ``StorageError`` for an OSError of a full, read-only or forbidden place, else None.
+
+    It names the file of the error when the system gave one, else ``where`` (what was being
+    written); other OSErrors (a missing file, a broken pipe) are not storage errors.
+    """
+    if not isinstance(exc, OSError) or exc.errno not in _STORAGE_FIXES:
+        return None
+    what, fix = _STORAGE_FIXES[exc.errno]
+    # A copy or a rename names both paths: the second is the one written.
+    place = next((p for p in (exc.filename2, exc.filename, where) if p is not None), None)
+    return StorageError(f"{place}: {what}: {fix}" if place is not None else f"{what}: {fix}")
 
 
 class MissingExtraError(EmbError):

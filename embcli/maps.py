@@ -30,6 +30,7 @@ DEFAULT_TOP = 300
 MAX_EMBED = 20_000
 # Above this many words the HTML's hover text leaves out the nearest words (a search per word).
 HOVER_NEIGHBOURS_UP_TO = 5_000
+TSNE_ITERATIONS = 750
 # Words whose vectors fit Procrustes: the most frequent shared words, at most this many.
 ALIGN_WORDS = 20_000
 
@@ -195,7 +196,9 @@ def _tsne(units: np.ndarray, seed: int) -> np.ndarray:
     TSNE = require("sklearn.manifold", extra="plot", feature="--method tsne").TSNE
     n = len(units)
     perplexity = float(min(30.0, max(1.0, (n - 1) / 3)))
-    return TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=seed,
+    # 750 iterations (250 of them early exaggeration), openTSNE's default, rather than scikit-learn's
+    # 1,000: a quarter less time.
+    return TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=seed, max_iter=TSNE_ITERATIONS,
                 learning_rate="auto", metric="cosine").fit_transform(units.astype(np.float32))
 
 

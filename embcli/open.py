@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 from embcli.errors import ModelError
@@ -55,7 +56,9 @@ def cached_model_dir(path: Path, store) -> Path:
         except OSError:
             pass
         return target
-    with atomic_dir(target, force=True) as tmp:
+    # Several processes may read the same new file at once: the first to finish fills the entry and
+    # the others keep it (``keep_existing``); a reader never sees the entry missing or half written.
+    with atomic_dir(target, keep_existing=True) as tmp:
         read_into(str(path), tmp)
     _prune_cache(target.parent, keep=target)
     return target
@@ -75,4 +78,10 @@ def _prune_cache(cache: Path, keep: Path) -> None:
                 continue
     entries.sort(reverse=True)
     for _, entry in entries[CACHE_ENTRIES - 1 :]:
-        shutil.rmtree(entry, ignore_errors=True)
+        # Moved aside first, so that a process opening it finds it whole or not at all.
+        try:
+            trash = Path(tempfile.mkdtemp(prefix=f".rm-{entry.name[:80]}-{os.getpid()}-", dir=cache))
+            os.replace(entry, trash)
+        except OSError:
+            continue
+        shutil.rmtree(trash, ignore_errors=True)

@@ -15,18 +15,24 @@ VNNI kernels), and its error has a hard bound, so it can select candidates witho
 The answers are therefore the same as ``embcli.search.topk``'s; only the work differs. The index is
 built on the first large batch and kept in the model folder (``search-index/``); when it cannot be
 written, or onnxruntime is missing, the caller falls back to the plain float32 search.
+
+A saved index is never trusted blindly: ``index.json`` holds a CRC-32 of every block, and each block
+is read from the file (not memory-mapped, so a file cut short while in use is a short read, not a
+``SIGBUS``) and checked as the search reaches it. A damaged index is rebuilt in memory for the batch
+at hand and removed, so that the next batch saves a good one.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+import zlib
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from embcli.errors import ModelError
+from embcli.errors import FormatError, ModelError
 
 BLOCK = 4096  # rows per int8 product: its int32 result (queries x BLOCK) stays in the CPU's cache
 GROUP = 64  # columns per maximum: runs of 64 rows below every threshold are skipped unread
@@ -41,15 +47,64 @@ _INT_MIN = np.iinfo(np.int32).min
 _INT_MAX = np.iinfo(np.int32).max
 
 
+class IndexDamaged(Exception):
+    """A saved index whose content is not what it was (a block's checksum, a short read)."""
+
+
+class BlockFile:
+    """The blocks of a saved ``int8.npy``, read one at a time and checked against their CRC-32.
+
+    ``blocks[b]`` reads block ``b`` into one reused buffer (the search uses a block and is done with
+    it before it asks for the next). ``np.asarray(blocks)`` reads them all.
+    """
+
+    def __init__(self, path: Path, offset: int, shape: tuple[int, int, int], crcs: list[int]):
+        self.shape, self.dtype, self.offset, self.crcs = shape, np.dtype(np.int8), offset, crcs
+        self.nbytes = shape[1] * shape[2]
+        self.fd = os.open(path, os.O_RDONLY)
+        self._buf = np.empty(shape[1:], dtype=np.int8)
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, b: int) -> np.ndarray:
+        buf = self._buf
+        try:
+            got = os.preadv(self.fd, [memoryview(buf).cast("B")], self.offset + b * self.nbytes)
+        except OSError as exc:
+            raise IndexDamaged(f"block {b}: {exc}") from None
+        if got != self.nbytes or zlib.crc32(buf) != self.crcs[b]:
+            raise IndexDamaged(f"block {b} is damaged")
+        return buf
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        out = np.stack([self[b].copy() for b in range(len(self))])
+        return out if dtype is None else out.astype(dtype)
+
+    def close(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+    def __del__(self):
+        self.close()
+
+
 @dataclass
 class Int8Index:
-    """The int8 unit rows in blocks [n_blocks, dim, BLOCK], one scale a block, and the error bounds."""
+    """The int8 unit rows in blocks [n_blocks, dim, BLOCK], one scale a block, and the error bounds.
 
-    blocks: np.ndarray
+    ``blocks`` is an array (an index just built) or a ``BlockFile`` (a saved one, checked as read);
+    ``crcs`` holds each block's CRC-32; ``folder`` is the model folder a saved index belongs to.
+    """
+
+    blocks: np.ndarray | BlockFile
     scales: np.ndarray
     err_max: float
     rnorm_max: float
     rows: int
+    crcs: list[int] = field(default_factory=list)
+    folder: Path | None = None
 
 
 def build(vectors: np.ndarray, norms: np.ndarray, out: np.ndarray | None = None) -> Int8Index:
@@ -59,6 +114,7 @@ def build(vectors: np.ndarray, norms: np.ndarray, out: np.ndarray | None = None)
     blocks = np.zeros((nb, dim, BLOCK), dtype=np.int8) if out is None else out
     scales = np.ones(nb, dtype=np.float64)
     err_max = rnorm_max = 0.0
+    crcs: list[int] = []
     for b in range(nb):
         s, e = b * BLOCK, min(n, (b + 1) * BLOCK)
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -74,8 +130,9 @@ def build(vectors: np.ndarray, norms: np.ndarray, out: np.ndarray | None = None)
         err_max = max(err_max, float(np.sqrt(np.einsum("ij,ij->i", u - r, u - r).max())))
         rnorm_max = max(rnorm_max, float(np.sqrt(np.einsum("ij,ij->i", r, r).max())))
         scales[b] = a
+        crcs.append(zlib.crc32(blocks[b]))
     # The norms above were summed in float32: widen them a little so that they stay upper bounds.
-    return Int8Index(blocks, scales, err_max * (1 + 1e-4) + 1e-6, rnorm_max * (1 + 1e-4) + 1e-6, n)
+    return Int8Index(blocks, scales, err_max * (1 + 1e-4) + 1e-6, rnorm_max * (1 + 1e-4) + 1e-6, n, crcs)
 
 
 def _stamp(vectors_path: Path) -> dict:
@@ -84,28 +141,54 @@ def _stamp(vectors_path: Path) -> dict:
 
 
 def load(folder: Path, vectors: np.ndarray) -> Int8Index | None:
-    """The saved index of a model folder, or None when there is none or it does not fit the vectors."""
-    from embcli.folder import load_array
+    """The saved index of a model folder, or None when there is none or it does not fit the vectors.
+
+    The blocks are not read here: each is read and checked against its CRC-32 when the search
+    reaches it (``BlockFile``).
+    """
+    from embcli.folder.atomic import clean_stale
+    from embcli.wire.npy import read_npy_header
 
     where = Path(folder) / INDEX_DIR
+    clean_stale(where)
+    nb = -(-len(vectors) // BLOCK)
+    shape = (nb, int(vectors.shape[1]), BLOCK)
     try:
         info = json.loads((where / "index.json").read_text())
+        crcs = info.get("crc32")
         if (
             info.get("format") != _FORMAT
             or info.get("block") != BLOCK
             or info.get("rows") != len(vectors)
             or info.get("dim") != vectors.shape[1]
             or {k: info.get(k) for k in ("vectors_bytes", "vectors_mtime_ns")} != _stamp(Path(folder) / "vectors.npy")
+            or not isinstance(crcs, list)
+            or len(crcs) != nb
+            or not all(isinstance(c, int) for c in crcs)
         ):
             return None
-        blocks = load_array(where / "int8.npy", "int8 index")
-    except (OSError, ValueError, KeyError, TypeError, AttributeError, ModelError):
+        path = where / "int8.npy"
+        with open(path, "rb") as fh:
+            got, fortran, dtype, offset = read_npy_header(fh)
+        if tuple(got) != shape or fortran or dtype != np.int8 or path.stat().st_size != offset + nb * shape[1] * BLOCK:
+            return None
+        scales = np.asarray(info.get("scales", []), dtype=np.float64)
+        if scales.shape != (nb,):
+            return None
+        blocks = BlockFile(path, offset, shape, crcs)
+        return Int8Index(blocks, scales, float(info["err_max"]), float(info["rnorm_max"]), len(vectors), crcs, Path(folder))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, FormatError, ModelError):
         return None  # a damaged index is built again, never trusted
-    nb = -(-len(vectors) // BLOCK)
-    scales = np.asarray(info.get("scales", []), dtype=np.float64)
-    if blocks.shape != (nb, vectors.shape[1], BLOCK) or blocks.dtype != np.int8 or scales.shape != (nb,):
-        return None
-    return Int8Index(blocks, scales, float(info["err_max"]), float(info["rnorm_max"]), len(vectors))
+
+
+def discard(folder: Path) -> None:
+    """Remove a model's saved index (found damaged): the next large batch builds it again."""
+    where = Path(folder) / INDEX_DIR
+    for name in ("index.json", "int8.npy"):
+        try:
+            (where / name).unlink()
+        except OSError:
+            pass
 
 
 def build_and_save(folder: Path, vectors: np.ndarray, norms: np.ndarray) -> Int8Index | None:
@@ -116,10 +199,12 @@ def build_and_save(folder: Path, vectors: np.ndarray, norms: np.ndarray) -> Int8
     """
     import tempfile
 
+    from embcli.folder.atomic import apply_umask
+
     where = Path(folder) / INDEX_DIR
     try:
         where.mkdir(exist_ok=True)
-        fd, tmp_npy = tempfile.mkstemp(prefix=".int8-", suffix=".npy", dir=where)
+        fd, tmp_npy = tempfile.mkstemp(prefix=f".int8-{os.getpid()}-", suffix=".npy", dir=where)
         os.close(fd)
     except OSError:
         return None
@@ -138,11 +223,14 @@ def build_and_save(folder: Path, vectors: np.ndarray, norms: np.ndarray) -> Int8
             "scales": [float(a) for a in index.scales],
             "err_max": index.err_max,
             "rnorm_max": index.rnorm_max,
+            "crc32": index.crcs,
             **_stamp(Path(folder) / "vectors.npy"),
         }
-        fd, tmp_json = tempfile.mkstemp(prefix=".index-", suffix=".json", dir=where)
+        fd, tmp_json = tempfile.mkstemp(prefix=f".index-{os.getpid()}-", suffix=".json", dir=where)
         with os.fdopen(fd, "w") as fh:
             json.dump(info, fh)
+        apply_umask(Path(tmp_npy), folder=False)
+        apply_umask(Path(tmp_json), folder=False)
         os.replace(tmp_npy, where / "int8.npy")
         os.replace(tmp_json, where / "index.json")
     except OSError:
@@ -208,7 +296,7 @@ class _Products:
         self.pool = ThreadPoolExecutor(1)
 
     def _run(self, b: int) -> None:
-        block = self.index.blocks[b]
+        block = self.index.blocks[b]  # a saved index's block is read and checked here
         binding = self.buffers[b % 2][2]
         binding.bind_input("B", "cpu", 0, np.int8, block.shape, block.ctypes.data)
         self.session.run_with_iobinding(binding)
@@ -235,7 +323,20 @@ def topk_cosine(
     stop: int,
     exclude: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The k best rows by cosine for each unit query vector, as ``search.topk(..., "cosine")``."""
+    """The k best rows by cosine for each unit query vector, as ``search.topk(..., "cosine")``.
+
+    A saved index found damaged on the way is removed and the batch is searched again with an
+    index built in memory: the answers never depend on the index's file being sound.
+    """
+    try:
+        return _topk_cosine(index, vectors, norms, queries, k, stop, exclude)
+    except IndexDamaged:
+        if index.folder is not None:
+            discard(index.folder)
+        return _topk_cosine(build(vectors, norms), vectors, norms, queries, k, stop, exclude)
+
+
+def _topk_cosine(index, vectors, norms, queries, k, stop, exclude):
     queries = np.ascontiguousarray(queries, dtype=np.float32)
     m = len(queries)
     k = max(1, min(k, stop))

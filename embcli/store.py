@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-from embcli.errors import ModelError, UsageError
-from embcli.folder.atomic import atomic_dir
-from embcli.folder.layout import is_model_folder, read_meta
+from embcli.errors import EmbError, ModelError, UsageError, storage_error
+from embcli.folder.atomic import apply_umask, atomic_dir, clean_stale
+from embcli.folder.layout import REQUIRED_FILES, is_model_folder, read_meta, validate_meta
 
 
 def store_root() -> Path:
@@ -45,6 +45,14 @@ def check_name(name: str) -> str:
     return name
 
 
+def _valid(name: str) -> bool:
+    try:
+        check_name(name)
+    except UsageError:
+        return False
+    return True
+
+
 @dataclass
 class ModelInfo:
     """A line of ``emb models list``."""
@@ -57,6 +65,7 @@ class ModelInfo:
     size_bytes: int
     created: str
     default: bool
+    damaged: str | None = None  # what is wrong, for a model that cannot be opened
 
 
 class ModelStore:
@@ -73,11 +82,34 @@ class ModelStore:
         if not self.models_dir.is_dir():
             return []
         return sorted(
-            p.name for p in self.models_dir.iterdir() if p.is_dir() and not p.name.startswith(".")
+            p.name for p in self.models_dir.iterdir() if p.is_dir() and not p.name.startswith(".") and _valid(p.name)
         )
 
     def exists(self, name: str) -> bool:
         return is_model_folder(self.path(name))
+
+    @contextmanager
+    def lock(self) -> Iterator[None]:
+        """Hold the store's lock (``.lock`` at the root): changes of names and the default, one at a time."""
+        try:
+            import fcntl
+        except ImportError:  # no flock on this system: renames alone keep each change whole
+            yield
+            return
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.root / ".lock", os.O_RDWR | os.O_CREAT, 0o666)
+        except OSError as exc:
+            raise storage_error(exc, self.root) or exc
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # closing releases the lock
+
+    def clean(self) -> list[Path]:
+        """Remove the leftovers of killed runs (temporary and half-removed models); return them."""
+        return clean_stale(self.models_dir) + clean_stale(self.root / "cache") + clean_stale(self.root)
 
     def default_name(self) -> str | None:
         try:
@@ -87,40 +119,68 @@ class ModelStore:
         return name or None
 
     def set_default(self, name: str) -> None:
-        if not self.exists(name):
-            raise ModelError(self._unknown(name))
-        self.root.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".default-", dir=self.root)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(name + "\n")
-        os.replace(tmp, self.root / "default")
+        """Make ``name`` the default model (under the store's lock: never a removed model)."""
+        with self.lock():
+            if not self.exists(name):
+                raise ModelError(self._unknown(name))
+            try:
+                fd, tmp = tempfile.mkstemp(prefix=f".default-{os.getpid()}-", dir=self.root)
+                try:
+                    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                        fh.write(name + "\n")
+                    apply_umask(Path(tmp), folder=False)
+                    os.replace(tmp, self.root / "default")
+                except BaseException:
+                    Path(tmp).unlink(missing_ok=True)
+                    raise
+            except OSError as exc:
+                raise storage_error(exc, self.root / "default") or exc
 
     def remove(self, name: str) -> bool:
         """Delete a model; return whether it was the default (which is then cleared)."""
         path = self.path(name)
-        if not path.is_dir():
-            raise ModelError(self._unknown(name))
-        was_default = self.default_name() == name
-        trash = self.models_dir / f".rm-{name}-{os.getpid()}"
-        os.replace(path, trash)
-        if was_default:
-            (self.root / "default").unlink(missing_ok=True)
-        shutil.rmtree(trash, ignore_errors=True)
+        self.clean()
+        trash = None
+        with self.lock():
+            if not path.is_dir():
+                raise ModelError(self._unknown(name))
+            was_default = self.default_name() == name
+            try:
+                if path.is_symlink():
+                    path.unlink()  # a linked model: the link goes, the folder it points to stays
+                else:
+                    trash = Path(tempfile.mkdtemp(prefix=f".rm-{name[:80]}-{os.getpid()}-", dir=self.models_dir))
+                    os.replace(path, trash)
+                if was_default:
+                    (self.root / "default").unlink(missing_ok=True)
+            except OSError as exc:
+                raise storage_error(exc, path) or exc
+        if trash is not None:
+            shutil.rmtree(trash, ignore_errors=True)
         return was_default
 
     @contextmanager
     def writer(self, name: str, force: bool = False) -> Iterator[Path]:
-        """Atomically create (or with ``force`` replace) model ``name``; see ``atomic_dir``."""
+        """Atomically create (or with ``force`` replace) model ``name``; see ``atomic_dir``.
+
+        The finished folder is moved into place under the store's lock, so parallel writers of
+        one name each finish cleanly (the last one wins) and never race a removal.
+        """
         target = self.path(name)
         if target.exists() and not force:
             raise ModelError(f"model {name!r} exists: pass --force to replace it, or --name to choose another")
-        with atomic_dir(target, force=force) as tmp:
+        with atomic_dir(target, force=force, lock=self.lock) as tmp:
             yield tmp
 
     def default_path(self) -> Path:
         """The folder of the default model; an error naming what to do when there is none."""
         name = self.default_name()
         if name is None or not self.exists(name):
+            names = [n for n in self.names() if self.exists(n)]
+            if names:
+                shown = ", ".join(names[:10]) + (", ..." if len(names) > 10 else "")
+                gone = f"the default model {name!r} is gone" if name else "no default model"
+                raise ModelError(f"{gone}: choose one with `emb models use NAME` (models: {shown}), or pass -m")
             raise ModelError("no model yet: train one with `emb train FILE`, or pass -m")
         return self.path(name)
 
@@ -139,9 +199,22 @@ class ModelStore:
             return False
 
     def info(self, name: str) -> ModelInfo:
+        """A model's line in the listing; a damaged model is described, not an error."""
         path = self.path(name)
-        meta = read_meta(path)
-        size = sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+        size = 0
+        for f in path.rglob("*"):
+            try:
+                size += f.stat().st_size if f.is_file() else 0
+            except OSError:
+                continue
+        default = self.default_name() == name
+        try:
+            meta = validate_meta(read_meta(path), path)
+            for part in REQUIRED_FILES:
+                if not (path / part).is_file():
+                    raise ModelError(f"{path / part}: missing: the model folder is damaged")
+        except EmbError as exc:
+            return ModelInfo(name, path, "?", 0, 0, size, "", default, damaged=str(exc))
         return ModelInfo(
             name=name,
             path=path,
@@ -150,11 +223,16 @@ class ModelStore:
             vocab_size=int(meta.get("vocab_size", 0)),
             size_bytes=size,
             created=str(meta.get("created", "")),
-            default=self.default_name() == name,
+            default=default,
         )
 
     def list(self) -> list[ModelInfo]:
-        return [self.info(n) for n in self.names() if self.exists(n)]
+        """Every model folder of the store, damaged ones included (with ``damaged`` saying why).
+
+        Leftovers of killed runs are removed first (``clean``).
+        """
+        self.clean()
+        return [self.info(n) for n in self.names()]
 
     def _unknown(self, name: str) -> str:
         names = self.names()

@@ -286,7 +286,7 @@ def test_import_convert_and_the_store(model, tmp_path):
     done = api.import_vectors(text, name="imp", make_default=False)
     assert (done.target, done.read_format, done.rows, done.dim) == ("imp", "word2vec", 50, model.dim)
     assert done.model.words == model.words[:50] and embcli.models()[0].name == "imp"
-    with pytest.raises(embcli.ModelError, match="no model yet"):
+    with pytest.raises(embcli.ModelError, match="no default model: choose one with `emb models use NAME`"):
         embcli.load()
     api.set_default("imp")
     assert embcli.load().name == "imp" and api.model_info("imp")["default"] is True

@@ -60,11 +60,13 @@ def test_list_json_and_table(store):
     assert "alpha" in table and "*" in table and "KB" in table
 
 
-def test_list_ignores_temporary_folders(store, emb_home):
+def test_list_ignores_temporary_folders_and_marks_damaged_ones(store, emb_home):
     (emb_home / "models" / ".tmp-gamma-abc").mkdir()
     (emb_home / "models" / "no-meta").mkdir()
-    rows = json.loads(invoke(["models", "list", "-f", "json"]).stdout)
-    assert [r["name"] for r in rows] == ["alpha", "beta"]
+    result = invoke(["models", "list", "-f", "json"])
+    rows = json.loads(result.stdout)
+    assert [(r["name"], r["algorithm"]) for r in rows] == [("alpha", "word2vec"), ("beta", "word2vec"), ("no-meta", "damaged")]
+    assert "model 'no-meta' is damaged" in result.stderr and "emb models rm no-meta" in result.stderr
 
 
 def test_info(store):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import numpy as np
 import pytest
@@ -105,9 +106,11 @@ def test_bad_names(name):
 def test_atomic_dir_success_and_failure(tmp_path):
     target = tmp_path / "out"
     with atomic_dir(target) as tmp:
-        assert tmp.parent == tmp_path and tmp.name.startswith(".tmp-out-")
+        assert tmp.parent == tmp_path and tmp.name.startswith(f".tmp-out-{os.getpid()}-")
         (tmp / "f").write_text("new")
     assert (target / "f").read_text() == "new"
+    (target / "f").rename(target / "meta.json")  # only a model folder is ever replaced
+    (target / "meta.json").write_text("new")
     assert [p.name for p in tmp_path.iterdir()] == ["out"]
 
     with pytest.raises(ModelError, match="exists"):
@@ -118,7 +121,7 @@ def test_atomic_dir_success_and_failure(tmp_path):
             with atomic_dir(target, force=True) as tmp:
                 (tmp / "f").write_text("half")
                 raise exc
-        assert (target / "f").read_text() == "new"
+        assert (target / "meta.json").read_text() == "new"
         assert [p.name for p in tmp_path.iterdir()] == ["out"]
 
     with atomic_dir(target, force=True) as tmp:

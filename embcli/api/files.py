@@ -13,21 +13,25 @@ def _skips(summary) -> dict:
     return {
         "duplicates": summary.duplicates, "first_duplicate": summary.first_duplicate,
         "empty": getattr(summary, "empty", 0), "replaced_bytes": summary.replaced_bytes,
+        "nonfinite_rows": getattr(summary, "nonfinite_rows", 0),
+        "nonfinite_values": getattr(summary, "nonfinite_values", 0),
     }
 
 
 def import_vectors(
     source: str | Path, name: str | None = None, format: str | None = None, limit: int | None = None,
     lossy: bool = False, force: bool = False, make_default: bool = True, progress: RowProgressFn | None = None,
+    nonfinite: str = "error",
 ) -> Transfer:
     """Import a vector file (word2vec text or binary, GloVe, fastText .vec/.bin, Parquet; compressed
     too; ``-`` for stdin) into the store as model ``name`` (default: from the file name). ``format``
     is detected from the suffix or the first bytes when not given; ``lossy`` replaces invalid UTF-8 in
-    words instead of failing. The ``Transfer`` holds the opened model as ``model``."""
+    words instead of failing; ``nonfinite="zero"`` replaces NaN and infinite values by 0 (counted in
+    the result) instead of failing. The ``Transfer`` holds the opened model as ``model``."""
     from embcli.formats.convert import import_to_store
 
     name, found, summary = import_to_store(str(source), name, format, limit, lossy, force, make_default,
-                                           progress=progress)
+                                           progress=progress, nonfinite=nonfinite)
     model = load_name(name)
     return Transfer(str(source), name, found, None, summary.rows, summary.dim, model=model, **_skips(summary))
 
@@ -35,16 +39,17 @@ def import_vectors(
 def convert(
     source: str | Path, target: str | Path, from_format: str | None = None, to_format: str | None = None,
     limit: int | None = None, lossy: bool = False, normalize: bool = False, force: bool = False,
-    progress: RowProgressFn | None = None,
+    progress: RowProgressFn | None = None, nonfinite: str = "error",
 ) -> Transfer:
     """Convert a vector file (or model folder) to another format without touching the store; ``-``
-    reads stdin or writes stdout. The formats follow the suffixes unless given."""
+    reads stdin or writes stdout. The formats follow the suffixes unless given; ``nonfinite`` as
+    for ``import_vectors``."""
     from embcli.api.paths import writing
     from embcli.formats.convert import convert as _convert
 
     with writing(target):
         found, written, summary, rows = _convert(str(source), str(target), from_format, to_format, limit, lossy,
-                                                 normalize, force, progress)
+                                                 normalize, force, progress, nonfinite)
     return Transfer(str(source), str(target), found, written, rows, summary.dim, **_skips(summary))
 
 

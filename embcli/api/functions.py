@@ -37,6 +37,7 @@ class ModelSummary:
     size_bytes: int
     created: str
     default: bool
+    damaged: str | None = None  # what is wrong with a model that cannot be opened
 
     def to_dict(self) -> dict:
         """The fields as a dict (``path`` as a string)."""

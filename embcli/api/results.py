@@ -24,6 +24,8 @@ class Transfer:
     first_duplicate: str | None = None
     empty: int = 0
     replaced_bytes: int = 0
+    nonfinite_rows: int = 0  # rows whose NaN or infinite values were replaced by 0 (nonfinite="zero")
+    nonfinite_values: int = 0
     model: Any = field(default=None, repr=False)  # the imported Model
 
     def to_dict(self) -> dict:

@@ -1,7 +1,9 @@
 """The root ``emb`` command: global options, command registration, and the one error handler.
 
 Library errors (``EmbError``) become one line on stderr and their exit code (1, or 2 for bad
-usage); Ctrl-C exits 130. No traceback reaches the user for a mistake of theirs.
+usage); Ctrl-C exits 130. No traceback reaches the user for a mistake of theirs. An ``OSError`` of a
+full or read-only disk, or of a closed stdin/stdout, is translated here too (one line naming the
+place and the fix). Leftovers of killed runs that the library removed are noted on stderr.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import typer
 from typer.core import TyperGroup
 
 from embcli.cli.console import STATE
-from embcli.errors import EmbError, caused_by_interrupt
+from embcli.errors import EmbError, caused_by_interrupt, storage_error
 from embcli.versions import engine_versions
 
 
@@ -32,16 +34,90 @@ class EmbGroup(TyperGroup):
         try:
             return super().invoke(ctx)
         except EmbError as exc:
-            sys.stdout.flush()
-            sys.stderr.write(f"emb: error: {exc}\n")
-            raise typer.Exit(exc.exit_code) from None
+            _flush_stdout()
+            _error(str(exc), exc.exit_code)
         except KeyboardInterrupt:
             _interrupted()
+        except OSError as exc:
+            if caused_by_interrupt(exc):
+                _interrupted()
+            message = _os_error(exc)
+            if message is None:
+                raise
+            _error(message, 1)
         except Exception as exc:
             # Ctrl-C that library code turned into another exception is still Ctrl-C.
             if caused_by_interrupt(exc):
                 _interrupted()
             raise
+        finally:
+            _note_cleaned()
+
+
+def _error(message: str, code: int):
+    sys.stderr.write(f"emb: error: {message}\n")
+    raise typer.Exit(code) from None
+
+
+def _flush_stdout() -> bool:
+    """Flush stdout; False when it cannot take the data (closed, a full disk, /dev/full)."""
+    try:
+        sys.stdout.flush()
+        return True
+    except OSError as exc:
+        STATE["stdout_failed"] = True
+        STATE["stdout_error"] = exc
+        return False
+
+
+def _os_error(exc: OSError) -> str | None:
+    """The one line for an OSError of a full or read-only disk or a closed stdio stream, else None."""
+    import errno
+
+    if isinstance(exc, BrokenPipeError):
+        return None
+    if exc.errno == errno.EBADF and exc.filename in ("<stdin>", "<stdout>"):
+        which = exc.filename.strip("<>")
+        fix = "give a file or a pipe (< FILE)" if which == "stdin" else "redirect it to a file or /dev/null"
+        return f"{which} is closed: {fix}"
+    place = "stdout" if exc.filename is None and _raised_writing_stdout(exc) else None
+    error = storage_error(exc, place)
+    return None if error is None else str(error)
+
+
+def _raised_writing_stdout(exc: BaseException) -> bool:
+    """Whether an OSError without a file name came from writing the output (stdout).
+
+    The library names the files it writes (``StorageError``); what is left without a name was
+    raised writing stdout when stdout cannot take more, or by a frame that held stdout.
+    """
+    if not _flush_stdout():
+        return True
+    import os
+
+    streams = {id(sys.stdout), id(getattr(sys.stdout, "buffer", None)), id(sys.__stdout__)}
+    cli = os.path.dirname(os.path.abspath(__file__))
+    innermost = None
+    tb = exc.__traceback__
+    while tb is not None:
+        frame = tb.tb_frame
+        if any(id(v) in streams for v in frame.f_locals.values()):
+            return True
+        if "embcli" in frame.f_code.co_filename:
+            innermost = frame.f_code.co_filename
+        tb = tb.tb_next
+    # The command layer itself writes only to stdout and stderr.
+    return innermost is not None and os.path.dirname(os.path.abspath(innermost)) == cli and innermost != __file__
+
+
+def _note_cleaned() -> None:
+    """Say which leftovers of killed runs were removed (the library returns them; the CLI tells)."""
+    from embcli.folder.atomic import drain_cleaned
+
+    cleaned = drain_cleaned()
+    if cleaned and not STATE.get("quiet"):
+        shown = ", ".join(str(p) for p in cleaned[:3]) + (f" and {len(cleaned) - 3} more" if len(cleaned) > 3 else "")
+        sys.stderr.write(f"emb: note: removed {len(cleaned)} leftover(s) of interrupted runs: {shown}\n")
 
 
 def _metavar(param) -> str:
@@ -175,8 +251,66 @@ def _register() -> None:
 _register()
 
 
+class _ClosedStream:
+    """Stands for stdin or stdout when the shell closed it (``<&-``, ``>&-``): any use is an error.
+
+    The file descriptor itself is taken by /dev/null meanwhile, so that no file emb opens can get
+    it (and receive the output meant for stdout).
+    """
+
+    def __init__(self, name: str):
+        self.name = name
+        self.buffer = self
+
+    def _closed(self, *args, **kwargs):
+        import errno
+
+        raise OSError(errno.EBADF, f"{self.name.strip('<>')} is closed", self.name)
+
+    read = readline = readlines = peek = read1 = readinto = write = writelines = fileno = _closed
+    readable = writable = seekable = tell = seek = _closed
+    __iter__ = __next__ = _closed
+
+    def isatty(self) -> bool:
+        return False
+
+    def flush(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+    closed = False
+    encoding = "utf-8"
+    errors = "strict"
+
+
+def _guard_stdio() -> None:
+    """Occupy closed descriptors 0-2 with /dev/null; stdin and stdout then refuse to be used."""
+    import os
+
+    for fd, name in ((0, "stdin"), (1, "stdout"), (2, "stderr")):
+        try:
+            os.fstat(fd)
+            continue
+        except OSError:
+            pass
+        try:
+            taken = os.open(os.devnull, os.O_RDWR)
+        except OSError:
+            continue
+        if taken != fd:
+            os.dup2(taken, fd)
+            os.close(taken)
+        if name == "stderr":
+            sys.stderr = open(fd, "w", closefd=False)
+        else:
+            setattr(sys, name, _ClosedStream(f"<{name}>"))
+
+
 def main() -> None:
     """Entry point of the ``emb`` console script."""
+    _guard_stdio()
     try:
         app(prog_name="emb")
     except KeyboardInterrupt:
@@ -184,7 +318,19 @@ def main() -> None:
         if not STATE.get("interrupted"):
             sys.stderr.write("emb: interrupted\n")
         _exit_now(130)
-    except SystemExit:
+    except SystemExit as done:
+        code = done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
+        if STATE.get("stdout_failed"):
+            _exit_now(code or 1)  # reported by the command's error; do not flush it again at exit
+        if not _flush_stdout():
+            # The output could not be written at the end (a full disk, /dev/full): say so once and
+            # leave without the interpreter trying again.
+            exc = STATE.get("stdout_error")
+            if code == 0 and not isinstance(exc, BrokenPipeError):
+                message = _os_error(exc) or f"stdout: {exc.strerror or exc}"
+                sys.stderr.write(f"emb: error: {message}\n")
+                code = 1
+            _exit_now(code)
         if STATE.get("interrupted"):
             # The temporary folder is already gone; leave at once rather than finalize the
             # interpreter under gensim's still-running daemon threads, which could end the

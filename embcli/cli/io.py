@@ -26,6 +26,11 @@ LossyOpt = Annotated[
 ]
 NormalizeOpt = Annotated[bool, typer.Option("--normalize", help="Write unit-length vectors.")]
 ForceOpt = Annotated[bool, typer.Option("--force", help="Replace an existing output.")]
+NonFinite = Enum("NonFinite", {"error": "error", "zero": "zero"}, type=str)
+NonFiniteOpt = Annotated[
+    NonFinite,
+    typer.Option("--nonfinite", help="NaN or infinite values: error (stop, naming the row) or zero (replace by 0)."),
+]
 
 IMPORT_EXAMPLES = """\
 Examples:
@@ -42,7 +47,7 @@ Examples:
 \b
   emb export vectors.parquet                      the default model as Parquet
   emb export -m web-word2vec out.bin --limit 50000
-  emb export - --format glove --normalize | head
+  emb export - --format glove --normalize --limit 10
 """
 CONVERT_EXAMPLES = """\
 Examples:
@@ -83,6 +88,8 @@ def _report_skips(summary) -> None:
         warn(f"skipped {summary.empty:,} empty word(s)")
     if summary.replaced_bytes:
         warn(f"replaced {summary.replaced_bytes:,} invalid UTF-8 byte(s) in words with U+FFFD")
+    if summary.nonfinite_values:
+        warn(f"replaced {summary.nonfinite_values:,} non-finite value(s) in {summary.nonfinite_rows:,} row(s) with 0")
 
 
 def import_cmd(
@@ -93,6 +100,7 @@ def import_cmd(
     lossy: LossyOpt = False,
     force: Annotated[bool, typer.Option("--force", help="Replace a model of the same name.")] = False,
     no_default: Annotated[bool, typer.Option("--no-default", help="Do not make the model the default.")] = False,
+    nonfinite: NonFiniteOpt = NonFinite.error,
     be_quiet: QuietOpt = False,
 ) -> None:
     """Import vectors from word2vec, GloVe, fastText or Parquet files into the model store."""
@@ -101,7 +109,8 @@ def import_cmd(
 
     started = time.perf_counter()
     with IOProgress("reading") as progress:
-        done = import_vectors(file, name, fmt.value if fmt else None, limit, lossy, force, not no_default, progress)
+        done = import_vectors(file, name, fmt.value if fmt else None, limit, lossy, force, not no_default, progress,
+                              nonfinite=nonfinite.value)
     spent = time.perf_counter() - started
     _report_skips(done)
     info(
@@ -144,6 +153,7 @@ def convert_cmd(
     lossy: LossyOpt = False,
     normalize: NormalizeOpt = False,
     force: ForceOpt = False,
+    nonfinite: NonFiniteOpt = NonFinite.error,
     be_quiet: QuietOpt = False,
 ) -> None:
     """Convert between vector formats without touching the model store."""
@@ -154,7 +164,7 @@ def convert_cmd(
     with IOProgress("converting") as progress:
         done = convert(
             input, output, from_fmt.value if from_fmt else None, to_fmt.value if to_fmt else None,
-            limit, lossy, normalize, force, progress,
+            limit, lossy, normalize, force, progress, nonfinite=nonfinite.value,
         )
     spent = time.perf_counter() - started
     _report_skips(done)

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from embcli.cli.console import human_bytes, info
+from embcli.cli.console import human_bytes, info, warn
 from embcli.cli.options import FormatOpt, OutputFormat, complete_model
 
 app = typer.Typer(help="List, inspect, choose and remove models in the store.", no_args_is_help=True)
@@ -18,17 +18,22 @@ NameArg = Annotated[
 
 @app.command("list")
 def list_cmd(fmt: FormatOpt = OutputFormat.auto) -> None:
-    """List the models: name, algorithm, dim, vocabulary, size, created, default."""
+    """List the models: name, algorithm, dim, vocabulary, size, created, default.
+
+    A damaged model is listed with the algorithm ``damaged`` and a warning saying what is wrong.
+    """
     from embcli.api import models as list_models
     from embcli.cli.output import Renderer
 
     models = list_models()
     out = Renderer(fmt, ["name", "algorithm", "dim", "vocab", "size", "created", "default"])
     for m in models:
+        if m.damaged:
+            warn(f"model {m.name!r} is damaged ({m.damaged}); remove it with `emb models rm {m.name}`")
         out.row(
             {
                 "name": m.name,
-                "algorithm": m.algorithm,
+                "algorithm": "damaged" if m.damaged else m.algorithm,
                 "dim": m.dim,
                 "vocab": m.vocab_size,
                 "size": human_bytes(m.size_bytes) if out.fmt == "table" else m.size_bytes,

@@ -73,6 +73,68 @@ def read_meta(folder: Path) -> dict:
     return meta
 
 
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _need(ok: bool, path: Path, key: str, value, what: str) -> None:
+    if not ok:
+        raise ModelError(
+            f"{Path(path) / META}: {key!r} is {value!r}, not {what}: the model folder is damaged;"
+            " train or import it again"
+        )
+
+
+# The one schema of meta.json, as checked when a model is opened: key -> (test, what it must be).
+# Keys not listed (training parameters, corpus summary, extras of newer versions) are free.
+_COUNT = (lambda v: _is_int(v) and v >= 0, "a count (an integer >= 0)")
+_SCHEMA = {
+    "format_version": (lambda v: _is_int(v) and v >= 1, "a format version (an integer >= 1)"),
+    "algorithm": (lambda v: isinstance(v, str), "a string"),
+    "dim": (lambda v: _is_int(v) and v >= 1, "a dimension (an integer >= 1)"),
+    "vocab_size": _COUNT,
+    "tokenizer": (lambda v: isinstance(v, dict), "an object"),
+    "fasttext": (lambda v: isinstance(v, dict), "an object"),
+}
+_TOKENIZER = {
+    "mode": (lambda v: v in ("unicode", "whitespace"), "'unicode' or 'whitespace'"),
+    "lowercase": (lambda v: v is None or isinstance(v, bool), "true, false or null"),
+    "min_token_length": (lambda v: _is_int(v) and v >= 1, "an integer >= 1"),
+}
+_SUBWORDS = {
+    "minn": _COUNT,
+    "maxn": _COUNT,
+    "buckets": _COUNT,
+}
+
+
+def validate_meta(meta: dict, folder: Path) -> dict:
+    """Check ``meta`` (a model's ``meta.json``) against the one schema; return it unchanged.
+
+    A key of the wrong type, a tokenizer setting that cannot be, a FastText section without its
+    ``minn``/``maxn``/``buckets`` or a folder from a newer emb is a ``ModelError`` naming the key.
+    """
+    for key, (test, what) in _SCHEMA.items():
+        if key in meta:
+            _need(test(meta[key]), folder, key, meta[key], what)
+    if meta.get("format_version", FORMAT_VERSION) > FORMAT_VERSION:
+        raise ModelError(
+            f"{Path(folder) / META}: format version {meta['format_version']}: the model was written by a newer emb;"
+            " upgrade emb (pip install -U embcli)"
+        )
+    for key, (test, what) in _TOKENIZER.items():
+        tok = meta.get("tokenizer") or {}
+        if key in tok:
+            _need(test(tok[key]), folder, f"tokenizer.{key}", tok[key], what)
+    if "fasttext" in meta:
+        sub = meta["fasttext"]
+        for key, (test, what) in _SUBWORDS.items():
+            _need(test(sub.get(key)), folder, f"fasttext.{key}", sub.get(key), what)
+        if sub["maxn"] and not 1 <= sub["minn"] <= sub["maxn"]:
+            _need(False, folder, "fasttext.minn", sub["minn"], f"between 1 and maxn ({sub['maxn']})")
+    return meta
+
+
 def is_model_folder(path: Path) -> bool:
     """Whether ``path`` is a folder with a ``meta.json`` (not whether the rest is sound)."""
     return (Path(path) / META).is_file()

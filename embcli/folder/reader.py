@@ -7,6 +7,7 @@ built only when many words are looked up (``index_of`` after ``build_index``) or
 
 from __future__ import annotations
 
+import math
 from functools import cached_property
 from pathlib import Path
 from typing import Sequence
@@ -14,7 +15,7 @@ from typing import Sequence
 import numpy as np
 
 from embcli.errors import FormatError, ModelError
-from embcli.folder.layout import COUNTS, NGRAMS, NORMS, VECTORS, VOCAB, read_meta
+from embcli.folder.layout import COUNTS, NGRAMS, NORMS, VECTORS, VOCAB, read_meta, validate_meta
 from embcli.wire.npy import read_npy_header
 from embcli.tokenize import TokenizerSettings, normalize_word
 
@@ -34,15 +35,18 @@ def load_array(path: Path, what: str) -> np.ndarray:
         raise ModelError(f"{path}: unreadable {what} ({exc}): the file is damaged or truncated") from None
     if dtype.hasobject:
         raise ModelError(f"{path}: {what} hold Python objects, which emb never loads: the file is not from emb")
-    expected = offset + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    dims = " x ".join(str(n) for n in shape)
+    if not all(isinstance(n, int) and n >= 0 for n in shape):
+        raise ModelError(f"{path}: {what} with the impossible shape ({dims}): the model folder is damaged")
+    count = math.prod(shape)  # Python integers: a lying header cannot overflow
+    expected = offset + count * dtype.itemsize
     size = path.stat().st_size
     if size < expected:
-        dims = " x ".join(str(n) for n in shape)
         raise ModelError(
             f"{path}: truncated {what}: {size} bytes where a {dtype} array of {dims} needs {expected}:"
             " the model folder is damaged; train or import it again"
         )
-    if int(np.prod(shape, dtype=np.int64)) == 0:
+    if count == 0:
         return np.zeros(shape, dtype=dtype)
     mapped = np.memmap(path, dtype=dtype, mode="r", offset=offset, shape=shape, order="F" if fortran else "C")
     # A plain ndarray view (the map stays alive as its base): numpy's memmap subclass adds overhead
@@ -55,7 +59,7 @@ class ModelFolder:
 
     def __init__(self, path: Path):
         self.path = Path(path)
-        self.meta = read_meta(self.path)
+        self.meta = validate_meta(read_meta(self.path), self.path)
         self.name = self.path.name
         self.algorithm = str(self.meta.get("algorithm", "unknown"))
         self.tokenizer = TokenizerSettings.from_dict(self.meta.get("tokenizer"))
@@ -66,15 +70,33 @@ class ModelFolder:
                 f" {self.vectors.shape}: the model folder is damaged"
             )
         self.vocab_size, self.dim = (int(n) for n in self.vectors.shape)
+        if self.dim == 0:
+            raise ModelError(f"{self.path / VECTORS}: vectors of dimension 0: the model folder is damaged")
+        for key, value in (("dim", self.dim), ("vocab_size", self.vocab_size)):
+            if self.meta.get(key, value) != value:
+                raise ModelError(
+                    f"{self.path / 'meta.json'}: {key} {self.meta[key]} but vectors.npy holds"
+                    f" {self.vocab_size} x {self.dim}: the model folder is damaged"
+                )
         self._vocab_path = self.path / VOCAB
         if not self._vocab_path.is_file():
             raise ModelError(f"{self._vocab_path}: missing vocabulary: the model folder is damaged")
-        lines = self._vocab_bytes.count(b"\n")
+        data = self._vocab_bytes
+        lines = data.count(b"\n")
         if lines != self.vocab_size:
             raise ModelError(
                 f"{self._vocab_path}: {lines} words but vectors.npy has {self.vocab_size} rows:"
                 " the model folder is damaged"
             )
+        if not data.isascii():
+            try:
+                data.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise self._bad_vocab(data[: exc.start].count(b"\n")) from None
+        # The other arrays are checked now (their headers; nothing is read), not at the first use.
+        for name, part in ((NORMS, "norms"), (COUNTS, "counts"), (NGRAMS, "ngrams")):
+            if (self.path / name).is_file():
+                getattr(self, part)
         self._index: dict[str, int] | None = None
         self._searches = 0
 
@@ -89,8 +111,11 @@ class ModelFolder:
         if not path.is_file():
             return np.sqrt(np.einsum("ij,ij->i", self.vectors, self.vectors)).astype(np.float32)
         norms = load_array(path, "norms")
-        if norms.shape != (self.vocab_size,):
-            raise ModelError(f"{path}: {norms.shape[0]} norms for {self.vocab_size} words: the model folder is damaged")
+        if norms.shape != (self.vocab_size,) or norms.dtype != np.float32:
+            raise ModelError(
+                f"{path}: {norms.dtype} norms of shape {norms.shape} for {self.vocab_size} words:"
+                " the model folder is damaged"
+            )
         return norms
 
     @cached_property
@@ -99,8 +124,11 @@ class ModelFolder:
         if not path.is_file():
             return None
         counts = load_array(path, "counts")
-        if counts.shape != (self.vocab_size,):
-            raise ModelError(f"{path}: {counts.shape[0]} counts for {self.vocab_size} words: the model folder is damaged")
+        if counts.shape != (self.vocab_size,) or counts.dtype.kind not in "iu":
+            raise ModelError(
+                f"{path}: {counts.dtype} counts of shape {counts.shape} for {self.vocab_size} words:"
+                " the model folder is damaged"
+            )
         return counts
 
     @cached_property
@@ -110,15 +138,30 @@ class ModelFolder:
         if not path.is_file():
             return None
         grams = load_array(path, "n-gram vectors")
-        if grams.ndim != 2 or grams.shape[1] != self.dim:
-            raise ModelError(f"{path}: shape {grams.shape} does not fit dimension {self.dim}: the model folder is damaged")
+        if grams.ndim != 2 or grams.shape[0] == 0 or grams.shape[1] != self.dim or grams.dtype != np.float32:
+            raise ModelError(
+                f"{path}: {grams.dtype} n-gram vectors of shape {grams.shape} do not fit dimension {self.dim}:"
+                " the model folder is damaged"
+            )
         return grams
 
     @cached_property
     def words(self) -> list[str]:
         """The whole vocabulary, most frequent first."""
         data = self._vocab_bytes
-        return data.decode("utf-8").split("\n")[:-1] if data else []
+        try:
+            return data.decode("utf-8").split("\n")[:-1] if data else []
+        except UnicodeDecodeError as exc:
+            raise self._bad_vocab(data[: exc.start].count(b"\n")) from None
+
+    def _bad_vocab(self, row: int) -> ModelError:
+        return ModelError(f"{self._vocab_path}: line {row + 1} is not valid UTF-8: the model folder is damaged")
+
+    def _decode(self, raw: bytes, row: int) -> str:
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise self._bad_vocab(row) from None
 
     def build_index(self) -> dict[str, int]:
         """Build (once) and return the word -> row dict, for many lookups."""
@@ -224,7 +267,7 @@ class ModelFolder:
         data = self._vocab_bytes
         if "_line_ends" in self.__dict__:
             ends = self._line_ends
-            return data[int(ends[i - 1]) + 1 if i else 0 : int(ends[i])].decode("utf-8")
+            return self._decode(data[int(ends[i - 1]) + 1 if i else 0 : int(ends[i])], i)
         from bisect import bisect_right
 
         starts = self._chunk_starts
@@ -234,7 +277,7 @@ class ModelFolder:
             pos = data.index(b"\n", pos) + 1  # skip the tail of a word begun in the chunk before
         for _ in range(i - starts[c]):
             pos = data.index(b"\n", pos) + 1
-        return data[pos : data.index(b"\n", pos)].decode("utf-8")
+        return self._decode(data[pos : data.index(b"\n", pos)], i)
 
 
 _MASK64 = (1 << 64) - 1

@@ -16,12 +16,14 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from embcli.errors import FormatError, ModelError
+from embcli.errors import FormatError, ModelError, UsageError
 from embcli.wire.npy import NpyAppender
 from embcli.folder.layout import COUNTS, NGRAMS, NORMS, VECTORS, VOCAB, complete_meta, write_meta
 
 # Progress of reading or writing rows: (bytes or rows done, total or None, rows so far).
 RowProgress = Callable[[int, "int | None", int], None]
+# What to do with NaN and infinite values: refuse the file (naming the row), or replace them by 0.
+NONFINITE = ("error", "zero")
 
 @dataclass
 class ImportSummary:
@@ -34,6 +36,8 @@ class ImportSummary:
     replaced_bytes: int = 0
     seconds: float = 0.0
     first_duplicate: str | None = None
+    nonfinite_rows: int = 0
+    nonfinite_values: int = 0
     extra: dict = field(default_factory=dict)
 
     def as_dict(self) -> dict:
@@ -43,6 +47,7 @@ class ImportSummary:
             "skipped_duplicates": self.duplicates,
             "skipped_empty": self.empty,
             "replaced_bytes": self.replaced_bytes,
+            "zeroed_nonfinite_values": self.nonfinite_values,
             "seconds": round(self.seconds, 3),
         }
 
@@ -67,6 +72,10 @@ class FolderWriter:
     the first of duplicate words, stops at ``limit`` rows, and refuses invalid UTF-8 unless
     ``lossy`` (then the bytes become U+FFFD and are counted). ``where`` tells errors where a block
     came from (a callable giving the line or row of the i-th word of the last block).
+
+    Every reader passes through here, so this is where non-finite values (NaN, infinities, and
+    text like ``1e39`` that overflows float32) are refused naming the row; with
+    ``nonfinite="zero"`` they are replaced by 0 and counted instead.
     """
 
     def __init__(
@@ -78,7 +87,10 @@ class FolderWriter:
         limit: int | None = None,
         lossy: bool = False,
         with_counts: bool = False,
+        nonfinite: str = "error",
     ):
+        if nonfinite not in NONFINITE:
+            raise UsageError(f"nonfinite={nonfinite!r}: choose one of {', '.join(NONFINITE)}")
         if dim <= 0:
             raise FormatError(f"{source}: vector dimension {dim}: the file holds no vectors")
         self.folder = Path(folder)
@@ -87,6 +99,7 @@ class FolderWriter:
         self.fmt = fmt
         self.limit = limit
         self.lossy = lossy
+        self.nonfinite = nonfinite
         self.summary = ImportSummary(dim=dim)
         self._seen: set[bytes] = set()
         self._vectors = NpyAppender(self.folder / VECTORS, dim)
@@ -159,14 +172,42 @@ class FolderWriter:
         if not raw:
             return
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        norms = row_norms(vectors)
+        if not np.isfinite(norms).all():
+            # A non-finite value makes its row's norm non-finite: the check costs nothing more.
+            vectors, norms = self._finite(vectors, norms, raw, keep, where)
         self._vectors.append(vectors)
         self._vocab.write((joined if len(keep) == len(words) else b"\n".join(raw)) + b"\n")
-        self._norms.append(row_norms(vectors))
+        self._norms.append(norms)
         if self._counts is not None:
             self._counts.append(
                 np.full(len(raw), -1, dtype=np.int64) if counts is None else np.asarray(counts, dtype=np.int64)
             )
         self.summary.rows += len(raw)
+
+    def _finite(self, vectors: np.ndarray, norms: np.ndarray, raw: list[bytes], keep: list[int], where):
+        """Refuse the first row holding a non-finite value, or (``nonfinite="zero"``) zero such values."""
+        bad = ~np.isfinite(vectors)
+        rows = np.flatnonzero(bad.any(axis=1))
+        if self.nonfinite == "error":
+            i = int(rows[0])
+            column = int(np.flatnonzero(bad[i])[0])
+            place = where(keep[i]) if where else f"row {self.summary.rows + i + 1}"
+            value = vectors[i, column]
+            what = "not a number" if np.isnan(value) else "infinite, or too large for float32"
+            raise FormatError(
+                f"{self.source}: {place}: word {raw[i].decode('utf-8', 'replace')!r} has the value {value}"
+                f" ({what}) at position {column + 1}: {self._nonfinite_way_out()}"
+            )
+        self.summary.nonfinite_rows += len(rows)
+        self.summary.nonfinite_values += int(bad.sum())
+        vectors = np.where(bad, np.float32(0), vectors)
+        return vectors, row_norms(vectors)
+
+    def _nonfinite_way_out(self) -> str:
+        if self.fmt is None:  # a trainer's or a rewrite's rows, not a file being imported
+            return "a model cannot hold non-finite values"
+        return "fix the file, or import it with --nonfinite zero to replace such values with 0"
 
     def _keep(self, raw: list[bytes], where, room: int | None) -> list[int]:
         """Rows of ``raw`` to keep: first occurrences, non-empty, up to ``room``; line breaks are errors."""
@@ -190,8 +231,22 @@ class FolderWriter:
                 break
         return keep
 
-    def add_ngrams(self, block: np.ndarray) -> None:
-        """Append rows of FastText's n-gram bucket matrix (``ngrams.npy``), streamed like the vectors."""
+    def add_ngrams(self, block: np.ndarray, first_row: int = 0) -> None:
+        """Append rows of FastText's n-gram bucket matrix (``ngrams.npy``), streamed like the vectors.
+
+        ``first_row`` (the block's first bucket) names a non-finite value's row in the error.
+        """
+        bad = ~np.isfinite(block)
+        if bad.any():
+            if self.nonfinite == "error":
+                i, column = (int(k[0]) for k in np.nonzero(bad))
+                raise FormatError(
+                    f"{self.source}: n-gram bucket {first_row + i + 1}: the value {block[i, column]} at position"
+                    f" {column + 1} is not finite: {self._nonfinite_way_out()}"
+                )
+            self.summary.nonfinite_rows += int(bad.any(axis=1).sum())
+            self.summary.nonfinite_values += int(bad.sum())
+            block = np.where(bad, np.float32(0), block)
         if self._ngrams is None:
             self._ngrams = NpyAppender(self.folder / NGRAMS, self.dim)
         self._ngrams.append(block)

@@ -4,20 +4,26 @@ from __future__ import annotations
 
 import os
 import shutil
+import stat
 import tempfile
 from pathlib import Path
 
-from embcli.errors import FormatError, UsageError
+from embcli.errors import FormatError, UsageError, storage_error
 from embcli.folder import ImportSummary, ModelFolder, RowProgress, atomic_dir
+from embcli.folder.atomic import apply_umask, clean_stale, describe
 from embcli.formats import default_name, get_format, strip_compression
-from embcli.formats.detect import detect_format, output_format, sniff
+from embcli.formats.detect import detect_format, output_format, refuse_pickle, sniff
 from embcli.formats.streams import open_input, open_output
 from embcli.store import ModelStore
 
 
 def read_into(src: str, folder: Path, fmt: str | None = None, limit: int | None = None, lossy: bool = False,
-              progress: RowProgress | None = None) -> tuple[str, ImportSummary]:
-    """Read the file ``src`` (``-`` for stdin) into the empty folder ``folder``; return format and summary."""
+              progress: RowProgress | None = None, nonfinite: str = "error") -> tuple[str, ImportSummary]:
+    """Read the file ``src`` (``-`` for stdin) into the empty folder ``folder``; return format and summary.
+
+    ``nonfinite`` is ``"error"`` (NaN or infinite values refuse the file, naming the row) or ``"zero"``
+    (they are replaced by 0 and counted in the summary).
+    """
     if limit is not None and limit < 1:
         raise UsageError("--limit must be at least 1")
     if src != "-" and not Path(src).exists():
@@ -32,7 +38,8 @@ def read_into(src: str, folder: Path, fmt: str | None = None, limit: int | None 
         spec = get_format(fmt)
         source = "stdin" if src == "-" else src
         if spec.folder:
-            return fmt, spec.read_fn()(Path(src), folder, source, limit=limit, lossy=lossy, progress=progress)
+            return fmt, spec.read_fn()(Path(src), folder, source, limit=limit, lossy=lossy, progress=progress,
+                                       nonfinite=nonfinite)
         if not spec.streams:
             path = src
             if src == "-" or strip_compression(src)[1]:
@@ -41,10 +48,13 @@ def read_into(src: str, folder: Path, fmt: str | None = None, limit: int | None 
                 with open(spooled, "wb") as fh:
                     shutil.copyfileobj(stream, fh, 1 << 22)
                 path = str(spooled)
-            return fmt, spec.read_fn()(path, folder, source, limit=limit, lossy=lossy, progress=progress)
+            return fmt, spec.read_fn()(path, folder, source, limit=limit, lossy=lossy, progress=progress,
+                                       nonfinite=nonfinite)
         if stream is None:
             stream, size = open_input(src)
-        return fmt, spec.read_fn()(stream, folder, source, limit=limit, lossy=lossy, total=size, progress=progress)
+        refuse_pickle(stream.peek(16)[:16], source)
+        return fmt, spec.read_fn()(stream, folder, source, limit=limit, lossy=lossy, total=size, progress=progress,
+                                   nonfinite=nonfinite)
     finally:
         if stream is not None and src != "-":
             stream.close()
@@ -54,12 +64,12 @@ def read_into(src: str, folder: Path, fmt: str | None = None, limit: int | None 
 
 def import_to_store(src: str, name: str | None = None, fmt: str | None = None, limit: int | None = None,
                     lossy: bool = False, force: bool = False, make_default: bool = True, store=None,
-                    progress: RowProgress | None = None) -> tuple[str, str, ImportSummary]:
+                    progress: RowProgress | None = None, nonfinite: str = "error") -> tuple[str, str, ImportSummary]:
     """Import a file into the store as model ``name``; return (name, format, summary)."""
     store = store or ModelStore()
     name = name or default_name(src)
     with store.writer(name, force=force) as tmp:
-        found, summary = read_into(src, tmp, fmt, limit, lossy, progress)
+        found, summary = read_into(src, tmp, fmt, limit, lossy, progress, nonfinite)
     if make_default:
         store.set_default(name)
     return name, found, summary
@@ -70,7 +80,10 @@ def export_model(model, dst: str, fmt: str | None = None, limit: int | None = No
     """Write ``model`` to ``dst`` (``-`` for stdout) in ``fmt``; return (format, rows written).
 
     A file is written under a temporary name and renamed at the end, so a failed export leaves no
-    half file behind.
+    half file behind; it gets the mode of the file it replaces, or the one the umask gives. A FIFO
+    or a character device (``/dev/null``) is written through, never replaced; a symlink to a file is
+    followed (the link stays); a folder, a block device or a socket is refused. A full or read-only
+    disk is a ``StorageError`` naming ``dst``.
     """
     if limit is not None and limit < 1:
         raise UsageError("--limit must be at least 1")
@@ -82,37 +95,116 @@ def export_model(model, dst: str, fmt: str | None = None, limit: int | None = No
             raise UsageError(f"format {fmt} cannot be written to stdout: give an output path")
         if strip_compression(dst)[1]:
             raise UsageError(f"{dst}: format {fmt} cannot be compressed this way: drop the {Path(dst).suffix} suffix")
-    if dst != "-" and Path(dst).exists() and not force and not spec.folder:
-        raise FormatError(f"{dst} exists: pass --force to replace it")
     if spec.folder:
         with atomic_dir(Path(dst), force=force) as tmp:
             rows = writer(model, tmp, limit=limit, normalize=normalize, progress=progress)
         return fmt, rows
     if dst == "-":
-        out = open_output(dst)
-        rows = writer(model, out, limit=limit, normalize=normalize, progress=progress)
-        out.flush()
-        return fmt, rows
-    target = Path(dst)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        return fmt, _export_to_stdout(writer, model, limit, normalize, progress)
+    compression = strip_compression(dst)[1]
+
+    def write(path: str) -> int:
+        if spec.streams:
+            with open_output(path, compression) as out:
+                return writer(model, out, limit=limit, normalize=normalize, progress=progress)
+        return writer(model, path, limit=limit, normalize=normalize, progress=progress)
+
+    target, through = _export_target(Path(dst), force)
+    try:
+        if through:
+            return fmt, _write_through(target, write, spec.streams)
+        return fmt, _write_replacing(target, write)
+    except OSError as exc:
+        raise storage_error(exc, dst) or exc
+
+
+def _export_target(dst: Path, force: bool) -> tuple[Path, bool]:
+    """The path an export writes, and whether it writes through it (a FIFO, a device) or replaces it."""
+    try:
+        st = os.stat(dst)  # follows symlinks: what a write would reach
+    except FileNotFoundError:
+        st = None
+    except OSError as exc:
+        raise storage_error(exc, dst) or FormatError(f"{dst}: {exc.strerror}: choose another path") from None
+    if st is not None and (stat.S_ISFIFO(st.st_mode) or stat.S_ISCHR(st.st_mode)):
+        return dst, True  # written through like ``cat > dst``; nothing is replaced, so no --force needed
+    if st is not None and not stat.S_ISREG(st.st_mode):
+        kind = describe(Path(os.path.realpath(dst))) or "not a regular file"
+        raise FormatError(f"{dst} is {kind}: an export writes a file; choose another path")
+    if st is not None and not force:
+        raise FormatError(f"{dst} exists: pass --force to replace it")
+    # A symlink (even a dangling one) is followed: the file it points to is replaced, the link stays.
+    return (Path(os.path.realpath(dst)) if os.path.islink(dst) else dst), False
+
+
+def _write_through(target: Path, write, streams: bool) -> int:
+    """Write into an existing FIFO or device (a format that needs a real file goes through a temporary one)."""
+    if streams:
+        return write(str(target))
+    fd, tmp = tempfile.mkstemp(prefix=f".emb-export-{os.getpid()}-", suffix=".tmp")
     os.close(fd)
     try:
-        if spec.streams:
-            with open_output(tmp, strip_compression(dst)[1]) as out:
-                rows = writer(model, out, limit=limit, normalize=normalize, progress=progress)
-        else:
-            rows = writer(model, tmp, limit=limit, normalize=normalize, progress=progress)
-        os.replace(tmp, target)
-    except BaseException:
+        rows = write(tmp)
+        with open(tmp, "rb") as src, open(target, "wb") as out:
+            shutil.copyfileobj(src, out, 1 << 20)
+        return rows
+    finally:
         Path(tmp).unlink(missing_ok=True)
+
+
+def _write_replacing(target: Path, write) -> int:
+    """Write a temporary sibling of ``target``, then rename it over ``target``."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    clean_stale(target.parent)
+    try:
+        mode = stat.S_IMODE(os.stat(target).st_mode)  # a replaced file keeps its mode, as with ``cp``
+    except OSError:
+        mode = None
+    tmp, prefix = None, f".{target.name[:80]}.{os.getpid()}."
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=target.parent)
+        os.close(fd)
+        rows = write(tmp)
+        apply_umask(Path(tmp), folder=False, like=mode)
+        os.replace(tmp, target)
+    except BaseException as exc:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError) and (exc.filename is None or os.path.basename(str(exc.filename)).startswith(prefix)):
+            raise OSError(exc.errno, exc.strerror, str(target)) from None  # the temporary file is gone
         raise
-    return fmt, rows
+    return rows
+
+
+def _export_to_stdout(writer, model, limit, normalize, progress) -> int:
+    """Write to stdout; a reader that closes the pipe early makes the export fail (it is incomplete)."""
+    total = model.vocab_size if limit is None else min(limit, model.vocab_size)
+    done = [0]
+
+    def seen(rows: int, total_: int | None, rows_: int) -> None:
+        done[0] = rows
+        if progress:
+            progress(rows, total_, rows_)
+
+    out = open_output("-")
+    try:
+        rows = writer(model, out, limit=limit, normalize=normalize, progress=seen)
+        out.flush()
+    except BrokenPipeError:
+        # Later flushes of stdout (at exit too) would fail again: send what is left to /dev/null.
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, out.fileno())
+        os.close(null)
+        raise FormatError(
+            f"stdout: the pipe was closed by its reader before the export ended ({done[0]:,} of {total:,} rows"
+            " handed over): the output is incomplete; write to a file instead"
+        ) from None
+    return rows
 
 
 def convert(src: str, dst: str, from_fmt: str | None = None, to_fmt: str | None = None, limit: int | None = None,
             lossy: bool = False, normalize: bool = False, force: bool = False,
-            progress: RowProgress | None = None) -> tuple[str, str, ImportSummary, int]:
+            progress: RowProgress | None = None, nonfinite: str = "error") -> tuple[str, str, ImportSummary, int]:
     """Convert a file to another format without touching the store; return formats, summary, rows."""
     to_fmt = output_format(dst, to_fmt)
     if from_fmt is None and src != "-" and Path(src).is_dir():
@@ -124,13 +216,21 @@ def convert(src: str, dst: str, from_fmt: str | None = None, to_fmt: str | None 
         return "folder", fmt, summary, rows
     if dst != "-" and Path(dst).exists() and not force:
         raise FormatError(f"{dst} exists: pass --force to replace it")
-    where = Path(dst).resolve().parent if dst != "-" else None
-    if where is not None:
-        where.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=".emb-convert-", dir=where))
+    # The work folder goes next to a regular file's destination (same disk), else to the temp folder.
+    regular = dst != "-" and describe(Path(dst).resolve()) in (None, "a file")
+    where = Path(dst).resolve().parent if regular else None
     try:
-        found, summary = read_into(src, work, from_fmt, limit, lossy, progress)
+        if where is not None:
+            where.mkdir(parents=True, exist_ok=True)
+            clean_stale(where)
+        work = Path(tempfile.mkdtemp(prefix=f".emb-convert-{os.getpid()}-", dir=where))
+    except OSError as exc:
+        raise storage_error(exc, where) or exc
+    try:
+        found, summary = read_into(src, work, from_fmt, limit, lossy, progress, nonfinite)
         fmt, rows = export_model(ModelFolder(work), dst, to_fmt, None, normalize, force, progress)
+    except OSError as exc:
+        raise storage_error(exc, work) or exc
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return found, fmt, summary, rows

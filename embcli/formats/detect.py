@@ -13,8 +13,27 @@ from embcli.formats.streams import read_head
 _TEXT_BYTES = frozenset(b"0123456789+-.eEinfINFa \t\r\n")
 
 
+def is_pickle(head: bytes) -> bool:
+    """Whether ``head`` starts like a Python pickle (gensim's ``.model``/``.kv`` files are pickles)."""
+    if len(head) < 3 or head[0] != 0x80:
+        return False
+    protocol, opcode = head[1], head[2]
+    return protocol in (4, 5) and opcode == 0x95 or protocol in (2, 3) and opcode in b"}]()cq\x8c\x95"
+
+
+def refuse_pickle(head: bytes, source: str) -> None:
+    """Say that a pickled file (gensim's own save format) is not read, and how to convert it."""
+    if is_pickle(head):
+        raise FormatError(
+            f"{source}: a Python pickle (gensim's own .model/.kv save format), which emb never loads:"
+            " in gensim, write the vectors with model.wv.save_word2vec_format('vectors.bin', binary=True)"
+            " (KeyedVectors.save_word2vec_format) and import that file"
+        )
+
+
 def sniff(head: bytes, source: str) -> str:
     """Name the format of a file from its first bytes (up to a few KB)."""
+    refuse_pickle(head, source)
     if looks_like_fasttext(head):
         return "fasttext-bin"
     if head.startswith(b"PAR1"):

@@ -14,7 +14,8 @@ import numpy as np
 from embcli.folder import MODEL_FILES, ImportSummary, ModelFolder, write_model
 
 
-def read_folder(src: Path, folder: Path, source: str, limit=None, lossy=False, progress=None) -> ImportSummary:
+def read_folder(src: Path, folder: Path, source: str, limit=None, lossy=False, progress=None,
+                nonfinite="error") -> ImportSummary:
     """Copy the model folder ``src`` into ``folder`` (first ``limit`` rows only, if given)."""
     model = ModelFolder(Path(src))
     rows = write_folder(model, folder, limit=limit)

@@ -6,16 +6,21 @@ Rows are written and read in row groups, so neither direction holds the matrix t
 written by ``parquet_writer`` (plain, uncompressed pages: random-looking floats do not compress);
 reading slices such pages straight out of the file and hands any other layout (compressed,
 dictionary-encoded, nullable, written by other tools) to pyarrow.
+
+Whatever a damaged or unexpected file makes pyarrow raise (``ArrowInvalid``, corrupt compressed
+pages, thrift headers that do not decode) is answered by one ``FormatError`` naming the file and
+the row group being read; nulls, mistyped columns and nested lists are named by their row or type.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
 
-from embcli.errors import FormatError
+from embcli.errors import EmbError, FormatError
 from embcli.folder import FolderWriter, ImportSummary
 from embcli.wire.thrift import decode_struct
 
@@ -63,14 +68,27 @@ def _dim_of(field, pf, source: str) -> int:
     import pyarrow as pa
 
     t = field.type
+    is_list = pa.types.is_fixed_size_list(t) or pa.types.is_list(t) or pa.types.is_large_list(t)
+    value_type = t.value_type if is_list else None
+    if not is_list or not (pa.types.is_floating(value_type) or pa.types.is_integer(value_type)):
+        raise FormatError(f"{source}: column 'vector' has type {t}: expected a list of numbers (float32)")
     if pa.types.is_fixed_size_list(t):
         return t.list_size
-    if pa.types.is_list(t) or pa.types.is_large_list(t):
-        first = pf.read_row_group(0, columns=["vector"]).column(0) if pf.num_row_groups else None
-        if first is not None and len(first):
-            return len(first[0])
+    first = pf.read_row_group(0, columns=["vector"]).column(0) if pf.num_row_groups else None
+    if first is None or not len(first):
         return 0
-    raise FormatError(f"{source}: column 'vector' has type {t}: expected a list of float32")
+    valid = first.drop_null()
+    if not len(valid):
+        raise FormatError(f"{source}: row 1: the vector is null")
+    return len(valid[0])
+
+
+def _check_count_type(schema, source: str) -> None:
+    import pyarrow as pa
+
+    t = schema.field("count").type
+    if not (pa.types.is_integer(t) or pa.types.is_null(t)):
+        raise FormatError(f"{source}: column 'count' has type {t}: expected integers (or leave the column out)")
 
 
 def _vector_values(vec, dim: int, row: int, source: str) -> np.ndarray:
@@ -83,12 +101,17 @@ def _vector_values(vec, dim: int, row: int, source: str) -> np.ndarray:
     if vec.null_count:
         bad = row + int(np.flatnonzero(vec.is_null().to_numpy(zero_copy_only=False))[0]) + 1
         raise FormatError(f"{source}: row {bad}: the vector is null")
+    values = vec.flatten()
+    if values.null_count:
+        at = int(np.flatnonzero(values.is_null().to_numpy(zero_copy_only=False))[0])
+        raise FormatError(f"{source}: row {row + at // max(dim, 1) + 1}: the vector holds a null value")
     if not pa.types.is_fixed_size_list(vec.type):
         lengths = pc.list_value_length(vec).to_numpy(zero_copy_only=False)
         if (lengths != dim).any():
             i = int(np.flatnonzero(lengths != dim)[0])
             raise FormatError(f"{source}: row {row + i + 1}: {lengths[i]} values, but the first row has {dim}")
-    return vec.flatten().to_numpy(zero_copy_only=False).astype(np.float32, copy=False).reshape(len(vec), dim)
+    with np.errstate(over="ignore"):  # float64 beyond float32 becomes inf, which the folder writer names
+        return values.to_numpy(zero_copy_only=False).astype(np.float32, copy=False).reshape(len(vec), dim)
 
 
 def _words_counts(words, counts, row: int, source: str) -> tuple[list[bytes], np.ndarray | None]:
@@ -108,7 +131,7 @@ def _words_counts(words, counts, row: int, source: str) -> tuple[list[bytes], np
     elif not (pa.types.is_binary(words.type) or pa.types.is_large_binary(words.type)):
         raise FormatError(f"{source}: column 'word' has type {words.type}: expected strings")
     if counts is not None:
-        counts = counts.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+        counts = counts.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
     return words.to_pylist(), counts
 
 
@@ -117,15 +140,36 @@ def _add(sink: FolderWriter, words, values: np.ndarray, counts, row: int, source
     sink.add(names, values, counts, where=lambda i: f"row {row + i + 1}")
 
 
-def read_parquet(path, folder: Path, source: str, limit=None, lossy=False, total=None, progress=None) -> ImportSummary:
+def read_parquet(path, folder: Path, source: str, limit=None, lossy=False, total=None, progress=None,
+                 nonfinite="error") -> ImportSummary:
     """Read a Parquet file with ``word`` and ``vector`` columns (``count`` optional) into ``folder``."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     try:
         pf = pq.ParquetFile(path)
-    except (pa.ArrowInvalid, OSError) as exc:
-        raise FormatError(f"{source}: not a readable Parquet file ({exc})") from None
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        if isinstance(exc, OSError) and exc.errno is not None:
+            raise
+        raise FormatError(f"{source}: not a readable Parquet file ({_one_line(exc)})") from None
+    place = {"where": ""}
+    try:
+        return _read(pf, path, folder, source, limit, lossy, progress, nonfinite, place)
+    except (pa.ArrowException, OSError, ValueError, OverflowError, IndexError) as exc:
+        # pyarrow's own errors carry no errno; one that does is the disk, not the file's content.
+        if isinstance(exc, EmbError) or isinstance(exc, OSError) and exc.errno is not None:
+            raise
+        raise FormatError(
+            f"{source}: damaged Parquet data{place['where']} ({_one_line(exc)}): the file is corrupt or truncated"
+        ) from None
+
+
+def _one_line(exc: BaseException) -> str:
+    text = "; ".join(line.strip() for line in str(exc).splitlines() if line.strip())
+    return (text[:200] + "...") if len(text) > 200 else text or type(exc).__name__
+
+
+def _read(pf, path, folder: Path, source: str, limit, lossy, progress, nonfinite, place: dict) -> ImportSummary:
     schema = pf.schema_arrow
     names = schema.names
     if "word" not in names or "vector" not in names:
@@ -133,6 +177,9 @@ def read_parquet(path, folder: Path, source: str, limit=None, lossy=False, total
             f"{source}: expected columns 'word' and 'vector' (and optionally 'count'),"
             f" found {', '.join(repr(n) for n in names) or 'none'}"
         )
+    if "count" in names:
+        _check_count_type(schema, source)
+    place["where"] = " in row group 1"
     dim = _dim_of(schema.field("vector"), pf, source)
     meta: dict = {}
     raw_meta = (schema.metadata or {}).get(b"emb")
@@ -142,7 +189,8 @@ def read_parquet(path, folder: Path, source: str, limit=None, lossy=False, total
         except (ValueError, AttributeError):
             meta = {}
     with_counts = "count" in names
-    sink = FolderWriter(folder, dim, source, "parquet", limit=limit, lossy=lossy, with_counts=with_counts)
+    sink = FolderWriter(folder, dim, source, "parquet", limit=limit, lossy=lossy, with_counts=with_counts,
+                        nonfinite=nonfinite)
     columns = ["word", "vector"] + (["count"] if with_counts else [])
     rows_total = pf.metadata.num_rows
     fast = _fast_vector_column(pf, dim)
@@ -152,6 +200,7 @@ def read_parquet(path, folder: Path, source: str, limit=None, lossy=False, total
             with open(path, "rb") as fh:
                 for g in range(pf.metadata.num_row_groups):
                     n = pf.metadata.row_group(g).num_rows
+                    place["where"] = f" in row group {g + 1} (rows {row + 1:,} to {row + n:,})"
                     rest = pf.read_row_group(g, columns=[c for c in columns if c != "vector"])
                     counts = rest.column("count") if with_counts else None
                     mapped, at = _map_chunk(fh, pf.metadata.row_group(g).column(fast))
@@ -174,14 +223,22 @@ def read_parquet(path, folder: Path, source: str, limit=None, lossy=False, total
                     if sink.full:
                         break
         else:
-            for batch in pf.iter_batches(batch_size=ROW_GROUP, columns=columns):
-                values = _vector_values(batch.column(1), dim, row, source)
-                _add(sink, batch.column(0), values, batch.column(2) if with_counts else None, row, source)
-                row += batch.num_rows
-                if progress:
-                    progress(row, rows_total, sink.summary.rows)
+            for g in range(pf.metadata.num_row_groups):
+                n = pf.metadata.row_group(g).num_rows
+                place["where"] = f" in row group {g + 1} (rows {row + 1:,} to {row + n:,})"
+                for batch in pf.iter_batches(batch_size=ROW_GROUP, row_groups=[g], columns=columns):
+                    values = _vector_values(batch.column(1), dim, row, source)
+                    _add(sink, batch.column(0), values, batch.column(2) if with_counts else None, row, source)
+                    row += batch.num_rows
+                    if progress:
+                        progress(row, rows_total, sink.summary.rows)
+                    if sink.full:
+                        break
                 if sink.full:
                     break
+        place["where"] = ""
+        if row != rows_total and not sink.full:
+            raise FormatError(f"{source}: the footer says {rows_total:,} rows but the row groups hold {row:,}: the file is damaged")
         return sink.finish(meta)
     finally:
         sink.abort()
@@ -215,6 +272,8 @@ def _map_chunk(fh, chunk):
     import mmap
 
     start, size = chunk.data_page_offset, chunk.total_compressed_size
+    if start < 0 or size < 0 or start + size > os.fstat(fh.fileno()).st_size:
+        raise ValueError(f"the vector column's chunk (bytes {start:,} to {start + size:,}) lies outside the file")
     base = start - start % mmap.ALLOCATIONGRANULARITY
     return mmap.mmap(fh.fileno(), size + start - base, offset=base, access=mmap.ACCESS_READ), start - base
 

@@ -9,6 +9,7 @@ values survive a round trip bit for bit.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import BinaryIO, Callable, Iterator
 
@@ -18,6 +19,7 @@ from embcli.errors import FormatError
 from embcli.folder import FolderWriter, ImportSummary, RowProgress
 
 CHUNK = 1 << 23  # bytes read at a time
+MAX_LINE = 1 << 26  # a text row longer than this (64 MB) is not a row: the file is not text vectors
 WRITE_ROWS = 2048  # rows formatted at a time
 MAX_DIM = 1 << 20
 
@@ -72,7 +74,8 @@ def _parse_lines(lines: list[bytes], first_line: int, dim: int, source: str, dim
             )
         linenos.append(first_line + i)
     try:
-        vectors = np.array(values, dtype=np.float32).reshape(len(words), dim)
+        with np.errstate(over="ignore"):  # 1e39 becomes inf, which the folder writer refuses by name
+            vectors = np.array(values, dtype=np.float32).reshape(len(words), dim)
     except ValueError:
         _locate_bad_value(lines, first_line, dim, source)
         raise
@@ -108,6 +111,11 @@ def iter_text_blocks(
         cut = buf.rfind(b"\n")
         if cut < 0:
             rest = buf
+            if len(rest) > MAX_LINE:
+                raise FormatError(
+                    f"{source}: line {line_no}: more than {MAX_LINE:,} bytes without a line break:"
+                    " not a text vector file (pass --format for a binary one)"
+                )
             continue
         block, rest = buf[: cut + 1], buf[cut + 1 :]
         lines = block.split(b"\n")
@@ -115,6 +123,16 @@ def iter_text_blocks(
         words, vectors, linenos = _parse_lines(lines, line_no, dim, source, dim_from)
         line_no += len(lines)
         yield words, vectors, linenos, len(block)
+
+
+def _first_line(stream: BinaryIO, source: str) -> bytes:
+    line = stream.readline(MAX_LINE + 1)
+    if len(line) > MAX_LINE:
+        raise FormatError(
+            f"{source}: the first line is longer than {MAX_LINE:,} bytes: not a text vector file"
+            " (pass --format for a binary one)"
+        )
+    return line
 
 
 def read_text_into(
@@ -126,14 +144,14 @@ def read_text_into(
     progress: RowProgress | None = None,
 ) -> FolderWriter:
     """Stream a word2vec-style text file (with or without header) into the sink ``sink_for(dim)``."""
-    first = stream.readline()
+    first = _first_line(stream, source)
     done = len(first)
     if header:
         rows, dim = parse_header(first, source)
         pending, first_line, dim_from = b"", 2, "the header says"
     else:
         while first and not first.strip():
-            first = stream.readline()
+            first = _first_line(stream, source)
             done += len(first)
         parts = first.split()
         if len(parts) < 2:
@@ -197,8 +215,31 @@ def iter_export_blocks(model, limit: int | None, normalize: bool, rows: int = WR
         yield words[start:stop], block
 
 
+_BLANK = re.compile(r"[ \t\r\x0b\x0c]")  # what readers of these formats split rows at
+
+
+def check_words_for_text(model, limit: int | None, fmt: str) -> None:
+    """Refuse, before writing anything, words that a text or binary vector file cannot hold.
+
+    Readers of these formats (emb's, gensim's, the C tool's) split a row at white space, so a word
+    holding a space or a tab (Parquet files and GloVe's Common Crawl files have some) would come
+    back as other words or break the file. Such models go to Parquet or a model folder instead.
+    """
+    total = model.vocab_size if limit is None else min(limit, model.vocab_size)
+    words = model.words[:total]
+    if not _BLANK.search("\n".join(words)):
+        return
+    bad = [i for i, w in enumerate(words) if _BLANK.search(w)]
+    more = f" (and {len(bad) - 1:,} more)" if len(bad) > 1 else ""
+    raise FormatError(
+        f"word {words[bad[0]]!r} (row {bad[0] + 1}){more} holds white space, which {fmt} cannot hold"
+        " (its readers split rows at white space): export to parquet or a model folder, which keep such words"
+    )
+
+
 def write_text(model, out: BinaryIO, header: bool, limit=None, normalize=False, progress=None) -> int:
     """Write a model as word2vec text (``header``) or GloVe text; return the rows written."""
+    check_words_for_text(model, limit, "word2vec text" if header else "GloVe text")
     total = model.vocab_size if limit is None else min(limit, model.vocab_size)
     if header:
         out.write(f"{total} {model.dim}\n".encode())
@@ -289,7 +330,25 @@ def read_binary_into(
             )
         elif n - pos > 1 << 20 and find(b" ", pos) < 0:
             raise FormatError(f"{source}: row {row + 1} at byte {offset + pos}: no word found in 1 MB: not a word2vec binary file")
+    if row == rows:
+        _check_binary_end(stream, buf[pos:], offset + pos, rows, source)
     return sink
+
+
+def _check_binary_end(stream: BinaryIO, rest: bytes, at: int, rows: int, source: str) -> None:
+    """After the header's last row only white space may follow (the text reader refuses the same)."""
+    while True:
+        stripped = rest.lstrip(b" \t\r\n")
+        if stripped:
+            at += len(rest) - len(stripped)
+            raise FormatError(
+                f"{source}: byte {at:,}: more data after the header's {rows:,} rows: the header disagrees"
+                " with the rows (fix its row count)"
+            )
+        at += len(rest)
+        rest = stream.read(CHUNK)
+        if not rest:
+            return
 
 
 def read_word2vec_binary(src: BinaryIO, folder: Path, source: str, **opts):
@@ -299,6 +358,7 @@ def read_word2vec_binary(src: BinaryIO, folder: Path, source: str, **opts):
 
 def write_word2vec_binary(model, dst: BinaryIO, limit=None, normalize=False, progress=None) -> int:
     """Write word2vec binary in the C tool's layout (each row ends with a newline)."""
+    check_words_for_text(model, limit, "word2vec binary")
     total = model.vocab_size if limit is None else min(limit, model.vocab_size)
     dst.write(f"{total} {model.dim}\n".encode())
     done = 0
@@ -325,22 +385,23 @@ def write_word2vec_binary(model, dst: BinaryIO, limit=None, normalize=False, pro
 
 
 def stream_text(src: BinaryIO, folder: Path, source: str, fmt: str, header: bool, limit=None,
-                lossy=False, total=None, progress=None) -> ImportSummary:
+                lossy=False, total=None, progress=None, nonfinite="error") -> ImportSummary:
     """Read a word2vec-style text stream (with or without its ``V D`` header) into ``folder``."""
 
     def read(stream, sink_for, source_, total_, progress_):
         return read_text_into(stream, sink_for, source_, header, total_, progress_)
 
-    return _stream(read, src, folder, source, fmt, limit=limit, lossy=lossy, total=total, progress=progress)
+    return _stream(read, src, folder, source, fmt, limit=limit, lossy=lossy, total=total, progress=progress,
+                   nonfinite=nonfinite)
 
 
 def _stream(read, src: BinaryIO, folder: Path, source: str, fmt: str, limit=None, lossy=False, total=None,
-            progress=None) -> ImportSummary:
+            progress=None, nonfinite="error") -> ImportSummary:
     """Run a reader that learns the dimension from the file, then writes through one FolderWriter."""
     made: list[FolderWriter] = []
 
     def sink_for(dim: int) -> FolderWriter:
-        made.append(FolderWriter(folder, dim, source, fmt, limit=limit, lossy=lossy))
+        made.append(FolderWriter(folder, dim, source, fmt, limit=limit, lossy=lossy, nonfinite=nonfinite))
         return made[0]
 
     try:
