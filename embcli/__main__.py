@@ -1,4 +1,4 @@
-from embcli.cli.app import main
+from embcli.cli.entry import main
 
 if __name__ == "__main__":
     main()

@@ -31,6 +31,9 @@ class Term:
     index: int | None
     vector: np.ndarray = field(repr=False)
     norm: float
+    #: True when the model's tokenizer changed the query beyond its normal form (``"King,"`` looked
+    #: up as ``king``): a program may say what was looked up.
+    retokenized: bool = False
 
     @property
     def oov(self) -> bool:
@@ -97,26 +100,66 @@ class VectorResult:
 # ---------------------------------------------------------------------------------------- words
 
 
+FASTTEXT_HINT = "a FastText model (emb train --algo fasttext) answers unseen words from their letters"
+
+
 def lookup(model: ModelFolder, text: str) -> Term:
     """Resolve a query word through the model's tokenizer settings; FastText answers unknown words.
 
     Raises ``UnknownWordError`` for a word the model cannot give a vector for.
     """
-    word = model.normalize(text)
-    return _term(model, text, word, model.index_of(word) if word else None)
+    (found,) = lookup_many(model, [text])
+    if isinstance(found, EmbError):
+        raise found
+    return found
 
 
 def lookup_many(model: ModelFolder, texts: Sequence[str]) -> list[Term | EmbError]:
-    """``lookup`` for many words at once (one pass over the vocabulary); failures are returned."""
+    """``lookup`` for many words at once (one pass over the vocabulary); failures are returned.
+
+    A query is read as training read text: first in its normal form (the model's case folding and
+    Unicode normalisation); when that is not a vocabulary word, through the model's tokenizer, so
+    ``"King,"`` finds ``king``. A query the tokenizer splits into several words is an error that
+    says how to ask for them (``emb similar`` averages words; phrase models join them with ``_``).
+    """
     words = [model.normalize(t) for t in texts]
     rows = model.index_many(words)
+    # Misses go through the tokenizer; their tokens (and phrases) are looked up in one more pass.
+    misses = [i for i, row in enumerate(rows) if row is None and words[i]]
+    split = dict(zip(misses, map(_tokenizer(model), (texts[i] for i in misses)))) if misses else {}
+    asked = sorted({t for tokens in split.values() for t in ([tokens[0]] if len(tokens) == 1 else ["_".join(tokens)])})
+    found = dict(zip(asked, model.index_many(asked))) if asked else {}
     out: list[Term | EmbError] = []
-    for text, word, row in zip(texts, words, rows):
+    for i, (text, word, row) in enumerate(zip(texts, words, rows)):
+        tokens = split.get(i)
         try:
-            out.append(_term(model, text, word, row))
+            retokenized = False
+            if tokens and len(tokens) == 1 and tokens[0] != word:
+                word, row, retokenized = tokens[0], found[tokens[0]], True
+            elif tokens and len(tokens) > 1:
+                raise _several_words(model, text, tokens, found["_".join(tokens)] is not None)
+            term = _term(model, text, word, row)
+            term.retokenized = retokenized
+            out.append(term)
         except EmbError as exc:
             out.append(exc)
     return out
+
+
+def _tokenizer(model: ModelFolder):
+    from embcli.tokenize import make_tokenizer
+
+    return make_tokenizer(model.tokenizer)
+
+
+def _several_words(model: ModelFolder, text: str, tokens: list[str], phrase: bool) -> UnknownWordError:
+    joined = "_".join(tokens)
+    if phrase:
+        hint = f"ask for the phrase as {joined!r}"
+    else:
+        hint = (f"ask for each word, or for their average with `emb similar {' '.join(tokens)}`"
+                " (a model trained on phrases joins them with _)")
+    return UnknownWordError(f"{text!r} is {len(tokens)} words for model {model.name!r} ({', '.join(tokens)}): {hint}")
 
 
 def _term(model: ModelFolder, text: str, word: str, index: int | None) -> Term:
@@ -128,10 +171,11 @@ def _term(model: ModelFolder, text: str, word: str, index: int | None) -> Term:
     ft = model.meta.get("fasttext")
     grams = model.ngrams if ft else None
     if grams is None:
-        raise UnknownWordError(
-            f"unknown word {shown}: not among the {model.vocab_size} words of model {model.name!r};"
-            " a FastText model (emb train --algo fasttext) answers unseen words from their letters"
+        err = UnknownWordError(
+            f"unknown word {shown}: not among the {model.vocab_size} words of model {model.name!r}; {FASTTEXT_HINT}"
         )
+        err.hint = FASTTEXT_HINT  # the part a program answering many queries need say only once
+        raise err
     vector = oov_vector(word, grams, int(ft["minn"]), int(ft["maxn"]))
     if vector is None:
         raise UnknownWordError(f"unknown word {shown}: too short for any character n-gram of model {model.name!r}")
@@ -170,6 +214,17 @@ def check_options(k: int = 1, restrict: int | None = None, metric: str = "cosine
         raise UsageError(f"unknown metric {metric!r}: use one of {', '.join(METRICS)}")
     if method not in METHODS:
         raise UsageError(f"unknown analogy method {method!r}: use one of {', '.join(METHODS)}")
+
+
+#: Answers (query x k) computed in one pass at most: bounds the memory of a batch whatever ``k`` is
+#: (100 queries with k = 10^9 on a 300k-word model would otherwise hold 30M answers at once).
+ANSWERS_PER_PASS = 1 << 20
+
+
+def queries_per_pass(model: ModelFolder, k: int, restrict: int | None = None) -> int:
+    """How many queries of ``k`` answers to answer together: all their answers fit ``ANSWERS_PER_PASS``."""
+    stop = model.vocab_size if restrict is None else min(max(int(restrict), 1), model.vocab_size)
+    return max(1, ANSWERS_PER_PASS // max(1, min(int(k), stop)))
 
 
 def _check_k(k: int, restrict: int | None) -> None:
@@ -243,13 +298,15 @@ def neighbors(
             live.append(res)
         except EmbError as exc:
             res.error = exc
-    if live:
-        terms = [r.terms[0] for r in live]
+    step = queries_per_pass(model, k, restrict)
+    for at in range(0, len(live), step):
+        part = live[at : at + step]
+        terms = [r.terms[0] for r in part]
         qv = np.stack([t.unit() if metric == "cosine" else t.vector for t in terms])
         exclude = _exclude([[t] for t in terms])
         found = _prefiltered(model, qv, k, restrict, exclude) if metric == "cosine" else None
         rows, scores = found if found is not None else topk(model.vectors, model.norms, qv, k, restrict, metric, exclude)
-        for i, res in enumerate(live):
+        for i, res in enumerate(part):
             res.hits = _hits(model, rows[i], scores[i])
     return results
 
@@ -269,9 +326,11 @@ def analogy(
     _check_k(k, restrict)
     if method not in METHODS:
         raise UsageError(f"unknown analogy method {method!r}: use one of {', '.join(METHODS)}")
-    results = [QueryResult(" ".join(q)) for q in queries]
+    results = [QueryResult(" ".join(q) if len(q) <= 3 else " ".join(q[:3]) + " ...") for q in queries]
     live = []
-    for res, words, found in zip(results, queries, _lookup_groups(model, queries)):
+    # Only queries of the right size are looked up: a runaway line of words costs no lookups.
+    sized = [q if len(q) == 3 else [] for q in queries]
+    for res, words, found in zip(results, queries, _lookup_groups(model, sized)):
         try:
             if len(words) != 3:
                 raise UsageError(f"an analogy takes 3 words (A B C for A - B + C), got {len(words)}")
@@ -279,11 +338,13 @@ def analogy(
             live.append(res)
         except EmbError as exc:
             res.error = exc
-    if live:
-        a, b, c = (np.stack([r.terms[j].unit() for r in live]) for j in range(3))
-        exclude = _exclude([r.terms for r in live])
+    step = queries_per_pass(model, k, restrict)
+    for at in range(0, len(live), step):
+        part = live[at : at + step]
+        a, b, c = (np.stack([r.terms[j].unit() for r in part]) for j in range(3))
+        exclude = _exclude([r.terms for r in part])
         rows, scores = analogy_topk(model.vectors, model.norms, a, b, c, k, restrict, method, exclude)
-        for i, res in enumerate(live):
+        for i, res in enumerate(part):
             res.hits = _hits(model, rows[i], scores[i])
     return results
 
@@ -291,7 +352,7 @@ def analogy(
 def similarity(model: ModelFolder, pairs: Sequence[Sequence[str]]) -> list[SimilarityResult]:
     """The cosine similarity of each pair of words (gensim's ``similarity``)."""
     results = []
-    for pair, found in zip(pairs, _lookup_groups(model, pairs)):
+    for pair, found in zip(pairs, _lookup_groups(model, [p if len(p) == 2 else [] for p in pairs])):
         res = SimilarityResult(tuple(pair))
         try:
             if len(pair) != 2:
@@ -358,10 +419,15 @@ def neighbors_of_vectors(
         qv = (qv / norms[:, None]).astype(np.float32)
     if not len(qv):
         return []
-    exclude = np.full((len(qv), 1), -1, dtype=np.int64)
-    found = _prefiltered(model, qv, k, restrict, exclude) if metric == "cosine" else None
-    rows, scores = found if found is not None else topk(model.vectors, model.norms, qv, k, restrict, metric, exclude)
-    return [_hits(model, rows[i], scores[i]) for i in range(len(qv))]
+    out: list[list[Hit]] = []
+    step = queries_per_pass(model, k, restrict)
+    for at in range(0, len(qv), step):
+        part = qv[at : at + step]
+        exclude = np.full((len(part), 1), -1, dtype=np.int64)
+        found = _prefiltered(model, part, k, restrict, exclude) if metric == "cosine" else None
+        rows, scores = found if found is not None else topk(model.vectors, model.norms, part, k, restrict, metric, exclude)
+        out.extend(_hits(model, rows[i], scores[i]) for i in range(len(part)))
+    return out
 
 
 def weighted_mean(model: ModelFolder, items: Sequence[tuple[object, float]]) -> tuple[np.ndarray, list[Term]]:

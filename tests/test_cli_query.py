@@ -296,9 +296,10 @@ def test_parameter_errors_are_usage_errors(runner, store_model, args, message):
 
 
 def test_empty_stdin_answers_nothing(runner, store_model):
-    """No queries: TSV is still a table, its header line and no rows."""
+    """No queries: TSV is still a table, its header line and no rows; a note on stderr says so."""
     res = run(runner, ["neighbors", "-f", "tsv"], input="\n\n")
-    assert res.exit_code == 0 and res.stdout == "query\trank\tword\tscore\toov\n" and res.stderr == ""
+    assert res.exit_code == 0 and res.stdout == "query\trank\tword\tscore\toov\n"
+    assert res.stderr == "emb: no query read: stdin held no query (give words, or pipe one query a line)\n"
 
 
 def test_answers_each_line_before_the_next_arrives(tmp_path, w2v_dir):

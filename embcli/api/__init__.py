@@ -16,7 +16,7 @@ from embcli.api.files import convert, import_vectors, load_name, model_info, rem
 from embcli.api.functions import Evaluation, ModelSummary, evaluate, load, models, search, train
 from embcli.api.model import Model, Neighbor, ProgressFn, QueryLike
 from embcli.api.results import RowProgressFn, Transfer
-from embcli.api.text import check_query, parse_terms, parse_vector
+from embcli.api.text import MAX_QUERY_LINE, check_query, check_query_line, parse_terms, parse_vector
 from embcli.query import QueryResult, SimilarityResult, VectorResult
 
 __all__ = [

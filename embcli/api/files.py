@@ -44,10 +44,12 @@ def convert(
     """Convert a vector file (or model folder) to another format without touching the store; ``-``
     reads stdin or writes stdout. The formats follow the suffixes unless given; ``nonfinite`` as
     for ``import_vectors``."""
+    from embcli.api.paths import writing
     from embcli.formats.convert import convert as _convert
 
-    found, written, summary, rows = _convert(str(source), str(target), from_format, to_format, limit, lossy,
-                                             normalize, force, progress, nonfinite)
+    with writing(target):
+        found, written, summary, rows = _convert(str(source), str(target), from_format, to_format, limit, lossy,
+                                                 normalize, force, progress, nonfinite)
     return Transfer(str(source), str(target), found, written, rows, summary.dim, **_skips(summary))
 
 

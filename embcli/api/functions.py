@@ -99,7 +99,11 @@ def train(
     tokenizer_settings.check_installed()
     source = Corpus(inputs)
     if output is not None:
-        result = train_to_folder(source, tokenizer_settings, settings, Path(output), force=force, on_progress=progress)
+        from embcli.api.paths import writing
+
+        with writing(output):
+            result = train_to_folder(source, tokenizer_settings, settings, Path(output), force=force,
+                                     on_progress=progress)
     else:
         store = ModelStore()
         name = name or default_model_name(inputs, settings.algo)

@@ -195,6 +195,11 @@ class Model:
             return _neighbors(_query.neighbors_of_vectors(self._folder, [query], k, metric, restrict)[0])
         return self.neighbors_many(list(query), k, metric, restrict)
 
+    def queries_per_batch(self, k: int, restrict: int | None = None) -> int:
+        """How many queries of ``k`` answers a program should ask together so that one batch's
+        answers stay within a bounded memory (about a million answers), however large ``k`` is."""
+        return _query.queries_per_pass(self._folder, k, restrict)
+
     def neighbors_many(self, words: Sequence[str], k: int = 10, metric: str = "cosine",
                        restrict: int | None = None) -> list[list[Neighbor]]:
         """``neighbors`` of each word, answered together; raises the first query's error."""
@@ -319,9 +324,11 @@ class Model:
         (format written, rows). ``format`` is one of ``embcli.formats.WRITABLE`` (word2vec,
         word2vec-binary, glove, fasttext-vec, parquet, folder); by default it follows the suffix.
         ``limit`` keeps the N most frequent words, ``normalize`` writes unit vectors."""
+        from embcli.api.paths import writing
         from embcli.formats.convert import export_model
 
-        written, rows = export_model(self._folder, str(path), format, limit, normalize, force, progress)
+        with writing(path):
+            written, rows = export_model(self._folder, str(path), format, limit, normalize, force, progress)
         return Transfer(self.name, str(path), None, written, rows, self.dim)
 
     # ------------------------------------------------------------------------------ maps, clusters

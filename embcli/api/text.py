@@ -10,6 +10,17 @@ import numpy as np
 from embcli import query as _query
 from embcli.errors import UsageError
 
+#: The longest query line a program should accept (characters): far beyond any query or vector of
+#: numbers, small enough that a runaway line (a file without line breaks) costs little.
+MAX_QUERY_LINE = 1 << 20
+
+
+def check_query_line(line: str) -> None:
+    """Raise ``UsageError`` for a query line longer than ``MAX_QUERY_LINE`` (before splitting it)."""
+    if len(line) > MAX_QUERY_LINE:
+        raise UsageError(f"a query line of more than {MAX_QUERY_LINE:,} characters: give one query a line")
+
+
 def check_query(k: int = 1, restrict: int | None = None, metric: str = "cosine", method: str = "add") -> None:
     """Raise ``UsageError`` for query settings that no query can use: ``k`` or ``restrict`` below 1,
     an unknown ``metric`` or analogy ``method``. Every query checks them too; a program answering a

@@ -9,6 +9,7 @@ place and the fix). Leftovers of killed runs that the library removed are noted 
 from __future__ import annotations
 
 import sys
+from enum import Enum
 from typing import Annotated, Optional
 
 import typer
@@ -20,7 +21,14 @@ from embcli.versions import engine_versions
 
 
 class EmbGroup(TyperGroup):
-    """A group that turns library errors and Ctrl-C into clean exits."""
+    """A group that turns library errors and Ctrl-C into clean exits, and gives every command the
+    same readable help (``tidy_command``)."""
+
+    def get_command(self, ctx, cmd_name):
+        command = super().get_command(ctx, cmd_name)
+        if command is not None:
+            tidy_command(command)
+        return command
 
     def invoke(self, ctx):
         try:
@@ -112,6 +120,67 @@ def _note_cleaned() -> None:
         sys.stderr.write(f"emb: note: removed {len(cleaned)} leftover(s) of interrupted runs: {shown}\n")
 
 
+def _metavar(param) -> str:
+    """A plain metavar: N for integers, NUM for numbers, a|b|c for choices, the name for the rest.
+
+    Types are told by name: typer may run on its own copy of click, whose classes are not click's.
+    """
+    kind = param.type
+    choices = getattr(kind, "choices", None)
+    if choices is not None:
+        return "|".join(str(c.value if isinstance(c, Enum) else c) for c in choices)
+    if kind.name in ("integer", "integer range", "int", "int range"):
+        return "N"
+    if kind.name in ("float", "float range"):
+        return "NUM"
+    names = [o for o in getattr(param, "opts", []) if o.startswith("--")]
+    return (names[0][2:] if names else param.name or "value").upper().replace("_", "-")
+
+
+def _plain_argument_metavar(param) -> None:
+    """An argument shows as FILE, [WORDS]... in usage and help (not {file}, words:<list[str]>)."""
+    name = param.metavar or (param.name or "value").upper()
+    if param.metavar is None:
+        if param.nargs != 1:
+            name = f"[{name}]..." if not param.required else f"{name}..."
+        elif not param.required:
+            name = f"[{name}]"
+    param.metavar = name
+    param.make_metavar = lambda ctx=None, usage=False: name
+
+
+def _quiet_option():
+    from embcli.cli.console import set_quiet
+    from typer.core import TyperOption
+
+    return TyperOption(
+        param_decls=["--quiet", "-q"], is_flag=True, default=False, expose_value=False,
+        help="No progress, summaries or warnings on stderr (as `emb -q ...`).",
+        callback=lambda ctx, param, value: set_quiet(value),
+    )
+
+
+def tidy_command(command) -> None:
+    """The one place that shapes a command's help: plain metavars for every option and argument,
+    the whole first line of the docstring as the summary in ``emb --help``, and ``-q/--quiet`` on
+    every command (as ``emb -q``). Sub-groups (``emb models``) get the same."""
+    if getattr(command, "_emb_tidy", False):
+        return
+    command._emb_tidy = True
+    group = hasattr(command, "commands")
+    for sub in getattr(command, "commands", {}).values():
+        tidy_command(sub)
+    if command.help and not command.short_help:
+        command.short_help = command.help.strip().split("\n\n")[0].replace("\n", " ")
+    for param in command.params:
+        if param.param_type_name == "argument":
+            _plain_argument_metavar(param)
+        elif param.param_type_name == "option" and not param.is_flag and not param.count and param.metavar is None:
+            param.metavar = _metavar(param)
+    if not group and not any("--quiet" in getattr(p, "opts", ()) for p in command.params):
+        command.params.append(_quiet_option())
+
+
 def _interrupted():
     """Report Ctrl-C once and exit 130."""
     if not STATE.get("interrupted"):
@@ -140,7 +209,7 @@ app = typer.Typer(
     help="emb: train, query, evaluate and convert static word embeddings.",
     epilog=EXAMPLES,
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -244,7 +313,7 @@ def main() -> None:
     """Entry point of the ``emb`` console script."""
     _guard_stdio()
     try:
-        app()
+        app(prog_name="emb")
     except KeyboardInterrupt:
         # Ctrl-C outside a command (while starting, or while cleaning up after the first one).
         if not STATE.get("interrupted"):

@@ -54,6 +54,16 @@ def human_count(n: float) -> str:
     return f"{n:.1f}G"
 
 
+def _if_total_known(column):
+    """``column`` shown only while a task's total is known: reading stdin has no percentage and no
+    ETA, only what was done, its rate and the time spent."""
+    from rich.text import Text
+
+    render = column.render
+    column.render = lambda task: render(task) if task.total is not None else Text("")
+    return column
+
+
 class StderrProgress:
     """A rich progress display on stderr, shown only when stderr is a terminal and --quiet is off.
 
@@ -75,11 +85,11 @@ class StderrProgress:
             self.progress = Progress(
                 TextColumn("{task.description}"),
                 BarColumn(),
-                TextColumn("{task.percentage:>3.0f}%"),
+                _if_total_known(TextColumn("{task.percentage:>3.0f}%")),
                 TextColumn("{task.fields[rate]}"),
                 TimeElapsedColumn(),
-                TextColumn("ETA"),
-                TimeRemainingColumn(),
+                _if_total_known(TextColumn("ETA")),
+                _if_total_known(TimeRemainingColumn()),
                 console=stderr_console(),
                 transient=self.transient,
             )
@@ -96,13 +106,21 @@ class TrainProgress(StderrProgress):
     """Progress for ``emb train``: the tokenizing pass, then the epochs.
 
     gensim reports only at epoch ends, so within an epoch the bar shows elapsed time and an ETA
-    from the epochs done so far.
+    from the epochs done so far. From stdin the tokenizing total is unknown: the bar shows bytes
+    and lines read and their rates, with no percentage or ETA.
     """
 
     def __init__(self):
         super().__init__()
         self.tok_task = None
         self.train_task = None
+        self.tokens = 0
+
+    def words_per_second(self, epochs_done: float, now: float) -> float:
+        """The summary's measure (corpus tokens x epochs done / training time), whatever engine
+        trains; an engine's own rate (gensim counts words after subsampling) would disagree."""
+        spent = now - self.train_started
+        return self.tokens * epochs_done / spent if spent > 0 and self.tokens else 0.0
 
     def __call__(self, stage: str, done: float, total: float | None, info: dict) -> None:
         if self.progress is None:
@@ -113,20 +131,48 @@ class TrainProgress(StderrProgress):
                 self.tok_started = now
                 self.tok_task = self.progress.add_task("tokenizing", total=total, rate="")
             spent = max(now - self.tok_started, 1e-9)
-            rate = (
-                f"{human_bytes(done / spent)}/s {human_count(info.get('lines', 0) / spent)} lines/s "
-                f"{human_count(info.get('tokens', 0) / spent)} tokens/s"
-            )
+            self.tokens = info.get("tokens", 0)
+            lines = human_count(info.get("lines", 0))
+            if total is None:
+                # stdin: no total, so no percentage; say how much was read and how fast.
+                rate = f"{lines} lines {human_count(self.tokens)} tokens, {human_count(self.tokens / spent)} tokens/s"
+                if done:
+                    rate = f"{human_bytes(done)} " + rate
+            else:
+                rate = (
+                    f"{human_bytes(done / spent)}/s {human_count(info.get('lines', 0) / spent)} lines/s "
+                    f"{human_count(self.tokens / spent)} tokens/s"
+                )
             self.progress.update(self.tok_task, completed=done, total=total, rate=rate)
         elif stage == "train":
             if self.tok_task is not None:
                 task = self.progress.tasks[self.tok_task]
                 if task.total is not None:
                     self.progress.update(self.tok_task, completed=task.total)
+                elif task.stop_time is None:
+                    self.progress.stop_task(self.tok_task)  # done reading stdin: its clock stops
             if self.train_task is None:
+                self.train_started = now
                 self.train_task = self.progress.add_task("training", total=total, rate="")
-            wps = info.get("words_per_s", 0.0)
-            rate = f"epoch {int(done)}/{int(total or 0)}" + (f" {human_count(wps)} words/s" if wps else "")
-            if "cost" in info:
-                rate += f" cost {info['cost']:.4f}"
-            self.progress.update(self.train_task, completed=done, rate=rate)
+            self.epochs = (done, total, info.get("cost"))
+            self._show_rate(self.words_per_second(done, now))
+
+    def _show_rate(self, wps: float) -> None:
+        done, total, cost = self.epochs
+        rate = f"epoch {int(done)}/{int(total or 0)}" + (f" {human_count(wps)} words/s" if wps else "")
+        if cost is not None:
+            rate += f" cost {cost:.4f}"
+        self.progress.update(self.train_task, completed=done, rate=rate)
+
+    def finish(self, result) -> None:
+        """Show the run's own figure at the end, so the bar and the summary line agree exactly."""
+        if self.progress is None or result is None:
+            return
+        if self.tok_task is not None and self.progress.tasks[self.tok_task].total is None:
+            # Reading stdin was reported as it went; show the final count the summary gives.
+            spent = max(result.tokenize_seconds, 1e-9)
+            rate = (f"{human_count(result.lines)} lines {human_count(result.tokens)} tokens,"
+                    f" {human_count(result.tokens / spent)} tokens/s")
+            self.progress.update(self.tok_task, rate=rate)
+        if self.train_task is not None:
+            self._show_rate(result.words_per_second)

@@ -139,7 +139,8 @@ def search_cmd(
 ) -> None:
     """The documents nearest to each query by cosine, with their line number and text."""
     from embcli.cli.output import Renderer
-    from embcli.cli.query import _Errors, _stdin_lines
+    from embcli.cli.lines import stdin_lines
+    from embcli.cli.query import _Errors
     from embcli.docsearch import open_docs, search_docs
     from embcli.open import open_model
 
@@ -157,7 +158,7 @@ def search_cmd(
     if queries and queries != ["-"]:
         batches = [[(None, q) for q in queries]]
     else:
-        batches = ([(n, q) for n, q in batch if q.strip()] for batch in _stdin_lines())
+        batches = ([(n, q) for n, q in batch if q.strip()] for batch in stdin_lines())
     for batch in batches:
         if not batch:
             continue

@@ -68,6 +68,14 @@ def evaluate_cmd(
     _print_tables(rows, list(dict.fromkeys(r["model"] for r in rows)))
 
 
+def _stem(dataset: str) -> str:
+    """A dataset's name without its file suffixes (questions-words.txt: questions-words)."""
+    name = str(dataset)
+    for suffix in (".gz", ".xz", ".bz2", ".zst", ".txt", ".tsv", ".csv"):
+        name = name.removesuffix(suffix)
+    return name
+
+
 def _pct(value) -> str:
     return "-" if value is None else f"{100 * value:.1f}%"
 
@@ -92,19 +100,24 @@ def _print_tables(rows: list[dict], names: list[str]) -> None:
                 cells.append("-" if r is None else f"{_pct(r['score'])} ({r['correct']}/{r['answered']})")
             table.add_row(sec, *cells, end_section=sec == "total" or sec == sections[-1])
         console.print(table)
-    summary = Table(title="summary", show_edge=False, header_style="bold")
-    for col in ("model", "dataset", "metric", "score", "coverage", "oov"):
-        summary.add_column(col, justify="right" if col in ("score", "coverage") else "left")
+    # Narrow enough for 80 columns: the OOV policy (one per run) goes in the title, Pearson's r in
+    # its own column, and datasets by their file's stem.
+    policies = sorted({r["oov"] for r in rows})
+    summary = Table(title=f"summary (unknown words: {', '.join(policies)})", show_edge=False, header_style="bold")
+    for col in ("model", "dataset", "metric", "score", "pearson", "coverage"):
+        summary.add_column(col, justify="left" if col in ("model", "dataset", "metric") else "right")
     for r in rows:
         if r["section"] != "total":
             continue
+        pearson = ""
         if r["kind"].startswith("analogy"):
-            metric, score = f"accuracy ({r['kind'].split('-')[1]})", _pct(r["score"])
+            metric, score = f"acc {r['kind'].split('-')[1]}", _pct(r["score"])
         else:
             metric = "spearman"
-            score = "-" if r["score"] is None else f"{r['score']:.3f} (pearson {r['pearson']:.3f})"
+            score = "-" if r["score"] is None else f"{r['score']:.3f}"
+            pearson = "-" if r.get("pearson") is None else f"{r['pearson']:.3f}"
         coverage = f"{_pct(r['coverage'])} of {r['questions']}"
-        summary.add_row(r["model"], r["dataset"], metric, score, coverage, r["oov"])
+        summary.add_row(r["model"], _stem(r["dataset"]), metric, score, pearson, coverage)
     console.print(summary)
 
 

@@ -8,10 +8,12 @@ from typing import Annotated
 import typer
 
 from embcli.cli.console import human_bytes, info, warn
-from embcli.cli.options import FormatOpt, OutputFormat
+from embcli.cli.options import FormatOpt, OutputFormat, complete_model
 
 app = typer.Typer(help="List, inspect, choose and remove models in the store.", no_args_is_help=True)
-NameArg = Annotated[str, typer.Argument(help="Model name (see `emb models list`).", show_default=False)]
+NameArg = Annotated[
+    str, typer.Argument(help="Model name (see `emb models list`).", show_default=False, autocompletion=complete_model)
+]
 
 
 @app.command("list")

@@ -21,11 +21,22 @@ FormatOpt = Annotated[
     OutputFormat,
     typer.Option("--format", "-f", help="auto: a table on a terminal, TSV in a pipe.", show_default=True),
 ]
+def complete_model(incomplete: str) -> list[str]:
+    """Shell completion of --model: the names in the store (files and folders are the shell's)."""
+    try:
+        from embcli.api import models
+
+        return [m.name for m in models() if m.name.startswith(incomplete)]
+    except Exception:  # completion must never print a traceback into the shell
+        return []
+
+
 ModelOpt = Annotated[
     Optional[str],
     typer.Option(
         "--model", "-m",
         help="Model name, model folder, or a file in any supported format; the default model when omitted.",
+        autocompletion=complete_model,
     ),
 ]
 CorpusArg = Annotated[

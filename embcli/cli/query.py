@@ -5,12 +5,12 @@ Words come from the command line, or with none (or ``-``) from stdin, one query 
 that are ready are answered together (one pass over the matrix for all of them) and their blocks
 are flushed as soon as they are written, so a pipe or a person typing gets answers as they go. A
 query that fails (an unknown word, a malformed line) is reported on stderr; the others still run and
-the exit code is 1 at the end.
+the exit code is 1 at the end. An empty stdin is no error: a note on stderr says no query was read,
+the output is the header alone, and the exit code is 0.
 """
 
 from __future__ import annotations
 
-import os
 import sys
 from enum import Enum
 from typing import Annotated, Iterator, Optional
@@ -18,12 +18,10 @@ from typing import Annotated, Iterator, Optional
 import typer
 from typer.core import TyperCommand
 
+from embcli.cli.lines import MAX_BATCH, bounded_lines, stdin_lines
 from embcli.cli.options import AnalogyMethod as Method
 from embcli.cli.options import FormatOpt, ModelOpt, OutputFormat
 from embcli.names import METRICS
-
-# Queries answered together at most: bounds the latency of the first answers of a long stream.
-MAX_BATCH = 1024
 
 Metric = Enum("Metric", {name: name for name in METRICS}, type=str)
 
@@ -37,63 +35,16 @@ RestrictOpt = Annotated[
 ]
 
 
-def _stdin_lines() -> Iterator[list[tuple[int, str]]]:
-    """Batches of (line number, text) from stdin: the lines already there, without waiting for more."""
-    try:
-        fd = sys.stdin.fileno()
-    except (AttributeError, OSError, ValueError):
-        fd = None
-    if fd is None:
-        # Not a real file (an in-memory stream): nothing can block, so read in fixed batches.
-        batch: list[tuple[int, str]] = []
-        for number, line in enumerate(sys.stdin, 1):
-            batch.append((number, line.rstrip("\r\n")))
-            if len(batch) >= MAX_BATCH:
-                yield batch
-                batch = []
-        if batch:
-            yield batch
-        return
-    import select
-
-    if sys.stdin.isatty() and sys.stderr.isatty():
-        from embcli.cli.console import info
-
-        info("reading queries from stdin, one a line (Ctrl-D to end)")
-    pending = b""
-    number = 0
-    eof = False
-    while not eof:
-        chunk = os.read(fd, 1 << 16)
-        if not chunk:
-            eof = True
-        pending += chunk
-        # Take whatever else is ready now, without blocking, up to a batch of lines.
-        while not eof and pending.count(b"\n") < MAX_BATCH and select.select([fd], [], [], 0)[0]:
-            more = os.read(fd, 1 << 16)
-            if not more:
-                eof = True
-            pending += more
-        lines = pending.split(b"\n")
-        pending = b"" if eof else lines.pop()
-        batch = []
-        for raw in lines:
-            number += 1
-            batch.append((number, raw.decode("utf-8", "replace").rstrip("\r")))
-            if len(batch) >= MAX_BATCH:
-                yield batch
-                batch = []
-        if batch:
-            yield batch
-
-
-def _queries(words: Optional[list[str]], size: int | None) -> Iterator[list[tuple[int | None, list[str]]]]:
+def _queries(words: Optional[list[str]], size: int | None, errors: "_Errors") -> Iterator[list[tuple[int | None, list[str]]]]:
     """Batches of (line number or None, words of one query) from the arguments or stdin.
 
     ``size`` is the number of words a query takes (None: one query per word on the command line,
     and one word a line on stdin; 0: all the words of the command line, or of a line, make one
-    query). Blank lines are skipped.
+    query). Blank lines are skipped; an over-long line is reported to ``errors`` and skipped.
     """
+    from embcli.api import check_query_line
+    from embcli.errors import EmbError
+
     if words and words != ["-"]:
         if size is None:
             yield [(None, [w]) for w in words]
@@ -102,28 +53,67 @@ def _queries(words: Optional[list[str]], size: int | None) -> Iterator[list[tupl
         else:
             yield [(None, list(words))]
         return
-    for batch in _stdin_lines():
+    seen = False
+    for batch in stdin_lines():
         out = []
         for number, line in batch:
+            try:
+                check_query_line(line)
+            except EmbError as exc:
+                errors.report(number, exc)
+                seen = True
+                continue
             parts = line.split() if size is not None else [line.strip()]
             if parts and parts[0]:
                 out.append((number, parts))
         if out:
+            seen = True
             yield out
+    if not seen:
+        # Not an error (an empty input is a valid stream of no queries), but say so: exit code 0.
+        from embcli.cli.console import info
+
+        info("emb: no query read: stdin held no query (give words, or pipe one query a line)")
+
+
+def _chunks(batches, size: int):
+    """The batches cut to at most ``size`` queries: a large ``-k`` answers fewer queries at a time,
+    and each part is written before the next is computed, so memory stays bounded."""
+    for batch in batches:
+        for at in range(0, len(batch), size):
+            yield batch[at : at + size]
 
 
 class _Errors:
-    """Per-query errors: one line on stderr each; any of them makes the exit code 1."""
+    """Per-query errors: one line on stderr each; any of them makes the exit code 1. A hint the
+    errors share (how to answer unknown words) is given with the first only."""
 
     def __init__(self):
         self.count = 0
+        self.hints: set[str] = set()
 
     def report(self, number: int | None, exc: Exception) -> None:
         self.count += 1
         where = f"line {number}: " if number is not None else ""
+        message = str(exc)
+        hint = getattr(exc, "hint", None)
+        if hint:
+            if hint in self.hints:
+                message = message.removesuffix(hint).rstrip("; ")
+            self.hints.add(hint)
         sys.stdout.flush()
-        sys.stderr.write(f"emb: error: {where}{exc}\n")
+        sys.stderr.write(f"emb: error: {where}{message}\n")
         sys.stderr.flush()
+
+    def looked_up(self, number: int | None, terms) -> None:
+        """Say which word a query was looked up as when the model's tokenizer changed it."""
+        from embcli.cli.console import info
+
+        for term in terms:
+            if term is not None and term.retokenized:
+                where = f"line {number}: " if number is not None else ""
+                sys.stdout.flush()
+                info(f"emb: {where}{term.text!r} looked up as {term.word!r}")
 
     def exit(self) -> None:
         if self.count:
@@ -179,7 +169,7 @@ def neighbors_cmd(
             raise typer.BadParameter("give query words or --vector, not both", param_hint="--vector")
         _vector_neighbors(m, vector, k, metric.value, restrict, out, errors)
     else:
-        for batch in _queries(words, None):
+        for batch in _chunks(_queries(words, None, errors), m.queries_per_batch(k, restrict)):
             results = m.query_neighbors([q[0] for _, q in batch], k=k, metric=metric.value, restrict=restrict)
             for (number, _), res in zip(batch, results):
                 _emit_hits(out, errors, number, res, m)
@@ -190,13 +180,15 @@ def neighbors_cmd(
 
 def _vector_lines(source: str) -> Iterator[list[tuple[int, str]]]:
     if source == "-":
-        yield from _stdin_lines()
+        yield from stdin_lines()
         return
     from embcli.errors import EmbError
 
+    from embcli.api import MAX_QUERY_LINE
+
     try:
         with open(source, encoding="utf-8") as fh:
-            lines = list(enumerate((line.rstrip("\r\n") for line in fh), 1))
+            lines = list(enumerate(bounded_lines(fh, MAX_QUERY_LINE + 1), 1))
     except (OSError, UnicodeDecodeError) as exc:
         raise EmbError(f"{source}: cannot read vectors ({exc})") from None
     for at in range(0, len(lines), MAX_BATCH):
@@ -205,7 +197,7 @@ def _vector_lines(source: str) -> Iterator[list[tuple[int, str]]]:
 
 def _vector_neighbors(m, source: str, k: int, metric: str, restrict, out, errors: _Errors) -> None:
     """Neighbours of the vectors of a file or stdin; ``emb vector``'s header line is skipped."""
-    from embcli.api import check_query, parse_vector
+    from embcli.api import check_query, check_query_line, parse_vector
     from embcli.errors import EmbError
 
     check_query(k=k, restrict=restrict, metric=metric)
@@ -214,6 +206,7 @@ def _vector_neighbors(m, source: str, k: int, metric: str, restrict, out, errors
             if not line.strip() or line.startswith("query\t"):
                 continue
             try:
+                check_query_line(line)
                 label, vec = parse_vector(line)
                 hits = m.neighbors(vec, k=k, metric=metric, restrict=restrict)
             except EmbError as exc:
@@ -231,6 +224,7 @@ def _emit_hits(out, errors: _Errors, number: int | None, res, model) -> None:
         errors.report(number, res.error)
         return
     _note_splits(model, res.terms)
+    errors.looked_up(number, res.terms)
     oov = res.oov
     for hit in res.hits:
         out.row({"query": res.query, "rank": hit.rank, "word": hit.word, "score": hit.score, "oov": oov})
@@ -258,7 +252,7 @@ def analogy_cmd(
     m = _open(model)
     out = Renderer(fmt, ["query", "rank", "word", "score", "oov"])
     errors = _Errors()
-    for batch in _queries(words, 3):
+    for batch in _chunks(_queries(words, 3, errors), m.queries_per_batch(k, restrict)):
         results = m.query_analogies([q for _, q in batch], k=k, method=method.value, restrict=restrict)
         for (number, _), res in zip(batch, results):
             _emit_hits(out, errors, number, res, m)
@@ -281,12 +275,13 @@ def similarity_cmd(
     m = _open(model)
     out = Renderer(fmt, ["word1", "word2", "score", "oov"])
     errors = _Errors()
-    for batch in _queries(words, 2):
+    for batch in _queries(words, 2, errors):
         for (number, _), res in zip(batch, m.query_similarities([q for _, q in batch])):
             if res.error is not None:
                 errors.report(number, res.error)
                 continue
             _note_splits(m, res.terms)
+            errors.looked_up(number, res.terms)
             out.row({"word1": res.query[0], "word2": res.query[1], "score": res.score, "oov": res.oov})
             out.flush_block(flush=False)
         out.flush()
@@ -307,12 +302,13 @@ def vector_cmd(
     out = Renderer(fmt, ["query", "word", "oov", "vector"])
     errors = _Errors()
     as_list = out.fmt in ("json", "jsonl")
-    for batch in _queries(words, None):
+    for batch in _queries(words, None, errors):
         for (number, _), res in zip(batch, m.query_vectors([q[0] for _, q in batch], normalize=normalize)):
             if res.error is not None:
                 errors.report(number, res.error)
                 continue
             _note_splits(m, [res.term])
+            errors.looked_up(number, [res.term])
             values = res.vector.tolist()
             # 9 significant digits give every float32 back exactly.
             cell = values if as_list else " ".join(f"{v:.9g}" for v in values)
@@ -382,7 +378,7 @@ def similar_cmd(
     m = _open(model)
     out = Renderer(fmt, ["query", "rank", "word", "score", "oov"])
     errors = _Errors()
-    for batch in _queries(words, 0):
+    for batch in _queries(words, 0, errors):
         for number, terms in batch:
             query = " ".join(terms)
             try:
@@ -418,7 +414,7 @@ def doesnt_match_cmd(
     m = _open(model)
     out = Renderer(fmt, ["query", "word", "score"])
     errors = _Errors()
-    for batch in _queries(words, 0):
+    for batch in _queries(words, 0, errors):
         for number, group in batch:
             try:
                 score, word = m.rank_by_centrality(group)[-1]

@@ -102,6 +102,7 @@ def train_cmd(
             max_vocab=max_vocab, negative=negative, sample=sample, ns_exponent=ns_exponent, lr=lr, minn=minn,
             maxn=maxn, buckets=buckets, threads=threads, seed=seed, memory=memory, x_max=x_max, alpha=alpha,
         )
+        progress.finish(model.trained)
     result = model.trained
     if result.replaced_bytes:
         warn(f"{result.replaced_bytes} invalid UTF-8 bytes in the corpus were replaced by U+FFFD")

@@ -1,0 +1,42 @@
+"""Output paths: an operating-system error while writing an output becomes one line naming it."""
+
+from __future__ import annotations
+
+import errno
+import os
+from contextlib import contextmanager
+from pathlib import Path
+
+from embcli.errors import EmbError
+
+
+@contextmanager
+def writing(output: str | Path):
+    """Turn an ``OSError`` raised on ``output``, a temporary sibling of it or one of its folders into
+    an ``EmbError`` that names the output and the reason (``--output file/sub``, ``/proc/x``)."""
+    try:
+        yield
+    except OSError as exc:
+        if str(output) == "-" or not _concerns(output, exc.filename):
+            raise
+        raise EmbError(f"cannot write {output}: {_reason(output, exc)}") from None
+
+
+def _concerns(output: str | Path, filename) -> bool:
+    if not isinstance(filename, (str, bytes, os.PathLike)):
+        return False
+    target = Path(os.path.abspath(output))
+    path = Path(os.path.abspath(os.fsdecode(filename)))
+    return path == target or path.parent == target.parent or path in target.parents
+
+
+def _reason(output: str | Path, exc: OSError) -> str:
+    """Why: a file where a folder should be is named; otherwise the system's reason."""
+    if exc.errno in (errno.EEXIST, errno.ENOTDIR):
+        for parent in Path(os.path.abspath(output)).parents:
+            if parent.exists():
+                if not parent.is_dir():
+                    return f"{parent} is a file, not a folder"
+                break
+    where = Path(os.path.abspath(output)).parent
+    return f"{exc.strerror or exc} ({where} cannot hold it: choose another path)"
