@@ -18,7 +18,6 @@ import io
 import json
 import logging
 import os
-import tempfile
 import unicodedata
 import warnings
 from functools import lru_cache
@@ -29,6 +28,7 @@ import numpy as np
 from embcli.errors import MissingExtraError, UsageError
 from embcli.extras import available
 from embcli.extras import require as require_module
+from embcli.folder.output import write_file
 from embcli.maps import WordMap, build_map, label_order, place_labels, text_width
 
 SUFFIXES = (".png", ".svg", ".html")
@@ -355,18 +355,16 @@ def save_map(wmap: WordMap, path: str | os.PathLike) -> tuple[Path, list[str]]:
     target = Path(path)
     if target.is_dir():
         raise UsageError(f"{target} is a folder: give a file name ending in .{kind}")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=f".{kind}", dir=target.parent)
-    os.close(fd)
-    try:
+
+    def write(path: str) -> None:
         if kind == "html":
-            Path(tmp).write_text(html_page(wmap, notes), encoding="utf-8")
+            Path(path).write_text(html_page(wmap, notes), encoding="utf-8")
         else:
-            _save_matplotlib(wmap, tmp, kind, notes)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+            # The format is named: the temporary file's suffix is not the picture's.
+            _save_matplotlib(wmap, path, kind, notes)
+
+    # A regular file is replaced atomically (umask modes); a FIFO or /dev/stdout is written through.
+    write_file(target, write, force=True)
     if kind != "html":
         notes.extend(_glyph_note(wmap.words))
     return target, notes

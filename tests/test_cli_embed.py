@@ -128,9 +128,17 @@ def test_search_refuses_bad_collections(store_model, tmp_path):
     assert_clean_error(invoke(["search", "the", "--docs", tmp_path / "missing.txt"]), 1, "no such file")
 
 
-def test_embed_to_a_missing_folder_is_one_line(store_model, tmp_path):
+def test_embed_creates_missing_folders_like_export(store_model, tmp_path):
     res = invoke(["embed", "-o", tmp_path / "no" / "such" / "v.tsv"], input="the lord\n")
-    assert_clean_error(res, 1, "cannot write", "No such file or directory")
+    assert res.exit_code == 0, res.stderr
+    assert (tmp_path / "no" / "such" / "v.tsv").read_text().splitlines()[0] == "line\ttext\tvector"
+
+
+def test_embed_into_a_file_where_a_folder_should_be_is_one_line(store_model, tmp_path):
+    (tmp_path / "file").write_text("x")
+    res = invoke(["embed", "-o", tmp_path / "file" / "v.tsv"], input="the lord\n")
+    assert res.exit_code == 1 and res.stdout == "" and "Traceback" not in res.stderr
+    assert res.stderr.startswith("emb: error: ") and res.stderr.count("\n") == 1
 
 
 def test_search_warns_when_the_parquet_came_from_another_model(store_model, tmp_path, web_lines):

@@ -31,8 +31,6 @@ def test_train_reads_a_piped_stdin(emb_home):
 def test_no_corpus_on_a_terminal_is_a_usage_error(monkeypatch):
     import io
 
-    import click
-
     from embcli.cli.options import corpus_inputs
 
     class Terminal(io.StringIO):
@@ -40,7 +38,9 @@ def test_no_corpus_on_a_terminal_is_a_usage_error(monkeypatch):
             return True
 
     monkeypatch.setattr(sys, "stdin", Terminal(""))
-    with pytest.raises(click.UsageError, match="no corpus given: name text files, folders or globs, or pipe text"):
+    import typer
+
+    with pytest.raises(typer.BadParameter, match="no corpus given: name text files, folders or globs, or pipe text"):
         corpus_inputs([])
     assert corpus_inputs(["a.txt"]) == ["a.txt"]
 

@@ -12,7 +12,7 @@ the command prints. Results are plain dataclasses (with ``to_dict()``) or numpy 
 memory-mapped, never copied: opening a million-word model takes milliseconds.
 """
 
-from embcli.api.files import convert, import_vectors, load_name, model_info, remove, set_default, store_folder
+from embcli.api.files import convert, import_vectors, load_name, model_info, remove, set_default, store_folder, write_output
 from embcli.api.functions import Evaluation, ModelSummary, evaluate, load, models, search, train
 from embcli.api.model import Model, Neighbor, ProgressFn, QueryLike
 from embcli.api.results import RowProgressFn, Transfer
@@ -24,5 +24,5 @@ __all__ = [
     "check_query", "parse_terms", "parse_vector", "QueryLike", "ProgressFn",
     "QueryResult", "SimilarityResult", "VectorResult",
     "Transfer", "import_vectors", "convert", "load_name", "model_info", "set_default", "remove", "store_folder",
-    "RowProgressFn",
+    "RowProgressFn", "write_output",
 ]

@@ -95,3 +95,15 @@ def store_folder() -> Path:
     from embcli.store import ModelStore
 
     return ModelStore().models_dir
+
+
+def write_output(path, write, force: bool = True):
+    """Run ``write(tmp_path)`` so that the file ``path`` is written safely; return what it returns.
+
+    A regular file is written under a temporary sibling and renamed over ``path`` (its mode kept, or
+    the umask's); a FIFO or a device (``/dev/stdout``) is written through; a symlink is followed; a
+    folder is refused. Without ``force`` an existing file is refused.
+    """
+    from embcli.folder.output import write_file
+
+    return write_file(Path(path), write, force=force)

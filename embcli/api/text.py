@@ -78,7 +78,8 @@ def parse_vector(text: str) -> tuple[str | None, np.ndarray]:
             label, text = fields[0], fields[-1]
         values = text.replace(",", " ").split()
     try:
-        vector = np.array([float(v) for v in values], dtype=np.float32)
+        with np.errstate(over="ignore"):  # too large for float32: infinite, refused just below
+            vector = np.array([float(v) for v in values], dtype=np.float32)
     except (TypeError, ValueError):
         raise UsageError(f"not a vector of numbers: {text[:40]!r}") from None
     if vector.size == 0:

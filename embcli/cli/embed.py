@@ -71,9 +71,9 @@ def embed_cmd(
     if output is None and fmt.value in ("npy", "parquet") and sys.stdout.isatty():
         raise typer.BadParameter(f"{fmt.value} is binary: write it to a file with -o FILE", param_hint="--format")
     meta = {"model": m.name, "model_path": os.path.realpath(m.path), "dim": m.dim, "pooling": pooling.value}
-    target, stream = _open_output(output)
-    lines = empties = 0
-    try:
+    counts = {"lines": 0, "empties": 0}
+
+    def run(stream) -> None:
         writer = VectorWriter(fmt.value, stream, m.dim, meta)
         # The text and npy writers are done with a block when they return: its buffer can be reused.
         reuse = fmt.value != "parquet"
@@ -81,45 +81,39 @@ def embed_cmd(
             if embedder.component is not None:
                 writer.set_meta(sif_component=[float(x) for x in embedder.component])
             numbers = np.arange(pooled.first_line, pooled.first_line + len(block))
-            lines += len(block)
+            counts["lines"] += len(block)
             missing = pooled.empty
-            empties += int(missing.sum())
+            counts["empties"] += int(missing.sum())
             if empty is Empty.drop and missing.any():
                 keep = np.flatnonzero(~missing)
                 writer.write(numbers[keep], [block[i] for i in keep.tolist()], pooled.vectors[keep])
             else:
                 writer.write(numbers, block, pooled.vectors)
         writer.close()
-        if target is not None:
-            stream.close()
-            os.replace(target + ".part", target)
-    except OSError as exc:
-        if target is None:
-            raise
-        from embcli.errors import OutputError
 
-        raise OutputError(f"{output}: cannot write ({exc.strerror}): check the free space and permissions") from None
-    finally:
-        if target is not None and os.path.exists(target + ".part"):
-            stream.close()
-            os.unlink(target + ".part")
+    def run_into(path: str) -> None:
+        with open(path, "wb") as stream:
+            run(stream)
+
+    if output is None or output == "-":
+        run(sys.stdout.buffer)
+    else:
+        from embcli.api import write_output
+        from embcli.errors import EmbError, OutputError
+
+        try:
+            # A regular file is replaced atomically; a FIFO, /dev/stdout or a device is written through.
+            write_output(output, run_into)
+        except EmbError:
+            raise
+        except OSError as exc:
+            raise OutputError(f"{output}: cannot write ({exc.strerror}): check the free space and permissions") from None
+    lines, empties = counts["lines"], counts["empties"]
     if empties:
         what = "left out" if empty is Empty.drop else "zero vectors"
         warn(f"{empties} of {lines} lines have no word in the model's vocabulary ({what})")
     elif output is not None:
         info(f"{lines} lines embedded into {output}")
-
-
-def _open_output(output: Optional[str]):
-    """(final path or None, binary stream): a file is written under ``.part`` and renamed at the end."""
-    from embcli.errors import OutputError
-
-    if output is None or output == "-":
-        return None, sys.stdout.buffer
-    try:
-        return output, open(output + ".part", "wb")
-    except OSError as exc:
-        raise OutputError(f"{output}: cannot write ({exc.strerror}): check the folder and its permissions") from None
 
 
 def search_cmd(

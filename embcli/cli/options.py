@@ -56,15 +56,14 @@ def corpus_inputs(corpus: list[str] | None) -> list[str]:
         return corpus
     import sys
 
-    import click
-
     try:
         piped = not sys.stdin.isatty()
     except (AttributeError, ValueError):  # stdin closed
         piped = False
     if piped:
         return ["-"]
-    raise click.UsageError("no corpus given: name text files, folders or globs, or pipe text into stdin")
+    raise typer.BadParameter("no corpus given: name text files, folders or globs, or pipe text into stdin",
+                             param_hint="CORPUS")
 TokenizerOpt = Annotated[
     TokenizerMode,
     typer.Option(

@@ -343,6 +343,8 @@ class ArithmeticCommand(TyperCommand):
             name = arg.split("=", 1)[0] if arg.startswith("--") else arg
             if name in takes_value:
                 options.append(arg)
+                if takes_value[name] and "=" not in arg and i + 1 == len(args):
+                    raise typer.BadParameter("requires an argument", ctx=ctx, param_hint=f"'{name}'")
                 if takes_value[name] and "=" not in arg and i + 1 < len(args):
                     options.append(args[i + 1])
                     i += 1

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import stat
 import tempfile
 from pathlib import Path
 
 from embcli.errors import FormatError, UsageError, storage_error
 from embcli.folder import ImportSummary, ModelFolder, RowProgress, atomic_dir
-from embcli.folder.atomic import apply_umask, clean_stale, describe
+from embcli.folder.atomic import clean_stale, describe
+from embcli.folder.output import write_file
 from embcli.formats import default_name, get_format, strip_compression
 from embcli.formats.detect import detect_format, output_format, refuse_pickle, sniff
 from embcli.formats.streams import open_input, open_output
@@ -109,71 +109,10 @@ def export_model(model, dst: str, fmt: str | None = None, limit: int | None = No
                 return writer(model, out, limit=limit, normalize=normalize, progress=progress)
         return writer(model, path, limit=limit, normalize=normalize, progress=progress)
 
-    target, through = _export_target(Path(dst), force)
     try:
-        if through:
-            return fmt, _write_through(target, write, spec.streams)
-        return fmt, _write_replacing(target, write)
+        return fmt, write_file(Path(dst), write, force=force, streams=spec.streams)
     except OSError as exc:
         raise storage_error(exc, dst) or exc
-
-
-def _export_target(dst: Path, force: bool) -> tuple[Path, bool]:
-    """The path an export writes, and whether it writes through it (a FIFO, a device) or replaces it."""
-    try:
-        st = os.stat(dst)  # follows symlinks: what a write would reach
-    except FileNotFoundError:
-        st = None
-    except OSError as exc:
-        raise storage_error(exc, dst) or FormatError(f"{dst}: {exc.strerror}: choose another path") from None
-    if st is not None and (stat.S_ISFIFO(st.st_mode) or stat.S_ISCHR(st.st_mode)):
-        return dst, True  # written through like ``cat > dst``; nothing is replaced, so no --force needed
-    if st is not None and not stat.S_ISREG(st.st_mode):
-        kind = describe(Path(os.path.realpath(dst))) or "not a regular file"
-        raise FormatError(f"{dst} is {kind}: an export writes a file; choose another path")
-    if st is not None and not force:
-        raise FormatError(f"{dst} exists: pass --force to replace it")
-    # A symlink (even a dangling one) is followed: the file it points to is replaced, the link stays.
-    return (Path(os.path.realpath(dst)) if os.path.islink(dst) else dst), False
-
-
-def _write_through(target: Path, write, streams: bool) -> int:
-    """Write into an existing FIFO or device (a format that needs a real file goes through a temporary one)."""
-    if streams:
-        return write(str(target))
-    fd, tmp = tempfile.mkstemp(prefix=f".emb-export-{os.getpid()}-", suffix=".tmp")
-    os.close(fd)
-    try:
-        rows = write(tmp)
-        with open(tmp, "rb") as src, open(target, "wb") as out:
-            shutil.copyfileobj(src, out, 1 << 20)
-        return rows
-    finally:
-        Path(tmp).unlink(missing_ok=True)
-
-
-def _write_replacing(target: Path, write) -> int:
-    """Write a temporary sibling of ``target``, then rename it over ``target``."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    clean_stale(target.parent)
-    try:
-        mode = stat.S_IMODE(os.stat(target).st_mode)  # a replaced file keeps its mode, as with ``cp``
-    except OSError:
-        mode = None
-    tmp, prefix = None, f".{target.name[:80]}.{os.getpid()}."
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=target.parent)
-        os.close(fd)
-        rows = write(tmp)
-        apply_umask(Path(tmp), folder=False, like=mode)
-        os.replace(tmp, target)
-    except BaseException as exc:
-        if tmp is not None:
-            Path(tmp).unlink(missing_ok=True)
-        if isinstance(exc, OSError) and (exc.filename is None or os.path.basename(str(exc.filename)).startswith(prefix)):
-            raise OSError(exc.errno, exc.strerror, str(target)) from None  # the temporary file is gone
-        raise
-    return rows
 
 
 def _export_to_stdout(writer, model, limit, normalize, progress) -> int:
