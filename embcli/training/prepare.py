@@ -10,7 +10,6 @@ in flight, so memory does not grow with the corpus.
 from __future__ import annotations
 
 import multiprocessing
-import queue
 import signal
 import sys
 from collections import Counter
@@ -88,11 +87,11 @@ def _worker(settings: TokenizerSettings, inbox, outbox) -> None:
         while True:
             lines = inbox.get()
             if lines is None:
-                outbox.put(counts)
+                outbox.send(counts)
                 return
-            outbox.put(_tokenize_lines(lines, tokenize, update))
+            outbox.send(_tokenize_lines(lines, tokenize, update))
     except Exception as exc:  # reported by the parent as the training's error
-        outbox.put(_Failure(_describe_failure(exc, lines, tokenize)))
+        outbox.send(_Failure(_describe_failure(exc, lines, tokenize)))
 
 
 def _blocks(lines):
@@ -114,16 +113,23 @@ class _Workers:
     def __init__(self, n: int, settings: TokenizerSettings):
         method = "fork" if sys.platform.startswith("linux") else None
         ctx = multiprocessing.get_context(method)
-        # Queues with feeder threads: a put never blocks, so parent and worker cannot wait on each
-        # other's full pipes; the number of blocks in flight is bounded by the caller.
-        self.inboxes = [ctx.Queue() for _ in range(n)]
-        self.outboxes = [ctx.Queue() for _ in range(n)]
-        self.procs = [
-            ctx.Process(target=_worker, args=(settings, i, o), daemon=True)
-            for i, o in zip(self.inboxes, self.outboxes)
-        ]
-        for proc in self.procs:
+        # Blocks go out through queues with feeder threads: a put never blocks, so parent and worker
+        # cannot wait on each other's full pipes (the caller bounds the blocks in flight). Results
+        # come back through a pipe whose writing end only its own worker holds (the parent closes its
+        # copy before the next worker is forked): when a worker dies, even in the middle of a
+        # message, the parent reads the end of the pipe instead of waiting forever.
+        self.inboxes = []
+        self.outboxes = []
+        self.procs = []
+        for _ in range(n):
+            inbox = ctx.Queue()
+            reader, writer = ctx.Pipe(duplex=False)
+            proc = ctx.Process(target=_worker, args=(settings, inbox, writer), daemon=True)
             proc.start()
+            writer.close()
+            self.inboxes.append(inbox)
+            self.outboxes.append(reader)
+            self.procs.append(proc)
 
     # How often a waiting parent checks that the worker it waits for is still alive.
     POLL_SECONDS = 0.5
@@ -131,23 +137,18 @@ class _Workers:
     def receive(self, i: int):
         """The next result of worker ``i``; an error if the worker failed or died (killed, out of memory)."""
         outbox, proc = self.outboxes[i], self.procs[i]
-        while True:
-            try:
-                item = outbox.get(timeout=self.POLL_SECONDS)
-                break
-            except queue.Empty:
-                if proc.is_alive():
-                    continue
-                try:  # it may have put its last result just before it ended
-                    item = outbox.get(timeout=self.POLL_SECONDS)
-                    break
-                except queue.Empty:
-                    code = proc.exitcode
-                    how = f"was killed by signal {-code}" if code is not None and code < 0 else f"ended with code {code}"
-                    raise TrainingError(
-                        f"a tokenizing worker process (pid {proc.pid}) {how}: nothing was saved;"
-                        " run again, or with --threads 1 to tokenize in one process"
-                    ) from None
+        try:
+            while not outbox.poll(self.POLL_SECONDS):
+                pass
+            item = outbox.recv()
+        except (EOFError, OSError):
+            proc.join(self.POLL_SECONDS)
+            code = proc.exitcode
+            how = f"was killed by signal {-code}" if code is not None and code < 0 else f"ended with code {code}"
+            raise TrainingError(
+                f"a tokenizing worker process (pid {proc.pid}) {how}: nothing was saved;"
+                " run again, or with --threads 1 to tokenize in one process"
+            ) from None
         if isinstance(item, _Failure):
             raise TrainingError(f"tokenizing failed in a worker process: {item.message}")
         return item
@@ -170,9 +171,11 @@ class _Workers:
                 proc.terminate()
         for proc in self.procs:
             proc.join()
-        for queue in self.inboxes + self.outboxes:
-            queue.cancel_join_thread()  # do not wait at exit to flush blocks nobody will read
-            queue.close()
+        for inbox in self.inboxes:
+            inbox.cancel_join_thread()  # do not wait at exit to flush blocks nobody will read
+            inbox.close()
+        for outbox in self.outboxes:
+            outbox.close()
 
 
 def prepare_corpus(
