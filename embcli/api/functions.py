@@ -10,6 +10,7 @@ from embcli import query as _query
 from embcli.api.model import Model, ProgressFn
 from embcli.errors import ModelError, UsageError
 from embcli.names import OOV_POLICIES
+from embcli.store import ModelInfo, ModelStore
 
 
 def load(spec: str | Path | None = None) -> Model:
@@ -26,19 +27,8 @@ def load(spec: str | Path | None = None) -> Model:
 
 
 @dataclass
-class ModelSummary:
-    """A model of the store: what ``emb models list`` shows."""
-
-    name: str
-    path: Path
-    algorithm: str
-    dim: int
-    vocab_size: int
-    size_bytes: int
-    created: str
-    default: bool
-    storage: str = "float32"
-    damaged: str | None = None  # what is wrong with a model that cannot be opened
+class ModelSummary(ModelInfo):
+    """A model of the store, what ``emb models list`` shows: ``store.ModelInfo`` with ``to_dict``."""
 
     def to_dict(self) -> dict:
         """The fields as a dict (``path`` as a string)."""
@@ -47,8 +37,6 @@ class ModelSummary:
 
 def models() -> list[ModelSummary]:
     """The models of the store (``EMB_HOME``), by name."""
-    from embcli.store import ModelStore
-
     return [ModelSummary(**asdict(info)) for info in ModelStore().list()]
 
 
@@ -80,7 +68,6 @@ def train(
     called while tokenizing (bytes) and after each epoch. The run's figures are in ``model.trained``.
     """
     from embcli.corpus import Corpus
-    from embcli.store import ModelStore
     from embcli.tokenize import TokenizerSettings
     from embcli.training.options import TrainOptions
     from embcli.training.run import default_model_name, train_to_folder, train_to_store
