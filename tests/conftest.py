@@ -89,3 +89,16 @@ def assert_clean_error(result, code: int, *fragments: str) -> None:
         assert fragment in result.stderr, (fragment, result.stderr)
     if code == 1:
         assert result.stderr.startswith("emb: error: ") and result.stderr.count("\n") == 1
+
+
+@pytest.fixture
+def vec_file(tmp_path) -> Path:
+    """A small word2vec text file: words w0..w39, 8 dimensions (the hostile-input tests' model)."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    rows, dim = 40, 8
+    lines = [f"{rows} {dim}"] + [f"w{i} " + " ".join(f"{x:.4f}" for x in rng.standard_normal(dim)) for i in range(rows)]
+    path = tmp_path / "vecs.txt"
+    path.write_text("\n".join(lines) + "\n")
+    return path

@@ -25,17 +25,8 @@ from embcli.folder import ModelFolder
 from embcli.topk import topk
 from tests.query_models import write_toy_model
 
-ROWS, DIM = 40, 8
+ROWS, DIM = 40, 8  # the size of conftest's vec_file
 EMB = [sys.executable, "-m", "embcli"]
-
-
-@pytest.fixture
-def vec_file(tmp_path) -> Path:
-    rng = np.random.default_rng(0)
-    lines = [f"{ROWS} {DIM}"] + [f"w{i} " + " ".join(f"{x:.4f}" for x in rng.standard_normal(DIM)) for i in range(ROWS)]
-    path = tmp_path / "vecs.txt"
-    path.write_text("\n".join(lines) + "\n")
-    return path
 
 
 @pytest.fixture

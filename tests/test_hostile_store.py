@@ -23,18 +23,8 @@ from conftest import assert_clean_error, invoke
 from embcli.folder.atomic import clean_stale
 from embcli.store import ModelStore
 
-ROWS, DIM = 40, 8
+ROWS, DIM = 40, 8  # the size of conftest's vec_file
 EMB = [sys.executable, "-m", "embcli"]
-
-
-@pytest.fixture
-def vec_file(tmp_path) -> Path:
-    """A small word2vec text file: words w0..w39, 8 dimensions."""
-    rng = np.random.default_rng(0)
-    lines = [f"{ROWS} {DIM}"] + [f"w{i} " + " ".join(f"{x:.4f}" for x in rng.standard_normal(DIM)) for i in range(ROWS)]
-    path = tmp_path / "vecs.txt"
-    path.write_text("\n".join(lines) + "\n")
-    return path
 
 
 @pytest.fixture

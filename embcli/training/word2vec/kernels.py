@@ -18,12 +18,10 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from embcli.training.fasttext.kernels import FAST, _next
+from embcli.training.fasttext.kernels import _S40, _UNIT, FAST, _next
 
 _S32 = np.uint64(32)
-_S40 = np.uint64(40)
 _MASK32 = np.uint64(0xFFFFFFFF)
-_UNIT = np.float32(1.0 / (1 << 24))
 # word2vec.c's and gensim's table of the logistic function: EXP_TABLE values over [-MAX_EXP, MAX_EXP].
 EXP_TABLE = 1000
 MAX_EXP = 6
