@@ -179,21 +179,22 @@ class Model:
     # ------------------------------------------------------------------------------ queries
 
     def neighbors(self, query: QueryLike, k: int = 10, metric: str = "cosine",
-                  restrict: int | None = None) -> list[Neighbor] | list[list[Neighbor]]:
+                  restrict: int | None = None, exact: bool = False) -> list[Neighbor] | list[list[Neighbor]]:
         """The ``k`` nearest words of a word, a vector, or each of several words or vectors.
 
         ``query`` is a word (its own row is never an answer), a 1-D vector of the model's dimension,
         a list of words or a 2-D array (one answer list each, computed in one pass over the matrix).
         ``metric``: ``cosine`` (as gensim's most_similar), ``euclidean`` (distance, nearest first) or
-        ``dot``. ``restrict`` searches only the N most frequent words.
+        ``dot``. ``restrict`` searches only the N most frequent words. A model with an HNSW index
+        (``build_index``) answers cosine queries through it; ``exact=True`` scans every row instead.
         """
         if isinstance(query, str):
-            return self.neighbors_many([query], k, metric, restrict)[0]
+            return self.neighbors_many([query], k, metric, restrict, exact)[0]
         if isinstance(query, np.ndarray) and query.ndim == 2:
-            return [_neighbors(h) for h in _query.neighbors_of_vectors(self._folder, list(query), k, metric, restrict)]
+            return [_neighbors(h) for h in _query.neighbors_of_vectors(self._folder, list(query), k, metric, restrict, exact)]
         if isinstance(query, np.ndarray) or (len(query) and not isinstance(query[0], str)):
-            return _neighbors(_query.neighbors_of_vectors(self._folder, [query], k, metric, restrict)[0])
-        return self.neighbors_many(list(query), k, metric, restrict)
+            return _neighbors(_query.neighbors_of_vectors(self._folder, [query], k, metric, restrict, exact)[0])
+        return self.neighbors_many(list(query), k, metric, restrict, exact)
 
     def queries_per_batch(self, k: int, restrict: int | None = None) -> int:
         """How many queries of ``k`` answers a program should ask together so that one batch's
@@ -201,17 +202,17 @@ class Model:
         return _query.queries_per_pass(self._folder, k, restrict)
 
     def neighbors_many(self, words: Sequence[str], k: int = 10, metric: str = "cosine",
-                       restrict: int | None = None) -> list[list[Neighbor]]:
+                       restrict: int | None = None, exact: bool = False) -> list[list[Neighbor]]:
         """``neighbors`` of each word, answered together; raises the first query's error."""
-        results = self.query_neighbors(words, k, metric, restrict)
+        results = self.query_neighbors(words, k, metric, restrict, exact)
         _raise_first(results)
         return [_neighbors(r.hits) for r in results]
 
     def query_neighbors(self, words: Sequence[str], k: int = 10, metric: str = "cosine",
-                        restrict: int | None = None) -> list[QueryResult]:
+                        restrict: int | None = None, exact: bool = False) -> list[QueryResult]:
         """``neighbors`` of many words for a stream of queries: a failed query carries its ``error``
         (an unknown word) instead of raising, and the others are answered. Bad ``k``/``metric`` raise."""
-        return _query.neighbors(self._folder, list(words), k=k, metric=metric, restrict=restrict)
+        return _query.neighbors(self._folder, list(words), k=k, metric=metric, restrict=restrict, exact=exact)
 
     def analogy(self, a: str, b: str, c: str, k: int = 5, method: str = "add",
                 restrict: int | None = None) -> list[Neighbor]:
@@ -317,6 +318,33 @@ class Model:
         small = Model(target)
         small.compression = cost
         return small
+
+    def build_index(self, kind: str = "hnsw", *, connectivity: int | None = None, expansion_add: int | None = None,
+                    expansion_search: int | None = None, sample: int = 1000, seed: int = 0, threads: int = 0,
+                    on_progress=None) -> dict:
+        """Build an approximate-neighbour index (``hnsw``, needs the index extra) into the model's
+        folder; cosine ``neighbors`` then use it (``exact=True`` still scans every row). Returns the
+        index's settings and its recall@10 against the exact search on ``sample`` words, as kept in
+        ``ann-index/index.json``. ``on_progress(stage, done, total)``: stages ``add`` and ``recall``."""
+        from embcli import ann
+
+        info = ann.build(self._folder, kind, connectivity or ann.CONNECTIVITY, expansion_add or ann.EXPANSION_ADD,
+                         expansion_search or ann.EXPANSION_SEARCH, sample, seed, threads, on_progress)
+        return info.as_dict()
+
+    @property
+    def index_info(self) -> dict | None:
+        """The settings and measured recall of the model's approximate-neighbour index, or None."""
+        from embcli import ann
+
+        info = ann.read_info(self._folder.path)
+        return None if info is None else info.as_dict()
+
+    def remove_index(self) -> bool:
+        """Remove the model's approximate-neighbour index; whether it had one."""
+        from embcli import ann
+
+        return ann.remove(self._folder)
 
     def export(self, path: str | Path, format: str | None = None, limit: int | None = None,
                normalize: bool = False, force: bool = False, progress=None):

@@ -33,6 +33,10 @@ SCALES = "scales.npy"
 PQ_CODES = "pq.codes.npy"
 PQ_CODEBOOKS = "pq.codebooks.npy"
 PQ_ROTATION = "pq.rotation.npy"
+# An approximate-neighbour index (``emb index``): a folder of its own, rebuilt by the command.
+ANN_DIR = "ann-index"
+ANN_GRAPH = "hnsw.usearch"
+ANN_INFO = "index.json"
 STORAGE_FILES = (VECTORS_F16, VECTORS_I8, SCALES, PQ_CODES, PQ_CODEBOOKS, PQ_ROTATION)
 # The files that make up a model (search indexes and other caches are not part of it).
 MODEL_FILES = (META, VOCAB, VECTORS, NORMS, COUNTS, NGRAMS) + STORAGE_FILES
