@@ -178,7 +178,9 @@ def _term(model: ModelFolder, text: str, word: str, index: int | None) -> Term:
         raise err
     vector = oov_vector(word, grams, int(ft["minn"]), int(ft["maxn"]))
     if vector is None:
-        raise UnknownWordError(f"unknown word {shown}: too short for any character n-gram of model {model.name!r}")
+        why = (f"model {model.name!r} kept none of its character n-grams when pruned (emb compress --prune-ngrams)"
+               if getattr(grams, "kept", None) is not None else f"too short for any character n-gram of model {model.name!r}")
+        raise UnknownWordError(f"unknown word {shown}: {why}")
     return Term(text, word, None, vector, float(np.linalg.norm(vector)))
 
 
