@@ -268,7 +268,10 @@ def save_compressed(folder: Path, model, stored: StoredRows, storage: dict, norm
     np.save(folder / NORMS, np.asarray(norms, dtype=np.float32))
     (folder / VOCAB).write_bytes(model._vocab_bytes)
     if model.counts is not None:
-        np.save(folder / COUNTS, np.asarray(model.counts))
+        counts = np.asarray(model.counts)
+        if len(counts) and counts.min() >= 0 and counts.max() < 1 << 32:
+            counts = counts.astype(np.uint32)  # half the bytes of int64 whenever the counts fit
+        np.save(folder / COUNTS, counts)
     if ngrams is not None:
         for name, array in ngrams[0].items():
             np.save(folder / name, array)
