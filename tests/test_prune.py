@@ -119,3 +119,12 @@ def test_unseen_words_are_not_in_the_vocabulary(ft_dir):
     assert len(words) == 200 and len(set(words)) == 200
     assert all(model.index_of(w) is None for w in words)
     assert words == prune.unseen_words(model, 200, seed=3)
+
+
+def test_a_damaged_bucket_list_is_one_clear_error(lee_ft_dir, tmp_path):
+    out = tmp_path / "lee-damaged"
+    compress(ModelFolder(lee_ft_dir), out, Setting("int8"), benchmarks=False, prune_ngrams=100)
+    kept = np.load(out / NGRAM_BUCKETS)
+    np.save(out / NGRAM_BUCKETS, kept[::-1].copy())  # not increasing
+    result = invoke(["neighbors", "-m", str(out), "kingdomz"])
+    assert_clean_error(result, 1, "ngrams.buckets.npy", "damaged")
