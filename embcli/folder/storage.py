@@ -102,7 +102,7 @@ class StoredRows:
         """Rows ``start..stop`` as a new float32 array."""
         return self._decode(slice(start, stop))
 
-    def _decode(self, rows) -> np.ndarray:
+    def _decode(self, rows, rotate: bool = True) -> np.ndarray:
         p = self.parts
         if self.kind in ("float16", "float32"):
             return np.array(p["vectors"][rows], dtype=np.float32)
@@ -116,7 +116,7 @@ class StoredRows:
         out = np.empty(codes.shape[:-1] + (m * dsub,), dtype=np.float32)
         for j in range(m):
             out[..., j * dsub : (j + 1) * dsub] = books[j][codes[..., j]]
-        rotation = p.get("rotation")
+        rotation = p.get("rotation") if rotate else None
         return out if rotation is None else out @ rotation
 
     def products(self, queries: np.ndarray, start: int, stop: int, out: np.ndarray) -> np.ndarray:
@@ -127,9 +127,26 @@ class StoredRows:
         """
         if self.kind == "pq" and len(queries) <= 8:
             return self._pq_products(queries, start, stop, out)
+        rotation = self.parts.get("rotation") if self.kind == "pq" else None
+        if rotation is not None:  # q . (c R) = (q R^T) . c: rotate the queries, not every row
+            queries = np.ascontiguousarray(queries @ rotation.T, dtype=np.float32)
         for s in range(start, stop, BLOCK_ROWS):
             e = min(stop, s + BLOCK_ROWS)
-            out[:, s - start : e - start] = queries @ self._decode(slice(s, e)).T
+            out[:, s - start : e - start] = queries @ self._decode(slice(s, e), rotate=False).T
+        return out
+
+    def pq_norms(self) -> np.ndarray:
+        """The norms of the decoded rows of PQ storage from the centroids' norms (the subspaces are
+        orthogonal and the rotation keeps lengths), without decoding a row."""
+        books, codes = self.parts["codebooks"], self.parts["codes"]
+        squares = np.einsum("jcd,jcd->jc", books, books, dtype=np.float64)
+        out = np.empty(len(codes), dtype=np.float32)
+        for s in range(0, len(codes), 1 << 16):
+            block = codes[s : s + (1 << 16)]
+            acc = np.zeros(len(block), dtype=np.float64)
+            for j in range(books.shape[0]):
+                acc += squares[j][block[:, j]]
+            out[s : s + len(block)] = np.sqrt(acc)
         return out
 
     def _pq_products(self, queries: np.ndarray, start: int, stop: int, out: np.ndarray) -> np.ndarray:
@@ -240,6 +257,8 @@ def stored_norms(stored: StoredRows, block_rows: int = 1 << 16) -> np.ndarray:
     """The norms of the decoded rows (so cosines are those of the vectors the folder gives back)."""
     from embcli.folder.writer import row_norms
 
+    if stored.kind == "pq":
+        return stored.pq_norms()
     n = len(stored)
     norms = np.empty(n, dtype=np.float32)
     for s in range(0, n, block_rows):
