@@ -65,9 +65,10 @@ def run(folder: Path, scratch: Path, settings, sample: int, runs: int, word: str
           f"{time.perf_counter() - t:.1f} s", flush=True)
     warm([folder / "vectors.npy", folder / "vocab.txt", folder / "norms.npy"])
     cold32, _ = wall([*EMB, "neighbors", "-m", str(folder), word], runs)
-    print(f"cold `emb neighbors` float32: {cold32:.3f} s (median of {runs})", flush=True)
+    cpu32 = CPU["last"]
+    print(f"cold `emb neighbors` float32: {cold32:.3f} s wall, {cpu32:.3f} s CPU (median of {runs})", flush=True)
     header = ["setting", "MB", "ratio", "vectors ratio", "recall@10", "scores before -> after", "compress s",
-              "compress CPU s", "cold neighbors s", "vs float32"]
+              "compress CPU s", "cold neighbors s", "CPU s", "vs float32 (wall; CPU)"]
     print("\t".join(header), flush=True)
     for setting in settings:
         out = scratch / setting.label.replace(" ", "_").replace("=", "")
@@ -76,13 +77,15 @@ def run(folder: Path, scratch: Path, settings, sample: int, runs: int, word: str
         seconds, cpu = time.perf_counter() - t, time.process_time() - c
         warm([p for p in out.iterdir() if p.is_file()])
         cold, _ = wall([*EMB, "neighbors", "-m", str(out), word], runs)
+        cpu_cold = CPU["last"]
         scores = "; ".join(
             f"{k.split(':')[1]} {v['before']} -> {v['after']}" for k, v in cost.scores.items() if v["before"] is not None
         ) or "-"
         print("\t".join([
             setting.label, f"{cost.bytes_after / 1e6:.1f}", f"{cost.ratio:.2f}x",
             f"{cost.vector_bytes_before / cost.vector_bytes_after:.2f}x", f"{cost.recall_at_10:.4f}",
-            scores, f"{seconds:.1f}", f"{cpu:.1f}", f"{cold:.3f}", f"{cold / cold32:.2f}x",
+            scores, f"{seconds:.1f}", f"{cpu:.1f}", f"{cold:.3f}", f"{cpu_cold:.3f}",
+            f"{cold / cold32:.2f}x; {cpu_cold / cpu32:.2f}x",
         ]), flush=True)
         shutil.rmtree(out, ignore_errors=True)
 
