@@ -42,47 +42,83 @@ def models() -> list[ModelSummary]:
 
 def train(
     corpus: str | Path | Sequence[str | Path],
-    algo: str = "word2vec",
+    algo: str | None = None,
     *,
     name: str | None = None,
     output: str | Path | None = None,
     force: bool = False,
     make_default: bool = True,
-    tokenizer: str = "unicode",
+    tokenizer: str | None = None,
     lowercase: bool | None = None,
-    min_token_length: int = 1,
-    pos_filter: str = "all",
-    pos_tags: bool = False,
+    min_token_length: int | None = None,
+    pos_filter: str | None = None,
+    pos_tags: bool | None = None,
     progress: ProgressFn | None = None,
+    continue_from: str | Path | None = None,
+    init: str | Path | None = None,
+    state: bool = True,
     **options,
 ) -> Model:
     """Train a model on text files (paths, folders, globs; compressed files are read as they are).
 
     The model goes into the store as ``name`` (by default ``CORPUS-ALGO``, made the default model
-    unless ``make_default=False``), or into the folder ``output``. ``options`` are ``emb train``'s:
+    unless ``make_default=False``), or into the folder ``output``. ``algo`` is word2vec (the
+    default), fasttext or glove; ``options`` are ``emb train``'s:
     ``dim``, ``window``, ``epochs``, ``min_count``, ``max_vocab``, ``arch``, ``loss``, ``negative``,
     ``sample``, ``ns_exponent``, ``lr``, ``minn``, ``maxn``, ``buckets`` (FastText), ``memory``,
     ``x_max``, ``alpha`` (GloVe), ``threads``, ``seed``. ``tokenizer="ko"``, ``"ja"`` or ``"zh"``
     splits Korean, Japanese or Chinese into morphemes (extras ``embcli[ko]`` ...), ``pos_filter="content"``
     keeping only content morphemes and ``pos_tags=True`` tagging them. ``progress(stage, done, total, info)`` is
     called while tokenizing (bytes) and after each epoch. The run's figures are in ``model.trained``.
+
+    ``continue_from`` (a model name or folder) trains that model further on the corpus: its
+    settings and tokenizer are kept (an option contradicting them is a ``UsageError``), the other
+    options default to its own, and the result is a new model (by default ``MODEL-continued``)
+    unless ``force`` replaces MODEL. ``init`` (a model or any vector file) starts a new model from
+    pretrained vectors of the same dimension. ``state=False`` leaves the training state out of the
+    folder (it can then not be continued).
     """
     from embcli.corpus import Corpus
+    from embcli.open import open_model, resolve
     from embcli.tokenize import TokenizerSettings
     from embcli.training.options import TrainOptions
+    from embcli.training.resume import continue_settings, init_start, load_continue
     from embcli.training.run import default_model_name, train_to_folder, train_to_store
 
     inputs = [str(corpus)] if isinstance(corpus, (str, Path)) else [str(c) for c in corpus]
     if name is not None and output is not None:
         raise UsageError("give --name or --output, not both")
-    try:
-        settings = TrainOptions(algo=algo, **options)
-    except TypeError as exc:
-        raise UsageError(f"unknown training option: {exc}") from None
-    settings = settings.resolved()
-    tokenizer_settings = TokenizerSettings(
-        mode=tokenizer, lowercase=lowercase, min_token_length=min_token_length, pos_filter=pos_filter, pos_tags=pos_tags
-    )
+    if continue_from is not None and init is not None:
+        raise UsageError("give --continue or --init, not both")
+    tok = {"mode": tokenizer, "lowercase": lowercase, "min_token_length": min_token_length,
+           "pos_filter": pos_filter, "pos_tags": pos_tags}
+    store = ModelStore()
+    start = None
+    if continue_from is not None:
+        spec = str(continue_from)
+        path = resolve(spec, store)
+        given = dict(options, **({} if algo is None else {"algo": algo}))
+        try:
+            settings, tokenizer_settings = continue_settings(path, spec, given, tok)
+        except TypeError as exc:
+            raise UsageError(f"unknown training option: {exc}") from None
+        settings = settings.resolved()
+        start = load_continue(path, spec)
+        in_store = path.parent.resolve() == store.root.resolve()
+        if name is None and output is None:
+            if force:
+                name, output = (path.name, None) if in_store else (None, path)
+            else:
+                name = _unused_name(store, f"{path.name}-continued")
+    else:
+        try:
+            settings = TrainOptions(algo=algo or "word2vec", **options)
+        except TypeError as exc:
+            raise UsageError(f"unknown training option: {exc}") from None
+        settings = settings.resolved()
+        tokenizer_settings = TokenizerSettings(**{k: v for k, v in tok.items() if v is not None})
+        if init is not None:
+            start = init_start(open_model(str(init), store), str(init), settings.dim)
     tokenizer_settings.check_installed()
     source = Corpus(inputs)
     if output is not None:
@@ -90,17 +126,25 @@ def train(
 
         with writing(output):
             result = train_to_folder(source, tokenizer_settings, settings, Path(output), force=force,
-                                     on_progress=progress)
+                                     on_progress=progress, start=start, keep_state=state)
     else:
-        store = ModelStore()
         name = name or default_model_name(inputs, settings.algo)
         if store.path(name).exists() and not force:
             raise ModelError(f"model {name!r} exists: pass --force to replace it, or --name to choose another")
         result = train_to_store(store, name, source, tokenizer_settings, settings, force=force,
-                                make_default=make_default, on_progress=progress)
+                                make_default=make_default, on_progress=progress, start=start, keep_state=state)
     model = Model(result.path)
     model.trained = result
     return model
+
+
+def _unused_name(store: ModelStore, base: str) -> str:
+    """``base``, or ``base-2``, ``base-3``... the first that names no model of the store."""
+    name, n = base, 1
+    while store.path(name).exists():
+        n += 1
+        name = f"{base}-{n}"
+    return name
 
 
 @dataclass

@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 from embcli.corpus import Corpus
+from embcli.errors import TrainingError, UsageError
 from embcli.folder import atomic_dir, write_model
 from embcli.store import ModelStore
 from embcli.tokenize import TokenizerSettings
@@ -14,23 +15,32 @@ from embcli.training import find_trainer
 from embcli.training.common import check_memory
 from embcli.training.options import ProgressFn, TrainOptions, TrainResult
 from embcli.training.prepare import check_vocabulary, prepare_corpus
+from embcli.training.resume import Start
 
 
 def _train_into(
-    folder: Path, corpus: Corpus, tokenizer: TokenizerSettings, options: TrainOptions, on_progress
+    folder: Path, corpus: Corpus, tokenizer: TokenizerSettings, options: TrainOptions, on_progress,
+    start: Start | None = None, keep_state: bool = True,
 ) -> TrainResult:
     started = time.perf_counter()
     trainer = find_trainer(options)
+    if start is not None and trainer.name == "gensim":
+        flag = "--init" if start.pretrained else "--continue"
+        raise UsageError(f"{flag} needs emb's own trainers: use --loss ns (the gensim trainer of --loss hs cannot)")
     check_memory(options, 0)
     corpus_path = folder / "corpus.tmp"
     prepared = prepare_corpus(corpus, tokenizer, corpus_path, on_progress, workers=options.threads)
-    kept = check_vocabulary(prepared.counts, options.min_count)
+    continuing = start is not None and not start.pretrained
+    if continuing and prepared.stats.tokens == 0:
+        raise TrainingError("the new text holds no words: there is nothing to continue training on")
+    kept = len(start.saved_words) if continuing else check_vocabulary(prepared.counts, options.min_count)
     check_memory(options, min(kept, options.max_vocab or kept))
     tokenized = time.perf_counter()
     work = folder / "work.tmp"
     work.mkdir()
     try:
-        trained = trainer.fn()(prepared, options, work, on_progress)
+        extra = {} if start is None else {"start": start}
+        trained = trainer.fn()(prepared, options, work, on_progress, **extra)
     finally:
         corpus_path.unlink(missing_ok=True)
         shutil.rmtree(work, ignore_errors=True)
@@ -46,8 +56,17 @@ def _train_into(
             "train_seconds": round(done - tokenized, 3),
         },
         **trained.meta,
+        **(start.meta() if start is not None else {}),
     }
-    write_model(folder, trained.words, trained.vectors, meta, counts=trained.counts, ngrams=trained.ngrams)
+    state = trained.state if keep_state else None
+    if state:
+        # The text seen so far (FastText's frequencies count it when the model is continued).
+        meta["state"] = {
+            "tokens": prepared.stats.tokens + (start.tokens if continuing else 0),
+            "lines": prepared.sentences + (start.lines if continuing else 0),
+        }
+    write_model(folder, trained.words, trained.vectors, meta, counts=trained.counts, ngrams=trained.ngrams,
+                state=state)
     return TrainResult(
         name=None,
         path=folder,
@@ -71,11 +90,14 @@ def train_to_folder(
     target: Path,
     force: bool = False,
     on_progress: ProgressFn | None = None,
+    start: Start | None = None,
+    keep_state: bool = True,
 ) -> TrainResult:
-    """Train into the folder ``target`` (outside the store), created atomically."""
+    """Train into the folder ``target`` (outside the store), created atomically; ``start`` and
+    ``keep_state`` as in ``train_to_store``."""
     options = options.resolved()
     with atomic_dir(Path(target), force=force) as tmp:
-        result = _train_into(tmp, corpus, tokenizer, options, on_progress)
+        result = _train_into(tmp, corpus, tokenizer, options, on_progress, start, keep_state)
     result.path = Path(target)
     return result
 
@@ -89,11 +111,17 @@ def train_to_store(
     force: bool = False,
     make_default: bool = True,
     on_progress: ProgressFn | None = None,
+    start: Start | None = None,
+    keep_state: bool = True,
 ) -> TrainResult:
-    """Train into model ``name`` of ``store``; make it the default unless told not to."""
+    """Train into model ``name`` of ``store``; make it the default unless told not to.
+
+    ``start`` (``resume.load_continue`` / ``resume.init_start``) starts from a saved model or
+    pretrained vectors; ``keep_state=False`` leaves the training state out of the folder.
+    """
     options = options.resolved()
     with store.writer(name, force=force) as tmp:
-        result = _train_into(tmp, corpus, tokenizer, options, on_progress)
+        result = _train_into(tmp, corpus, tokenizer, options, on_progress, start, keep_state)
     result.name = name
     result.path = store.path(name)
     if make_default:
