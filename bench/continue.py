@@ -134,7 +134,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--algo", default="word2vec", choices=["word2vec", "fasttext", "glove"])
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--no-gensim", action="store_true", help="skip gensim (word2vec only)")
+    ap.add_argument("--part", choices=["all", "emb", "gensim"], default="all",
+                    help="run emb's models, gensim's (word2vec only), or both (the default)")
     ap.add_argument("--split", choices=["files", "concat"], default="files",
                     help="halves of every file (default) or of the concatenation (a change of domain)")
     args = ap.parse_args()
@@ -144,71 +145,90 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="emb-bench-continue-") as tmp:
         work = Path(tmp)
         home = work / "home"
+        os.environ["EMB_HOME"] = str(home)  # also where evaluating a vector file caches it
         whole, first, second = split_corpus(work, args.split)
         c1 = tokenize(first, work / "first.tok")
         c2 = tokenize(second, work / "second.tok")
         print(f"halves: {sum(c1.values()):,} + {sum(c2.values()):,} tokens"
               f" ({first.stat().st_size / 1e6:.1f} + {second.stat().st_size / 1e6:.1f} MB);"
               f" split {args.split}; settings {settings}, --threads {args.threads}, algo {args.algo}", flush=True)
-        runs = {
-            "whole": emb([str(whole), *common, "--name", "whole"], home),
-            "first": emb([str(first), *common, "--name", "first"], home),
-            # Only the options that may change are given: the rest come from the saved model.
-            "continued": emb([str(second), "--continue", "first", "--name", "continued",
-                              "--threads", str(args.threads)], home),
-            "second": emb([str(second), *common, "--name", "second"], home),
-        }
-        os.environ["EMB_HOME"] = str(home)
-        models = {k: str(home / "models" / k) for k in runs}
-        figures = {k: scores(v) for k, v in models.items()}
-        print(f"\n[emb {args.algo}]")
-        for key, label in (("whole", "whole corpus at once"), ("first", "first half"),
-                           ("continued", "first half, continued on second"), ("second", "second half alone")):
-            print(row(label, figures[key], runs[key]))
-        w, c = figures["whole"], figures["continued"]
-        print(f"  continued - whole: analogy {100 * (c['analogy'] - w['analogy']):+.2f} points,"
-              f" WS353 {c['ws353'] - w['ws353']:+.4f}, SimLex {c['simlex'] - w['simlex']:+.4f}"
-              f" (targets: within 1 point / 0.01)")
-        cost = {k: runs[k]["cpu_seconds"] for k in runs}
-        print(f"  cost of continuing: CPU {cost['continued']:.1f} s = {cost['continued'] / cost['second']:.2f} x"
-              f" the second half from scratch, {cost['continued'] / cost['whole']:.2f} x the whole corpus"
-              f" (second half = {sum(c2.values()) / (sum(c1.values()) + sum(c2.values())):.2f} of the tokens);"
-              f" wall {runs['continued']['seconds'] / runs['second']['seconds']:.2f} x /"
-              f" {runs['continued']['seconds'] / runs['whole']['seconds']:.2f} x")
-        meta = json.loads((home / "models" / "continued" / "meta.json").read_text())
-        print(f"  continued model: {meta['vocab_size']:,} words, {meta['continued']['new_words']:,} new;"
-              f" state {meta['state']['bytes'] / 1e6:.1f} MB")
+        if args.part != "gensim":
+            only, c = run_emb_part(args, common, home, whole, first, second, c1, c2)
+        else:
+            only, c = second_only(c1, c2), None
+        if args.algo == "word2vec" and args.part != "emb":
+            run_gensim_part(args, work, only, c)
 
-        only = [wd for wd, n in c2.most_common() if n >= 20 and wd not in c1 and wd.isalpha()][:SHOW]
-        print(f"\n[neighbours of words only in the second half: {', '.join(only)}]")
-        near_c = neighbours(models["continued"], only)
-        near_w = neighbours(models["whole"], only)
-        for wd in only:
-            print(f"  {wd} ({c2[wd]}x)\n    continued: {near_c[wd]}\n    whole:     {near_w[wd]}")
 
-        if args.algo == "word2vec" and not args.no_gensim:
-            spec = dict(SETTINGS, threads=args.threads, first=str(work / "first.tok"), second=str(work / "second.tok"),
-                        out_first=str(work / "g-first.txt"), out=str(work / "g-cont.txt"))
-            g_cont = bench.run_measured([sys.executable, __file__, "--child", json.dumps(spec)])
-            spec_whole = dict(spec, first=str(work / "whole.tok"), second=None, out_first=str(work / "g-whole.txt"))
-            with open(work / "whole.tok", "wb") as out:
-                out.write((work / "first.tok").read_bytes())
-                out.write((work / "second.tok").read_bytes())
-            g_whole = bench.run_measured([sys.executable, __file__, "--child", json.dumps(spec_whole)])
-            g = {k: scores(str(work / f)) for k, f in
-                 (("whole", "g-whole.txt"), ("first", "g-first.txt"), ("continued", "g-cont.txt"))}
-            print("\n[gensim Word2Vec, text tokenized by emb beforehand]")
-            print(row("whole corpus at once", g["whole"], g_whole))
-            print(row("first half", g["first"], None))
-            print(row("first half + update on second", g["continued"], g_cont))
-            gw, gc = g["whole"], g["continued"]
-            print(f"  updated - whole: analogy {100 * (gc['analogy'] - gw['analogy']):+.2f} points,"
-                  f" WS353 {gc['ws353'] - gw['ws353']:+.4f}, SimLex {gc['simlex'] - gw['simlex']:+.4f}")
-            print(f"  emb continued - gensim updated: analogy {100 * (c['analogy'] - gc['analogy']):+.2f} points,"
-                  f" WS353 {c['ws353'] - gc['ws353']:+.4f}, SimLex {c['simlex'] - gc['simlex']:+.4f}")
-            near_g = neighbours(str(work / "g-cont.txt"), only)
-            for wd in only:
-                print(f"  {wd}: gensim updated {near_g[wd]}")
+def second_only(c1: Counter, c2: Counter) -> list[str]:
+    """The most frequent words (at least 20 times) of the second half that the first never has."""
+    return [wd for wd, n in c2.most_common() if n >= 20 and wd not in c1 and wd.isalpha()][:SHOW]
+
+
+def run_emb_part(args, common, home, whole, first, second, c1, c2):
+    """emb on the whole corpus, the first half, continued, and the second half alone; neighbours."""
+    runs = {
+        "whole": emb([str(whole), *common, "--name", "whole"], home),
+        "first": emb([str(first), *common, "--name", "first"], home),
+        # Only the options that may change are given: the rest come from the saved model.
+        "continued": emb([str(second), "--continue", "first", "--name", "continued",
+                          "--threads", str(args.threads)], home),
+        "second": emb([str(second), *common, "--name", "second"], home),
+    }
+    models = {k: str(home / "models" / k) for k in runs}
+    figures = {k: scores(v) for k, v in models.items()}
+    print(f"\n[emb {args.algo}]")
+    for key, label in (("whole", "whole corpus at once"), ("first", "first half"),
+                       ("continued", "first half, continued on second"), ("second", "second half alone")):
+        print(row(label, figures[key], runs[key]))
+    w, c = figures["whole"], figures["continued"]
+    print(f"  continued - whole: analogy {100 * (c['analogy'] - w['analogy']):+.2f} points,"
+          f" WS353 {c['ws353'] - w['ws353']:+.4f}, SimLex {c['simlex'] - w['simlex']:+.4f}"
+          f" (targets: within 1 point / 0.01)")
+    cost = {k: runs[k]["cpu_seconds"] for k in runs}
+    print(f"  cost of continuing: CPU {cost['continued']:.1f} s = {cost['continued'] / cost['second']:.2f} x"
+          f" the second half from scratch, {cost['continued'] / cost['whole']:.2f} x the whole corpus"
+          f" (second half = {sum(c2.values()) / (sum(c1.values()) + sum(c2.values())):.2f} of the tokens);"
+          f" wall {runs['continued']['seconds'] / runs['second']['seconds']:.2f} x /"
+          f" {runs['continued']['seconds'] / runs['whole']['seconds']:.2f} x")
+    meta = json.loads((home / "models" / "continued" / "meta.json").read_text())
+    print(f"  continued model: {meta['vocab_size']:,} words, {meta['continued']['new_words']:,} new;"
+          f" state {meta['state']['bytes'] / 1e6:.1f} MB")
+
+    only = [wd for wd, n in c2.most_common() if n >= 20 and wd not in c1 and wd.isalpha()][:SHOW]
+    print(f"\n[neighbours of words only in the second half: {', '.join(only)}]")
+    near_c = neighbours(models["continued"], only)
+    near_w = neighbours(models["whole"], only)
+    for wd in only:
+        print(f"  {wd} ({c2[wd]}x)\n    continued: {near_c[wd]}\n    whole:     {near_w[wd]}")
+    return only, c
+
+
+def run_gensim_part(args, work: Path, only: list[str], c: dict | None) -> None:
+    """gensim Word2Vec on the whole corpus, and on the first half updated with the second."""
+    spec = dict(SETTINGS, threads=args.threads, first=str(work / "first.tok"), second=str(work / "second.tok"),
+                out_first=str(work / "g-first.txt"), out=str(work / "g-cont.txt"))
+    g_cont = bench.run_measured([sys.executable, __file__, "--child", json.dumps(spec)])
+    spec_whole = dict(spec, first=str(work / "whole.tok"), second=None, out_first=str(work / "g-whole.txt"))
+    with open(work / "whole.tok", "wb") as out:
+        out.write((work / "first.tok").read_bytes())
+        out.write((work / "second.tok").read_bytes())
+    g_whole = bench.run_measured([sys.executable, __file__, "--child", json.dumps(spec_whole)])
+    g = {k: scores(str(work / f)) for k, f in
+         (("whole", "g-whole.txt"), ("first", "g-first.txt"), ("continued", "g-cont.txt"))}
+    print("\n[gensim Word2Vec, text tokenized by emb beforehand]")
+    print(row("whole corpus at once", g["whole"], g_whole))
+    print(row("first half", g["first"], None))
+    print(row("first half + update on second", g["continued"], g_cont))
+    gw, gc = g["whole"], g["continued"]
+    print(f"  updated - whole: analogy {100 * (gc['analogy'] - gw['analogy']):+.2f} points,"
+          f" WS353 {gc['ws353'] - gw['ws353']:+.4f}, SimLex {gc['simlex'] - gw['simlex']:+.4f}")
+    if c is not None:
+        print(f"  emb continued - gensim updated: analogy {100 * (c['analogy'] - gc['analogy']):+.2f} points,"
+              f" WS353 {c['ws353'] - gc['ws353']:+.4f}, SimLex {c['simlex'] - gc['simlex']:+.4f}")
+    near_g = neighbours(str(work / "g-cont.txt"), only)
+    for wd in only:
+        print(f"  {wd}: gensim updated {near_g[wd]}")
 
 
 if __name__ == "__main__":
