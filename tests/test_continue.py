@@ -221,6 +221,12 @@ def test_init_for_fasttext_and_glove(emb_home, halves, algo):
     assert model_info("b")["init"]["words_from_model"] > 100
 
 
+def test_init_takes_the_vectors_dimension_unless_given(emb_home, halves, vec_file):
+    train(halves[0], "a")
+    embcli.train(halves[1], init="a", name="b", epochs=1, min_count=3, threads=1)
+    assert embcli.load("b").dim == 12
+
+
 def test_init_with_another_dimension_names_both(emb_home, halves, vec_file):
     result = invoke(["train", halves[0], "--init", vec_file, *TINY])
     assert_clean_error(result, 2, "dimension 8", "--dim 12", "pass --dim 8")

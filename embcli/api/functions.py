@@ -75,7 +75,7 @@ def train(
     settings and tokenizer are kept (an option contradicting them is a ``UsageError``), the other
     options default to its own, and the result is a new model (by default ``MODEL-continued``)
     unless ``force`` replaces MODEL. ``init`` (a model or any vector file) starts a new model from
-    pretrained vectors of the same dimension. ``state=False`` leaves the training state out of the
+    pretrained vectors (``dim`` defaults to theirs; another is a ``UsageError``). ``state=False`` leaves the training state out of the
     folder (it can then not be continued).
     """
     from embcli.corpus import Corpus
@@ -111,14 +111,17 @@ def train(
             else:
                 name = _unused_name(store, f"{path.name}-continued")
     else:
+        pretrained = None if init is None else open_model(str(init), store)
+        if pretrained is not None and "dim" not in options:
+            options = dict(options, dim=pretrained.dim)  # --init without --dim: the vectors' own
         try:
             settings = TrainOptions(algo=algo or "word2vec", **options)
         except TypeError as exc:
             raise UsageError(f"unknown training option: {exc}") from None
         settings = settings.resolved()
         tokenizer_settings = TokenizerSettings(**{k: v for k, v in tok.items() if v is not None})
-        if init is not None:
-            start = init_start(open_model(str(init), store), str(init), settings.dim)
+        if pretrained is not None:
+            start = init_start(pretrained, str(init), settings.dim)
     tokenizer_settings.check_installed()
     source = Corpus(inputs)
     if output is not None:

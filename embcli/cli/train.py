@@ -40,7 +40,7 @@ Examples:
   emb train sample_data/web.txt.xz --algo glove --x-max 10 --memory 512M
   emb train more.txt --continue web-word2vec           train further on new text -> web-word2vec-continued
   emb train more.txt --continue web-word2vec --force   ... replacing web-word2vec
-  emb train corpus.txt --init glove.6B.100d.txt --dim 100   start from pretrained vectors
+  emb train corpus.txt --init glove.6B.100d.txt            start from pretrained vectors
 """
 
 
@@ -97,7 +97,7 @@ def train_cmd(
     init: Annotated[
         Optional[str],
         typer.Option("--init", metavar="MODEL|FILE", help="Start from pretrained vectors (a model or any file"
-                     " `emb import` reads) of the same dimension."),
+                     " `emb import` reads); --dim defaults to theirs."),
     ] = None,
     no_state: Annotated[
         bool, typer.Option("--no-state", help="Leave out the training state: a smaller model that cannot be continued.")
