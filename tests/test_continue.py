@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import signal
+import subprocess
+import sys
 
 import numpy as np
 import pytest
-from conftest import TINY, TINY_FT, assert_clean_error, invoke
+from conftest import SAMPLE, TINY, TINY_FT, assert_clean_error, invoke
 
 import embcli
 from embcli.api import model_info
@@ -246,3 +250,31 @@ def test_state_is_plain_npy_listed_in_meta(emb_home, halves):
     words = embcli.load("g")
     w = np.load(folder / "state" / "input.npy") + np.load(folder / "state" / "output.npy")
     np.testing.assert_allclose(w[:5], np.array([words.vector(x) for x in words.words[:5]]), atol=1e-6)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_ctrl_c_while_continuing_with_force_leaves_the_model(emb_home, halves):
+    """A real SIGINT to ``emb train --continue a --force`` in the middle of training: exit 130,
+    ``a`` byte-identical, nothing else in the store."""
+    from test_interrupt import _wait_for_id_file
+
+    train(halves[0], "a", "word2vec", "--min-count", "5")
+    models = emb_home / "models"
+    before = fingerprint(models / "a")
+    cmd = [sys.executable, "-m", "embcli", "train", str(SAMPLE), "--continue", "a", "--force", "--epochs", "50",
+           "--threads", "2"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=dict(os.environ),
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+                            start_new_session=True)
+    try:
+        _wait_for_id_file(models)
+        assert proc.poll() is None, "training ended before it could be interrupted"
+        os.killpg(proc.pid, signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130, err.decode()
+    assert sorted(p.name for p in models.iterdir()) == ["a"]
+    assert fingerprint(models / "a") == before
