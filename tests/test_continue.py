@@ -195,6 +195,31 @@ def test_damaged_state_is_refused(emb_home, halves):
     assert_clean_error(invoke(["train", halves[1], "--continue", "a"]), 2, "state/output.npy missing", "--init a")
 
 
+@pytest.mark.parametrize(
+    "part,content,message",
+    [
+        ("output.npy", np.zeros((3, 12), dtype=np.float32), "not ("),
+        ("output.npy", None, "not ("),  # the right rows, the wrong width
+        ("rare.txt", b"\xff\xfe\n", "utf-8"),
+        ("rare.counts.npy", np.zeros(2, dtype=np.float32), "counts of float32"),
+    ],
+)
+def test_hostile_state_is_one_clean_error(emb_home, halves, part, content, message):
+    train(halves[0], "a")
+    path = emb_home / "models" / "a" / "state" / part
+    if content is None:
+        rows = np.load(path).shape[0]
+        np.save(path, np.zeros((rows, 7), dtype=np.float32))
+    elif isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        np.save(path, content)
+    before = fingerprint(emb_home / "models" / "a")
+    result = invoke(["train", halves[1], "--continue", "a"])
+    assert_clean_error(result, 1, "training state is damaged", "--init", message)
+    assert fingerprint(emb_home / "models" / "a") == before
+
+
 def test_continue_and_init_together_are_refused(emb_home, halves, vec_file):
     train(halves[0], "a")
     assert_clean_error(invoke(["train", halves[1], "--continue", "a", "--init", vec_file]), 2, "not both")

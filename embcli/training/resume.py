@@ -205,6 +205,10 @@ def check_state(path: Path, name: str, meta: dict) -> None:
         raise _no_state(name, f"its state is incomplete ({', '.join(missing)} missing)")
 
 
+def _damaged(path: Path, what: str) -> ModelError:
+    return ModelError(f"{path}: {what}: the model's training state is damaged; start from its vectors with --init")
+
+
 def load_continue(path: Path, name: str) -> Start:
     """The saved state of the model at ``path`` (checked by ``continue_settings``), mapped, not copied."""
     from embcli.folder.reader import ModelFolder, load_array
@@ -225,19 +229,19 @@ def load_continue(path: Path, name: str) -> Start:
     words = folder.words
     counts = np.asarray(folder.counts)
     extra = 1 if algo == "fasttext" else 0
-    want = {"input": len(words) + extra, "output": len(words) + extra, "biases": 2 * len(words),
-            "gradsq": 2 * len(words)}
-    for key, rows in want.items():
-        if key in arrays and arrays[key].shape[0] != rows:
-            raise ModelError(
-                f"{path / STATE_FILES[key]}: {arrays[key].shape[0]} rows for {len(words)} words:"
-                " the model's training state is damaged; continue from its vectors with --init instead"
-            )
-    rare_words = (Path(path) / STATE_FILES["rare_words"]).read_text(encoding="utf-8").split("\n")[:-1]
+    n, dim = len(words), folder.dim
+    want = {"input": (n + extra, dim), "output": (n + extra, dim), "biases": (2 * n,), "gradsq": (2 * n, dim + 1)}
+    for key, shape in want.items():
+        if key in arrays and (arrays[key].shape != shape or arrays[key].dtype.kind != "f"):
+            raise _damaged(Path(path) / STATE_FILES[key], f"{arrays[key].dtype} {arrays[key].shape}, not {shape}")
+    rare_path = Path(path) / STATE_FILES["rare_words"]
+    try:
+        rare_words = rare_path.read_bytes().decode("utf-8").split("\n")[:-1]
+    except (OSError, UnicodeDecodeError) as exc:
+        raise _damaged(rare_path, str(exc)) from None
     rare_counts = arrays.pop("rare_counts")
-    if len(rare_words) != rare_counts.shape[0]:
-        raise ModelError(f"{path / STATE_FILES['rare_words']}: {len(rare_words)} words for"
-                         f" {rare_counts.shape[0]} counts: the model's training state is damaged")
+    if rare_counts.shape != (len(rare_words),) or rare_counts.dtype.kind not in "iu":
+        raise _damaged(Path(path) / STATE_FILES["rare_counts"], f"{len(rare_words)} words for counts of {rare_counts.dtype} {rare_counts.shape}")
     state = meta["state"]
     corpus = meta.get("corpus") or {}
     return Start(
