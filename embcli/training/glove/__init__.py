@@ -94,7 +94,6 @@ def train_glove(
     before it returns or raises.
     """
     from embcli.training.glove.cooccur import count_cooccurrences
-    from embcli.training.glove.kernels import shuffle_entries
 
     started = time.perf_counter()
     words, counts = select_vocabulary(prepared.counts, options.min_count, options.max_vocab)
@@ -105,19 +104,29 @@ def train_glove(
             prepared.path, words, prepared.counts.keys(), options.window, options.memory, work, prepared.stats.tokens
         )
         prepared.path.unlink(missing_ok=True)
-        counted = time.perf_counter()
-        if co.entries == 0:
-            raise TrainingError(
-                "no two vocabulary words share a line, so there is nothing to fit:"
-                " use a corpus with several words a line, or a lower --min-count"
-            )
-        pairs, xs = co.open()
-        shuffle_entries(pairs, xs, options.seed)
-        params = init_params(len(words), options.dim, options.seed)
-        costs = fit(pairs, xs, params, len(words), options, on_progress, prepared.stats.tokens)
-        del pairs, xs
+        return fit_counted(co, words, counts, options, on_progress, prepared.stats.tokens, started)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def fit_counted(
+    co, words: list[str], counts: np.ndarray, options: TrainOptions, on_progress: ProgressFn | None, tokens: int,
+    started: float, info: dict | None = None,
+) -> Trained:
+    """Fit GloVe vectors to counted co-occurrences (``cooccur.Cooccurrences``, whoever counted them)."""
+    from embcli.training.glove.kernels import shuffle_entries
+
+    counted = time.perf_counter()
+    if co.entries == 0:
+        raise TrainingError(
+            "no two vocabulary words share a line, so there is nothing to fit:"
+            " use a corpus with several words a line, or a lower --min-count"
+        )
+    pairs, xs = co.open()
+    shuffle_entries(pairs, xs, options.seed)
+    params = init_params(len(words), options.dim, options.seed)
+    costs = fit(pairs, xs, params, len(words), options, on_progress, tokens)
+    del pairs, xs
     vocab = len(words)
     vectors = params[:vocab, : options.dim] + params[vocab:, : options.dim]
     spent = time.perf_counter() - started
@@ -127,7 +136,8 @@ def train_glove(
         "dense_entries": co.dense_entries,
         "table_slots": co.table_slots,
         "count_seconds": round(counted - started, 3),
+        **(info or {}),
         "costs": [round(c, 6) for c in costs],
     }
-    wps = prepared.stats.tokens * options.epochs / spent if spent > 0 else 0.0
+    wps = tokens * options.epochs / spent if spent > 0 else 0.0
     return Trained(words, np.ascontiguousarray(vectors, dtype=np.float32), counts, wps, meta={"glove": info})
