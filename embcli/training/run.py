@@ -34,18 +34,25 @@ def _train_into(
     finally:
         corpus_path.unlink(missing_ok=True)
         shutil.rmtree(work, ignore_errors=True)
+    return finish_model(folder, trainer, options, tokenizer, prepared.stats, trained, started, tokenized)
+
+
+def finish_model(folder: Path, trainer, options: TrainOptions, tokenizer: TokenizerSettings, stats, trained,
+                 started: float, tokenized: float, extra_meta: dict | None = None) -> TrainResult:
+    """Write a trained model into ``folder`` (the one metadata policy of every engine) and report it."""
     done = time.perf_counter()
     meta = {
         "algorithm": options.algo,
         "trainer": trainer.name,
         "params": options.as_meta(),
         "tokenizer": tokenizer.as_dict(),
-        "corpus": prepared.stats.as_dict(),
+        "corpus": stats.as_dict(),
         "timings": {
             "tokenize_seconds": round(tokenized - started, 3),
             "train_seconds": round(done - tokenized, 3),
         },
         **trained.meta,
+        **(extra_meta or {}),
     }
     write_model(folder, trained.words, trained.vectors, meta, counts=trained.counts, ngrams=trained.ngrams)
     return TrainResult(
@@ -54,9 +61,9 @@ def _train_into(
         algorithm=options.algo,
         vocab_size=len(trained.words),
         dim=options.dim,
-        tokens=prepared.stats.tokens,
-        lines=prepared.stats.lines,
-        replaced_bytes=prepared.stats.replaced_bytes,
+        tokens=stats.tokens,
+        lines=stats.lines,
+        replaced_bytes=stats.replaced_bytes,
         seconds=time.perf_counter() - started,
         tokenize_seconds=tokenized - started,
         train_seconds=done - tokenized,
@@ -71,11 +78,15 @@ def train_to_folder(
     target: Path,
     force: bool = False,
     on_progress: ProgressFn | None = None,
+    job=None,
 ) -> TrainResult:
-    """Train into the folder ``target`` (outside the store), created atomically."""
+    """Train into the folder ``target`` (outside the store), created atomically.
+
+    ``job(folder, corpus, tokenizer, options, on_progress) -> TrainResult`` trains into the temporary
+    folder: the local engine's by default (another engine passes its own, ``embcli.spark.run``)."""
     options = options.resolved()
     with atomic_dir(Path(target), force=force) as tmp:
-        result = _train_into(tmp, corpus, tokenizer, options, on_progress)
+        result = (job or _train_into)(tmp, corpus, tokenizer, options, on_progress)
     result.path = Path(target)
     return result
 
@@ -89,11 +100,13 @@ def train_to_store(
     force: bool = False,
     make_default: bool = True,
     on_progress: ProgressFn | None = None,
+    job=None,
 ) -> TrainResult:
-    """Train into model ``name`` of ``store``; make it the default unless told not to."""
+    """Train into model ``name`` of ``store``; make it the default unless told not to (``job``: as
+    for ``train_to_folder``)."""
     options = options.resolved()
     with store.writer(name, force=force) as tmp:
-        result = _train_into(tmp, corpus, tokenizer, options, on_progress)
+        result = (job or _train_into)(tmp, corpus, tokenizer, options, on_progress)
     result.name = name
     result.path = store.path(name)
     if make_default:
