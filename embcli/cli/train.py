@@ -10,7 +10,14 @@ import typer
 
 from embcli.cli.console import TrainProgress, human_count, info, set_quiet, warn
 from embcli.cli.options import (
+    ConfOpt,
     CorpusArg,
+    Engine,
+    EngineOpt,
+    MasterOpt,
+    PartitionsOpt,
+    VerboseOpt,
+    spark_args,
     LowercaseOpt,
     MinTokenLengthOpt,
     PosFilter,
@@ -37,6 +44,14 @@ Examples:
   emb train reviews.txt.xz --tokenizer ko --name reviews   Korean morphemes (pip install 'embcli[ko]')
   emb train sessions.txt --tokenizer whitespace --window 3 --min-count 2 --name items
   emb train sample_data/web.txt.xz --algo glove --x-max 10 --memory 512M
+  emb train 'hdfs:///corpus/*.txt.gz' --engine spark --master yarn --partitions 8 --name lake
+
+\b
+With --engine spark, Word2Vec is Spark MLlib's: skip-gram with hierarchical softmax. --dim, --window,
+--min-count, --epochs (maxIter), --lr (stepSize), --seed and --partitions (numPartitions) map to
+MLlib's parameters, --max-vocab raises minCount to the count of the last word kept; --arch cbow is
+refused, and --loss, --negative, --sample, --ns-exponent and --threads do not apply. GloVe counts
+co-occurrences in Spark (--memory does not apply) and fits on this machine. FastText is local only.
 """
 
 
@@ -88,6 +103,11 @@ def train_cmd(
     pos_filter: PosFilterOpt = PosFilter.all,
     pos_tags: PosTagsOpt = False,
     quiet: QuietOpt = False,
+    engine: EngineOpt = Engine.local,
+    master: MasterOpt = None,
+    conf: ConfOpt = None,
+    partitions: PartitionsOpt = None,
+    verbose: VerboseOpt = False,
 ) -> None:
     """Train a Word2Vec, FastText or GloVe model on a corpus into the model store."""
     set_quiet(quiet)
@@ -101,6 +121,7 @@ def train_cmd(
             arch=arch.value, loss=loss.value, dim=dim, window=window, epochs=epochs, min_count=min_count,
             max_vocab=max_vocab, negative=negative, sample=sample, ns_exponent=ns_exponent, lr=lr, minn=minn,
             maxn=maxn, buckets=buckets, threads=threads, seed=seed, memory=memory, x_max=x_max, alpha=alpha,
+            **spark_args(engine, master, conf, partitions, verbose),
         )
         progress.finish(model.trained)
     result = model.trained

@@ -159,7 +159,11 @@ def get_session(options: SparkOptions):
 
     active = SparkContext._active_spark_context
     if active is not None:
-        return SparkSession(active) if SparkSession.getActiveSession() is None else SparkSession.getActiveSession()
+        if options.master is not None and options.master != active.master:
+            raise UsageError(
+                f"Spark already runs in this process with master {active.master}: drop --master {options.master}"
+            )
+        return SparkSession.getActiveSession() or SparkSession(active)
     submitted = "PYSPARK_GATEWAY_PORT" in os.environ  # inside spark-submit: its JVM and master
     if not submitted:
         check_java()
@@ -321,6 +325,8 @@ def _poll(sc, on_progress, stop: threading.Event) -> None:
         done = sum(s.numCompletedTasks for s in stages)
         total = sum(s.numTasks for s in stages)
         name = stages[0].name.split(" at ")[0]
+        if name.startswith("$") or not name:
+            name = "job"
         now = (ids[0], done, total)
         if now != last:
             last = now
