@@ -144,5 +144,6 @@ def train_spark_glove(
     words, counts = select_vocabulary(prepared.counts, options.min_count, options.max_vocab)
     co = count_spark(prepared, words, options.window, Path(workdir))
     prepared.release()
-    return fit_counted(co, words, counts, options, on_progress, prepared.stats.tokens, started,
-                       info={"counted_by": "spark"})
+    with prepared.local():
+        return fit_counted(co, words, counts, options, on_progress, prepared.stats.tokens, started,
+                           info={"counted_by": "spark"})

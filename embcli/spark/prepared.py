@@ -23,6 +23,13 @@ class SparkPrepared:
     stats: CorpusStats
     partitions: int | None
     rdd: object = None
+    job: object = None
+
+    def local(self):
+        """A section of the driver's own work (no Spark call): Ctrl-C stops it at once."""
+        from contextlib import nullcontext
+
+        return self.job.local() if self.job is not None else nullcontext()
 
     def release(self) -> None:
         try:

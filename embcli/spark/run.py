@@ -39,8 +39,9 @@ def _job(spark_options: SparkOptions):
         work.mkdir()
         prepared = None
         try:
-            with spark_job(spark, on_progress):
+            with spark_job(spark, on_progress) as job:
                 prepared = prepare(spark, inputs, tokenizer, options.min_count, spark_options.partitions)
+                prepared.job = job
                 kept = len(prepared.counts)
                 check_memory(options, min(kept, options.max_vocab or kept))
                 tokenized = time.perf_counter()

@@ -12,15 +12,17 @@ import atexit
 import os
 import re
 import shutil
+import signal
 import socket
 import sys
 import tempfile
 import threading
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Iterator
 
-from embcli.errors import CorpusError, EmbError, TrainingError, UsageError
+from embcli.errors import CorpusError, EmbError, MissingExtraError, TrainingError, UsageError
 from embcli.extras import require
 
 DEFAULT_MASTER = "local[*]"
@@ -28,6 +30,8 @@ DEFAULT_MASTER = "local[*]"
 CONNECT_SECONDS = 10.0
 # How often the progress thread asks the status tracker.
 POLL_SECONDS = 0.5
+# How long a Ctrl-C waits for the cancelled jobs to return before it interrupts the main thread.
+CANCEL_WAIT = 30.0
 
 _MASTER_RE = re.compile(
     r"local(\[(\*|\d+)(,\d+)?\])?|local-cluster\[\d+,\d+,\d+\]|yarn|spark://[^\s/]+(,[^\s/]+)*|k8s://\S+"
@@ -218,9 +222,7 @@ def _start_error(exc: Exception, master: str | None) -> EmbError:
 
 def _ship_package(sc) -> None:
     """Send emb's own package to the executors of a cluster (they need its tokenizer)."""
-    import embcli
-
-    root = os.path.dirname(os.path.abspath(embcli.__file__))
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     folder = tempfile.mkdtemp(prefix="emb-spark-py-")
     atexit.register(shutil.rmtree, folder, True)
     archive = shutil.make_archive(os.path.join(folder, "embcli"), "zip", os.path.dirname(root), "embcli")
@@ -243,19 +245,26 @@ _PY_ERROR = re.compile(r"embcli\.errors\.(\w+): (.+)")
 _JAVA_ERROR = re.compile(r"^(?:\S+\.)?(\w+(?:Exception|Error)): (.+)$", re.M)
 
 
+def _error_classes() -> dict[str, type]:
+    found, todo = {}, [EmbError]
+    while todo:
+        cls = todo.pop()
+        found[cls.__name__] = cls
+        todo.extend(cls.__subclasses__())
+    return found
+
+
 def job_error(exc: BaseException) -> EmbError:
     """One ``EmbError`` for a failed Spark job: emb's own error raised in a task keeps its class and
     message; a path Spark cannot read is a ``CorpusError``; anything else names its first line."""
-    from embcli import errors
-
     text = str(exc)
     found = _PY_ERROR.findall(text)
     if found:
         name, message = found[-1]
-        cls = getattr(errors, name, TrainingError)
-        if isinstance(cls, type) and issubclass(cls, EmbError) and cls is not errors.MissingExtraError:
-            return cls(message.strip())
-        return TrainingError(message.strip())
+        cls = _error_classes().get(name, TrainingError)
+        if cls is MissingExtraError:
+            cls = TrainingError
+        return cls(message.strip())
     low = text.lower()
     if "path_not_found" in low or "path does not exist" in low or "filenotfoundexception" in low:
         match = re.search(r"(?:Path does not exist|PATH_NOT_FOUND\]?[^:]*):\s*(\S+)", text)
@@ -268,35 +277,91 @@ def job_error(exc: BaseException) -> EmbError:
     return TrainingError(f"the Spark job failed: {detail[:300]}{_Log.hint()}")
 
 
+class _Job:
+    """What ``spark_job`` yields: ``local()`` marks work of the driver's own (no Spark call), where
+    Ctrl-C raises at once."""
+
+    in_local = False
+
+    @contextmanager
+    def local(self):
+        self.in_local = True
+        try:
+            yield
+        finally:
+            self.in_local = False
+
+
 @contextmanager
-def spark_job(spark, on_progress=None, group: str = "emb") -> Iterator[None]:
+def spark_job(spark, on_progress=None) -> Iterator[_Job]:
     """Run Spark work: progress from the status tracker in a thread, failures as ``EmbError``,
-    and Ctrl-C (or any error) cancelling the running jobs."""
+    and Ctrl-C cancelling the running jobs, then raising ``KeyboardInterrupt``.
+
+    PySpark's own Ctrl-C handler cancels from inside the interrupted call to the JVM, which py4j
+    reports with tracebacks on stderr; here the jobs are cancelled from another thread, so the
+    waiting call returns, and the interrupt is raised once it has.
+    """
     sc = spark.sparkContext
     stop = threading.Event()
+    interrupted = threading.Event()
+    job = _Job()
     thread = None
     if on_progress is not None:
         thread = threading.Thread(target=_poll, args=(sc, on_progress, stop), daemon=True)
         thread.start()
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+
+        def on_interrupt(signum, frame):
+            if interrupted.is_set() or job.in_local:  # a second Ctrl-C, or work of our own: at once
+                raise KeyboardInterrupt
+            interrupted.set()
+            threading.Thread(target=_cancel, args=(sc, stop), daemon=True).start()
+
+        previous = signal.signal(signal.SIGINT, on_interrupt)
     try:
-        yield
+        yield job
+        if interrupted.is_set():
+            raise KeyboardInterrupt
     except EmbError:
-        sc.cancelAllJobs()
+        if interrupted.is_set():
+            raise KeyboardInterrupt from None
+        _cancel(sc)
         raise
     except KeyboardInterrupt:
-        sc.cancelAllJobs()
         raise
     except Exception as exc:
-        if _interrupted(exc):
+        if interrupted.is_set() or _interrupted(exc):
             raise KeyboardInterrupt from None
         if not _is_spark_error(exc):
             raise
-        sc.cancelAllJobs()
+        _cancel(sc)
         raise job_error(exc) from None
     finally:
         stop.set()
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
         if thread is not None:
             thread.join()
+
+
+def _cancel(sc, done: threading.Event | None = None) -> None:
+    """Cancel Spark's jobs. With ``done``: again every half second (a job may start after the first
+    cancel) until the main thread has stopped, and if it has not within CANCEL_WAIT (it runs Python
+    code of its own, not waiting for Spark), interrupt it."""
+    deadline = time.monotonic() + CANCEL_WAIT
+    while True:
+        try:
+            sc.cancelAllJobs()
+        except Exception:  # the context is already gone
+            pass
+        if done is None or done.wait(0.5):
+            return
+        if time.monotonic() > deadline:
+            import _thread
+
+            _thread.interrupt_main()
+            return
 
 
 def _interrupted(exc: BaseException) -> bool:
