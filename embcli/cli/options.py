@@ -128,8 +128,8 @@ ConfOpt = Annotated[
 PartitionsOpt = Annotated[
     Optional[int],
     typer.Option(
-        help="Partitions of the corpus in Spark, and MLlib Word2Vec's numPartitions (more: faster, lower"
-        " quality) [default: the input's splits; Word2Vec 1].",
+        help="Word2Vec: MLlib's numPartitions (more: faster, lower quality) [default: 1]; GloVe and vocab:"
+        " partitions of the counting [default: the input's splits].",
         show_default=False, rich_help_panel="Spark engine",
     ),
 ]

@@ -40,7 +40,11 @@ def _job(spark_options: SparkOptions):
         prepared = None
         try:
             with spark_job(spark, on_progress) as job:
-                prepared = prepare(spark, inputs, tokenizer, options.min_count, spark_options.partitions)
+                # MLlib's Word2Vec spreads the sentences over its numPartitions itself; the counting of
+                # GloVe runs on the corpus' partitions, --partitions of them when given.
+                split = None if options.algo == "word2vec" else spark_options.partitions
+                prepared = prepare(spark, inputs, tokenizer, options.min_count, split)
+                prepared.partitions = spark_options.partitions
                 prepared.job = job
                 kept = len(prepared.counts)
                 check_memory(options, min(kept, options.max_vocab or kept))

@@ -182,6 +182,12 @@ def get_session(options: SparkOptions):
     for key, value in (("spark.ui.showConsoleProgress", "false"), ("spark.ui.enabled", "false")):
         if not conf.contains(key):
             conf.set(key, value)
+    if master == "yarn":
+        # A resource manager that does not answer: give up after a minute, not Hadoop's 15.
+        for key, value in (("spark.hadoop.yarn.resourcemanager.connect.max-wait.ms", "60000"),
+                           ("spark.hadoop.yarn.resourcemanager.connect.retry-interval.ms", "10000")):
+            if not conf.contains(key):
+                conf.set(key, value)
     for key, value in options.conf.items():
         conf.set(key, value)
     if (master or "").startswith("local"):
@@ -365,8 +371,7 @@ def _cancel(sc, done: threading.Event | None = None) -> None:
 
 
 def _interrupted(exc: BaseException) -> bool:
-    text = str(exc)
-    return "KeyboardInterrupt" in type(exc).__name__ or "cancelled because SparkContext was shut down" in text
+    return "KeyboardInterrupt" in type(exc).__name__
 
 
 def _is_spark_error(exc: BaseException) -> bool:

@@ -55,12 +55,10 @@ def _whole_file_lines(item):
 def raw_lines(spark, inputs: list[str], partitions: int | None = None):
     """An RDD of the corpus' lines as bytes, in input order; and the files Spark found."""
     sc = spark.sparkContext
-    whole = [p for p in inputs if p.lower().endswith(WHOLE_SUFFIXES)]
-    split = [p for p in inputs if p not in whole]
     rdds = []
     files: list[str] = []
     for path in inputs:
-        if path in whole:
+        if path.lower().endswith(WHOLE_SUFFIXES):
             rdd = sc.binaryFiles(path).flatMap(_whole_file_lines)
             files.append(path)
         else:
@@ -68,7 +66,6 @@ def raw_lines(spark, inputs: list[str], partitions: int | None = None):
             files.extend(df.inputFiles())
             rdd = df.selectExpr("CAST(value AS BINARY) AS b").rdd.map(lambda row: bytes(row[0]))
         rdds.append(rdd)
-    del split
     rdd = rdds[0] if len(rdds) == 1 else sc.union(rdds)
     if partitions is not None:
         rdd = rdd.repartition(partitions) if rdd.getNumPartitions() < partitions else rdd.coalesce(partitions)
