@@ -332,6 +332,7 @@ def compress(
     cost.bytes_before = model_bytes(model)
     cost.seconds = time.perf_counter() - started
     meta = dict(model.meta)
+    meta.pop("state", None)  # the training state (state/) is not carried over: a smaller copy is not continued
     meta["compression"] = {**cost.as_dict(), "source": str(model.path)}
     stage("writing")
     with atomic_dir(Path(target), force=force) as tmp:

@@ -13,14 +13,14 @@ memory-mapped, never copied: opening a million-word model takes milliseconds.
 """
 
 from embcli.api.files import convert, import_vectors, load_name, model_info, remove, set_default, store_folder, write_output
-from embcli.api.functions import Evaluation, ModelSummary, evaluate, load, models, search, train
+from embcli.api.functions import Evaluation, ModelSummary, count_words, evaluate, load, models, search, train
 from embcli.api.model import Model, Neighbor, ProgressFn, QueryLike
 from embcli.api.results import RowProgressFn, Transfer
 from embcli.api.text import MAX_QUERY_LINE, check_query, check_query_line, parse_terms, parse_vector
 from embcli.query import QueryResult, SimilarityResult, VectorResult
 
 __all__ = [
-    "Model", "Neighbor", "ModelSummary", "Evaluation", "load", "models", "train", "evaluate", "search",
+    "Model", "Neighbor", "ModelSummary", "Evaluation", "load", "models", "train", "evaluate", "search", "count_words",
     "check_query", "parse_terms", "parse_vector", "QueryLike", "ProgressFn",
     "QueryResult", "SimilarityResult", "VectorResult",
     "Transfer", "import_vectors", "convert", "load_name", "model_info", "set_default", "remove", "store_folder",

@@ -4,7 +4,8 @@ A model folder holds ``meta.json``, ``vocab.txt`` (one word a line, most frequen
 ``vectors.npy`` (float32 [V, D], raw), ``norms.npy`` (float32 [V]), optionally ``counts.npy``
 (int64 [V]) and, for FastText, ``ngrams.npy`` (float32 [buckets, D]). Nothing is pickled; arrays are
 loaded with ``allow_pickle=False`` and memory-mapped. Optional parts (``search-index/``) are rebuilt
-by the features that use them.
+by the features that use them. A model trained by emb keeps its training state in ``state/`` (see
+``STATE_FILES``) unless trained with ``--no-state``: what ``emb train --continue`` resumes from.
 """
 
 from __future__ import annotations
@@ -47,6 +48,23 @@ STORAGE_FILES = (VECTORS_F16, VECTORS_I8, SCALES, PQ_CODES, PQ_CODEBOOKS, PQ_ROT
 # The files that make up a model (search indexes and other caches are not part of it).
 MODEL_FILES = (META, VOCAB, VECTORS, NORMS, COUNTS, NGRAMS) + STORAGE_FILES
 REQUIRED_FILES = (META, VOCAB, VECTORS)
+
+# The training state (``emb train --continue``), rows in the order of vocab.txt. Word2Vec keeps its
+# output rows (its input rows are vectors.npy); FastText its word and ``</s>`` input rows before
+# composing with the n-grams (ngrams.npy holds the rest) and its output rows, ``</s>`` last; GloVe its
+# word rows (input), context rows (output), biases (words' then contexts') and AdaGrad's
+# squared-gradient sums less 1 (words' then contexts', the bias's last). ``rare.txt`` and
+# ``rare.counts.npy`` are the words counted but left out of the vocabulary (too rare) and their
+# counts, so that a word can reach --min-count over old and new text. meta["state"] lists the files.
+STATE = "state"
+STATE_FILES = {
+    "input": "state/input.npy",
+    "output": "state/output.npy",
+    "biases": "state/biases.npy",
+    "gradsq": "state/gradsq.npy",
+    "rare_counts": "state/rare.counts.npy",
+    "rare_words": "state/rare.txt",
+}
 
 # Imported vocabularies are taken as they are: query words are matched exactly.
 EXACT_TOKENIZER = {"mode": "whitespace", "lowercase": False, "min_token_length": 1}
