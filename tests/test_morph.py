@@ -166,8 +166,8 @@ def test_settings_round_trip_and_record_the_analyzer():
     assert data["analyzer"]["name"] == "kiwipiepy"
     assert data["analyzer"]["versions"]["kiwipiepy"]
     assert TokenizerSettings.from_dict(data) == settings
-    # The unicode tokenizer's metadata is as before.
-    assert TokenizerSettings().as_dict() == {"mode": "unicode", "lowercase": True, "min_token_length": 1}
+    # The unicode tokenizer's metadata has no analyzer.
+    assert TokenizerSettings().as_dict() == {"mode": "unicode", "lowercase": True, "min_token_length": 1, "keep_jamo": True}
 
 
 def test_pos_options_need_a_morphological_tokenizer():
