@@ -23,6 +23,7 @@ import unicodedata
 import warnings
 from functools import lru_cache
 from importlib.metadata import PackageNotFoundError, version
+from itertools import filterfalse
 from typing import Callable
 
 from embcli import extras
@@ -44,6 +45,10 @@ _HAS_WORD = re.compile(r"\w").search
 _COMPAT_JAMO = re.compile(r"[\u3131-\u318e]+")
 _NOT_JAMO = re.compile(r"[^\u3131-\u318e]+")
 _SPACE = re.compile(r"\s+")
+# Full-width ASCII forms (U+FF01-U+FF5E) and the ideographic space, to what NFKC makes of them.
+_WIDE = str.maketrans({c: unicodedata.normalize("NFKC", chr(c)) for c in (*range(0xFF01, 0xFF5F), 0x3000)})
+# Non-word tokens met so far are remembered (at most this many) and dropped without a test each.
+_KNOWN_NON_WORDS = 50_000
 
 # Content morphemes. Korean (Sejong tags as kiwi writes them): nouns, pronouns, numerals, verbs,
 # adjectives, determiners, adverbs, interjections, roots, foreign words, numbers, hanja, symbols
@@ -84,14 +89,39 @@ def describe(language: str) -> dict:
     return {"name": _ANALYZER[language], "versions": versions}
 
 
+def _nfkc(text: str) -> str:
+    """``unicodedata.normalize("NFKC", text)``, faster on Chinese and Japanese text.
+
+    Full-width ASCII forms and the ideographic space (``，``, ``！``, ``　``), which such text is full
+    of, are first replaced by what NFKC makes of them (one ASCII character each): the normal form is
+    the same (a character replaced by its whole compatibility decomposition leaves NFKD, and so NFKC,
+    unchanged), and what is left mostly passes NFKC's quick check instead of its slow full pass.
+    """
+    if unicodedata.is_normalized("NFKC", text):
+        return text
+    return unicodedata.normalize("NFKC", text.translate(_WIDE))
+
+
 def prepare_text(text: str, lowercase: bool) -> str:
     """NFKC (sparing Hangul compatibility jamo) and optional case folding, as before analysis."""
     if not text.isascii():
         if _COMPAT_JAMO.search(text):
-            text = _NOT_JAMO.sub(lambda m: unicodedata.normalize("NFKC", m.group()), text)
+            text = _NOT_JAMO.sub(lambda m: _nfkc(m.group()), text)
         else:
-            text = unicodedata.normalize("NFKC", text)
+            text = _nfkc(text)
     return text.casefold() if lowercase else text
+
+
+def prepare_lines(lines: list[str], lowercase: bool) -> list[str]:
+    """``prepare_text`` of each line, done on the block at once (one call each instead of one a line:
+    on a corpus the per-line calls are a visible share of emb's time beside a fast analyzer).
+    Neither NFKC nor case folding makes or takes a line break, so the lines come back as they split."""
+    if len(lines) < 2:
+        return [prepare_text(line, lowercase) for line in lines]
+    out = prepare_text("\n".join(lines), lowercase).split("\n")
+    if len(out) != len(lines):  # a line holding a line break: not from a corpus reader, done one by one
+        return [prepare_text(line, lowercase) for line in lines]
+    return out
 
 
 def pieces(text: str, limit: int = PIECE_CHARS) -> list[str]:
@@ -117,6 +147,34 @@ def pieces(text: str, limit: int = PIECE_CHARS) -> list[str]:
 # emb's own work per token must stay small beside the analyzer's (see bench/morph_tokenize.py). A token
 # is kept when it has a word character: ``isalnum()`` answers for almost all of them, the regular
 # expression for the rest (``c++``, ``_``).
+
+
+def _word_filter() -> Callable[[list[str]], list[str]]:
+    """A function that keeps the tokens of a list that hold a word character, for analyzers whose
+    output is plain strings.
+
+    Testing each token in Python costs about as much per token as a fast analyzer's own Python
+    work, so the test runs in C where it can: the non-word tokens met before (punctuation, spaces:
+    a small set) are dropped by ``filterfalse`` on the set, and when what is left joins into one
+    alphanumeric string every token is a word. Only other lists (a new punctuation mark, ``c++``)
+    are tested token by token, and their non-word tokens are remembered.
+    """
+    seen: set[str] = set()
+    known = seen.__contains__
+
+    def keep_words(tokens: list[str]) -> list[str]:
+        kept = list(filterfalse(known, tokens))
+        if "".join(kept).isalnum():
+            return kept
+        out = []
+        for token in kept:
+            if token.isalnum() or _HAS_WORD(token):
+                out.append(token)
+            elif len(seen) < _KNOWN_NON_WORDS:
+                seen.add(token)
+        return out
+
+    return keep_words
 
 
 def _clean(form: str) -> str:
@@ -212,9 +270,10 @@ def _tokens_ja(content: bool, tags: bool):
         # MeCab's own space-separated output: no Python object per token. MeCab's surfaces never
         # hold white space.
         parse = _tagger(True).parse
+        words = _word_filter()
 
         def plain(text: str) -> list[str]:
-            return [f for f in parse(text).split() if f.isalnum() or _HAS_WORD(f)]
+            return words(parse(text).split())
 
         return plain
     tagger = _tagger()
@@ -265,9 +324,10 @@ def _tokens_zh(content: bool, tags: bool):
     # jieba's words never hold white space (it cuts at it), so no _clean here.
     if not (content or tags):
         cut = jieba.lcut
+        words = _word_filter()
 
         def plain(text: str) -> list[str]:
-            return [w for w in cut(text) if w.isalnum() or _HAS_WORD(w)]
+            return words(cut(text))
 
         return plain
     posseg = importlib.import_module("jieba.posseg")
@@ -302,6 +362,18 @@ def make_splitter(language: str, pos_filter: str, tags: bool, lowercase: bool) -
             return analyze(text)
         return [t for piece in pieces(text, limit) for t in analyze(piece)]
 
+    def split_block(lines: list[str]) -> list[list[str]]:
+        out = []
+        append = out.append
+        for text in prepare_lines(lines, lowercase):
+            if len(text) <= limit:
+                append(analyze(text))
+            else:
+                append([t for piece in pieces(text, limit) for t in analyze(piece)])
+        return out
+
+    # The corpus pass tokenizes blocks of lines (see embcli.tokenize.block_tokenizer).
+    split.block = split_block
     return split
 
 

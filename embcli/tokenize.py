@@ -141,7 +141,20 @@ def make_tokenizer(settings: TokenizerSettings) -> Callable[[str], list[str]]:
     def split_min(line: str) -> list[str]:
         return [t for t in split(line) if len(t) >= min_len]
 
+    block = getattr(split, "block", None)
+    if block is not None:
+        split_min.block = lambda lines: [[t for t in toks if len(t) >= min_len] for toks in block(lines)]
     return split_min
+
+
+def block_tokenizer(tokenize: Callable[[str], list[str]]) -> Callable[[list[str]], list[list[str]]]:
+    """From a tokenizer of ``make_tokenizer``, a function from a block of lines to their token lists:
+    the tokenizer's own block form where it has one (the morphological modes prepare a block's text
+    at once), else the tokenizer applied line by line. Both give the same tokens."""
+    block = getattr(tokenize, "block", None)
+    if block is not None:
+        return block
+    return lambda lines: [tokenize(line) for line in lines]
 
 
 def nfkc(form: str, text: str) -> str:

@@ -287,3 +287,54 @@ def test_worker_that_dies_stops_training(monkeypatch, emb_home, tmp_path):
 
 def test_errors_are_emb_errors():
     assert issubclass(MissingExtraError, EmbError)
+
+
+# ------------------------------------------------------------------ the corpus pass's block form
+
+
+def _written(name: str) -> list[str]:
+    return (ROOT / "bench" / "data" / name).read_text(encoding="utf-8").split()
+
+
+def test_fast_nfkc_is_nfkc():
+    import unicodedata
+
+    from embcli.morph import _nfkc
+
+    texts = _written("zh_sentences.txt") + _written("ja_sentences.txt") + [
+        "全角：ＡＢＣ　１２３！（括号）", "Ａ\u0301 ｶﾞｷﾞ ﬁ ① ＼～", "".join(chr(c) for c in range(0xFF00, 0xFFEF)),
+        "ㅋㅋ plain ascii", "",
+    ]
+    for text in texts:
+        assert _nfkc(text) == unicodedata.normalize("NFKC", text), text
+
+
+@pytest.mark.parametrize("language", ["ko", "ja", "zh"])
+@pytest.mark.parametrize("options", [{}, {"pos_filter": "content"}, {"pos_tags": True}, {"min_token_length": 2}])
+def test_block_form_gives_the_tokens_of_each_line(nsmc, language, options):
+    """What the corpus pass uses (a block of lines prepared at once, non-words dropped through a set)
+    gives each line's own tokens, on real Korean reviews (with ㅋㅋ) and written Japanese/Chinese."""
+    from embcli.tokenize import block_tokenizer
+
+    split = {"ko": ko, "ja": ja, "zh": zh}[language](**options)
+    if language == "ko":
+        lines = nsmc[:300]
+    else:
+        lines = _written(f"{language}_sentences.txt")
+        lines = lines + ["ＡＢＣ　ｄｅｆ，c++ 和 3.14！" + lines[0], "", "  。 、", "x" * 2500 + "。" + lines[1]]
+    block = block_tokenizer(split)
+    assert getattr(split, "block", None) is not None
+    got = block(lines)
+    assert got == [split(line) for line in lines]
+    assert block(lines) == got  # the second time, non-words are dropped from the remembered set
+    assert any(got)
+
+
+def test_word_filter_keeps_tokens_with_a_word_character():
+    from embcli.morph import _word_filter
+
+    keep = _word_filter()
+    tokens = ["東京", "、", "c++", " ", "3.14", "_", "。", "abc", "!!", "ー", "😀"]
+    want = ["東京", "c++", "3.14", "_", "abc", "ー"]
+    assert keep(tokens) == want
+    assert keep(tokens) == want and keep(["、", "。"]) == [] and keep(["全部", "词"]) == ["全部", "词"]

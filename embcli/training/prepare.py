@@ -18,7 +18,7 @@ from pathlib import Path
 
 from embcli.corpus import Corpus, CorpusStats
 from embcli.errors import CorpusError, EmbError, TrainingError
-from embcli.tokenize import MAX_SENTENCE_TOKENS, TokenizerSettings, chunks, make_tokenizer
+from embcli.tokenize import MAX_SENTENCE_TOKENS, TokenizerSettings, block_tokenizer, chunks, make_tokenizer
 from embcli.training.options import ProgressFn
 
 # A block handed to a worker: this many lines or characters, whichever comes first.
@@ -43,8 +43,7 @@ def _tokenize_lines(lines: list[str], tokenize, update) -> tuple[str, int, int]:
     out: list[str] = []
     append = out.append
     tokens = 0
-    for line in lines:
-        toks = tokenize(line)
+    for toks in block_tokenizer(tokenize)(lines):
         if not toks:
             continue
         update(toks)
