@@ -23,7 +23,6 @@ import unicodedata
 import warnings
 from functools import lru_cache
 from importlib.metadata import PackageNotFoundError, version
-from itertools import filterfalse
 from typing import Callable
 
 from embcli import extras
@@ -47,8 +46,6 @@ _NOT_JAMO = re.compile(r"[^\u3131-\u318e]+")
 _SPACE = re.compile(r"\s+")
 # Full-width ASCII forms (U+FF01-U+FF5E) and the ideographic space, to what NFKC makes of them.
 _WIDE = str.maketrans({c: unicodedata.normalize("NFKC", chr(c)) for c in (*range(0xFF01, 0xFF5F), 0x3000)})
-# Non-word tokens met so far are remembered (at most this many) and dropped without a test each.
-_KNOWN_NON_WORDS = 50_000
 
 # Content morphemes. Korean (Sejong tags as kiwi writes them): nouns, pronouns, numerals, verbs,
 # adjectives, determiners, adverbs, interjections, roots, foreign words, numbers, hanja, symbols
@@ -149,34 +146,6 @@ def pieces(text: str, limit: int = PIECE_CHARS) -> list[str]:
 # expression for the rest (``c++``, ``_``).
 
 
-def _word_filter() -> Callable[[list[str]], list[str]]:
-    """A function that keeps the tokens of a list that hold a word character, for analyzers whose
-    output is plain strings.
-
-    Testing each token in Python costs about as much per token as a fast analyzer's own Python
-    work, so the test runs in C where it can: the non-word tokens met before (punctuation, spaces:
-    a small set) are dropped by ``filterfalse`` on the set, and when what is left joins into one
-    alphanumeric string every token is a word. Only other lists (a new punctuation mark, ``c++``)
-    are tested token by token, and their non-word tokens are remembered.
-    """
-    seen: set[str] = set()
-    known = seen.__contains__
-
-    def keep_words(tokens: list[str]) -> list[str]:
-        kept = list(filterfalse(known, tokens))
-        if "".join(kept).isalnum():
-            return kept
-        out = []
-        for token in kept:
-            if token.isalnum() or _HAS_WORD(token):
-                out.append(token)
-            elif len(seen) < _KNOWN_NON_WORDS:
-                seen.add(token)
-        return out
-
-    return keep_words
-
-
 def _clean(form: str) -> str:
     """A token never holds white space: the tokenized corpus is split on it."""
     return _SPACE.sub("_", form.strip())
@@ -270,10 +239,9 @@ def _tokens_ja(content: bool, tags: bool):
         # MeCab's own space-separated output: no Python object per token. MeCab's surfaces never
         # hold white space.
         parse = _tagger(True).parse
-        words = _word_filter()
 
         def plain(text: str) -> list[str]:
-            return words(parse(text).split())
+            return [f for f in parse(text).split() if f.isalnum() or _HAS_WORD(f)]
 
         return plain
     tagger = _tagger()
@@ -324,10 +292,9 @@ def _tokens_zh(content: bool, tags: bool):
     # jieba's words never hold white space (it cuts at it), so no _clean here.
     if not (content or tags):
         cut = jieba.lcut
-        words = _word_filter()
 
         def plain(text: str) -> list[str]:
-            return words(cut(text))
+            return [w for w in cut(text) if w.isalnum() or _HAS_WORD(w)]
 
         return plain
     posseg = importlib.import_module("jieba.posseg")
@@ -363,14 +330,11 @@ def make_splitter(language: str, pos_filter: str, tags: bool, lowercase: bool) -
         return [t for piece in pieces(text, limit) for t in analyze(piece)]
 
     def split_block(lines: list[str]) -> list[list[str]]:
-        out = []
-        append = out.append
-        for text in prepare_lines(lines, lowercase):
-            if len(text) <= limit:
-                append(analyze(text))
-            else:
-                append([t for piece in pieces(text, limit) for t in analyze(piece)])
-        return out
+        texts = prepare_lines(lines, lowercase)
+        if not texts or max(map(len, texts)) <= limit:
+            return list(map(analyze, texts))
+        return [analyze(text) if len(text) <= limit else [t for piece in pieces(text, limit) for t in analyze(piece)]
+                for text in texts]
 
     # The corpus pass tokenizes blocks of lines (see embcli.tokenize.block_tokenizer).
     split.block = split_block

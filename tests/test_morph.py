@@ -312,8 +312,8 @@ def test_fast_nfkc_is_nfkc():
 @pytest.mark.parametrize("language", ["ko", "ja", "zh"])
 @pytest.mark.parametrize("options", [{}, {"pos_filter": "content"}, {"pos_tags": True}, {"min_token_length": 2}])
 def test_block_form_gives_the_tokens_of_each_line(nsmc, language, options):
-    """What the corpus pass uses (a block of lines prepared at once, non-words dropped through a set)
-    gives each line's own tokens, on real Korean reviews (with ㅋㅋ) and written Japanese/Chinese."""
+    """What the corpus pass uses (a block of lines prepared at once) gives each line's own tokens, on
+    real Korean reviews (with ㅋㅋ) and written Japanese/Chinese, long lines and full-width forms."""
     from embcli.tokenize import block_tokenizer
 
     split = {"ko": ko, "ja": ja, "zh": zh}[language](**options)
@@ -326,15 +326,4 @@ def test_block_form_gives_the_tokens_of_each_line(nsmc, language, options):
     assert getattr(split, "block", None) is not None
     got = block(lines)
     assert got == [split(line) for line in lines]
-    assert block(lines) == got  # the second time, non-words are dropped from the remembered set
     assert any(got)
-
-
-def test_word_filter_keeps_tokens_with_a_word_character():
-    from embcli.morph import _word_filter
-
-    keep = _word_filter()
-    tokens = ["東京", "、", "c++", " ", "3.14", "_", "。", "abc", "!!", "ー", "😀"]
-    want = ["東京", "c++", "3.14", "_", "abc", "ー"]
-    assert keep(tokens) == want
-    assert keep(tokens) == want and keep(["、", "。"]) == [] and keep(["全部", "词"]) == ["全部", "词"]
