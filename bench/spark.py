@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -97,6 +98,13 @@ def row(label: str, r: dict, base: dict | None) -> str:
 
 def word2vec(files: list[str], cores: int, partitions: list[int], skip_local: bool, master: str) -> None:
     home = Path(tempfile.mkdtemp(prefix="emb-bench-spark-"))
+    try:
+        _word2vec(files, cores, partitions, skip_local, master, home)
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def _word2vec(files, cores, partitions, skip_local, master, home: Path) -> None:
     print(f"\nWord2Vec: dim 100, window 5, 5 epochs, min-count 5; {master} against emb local --threads {cores}")
     print(f"{'run':<26} {'wall s':>7} {'CPU s':>7}  {'vs local':>13}  {'tok s':>6} {'train s':>7}"
           f"  analogy ws353  simlex   vocab")
@@ -110,6 +118,14 @@ def word2vec(files: list[str], cores: int, partitions: list[int], skip_local: bo
 
 
 def glove_counting(files: list[str], cores: int, master: str) -> None:
+    work = Path(tempfile.mkdtemp(prefix="emb-bench-glove-"))
+    try:
+        _glove_counting(files, cores, master, work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _glove_counting(files, cores, master, work: Path) -> None:
     import numpy as np
 
     from embcli.corpus import Corpus
@@ -123,7 +139,6 @@ def glove_counting(files: list[str], cores: int, master: str) -> None:
 
     window, min_count = 10, 5
     settings = TokenizerSettings()
-    work = Path(tempfile.mkdtemp(prefix="emb-bench-glove-"))
     (work / "local").mkdir()
     (work / "spark").mkdir()
     print(f"\nGloVe co-occurrence counting: window {window}, min-count {min_count}; local {cores} tokenizing"

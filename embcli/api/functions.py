@@ -331,6 +331,23 @@ def search(queries: str | Sequence[str], docs, model: str | Model | None = None,
     return opened.search(queries, docs, k=k, pooling=pooling)
 
 
+def embed_file(inputs, output, model: str | Model | None = None, pooling: str = "mean", format: str = "tsv",
+               empty: str = "zero", sif_sample: int = 100_000):
+    """Embed every line of text files into one vector file: ``Model.embed_file`` on ``model`` (a name,
+    folder, file or ``Model``; None: the default model)."""
+    opened = model if isinstance(model, Model) else load(model)
+    return opened.embed_file(inputs, output, pooling=pooling, format=format, empty=empty, sif_sample=sif_sample)
+
+
+def align(first: str | Model, second: str | Model, words: Sequence[str] | None = None, top: int | None = None,
+          neighbors_of: str | None = None, k: int = 30):
+    """``Model.align``: two models (names, folders, files or ``Model``) aligned by orthogonal
+    Procrustes, and the words that moved most between them."""
+    a = first if isinstance(first, Model) else load(first)
+    b = second if isinstance(second, Model) else load(second)
+    return a.align(b, words, top, neighbors_of, k)
+
+
 def _paths(value) -> list[Path]:
     if value is None:
         return []

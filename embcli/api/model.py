@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable, Iterator, Sequence, Union
+from typing import BinaryIO, Callable, Iterable, Iterator, Sequence, Union
 
 import numpy as np
 
 from embcli import query as _query
+from embcli.api.lines import EmbeddedBlock, EmbedSummary
+from embcli.api.maps import Alignment
 from embcli.api.results import Transfer
 from embcli.errors import UsageError
 from embcli.query import Hit, QueryResult, SimilarityResult, VectorResult
@@ -285,6 +287,51 @@ class Model:
 
         return embed_lines(self._folder, lines, pooling)
 
+    def embed_lines(self, lines: Iterable[str], pooling: str = "mean", *, sif_sample: int = 100_000,
+                    batch: int = 8192, reuse: bool = False) -> Iterator[EmbeddedBlock]:
+        """Embed a stream of lines (a file object, a generator) block by block, in bounded memory:
+        an iterator of ``EmbeddedBlock`` (``numbers`` counted from 1, ``lines``, ``vectors``,
+        ``empty``, ``component``). Blocks are pooled in two threads while the next is read.
+
+        For ``sif`` the component comes from the first ``sif_sample`` lines, held back until then.
+        With ``reuse`` a block's ``vectors`` are overwritten by a later block: for a consumer that
+        is done with each block (writes it out) before asking for the next. Bad settings (a pooling
+        the model cannot do) raise here, before any line is read.
+        """
+        from embcli.api.lines import embed_blocks
+
+        return embed_blocks(self._folder, lines, pooling, sif_sample, batch, reuse)
+
+    def embed_file(self, inputs: str | Path | Sequence[str | Path], output: str | Path | BinaryIO,
+                   pooling: str = "mean", format: str = "tsv", empty: str = "zero",
+                   sif_sample: int = 100_000) -> EmbedSummary:
+        """Embed every line of text files (``-``: stdin; compressed files as they are) into one vector
+        file, as ``emb embed`` does: ``format`` tsv or jsonl (line, text, vector), npy (the matrix) or
+        parquet (line, text, vector; the model, pooling and SIF component in its metadata, for
+        ``search``). ``output`` is a path (replaced atomically) or a binary stream. Lines without a
+        known word get a zero vector (``empty="zero"``) or are left out (``"drop"``); the returned
+        ``EmbedSummary`` counts them. Input that is not UTF-8 raises ``CorpusError``."""
+        from embcli.api.lines import embed_file
+
+        return embed_file(self._folder, inputs, output, pooling, format, empty, sif_sample)
+
+    def open_docs(self, source: str | Path | Sequence[str], pooling: str | None = None):
+        """A collection of documents to search many times (``search``, ``query_docs``): a Parquet
+        written by ``embed_file`` (its vectors reused), a text file (one document a line, embedded
+        now) or a list of lines. ``len()`` is its size, ``empty`` how many have no known word and
+        ``meta`` a Parquet's metadata (the model that embedded it)."""
+        from embcli.api.lines import open_docs
+
+        return open_docs(self._folder, source, pooling)
+
+    def query_docs(self, queries: Sequence[str], docs, k: int = 10) -> list:
+        """``search`` for a stream of queries against a collection from ``open_docs``: one
+        ``DocResult`` per query (``query``, ``hits``), a query without a known word carrying its
+        ``error`` instead of raising. A bad ``k`` raises."""
+        from embcli.docsearch import search_docs
+
+        return search_docs(self._folder, docs, list(queries), k=k)
+
     def search(self, queries: str | Sequence[str], docs, k: int = 10, pooling: str | None = None):
         """The ``k`` documents nearest a query line by cosine, as ``emb search``: a list of ``DocHit``
         (rank, line, score, text), or one such list for each query of a list.
@@ -387,6 +434,24 @@ class Model:
         from embcli.clusters import cluster_model
 
         return cluster_model(self._folder, k, top, seed)
+
+    def align(self, other: "Model", words: Sequence[str] | None = None, top: int | None = None,
+              neighbors_of: str | None = None, k: int = 30) -> Alignment:
+        """Rotate ``other`` onto this model by orthogonal Procrustes on the shared frequent words and
+        rank the chosen words (a list, the ``top`` most frequent, or ``neighbors_of`` a word and its
+        ``k`` nearest; by default the 300 most frequent) by the cosine distance between their two
+        aligned vectors: an ``Alignment`` whose ``moved`` lists (word, distance), largest first."""
+        from embcli.api.maps import align
+
+        return align(self._folder, other, words, top, neighbors_of, k)
+
+    def write_projector(self, folder: str | Path, limit: int | None = None, clusters: Sequence[int] | None = None,
+                        normalize: bool = False, force: bool = False) -> int:
+        """A folder for TensorBoard's Embedding Projector of the first ``limit`` words (with a cluster
+        column given ``clusters``, e.g. ``model.cluster(k).labels``); the rows written."""
+        from embcli.api.maps import write_projector
+
+        return write_projector(self._folder, folder, limit, clusters, normalize, force)
 
     def to_gensim(self):
         """A gensim ``KeyedVectors`` over the same numbers: the memory-mapped matrix is shared, not

@@ -143,6 +143,7 @@ _TOKENIZER = {
     "mode": (lambda v: v in TOKENIZER_MODES, "one of " + ", ".join(repr(m) for m in TOKENIZER_MODES)),
     "pos_filter": (lambda v: v in POS_FILTERS, "one of " + ", ".join(repr(m) for m in POS_FILTERS)),
     "pos_tags": (lambda v: isinstance(v, bool), "true or false"),
+    "keep_jamo": (lambda v: isinstance(v, bool), "true or false"),
     "lowercase": (lambda v: v is None or isinstance(v, bool), "true, false or null"),
     "min_token_length": (lambda v: _is_int(v) and v >= 1, "an integer >= 1"),
 }

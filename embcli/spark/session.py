@@ -179,7 +179,11 @@ def get_session(options: SparkOptions):
     conf = SparkConf(loadDefaults=True).setAppName("emb")
     if master is not None:
         conf.setMaster(master)
-    for key, value in (("spark.ui.showConsoleProgress", "false"), ("spark.ui.enabled", "false")):
+    # No console progress bar (emb shows its own); no web UI on this machine (on a cluster it helps).
+    quiet = [("spark.ui.showConsoleProgress", "false")]
+    if (master or "").startswith("local"):
+        quiet.append(("spark.ui.enabled", "false"))
+    for key, value in quiet:
         if not conf.contains(key):
             conf.set(key, value)
     if master == "yarn":
