@@ -104,7 +104,8 @@ def compress_cmd(
     ] = PruneBy.auto,
     fmt: FormatOpt = OutputFormat.auto,
 ) -> None:
-    """Write a smaller copy of a model (float16, int8 or product-quantized vectors) and print what it cost.
+    """Write a smaller copy of a model (float16, int8 or product-quantized vectors; fewer words or
+    fastText n-gram rows) and print what it cost.
 
     The cost: the size before and after, recall@10 of the neighbours of sampled words against the
     original, and the analogy accuracy and WS353/SimLex correlations before -> after. It is kept in
