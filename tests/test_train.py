@@ -96,7 +96,7 @@ def test_meta_json(w2v, web_file):
     assert params["lr"] == 0.025 and params["sample"] == 1e-3 and params["threads"] == 1
     assert params["ns_exponent"] == 0.75
     assert "minn" not in params
-    assert meta["tokenizer"] == {"mode": "unicode", "lowercase": True, "min_token_length": 1}
+    assert meta["tokenizer"] == {"mode": "unicode", "lowercase": True, "min_token_length": 1, "keep_jamo": True}
     corpus = meta["corpus"]
     assert corpus["inputs"] == [str(web_file)]
     assert corpus["lines"] == 4000 and corpus["files"] == 1 and corpus["replaced_bytes"] == 0

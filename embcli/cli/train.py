@@ -10,17 +10,24 @@ import typer
 
 from embcli.cli.console import TrainProgress, human_count, info, set_quiet, warn
 from embcli.cli.options import (
+    ConfOpt,
     CorpusArg,
-    complete_model,
+    Engine,
+    EngineOpt,
     LowercaseOpt,
+    MasterOpt,
     MinTokenLengthOpt,
+    PartitionsOpt,
     PosFilter,
     PosFilterOpt,
     PosTagsOpt,
     QuietOpt,
     TokenizerMode,
     TokenizerOpt,
+    VerboseOpt,
+    complete_model,
     corpus_inputs,
+    spark_args,
 )
 from embcli.names import ALGORITHMS, ARCHS, LOSSES
 
@@ -41,6 +48,14 @@ Examples:
   emb train more.txt --continue web-word2vec           train further on new text -> web-word2vec-continued
   emb train more.txt --continue web-word2vec --force   ... replacing web-word2vec
   emb train corpus.txt --init glove.6B.100d.txt            start from pretrained vectors
+  emb train 'hdfs:///corpus/*.txt.gz' --engine spark --master yarn --partitions 8 --name lake
+
+\b
+With --engine spark, Word2Vec is Spark MLlib's: skip-gram with hierarchical softmax. --dim, --window,
+--min-count, --epochs (maxIter), --lr (stepSize), --seed and --partitions (numPartitions) map to
+MLlib's parameters, --max-vocab raises minCount to the count of the last word kept; --arch cbow is
+refused, and --loss, --negative, --sample, --ns-exponent and --threads do not apply. GloVe counts
+co-occurrences in Spark (--memory does not apply) and fits on this machine. FastText is local only.
 """
 
 
@@ -109,6 +124,11 @@ def train_cmd(
     pos_filter: PosFilterOpt = PosFilter.all,
     pos_tags: PosTagsOpt = False,
     quiet: QuietOpt = False,
+    engine: EngineOpt = Engine.local,
+    master: MasterOpt = None,
+    conf: ConfOpt = None,
+    partitions: PartitionsOpt = None,
+    verbose: VerboseOpt = False,
 ) -> None:
     """Train a Word2Vec, FastText or GloVe model on a corpus into the model store."""
     set_quiet(quiet)
@@ -129,6 +149,7 @@ def train_cmd(
         model = train(
             corpus_inputs(corpus), name=name, output=output, force=force, make_default=not no_default,
             progress=progress, continue_from=continue_from, init=init, state=not no_state, **given,
+            **spark_args(engine, master, conf, partitions, verbose),
         )
         progress.finish(model.trained)
     result = model.trained

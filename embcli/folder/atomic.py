@@ -31,6 +31,7 @@ from embcli.errors import ModelError, storage_error
 # a folder holding only these (or nothing) is emb's, and ``--force`` may replace it.
 _FOLDER_PARTS = {
     "meta.json", "vocab.txt", "vectors.npy", "norms.npy", "counts.npy", "ngrams.npy", "search-index", "state",
+    "ann-index", "hnsw.usearch", "index.json",
     "vectors.tsv", "metadata.tsv", "projector_config.pbtxt",
 }
 

@@ -34,7 +34,17 @@ SCALES = "scales.npy"
 PQ_CODES = "pq.codes.npy"
 PQ_CODEBOOKS = "pq.codebooks.npy"
 PQ_ROTATION = "pq.rotation.npy"
-STORAGE_FILES = (VECTORS_F16, VECTORS_I8, SCALES, PQ_CODES, PQ_CODEBOOKS, PQ_ROTATION)
+# An approximate-neighbour index (``emb index``): a folder of its own, rebuilt by the command.
+ANN_DIR = "ann-index"
+ANN_GRAPH = "hnsw.usearch"
+ANN_INFO = "index.json"
+# FastText n-gram rows compressed or pruned (meta["ngram_storage"]; embcli.folder.ngram_rows reads them).
+NGRAMS_F16 = "ngrams.float16.npy"
+NGRAMS_I8 = "ngrams.int8.npy"
+NGRAMS_SCALES = "ngrams.scales.npy"
+NGRAM_BUCKETS = "ngrams.buckets.npy"
+NGRAM_FILES = (NGRAMS_F16, NGRAMS_I8, NGRAMS_SCALES, NGRAM_BUCKETS)
+STORAGE_FILES = (VECTORS_F16, VECTORS_I8, SCALES, PQ_CODES, PQ_CODEBOOKS, PQ_ROTATION) + NGRAM_FILES
 # The files that make up a model (search indexes and other caches are not part of it).
 MODEL_FILES = (META, VOCAB, VECTORS, NORMS, COUNTS, NGRAMS) + STORAGE_FILES
 REQUIRED_FILES = (META, VOCAB, VECTORS)
@@ -71,6 +81,7 @@ def complete_meta(meta: dict, vocab_size: int, dim: int) -> dict:
     # file's metadata) must not describe it. storage.write_compressed sets its own after this policy.
     out.pop("storage", None)
     out.pop("compression", None)
+    out.pop("ngram_storage", None)
     out.setdefault("algorithm", "imported")
     out.setdefault("tokenizer", dict(EXACT_TOKENIZER))
     out.update(
@@ -132,6 +143,7 @@ _TOKENIZER = {
     "mode": (lambda v: v in TOKENIZER_MODES, "one of " + ", ".join(repr(m) for m in TOKENIZER_MODES)),
     "pos_filter": (lambda v: v in POS_FILTERS, "one of " + ", ".join(repr(m) for m in POS_FILTERS)),
     "pos_tags": (lambda v: isinstance(v, bool), "true or false"),
+    "keep_jamo": (lambda v: isinstance(v, bool), "true or false"),
     "lowercase": (lambda v: v is None or isinstance(v, bool), "true, false or null"),
     "min_token_length": (lambda v: _is_int(v) and v >= 1, "an integer >= 1"),
 }

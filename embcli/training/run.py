@@ -44,27 +44,40 @@ def _train_into(
     finally:
         corpus_path.unlink(missing_ok=True)
         shutil.rmtree(work, ignore_errors=True)
+    state = None
+    if keep_state and trained.state:
+        state = trained.state
+        # The text seen so far (FastText's frequencies count it when the model is continued).
+        state_meta = {
+            "tokens": prepared.stats.tokens + (start.tokens if continuing else 0),
+            "lines": prepared.sentences + (start.lines if continuing else 0),
+        }
+    extra = {} if start is None else start.meta()
+    if state is not None:
+        extra["state"] = state_meta
+    return finish_model(folder, trainer, options, tokenizer, prepared.stats, trained, started, tokenized, extra,
+                        state=state)
+
+
+def finish_model(folder: Path, trainer, options: TrainOptions, tokenizer: TokenizerSettings, stats, trained,
+                 started: float, tokenized: float, extra_meta: dict | None = None,
+                 state: dict | None = None) -> TrainResult:
+    """Write a trained model into ``folder`` (the one metadata policy of every engine) and report it;
+    ``state`` is the training state to keep (``embcli.folder.layout.STATE_FILES``), if any."""
     done = time.perf_counter()
     meta = {
         "algorithm": options.algo,
         "trainer": trainer.name,
         "params": options.as_meta(),
         "tokenizer": tokenizer.as_dict(),
-        "corpus": prepared.stats.as_dict(),
+        "corpus": stats.as_dict(),
         "timings": {
             "tokenize_seconds": round(tokenized - started, 3),
             "train_seconds": round(done - tokenized, 3),
         },
         **trained.meta,
-        **(start.meta() if start is not None else {}),
+        **(extra_meta or {}),
     }
-    state = trained.state if keep_state else None
-    if state:
-        # The text seen so far (FastText's frequencies count it when the model is continued).
-        meta["state"] = {
-            "tokens": prepared.stats.tokens + (start.tokens if continuing else 0),
-            "lines": prepared.sentences + (start.lines if continuing else 0),
-        }
     write_model(folder, trained.words, trained.vectors, meta, counts=trained.counts, ngrams=trained.ngrams,
                 state=state)
     return TrainResult(
@@ -73,14 +86,22 @@ def _train_into(
         algorithm=options.algo,
         vocab_size=len(trained.words),
         dim=options.dim,
-        tokens=prepared.stats.tokens,
-        lines=prepared.stats.lines,
-        replaced_bytes=prepared.stats.replaced_bytes,
+        tokens=stats.tokens,
+        lines=stats.lines,
+        replaced_bytes=stats.replaced_bytes,
         seconds=time.perf_counter() - started,
         tokenize_seconds=tokenized - started,
         train_seconds=done - tokenized,
         words_per_second=trained.words_per_second,
     )
+
+
+def _run_job(job, folder, corpus, tokenizer, options, on_progress, start, keep_state) -> TrainResult:
+    if job is None:
+        return _train_into(folder, corpus, tokenizer, options, on_progress, start, keep_state)
+    if start is not None:
+        raise UsageError("--continue and --init train on the local engine only")
+    return job(folder, corpus, tokenizer, options, on_progress)
 
 
 def train_to_folder(
@@ -92,12 +113,13 @@ def train_to_folder(
     on_progress: ProgressFn | None = None,
     start: Start | None = None,
     keep_state: bool = True,
+    job=None,
 ) -> TrainResult:
-    """Train into the folder ``target`` (outside the store), created atomically; ``start`` and
-    ``keep_state`` as in ``train_to_store``."""
+    """Train into the folder ``target`` (outside the store), created atomically; ``start``,
+    ``keep_state`` and ``job`` as in ``train_to_store``."""
     options = options.resolved()
     with atomic_dir(Path(target), force=force) as tmp:
-        result = _train_into(tmp, corpus, tokenizer, options, on_progress, start, keep_state)
+        result = _run_job(job, tmp, corpus, tokenizer, options, on_progress, start, keep_state)
     result.path = Path(target)
     return result
 
@@ -113,15 +135,18 @@ def train_to_store(
     on_progress: ProgressFn | None = None,
     start: Start | None = None,
     keep_state: bool = True,
+    job=None,
 ) -> TrainResult:
     """Train into model ``name`` of ``store``; make it the default unless told not to.
 
     ``start`` (``resume.load_continue`` / ``resume.init_start``) starts from a saved model or
     pretrained vectors; ``keep_state=False`` leaves the training state out of the folder.
+    ``job(folder, corpus, tokenizer, options, on_progress) -> TrainResult`` trains into the temporary
+    folder: the local engine's by default (another engine passes its own, ``embcli.spark.run``).
     """
     options = options.resolved()
     with store.writer(name, force=force) as tmp:
-        result = _train_into(tmp, corpus, tokenizer, options, on_progress, start, keep_state)
+        result = _run_job(job, tmp, corpus, tokenizer, options, on_progress, start, keep_state)
     result.name = name
     result.path = store.path(name)
     if make_default:

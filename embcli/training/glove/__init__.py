@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 import shutil
 import time
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -127,7 +128,6 @@ def train_glove(
     co-occurrences.
     """
     from embcli.training.glove.cooccur import count_cooccurrences
-    from embcli.training.glove.kernels import shuffle_entries
 
     started = time.perf_counter()
     words, counts, left_out = choose_vocabulary(prepared.counts, options, start)
@@ -138,21 +138,33 @@ def train_glove(
             prepared.path, words, prepared.counts.keys(), options.window, options.memory, work, prepared.stats.tokens
         )
         prepared.path.unlink(missing_ok=True)
-        counted = time.perf_counter()
-        if co.entries == 0:
-            raise TrainingError(
-                "no two vocabulary words share a line, so there is nothing to fit:"
-                " use a corpus with several words a line, or a lower --min-count"
-            )
-        pairs, xs = co.open()
-        shuffle_entries(pairs, xs, options.seed)
-        params = init_params(len(words), options.dim, options.seed)
-        if start is not None:
-            start_params(params, options.dim, start)
-        costs = fit(pairs, xs, params, len(words), options, on_progress, prepared.stats.tokens)
-        del pairs, xs
+        return fit_counted(co, words, counts, options, on_progress, prepared.stats.tokens, started,
+                           start=start, left_out=left_out)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def fit_counted(
+    co, words: list[str], counts: np.ndarray, options: TrainOptions, on_progress: ProgressFn | None, tokens: int,
+    started: float, info: dict | None = None, start: Start | None = None, left_out: Counter | None = None,
+) -> Trained:
+    """Fit GloVe vectors to counted co-occurrences (``cooccur.Cooccurrences``, whoever counted them);
+    ``start`` and ``left_out`` as ``resume.choose_vocabulary`` gives them."""
+    from embcli.training.glove.kernels import shuffle_entries
+
+    counted = time.perf_counter()
+    if co.entries == 0:
+        raise TrainingError(
+            "no two vocabulary words share a line, so there is nothing to fit:"
+            " use a corpus with several words a line, or a lower --min-count"
+        )
+    pairs, xs = co.open()
+    shuffle_entries(pairs, xs, options.seed)
+    params = init_params(len(words), options.dim, options.seed)
+    if start is not None:
+        start_params(params, options.dim, start)
+    costs = fit(pairs, xs, params, len(words), options, on_progress, tokens)
+    del pairs, xs
     vocab = len(words)
     vectors = params[:vocab, : options.dim] + params[vocab:, : options.dim]
     spent = time.perf_counter() - started
@@ -162,9 +174,10 @@ def train_glove(
         "dense_entries": co.dense_entries,
         "table_slots": co.table_slots,
         "count_seconds": round(counted - started, 3),
+        **(info or {}),
         "costs": [round(c, 6) for c in costs],
     }
-    wps = prepared.stats.tokens * options.epochs / spent if spent > 0 else 0.0
-    state = {**state_of(params, options.dim), **state_arrays(left_out)}
+    wps = tokens * options.epochs / spent if spent > 0 else 0.0
+    state = {**state_of(params, options.dim), **state_arrays(left_out if left_out is not None else Counter())}
     return Trained(words, np.ascontiguousarray(vectors, dtype=np.float32), counts, wps, meta={"glove": info},
                    state=state)
