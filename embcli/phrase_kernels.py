@@ -1,4 +1,4 @@
-"""numba kernels of phrase detection (``embcli.phrases``): counting words and pairs, joining pairs.
+"""numba kernels of phrase detection (``embcli.phrasing``): counting words and pairs, joining pairs.
 
 Tokens are word ids (int32); sentences are ranges of an ids array given by offsets. A pair is the
 words ``a`` and ``b`` with the connector words between them (none unless connector words are on),

@@ -13,7 +13,7 @@ memory-mapped, never copied: opening a million-word model takes milliseconds.
 """
 
 from embcli.api.files import convert, import_vectors, load_name, model_info, remove, set_default, store_folder, write_output
-from embcli.api.functions import Evaluation, ModelSummary, evaluate, load, models, search, train
+from embcli.api.functions import Evaluation, ModelSummary, PhrasesResult, evaluate, load, models, phrases, search, train
 from embcli.api.model import Model, Neighbor, ProgressFn, QueryLike
 from embcli.api.results import RowProgressFn, Transfer
 from embcli.api.text import MAX_QUERY_LINE, check_query, check_query_line, parse_terms, parse_vector
@@ -21,6 +21,7 @@ from embcli.query import QueryResult, SimilarityResult, VectorResult
 
 __all__ = [
     "Model", "Neighbor", "ModelSummary", "Evaluation", "load", "models", "train", "evaluate", "search",
+    "phrases", "PhrasesResult",
     "check_query", "parse_terms", "parse_vector", "QueryLike", "ProgressFn",
     "QueryResult", "SimilarityResult", "VectorResult",
     "Transfer", "import_vectors", "convert", "load_name", "model_info", "set_default", "remove", "store_folder",

@@ -18,7 +18,7 @@ import numpy as np
 
 from embcli.errors import FormatError, ModelError, UsageError
 from embcli.wire.npy import NpyAppender
-from embcli.folder.layout import COUNTS, NGRAMS, NORMS, VECTORS, VOCAB, complete_meta, write_meta
+from embcli.folder.layout import COUNTS, NGRAMS, NORMS, PHRASES, VECTORS, VOCAB, complete_meta, write_meta
 
 # Progress of reading or writing rows: (bytes or rows done, total or None, rows so far).
 RowProgress = Callable[[int, "int | None", int], None]
@@ -297,8 +297,12 @@ def write_model(
     counts: np.ndarray | None = None,
     ngrams: np.ndarray | None = None,
     block_rows: int = 1 << 16,
+    phrases=None,
 ) -> None:
     """Write a whole model held in memory (a trainer's result, a rewritten export) into ``folder``.
+
+    ``phrases`` (an ``embcli.phrasing.PhraseTable``) is written as ``phrases.tsv``, its settings and
+    number of passes into ``meta["phrases"]``.
 
     The rows go through ``FolderWriter`` like an import's, so every folder has one layout and one
     metadata policy; a duplicate, empty or line-breaking word is an error here, not skipped.
@@ -323,6 +327,9 @@ def write_model(
         if ngrams is not None:
             for start in range(0, len(ngrams), block_rows):
                 writer.add_ngrams(ngrams[start : start + block_rows])
+        if phrases is not None:
+            phrases.save(Path(folder) / PHRASES)
+            meta = {**meta, "phrases": {**dict(meta.get("phrases") or {}), **phrases.describe()}}
         writer.finish(meta)
     finally:
         writer.abort()

@@ -256,3 +256,26 @@ def check_vocabulary(counts: Counter, min_count: int) -> int:
             f" use --min-count {top} or lower"
         )
     return kept
+
+
+def join_phrases(prepared: Prepared, settings, passes: int):
+    """Run ``passes`` phrase passes over the tokenized corpus in place (``emb train --phrases N``):
+    the file then holds ``new_york`` for ``new york`` and the counts count the joined tokens.
+    Returns the ``PhraseTable`` to save with the model."""
+    from embcli.phrasing import PhraseTable, check_passes, phrase_file
+
+    check_passes(passes)
+    table = PhraseTable(settings)
+    last = None
+    src = prepared.path
+    tmp = src.with_name(src.name + ".phrases")
+    try:
+        for _ in range(passes):
+            last = phrase_file(src, tmp, settings)
+            tmp.replace(src)
+            table.passes.append(last.phrases)
+    finally:
+        tmp.unlink(missing_ok=True)
+    prepared.counts = Counter(last.counts)
+    prepared.stats.tokens = last.tokens_out
+    return table

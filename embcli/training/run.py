@@ -13,7 +13,7 @@ from embcli.tokenize import TokenizerSettings
 from embcli.training import find_trainer
 from embcli.training.common import check_memory
 from embcli.training.options import ProgressFn, TrainOptions, TrainResult
-from embcli.training.prepare import check_vocabulary, prepare_corpus
+from embcli.training.prepare import check_vocabulary, join_phrases, prepare_corpus
 
 
 def _train_into(
@@ -24,6 +24,14 @@ def _train_into(
     check_memory(options, 0)
     corpus_path = folder / "corpus.tmp"
     prepared = prepare_corpus(corpus, tokenizer, corpus_path, on_progress, workers=options.threads)
+    tokens_read = prepared.stats.tokens
+    phrases = phrase_meta = None
+    if options.phrases:
+        joining = time.perf_counter()
+        phrases = join_phrases(prepared, options.phrase_settings(), options.phrases)
+        phrase_meta = {"tokens_before": tokens_read, "tokens_after": prepared.stats.tokens,
+                       "found": [len(p) for p in phrases.passes],
+                       "seconds": round(time.perf_counter() - joining, 3)}
     kept = check_vocabulary(prepared.counts, options.min_count)
     check_memory(options, min(kept, options.max_vocab or kept))
     tokenized = time.perf_counter()
@@ -35,26 +43,31 @@ def _train_into(
         corpus_path.unlink(missing_ok=True)
         shutil.rmtree(work, ignore_errors=True)
     done = time.perf_counter()
+    corpus_meta = prepared.stats.as_dict()
+    corpus_meta["tokens"] = tokens_read
     meta = {
         "algorithm": options.algo,
         "trainer": trainer.name,
         "params": options.as_meta(),
         "tokenizer": tokenizer.as_dict(),
-        "corpus": prepared.stats.as_dict(),
+        "corpus": corpus_meta,
         "timings": {
             "tokenize_seconds": round(tokenized - started, 3),
             "train_seconds": round(done - tokenized, 3),
         },
         **trained.meta,
     }
-    write_model(folder, trained.words, trained.vectors, meta, counts=trained.counts, ngrams=trained.ngrams)
+    if phrase_meta is not None:
+        meta["phrases"] = phrase_meta
+    write_model(folder, trained.words, trained.vectors, meta, counts=trained.counts, ngrams=trained.ngrams,
+                phrases=phrases)
     return TrainResult(
         name=None,
         path=folder,
         algorithm=options.algo,
         vocab_size=len(trained.words),
         dim=options.dim,
-        tokens=prepared.stats.tokens,
+        tokens=tokens_read,
         lines=prepared.stats.lines,
         replaced_bytes=prepared.stats.replaced_bytes,
         seconds=time.perf_counter() - started,

@@ -30,7 +30,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Iterable
 
 from embcli.errors import ModelError, UsageError
 
@@ -105,6 +105,10 @@ class PhraseTable:
 
     def __len__(self) -> int:
         return sum(len(p) for p in self.passes)
+
+    def describe(self) -> dict:
+        """The table's settings, passes and size, for a model's ``meta.json``."""
+        return {**self.settings.as_dict(), "passes": len(self.passes), "phrases": len(self)}
 
     def join(self, tokens: list[str]) -> list[str]:
         """``tokens`` with the phrases joined, pass after pass (gensim's ``FrozenPhrases[tokens]``)."""
@@ -185,7 +189,10 @@ class PhrasePass:
 
         self._np, self._k = np, k
         self.settings = settings
-        self.index: dict[str, int] = {}
+        import pyarrow as pa
+
+        self._known = pa.array([], type=pa.string())  # the words seen, in the order of _known_ids
+        self._known_ids = np.zeros(0, dtype=np.int32)
         self.tokens: list[str] = []  # words, then phrases as they are first joined: an id each
         self._conn_ids = {w: i for i, w in enumerate(sorted(settings.connectors), 1)}
         self.words = np.zeros(1 << 12, dtype=np.int64)
@@ -198,29 +205,44 @@ class PhrasePass:
         self.out_counts = np.zeros(0, dtype=np.int64)
 
     # -- ids
-    def encode(self, lines: list[str]):
-        """(ids int32, sentence offsets int64) of lines of space-separated tokens; new words get ids."""
+    def encode(self, lines):
+        """(ids int32, sentence offsets int64) of lines of tokens separated by white space (a list of
+        str or a pyarrow string array); new words get ids. Splitting and matching known words are
+        pyarrow's (C++): Python sees each distinct new word once."""
         import pyarrow as pa
         import pyarrow.compute as pc
 
         np = self._np
-        lists = pc.utf8_split_whitespace(pa.array(lines, type=pa.string()))
-        offsets = lists.offsets.to_numpy().astype(np.int64) - lists.offsets[0].as_py()
+        if not isinstance(lines, (pa.Array, pa.ChunkedArray)):
+            lines = pa.array(lines, type=pa.string())
+        lists = pc.utf8_split_whitespace(lines)
         flat = lists.flatten()
+        lengths = pc.list_value_length(lists).to_numpy(zero_copy_only=False).astype(np.int64)
+        blank = pc.equal(flat, "")
+        if pc.any(blank).as_py():  # an empty line, or white space at either end of one
+            parents = pc.list_parent_indices(lists).to_numpy(zero_copy_only=False)
+            lengths -= np.bincount(parents[blank.to_numpy(zero_copy_only=False)], minlength=len(lengths))
+            flat = flat.filter(pc.invert(blank))
+        offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=offsets[1:])
         if len(flat) == 0:
             return np.zeros(0, dtype=np.int32), offsets
         enc = flat.dictionary_encode()
-        local = enc.dictionary.to_pylist()
-        mapped = np.empty(len(local), dtype=np.int32)
-        index, tokens, get = self.index, self.tokens, self.index.get
-        for i, w in enumerate(local):
-            j = get(w)
-            if j is None:
-                j = index[w] = len(tokens)
-                tokens.append(w)
-                self._grow(len(tokens))
+        local = enc.dictionary.cast(pa.string())
+        at = pc.index_in(local, value_set=self._known).fill_null(-1).to_numpy(zero_copy_only=False).copy()
+        missing = np.flatnonzero(at < 0)
+        if len(missing):
+            fresh = local.take(pa.array(missing))
+            words = fresh.to_pylist()
+            first = len(self.tokens)
+            self.tokens.extend(words)
+            self._grow(len(self.tokens))
+            for j, w in enumerate(words, first):
                 self.connector[j] = self._conn_ids.get(w, 0)
-            mapped[i] = j
+            at[missing] = np.arange(len(self._known), len(self._known) + len(missing))
+            self._known = pa.concat_arrays([self._known, fresh])
+            self._known_ids = np.concatenate([self._known_ids, np.arange(first, first + len(words), dtype=np.int32)])
+        mapped = self._known_ids[at]
         return mapped[enc.indices.to_numpy(zero_copy_only=False)], offsets
 
     def _grow(self, n: int) -> None:
@@ -341,14 +363,21 @@ class PhrasePass:
 # ------------------------------------------------------------------------------ files
 
 
-def read_chunks(path: Path) -> Iterator[list[str]]:
-    """The lines of a tokenized corpus file (one sentence a line), a few million characters at a time."""
-    with open(path, encoding="utf-8", newline="\n") as fh:
+def read_chunks(path: Path):
+    """The lines of a tokenized corpus file (UTF-8, one sentence a line) as pyarrow string arrays,
+    a few megabytes at a time."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    with open(path, "rb") as fh:
         while True:
-            lines = fh.readlines(CHUNK_CHARS)
-            if not lines:
+            data = fh.read(CHUNK_CHARS)
+            if not data:
                 return
-            yield lines
+            if not data.endswith(b"\n"):
+                data += fh.readline()
+            text = pa.array([data[:-1] if data.endswith(b"\n") else data], type=pa.large_binary())
+            yield pc.split_pattern(text.cast(pa.large_string()), "\n").flatten()
 
 
 @dataclass
