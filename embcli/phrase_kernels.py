@@ -101,14 +101,14 @@ def _prune(words, keys1, keys2, counts, state):
 
 
 @numba.njit(cache=True, nogil=True)
-def learn(ids, offsets, first, connector, words, keys1, keys2, counts, state, max_vocab):
+def learn(ids, offsets, first, connector, base, words, keys1, keys2, counts, state, max_vocab):
     """Count words and pairs of sentences ``first``.. as gensim's ``Phrases._learn_vocab`` does.
 
-    ``connector[w]`` is 0 for an ordinary word, else its 1-based connector number. After each
+    ``connector[w]`` is 0 for an ordinary word, else its 1-based connector number (below ``base``,
+    the number of connector words + 1). After each
     sentence, more than ``max_vocab`` live words and pairs prune the table (gensim's rule). Returns
     the sentence to resume from: the number of sentences when done, earlier when the table must grow.
     """
-    base = np.int64(connector.max() + 1)
     limit = (_HASHED - 1) // base
     room = np.int64(len(keys1) * MAX_LOAD)
     for s in range(first, len(offsets) - 1):
@@ -183,7 +183,7 @@ def phrase_slots(words, keys1, keys2, counts, npmi, min_count, threshold, len_vo
 
 
 @numba.njit(cache=True, nogil=True)
-def apply(ids, offsets, connector, words, keys1, keys2, counts, phrase_id, npmi, min_count, threshold,
+def apply(ids, offsets, connector, base, words, keys1, keys2, counts, phrase_id, npmi, min_count, threshold,
           len_vocab, total_words, next_id, new_at, out_ids, out_offsets):
     """Join the phrases of each sentence as gensim's ``analyze_sentence`` does (greedy, left to right).
 
@@ -191,7 +191,6 @@ def apply(ids, offsets, connector, words, keys1, keys2, counts, phrase_id, npmi,
     occurrence (``new_at`` gets the span of ``ids`` it covers there, for the caller to spell it).
     Returns (tokens written, the next free phrase id, phrases new in this chunk).
     """
-    base = np.int64(connector.max() + 1)
     limit = (_HASHED - 1) // base
     n = 0
     fresh = 0

@@ -63,16 +63,16 @@ class PhraseSettings:
                 f"unknown connector words {self.connector_words!r}: use one of {', '.join(CONNECTOR_WORDS)}"
             )
         if isinstance(self.min_count, bool) or not isinstance(self.min_count, int) or self.min_count < 1:
-            raise UsageError(f"phrase --min-count {self.min_count}: give 1 or more")
+            raise UsageError(f"--min-count {self.min_count}: give 1 or more")
         if isinstance(self.max_vocab, bool) or not isinstance(self.max_vocab, int) or self.max_vocab < 1:
-            raise UsageError(f"phrase --max-vocab {self.max_vocab}: give 1 or more")
+            raise UsageError(f"--max-vocab {self.max_vocab}: give 1 or more")
         t = self.threshold
         if not isinstance(t, (int, float)) or isinstance(t, bool) or not math.isfinite(t):
-            raise UsageError(f"phrase --threshold {t!r}: give a number")
+            raise UsageError(f"--threshold {t!r}: give a number")
         if self.scoring == "default" and t <= 0:
-            raise UsageError(f"phrase --threshold {t}: default scoring needs a threshold above 0 (gensim's is 10)")
+            raise UsageError(f"--threshold {t}: default scoring needs a threshold above 0 (gensim's is 10)")
         if self.scoring == "npmi" and not -1 < t <= 1:
-            raise UsageError(f"phrase --threshold {t}: npmi scores lie in [-1, 1]; give a threshold in (-1, 1], e.g. 0.5")
+            raise UsageError(f"--threshold {t}: npmi scores lie in [-1, 1]; give a threshold in (-1, 1], e.g. 0.5")
 
     @property
     def connectors(self) -> frozenset:
@@ -119,11 +119,12 @@ class PhraseTable:
         return tokens
 
     def save(self, path: Path) -> None:
-        """Write the table as TSV: ``pass``, the phrase's tokens separated by spaces, ``score``."""
+        """Write the table as TSV: ``pass``, the phrase's tokens separated by spaces, ``score``;
+        each pass's phrases best first."""
         with open(path, "w", encoding="utf-8", newline="\n") as fh:
             fh.write("pass\tphrase\tscore\n")
             for n, grams in enumerate(self.passes, 1):
-                for phrase, score in grams.items():
+                for phrase, score in sorted(grams.items(), key=lambda item: -item[1]):
                     fh.write(f"{n}\t{phrase}\t{score!r}\n")
 
     @classmethod
@@ -195,6 +196,7 @@ class PhrasePass:
         self._known_ids = np.zeros(0, dtype=np.int32)
         self.tokens: list[str] = []  # words, then phrases as they are first joined: an id each
         self._conn_ids = {w: i for i, w in enumerate(sorted(settings.connectors), 1)}
+        self._base = len(self._conn_ids) + 1  # connector numbers are digits of this base
         self.words = np.zeros(1 << 12, dtype=np.int64)
         self.connector = np.zeros(1 << 12, dtype=np.int32)
         self.keys1, self.keys2, self.counts = k.new_table(1 << 16)
@@ -206,8 +208,8 @@ class PhrasePass:
 
     # -- ids
     def encode(self, lines):
-        """(ids int32, sentence offsets int64) of lines of tokens separated by white space (a list of
-        str or a pyarrow string array); new words get ids. Splitting and matching known words are
+        """(ids int32, sentence offsets int64) of lines of tokens separated by spaces (a list of str or
+        a pyarrow string array); new words get ids. Splitting and matching known words are
         pyarrow's (C++): Python sees each distinct new word once."""
         import pyarrow as pa
         import pyarrow.compute as pc
@@ -215,11 +217,11 @@ class PhrasePass:
         np = self._np
         if not isinstance(lines, (pa.Array, pa.ChunkedArray)):
             lines = pa.array(lines, type=pa.string())
-        lists = pc.utf8_split_whitespace(lines)
+        lists = pc.split_pattern(lines, " ")  # emb writes tokens separated by single spaces
         flat = lists.flatten()
         lengths = pc.list_value_length(lists).to_numpy(zero_copy_only=False).astype(np.int64)
         blank = pc.equal(flat, "")
-        if pc.any(blank).as_py():  # an empty line, or white space at either end of one
+        if pc.any(blank).as_py():  # an empty line, or a space too many
             parents = pc.list_parent_indices(lists).to_numpy(zero_copy_only=False)
             lengths -= np.bincount(parents[blank.to_numpy(zero_copy_only=False)], minlength=len(lengths))
             flat = flat.filter(pc.invert(blank))
@@ -262,7 +264,7 @@ class PhrasePass:
         ids, offsets = self.encode(lines)
         first = 0
         while True:
-            first = k.learn(ids, offsets, first, self.connector, self.words, self.keys1, self.keys2,
+            first = k.learn(ids, offsets, first, self.connector, self._base, self.words, self.keys1, self.keys2,
                             self.counts, self.state, self.settings.max_vocab)
             if first >= len(offsets) - 1:
                 return
@@ -300,7 +302,7 @@ class PhrasePass:
         new_at = np.empty((len(ids), 2), dtype=np.int64)
         npmi, min_count, threshold, size, total = self._scoring()
         first_new = len(self.tokens)
-        n, next_id, fresh = k.apply(ids, offsets, self.connector, self.words, self.keys1, self.keys2, self.counts,
+        n, next_id, fresh = k.apply(ids, offsets, self.connector, self._base, self.words, self.keys1, self.keys2, self.counts,
                                     self._phrase_id, npmi, min_count, threshold, size, total, first_new, new_at,
                                     out, out_offsets)
         tokens = self.tokens
@@ -338,7 +340,7 @@ class PhrasePass:
         slots, scores = k.phrase_slots(self.words, self.keys1, self.keys2, self.counts, npmi, min_count,
                                        threshold, size, total)
         inverse = {i: w for w, i in self._conn_ids.items()}
-        base = len(self._conn_ids) + 1
+        base = self._base
         tokens = self.tokens
         out: dict[str, float] = {}
         for slot, score in zip(slots.tolist(), scores.tolist()):
@@ -412,8 +414,8 @@ def phrase_file(src: Path, dst, settings: PhraseSettings, chunks=read_chunks) ->
 
 
 def phrase_sentences(sentences: Iterable[list[str]], settings: PhraseSettings, passes: int = 1):
-    """Sentences (lists of tokens, in memory) with phrases joined, and the ``PhraseTable``: for
-    small inputs and tests; large corpora go through ``phrase_file``."""
+    """Sentences (lists of tokens without spaces, in memory) with phrases joined, and the
+    ``PhraseTable``: for small inputs and tests; large corpora go through ``phrase_file``."""
     check_passes(passes)
     lines = [" ".join(s) for s in sentences]
     table = PhraseTable(settings)

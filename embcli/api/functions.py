@@ -62,7 +62,9 @@ def train(
     unless ``make_default=False``), or into the folder ``output``. ``options`` are ``emb train``'s:
     ``dim``, ``window``, ``epochs``, ``min_count``, ``max_vocab``, ``arch``, ``loss``, ``negative``,
     ``sample``, ``ns_exponent``, ``lr``, ``minn``, ``maxn``, ``buckets`` (FastText), ``memory``,
-    ``x_max``, ``alpha`` (GloVe), ``threads``, ``seed``. ``tokenizer="ko"``, ``"ja"`` or ``"zh"``
+    ``x_max``, ``alpha`` (GloVe), ``threads``, ``seed``, and ``phrases`` (phrase passes before
+    training, as ``phrases`` does; with ``phrase_threshold``, ``phrase_scoring``, ``connector_words``:
+    the model keeps its phrase table and joins query words with it). ``tokenizer="ko"``, ``"ja"`` or ``"zh"``
     splits Korean, Japanese or Chinese into morphemes (extras ``embcli[ko]`` ...), ``pos_filter="content"``
     keeping only content morphemes and ``pos_tags=True`` tagging them. ``progress(stage, done, total, info)`` is
     called while tokenizing (bytes) and after each epoch. The run's figures are in ``model.trained``.

@@ -37,6 +37,7 @@ Examples:
   emb train reviews.txt.xz --tokenizer ko --name reviews   Korean morphemes (pip install 'embcli[ko]')
   emb train sessions.txt --tokenizer whitespace --window 3 --min-count 2 --name items
   emb train sample_data/web.txt.xz --algo glove --x-max 10 --memory 512M
+  emb train corpus.txt --phrases 2 --name news     then: emb neighbors "new york" -m news
 """
 
 
@@ -72,6 +73,17 @@ def train_cmd(
         float, typer.Option("--x-max", help="GloVe: counts above this get full weight (10 suits small corpora).")
     ] = 100.0,
     alpha: Annotated[float, typer.Option(help="GloVe: exponent of the weighting (x / x-max) ** alpha.")] = 0.75,
+    phrases: Annotated[
+        int, typer.Option(help="Phrase passes before training (as emb phrases; 1: new_york, 2: new_york_times).")
+    ] = 0,
+    phrase_threshold: Annotated[
+        Optional[float],
+        typer.Option(help="Phrases: join pairs scoring above this [default: 10; npmi 0.5].", show_default=False),
+    ] = None,
+    phrase_scoring: Annotated[str, typer.Option(help="Phrases: default or npmi (as emb phrases --scoring).")] = "default",
+    connector_words: Annotated[
+        str, typer.Option(help="Phrases: none, or english (phrases may hold a, the, of, ...: bank_of_america).")
+    ] = "none",
     threads: Annotated[Optional[int], typer.Option(help="Training threads and tokenizing processes [default: all cores].")] = None,
     seed: Annotated[int, typer.Option(help="Random seed; with --threads 1 runs are identical.")] = 1,
     name: Annotated[
@@ -101,6 +113,8 @@ def train_cmd(
             arch=arch.value, loss=loss.value, dim=dim, window=window, epochs=epochs, min_count=min_count,
             max_vocab=max_vocab, negative=negative, sample=sample, ns_exponent=ns_exponent, lr=lr, minn=minn,
             maxn=maxn, buckets=buckets, threads=threads, seed=seed, memory=memory, x_max=x_max, alpha=alpha,
+            phrases=phrases, phrase_threshold=phrase_threshold, phrase_scoring=phrase_scoring,
+            connector_words=connector_words,
         )
         progress.finish(model.trained)
     result = model.trained

@@ -145,8 +145,13 @@ class TrainOptions:
         """The ``PhraseSettings`` of ``--phrases`` (gensim's defaults but the threshold, scoring and connector words given)."""
         from embcli.phrasing import PhraseSettings
 
-        return PhraseSettings(threshold=self.phrase_threshold, scoring=self.phrase_scoring,
-                              connector_words=self.connector_words)
+        try:
+            return PhraseSettings(threshold=self.phrase_threshold, scoring=self.phrase_scoring,
+                                  connector_words=self.connector_words)
+        except UsageError as exc:  # named by emb train's options
+            raise UsageError(str(exc).replace("--threshold", "--phrase-threshold")
+                             .replace("phrase scoring", "--phrase-scoring")
+                             .replace("connector words", "--connector-words")) from None
 
     def as_meta(self) -> dict:
         data = asdict(self)
