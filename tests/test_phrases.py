@@ -224,3 +224,12 @@ def test_train_with_phrases_answers_phrase_queries(city_corpus, emb_home, senten
 def test_train_bad_phrase_options(city_corpus, emb_home, args, fragment):
     assert_clean_error(invoke(["train", city_corpus, *TINY, *args, "--name", "m"]), 2, "emb: error: ", fragment)
     assert not (emb_home / "models" / "m").exists()
+
+
+def test_phrase_table_follows_the_model_through_compress_and_convert(city_corpus, emb_home, tmp_path):
+    assert invoke(["train", city_corpus, *TINY, "--phrases", "1", "--name", "m"]).exit_code == 0
+    assert invoke(["compress", "m", "--to", "int8", "--name", "small"]).exit_code == 0
+    assert invoke(["convert", emb_home / "models" / "m", tmp_path / "copy", "--to", "folder", "--limit", "500"]).exit_code == 0
+    for spec in ("small", str(tmp_path / "copy")):
+        result = invoke(["vector", "new york", "-m", spec])
+        assert result.exit_code == 0 and "looked up as 'new_york'" in result.stderr, result.stderr

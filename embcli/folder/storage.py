@@ -245,12 +245,12 @@ def stored_norms(stored: StoredRows, block_rows: int = 1 << 16) -> np.ndarray:
 def save_compressed(folder: Path, model, stored: StoredRows, storage: dict, norms: np.ndarray, meta: dict) -> None:
     """Write a compressed model into the empty ``folder`` (inside ``atomic_dir``).
 
-    The stored arrays, ``norms.npy`` (of the decoded rows), ``model``'s vocabulary, counts and
-    n-gram rows (kept float32), and ``meta.json`` by the one metadata policy with ``storage`` set.
+    The stored arrays, ``norms.npy`` (of the decoded rows), ``model``'s vocabulary, counts,
+    n-gram rows (kept float32) and phrase table, and ``meta.json`` by the one metadata policy with ``storage`` set.
     """
     import shutil
 
-    from embcli.folder.layout import COUNTS, NGRAMS, NORMS, VOCAB, complete_meta, write_meta
+    from embcli.folder.layout import COUNTS, NGRAMS, NORMS, PHRASES, VOCAB, complete_meta, write_meta
 
     folder = Path(folder)
     names = {"float16": {"vectors": F16}, "int8": {"codes": I8, "scales": SCALES},
@@ -261,8 +261,9 @@ def save_compressed(folder: Path, model, stored: StoredRows, storage: dict, norm
     shutil.copyfile(model.path / VOCAB, folder / VOCAB)
     if model.counts is not None:
         np.save(folder / COUNTS, np.asarray(model.counts))
-    if (model.path / NGRAMS).is_file():
-        shutil.copyfile(model.path / NGRAMS, folder / NGRAMS)
+    for name in (NGRAMS, PHRASES):
+        if (model.path / name).is_file():
+            shutil.copyfile(model.path / name, folder / name)
     compression = meta.get("compression")
     meta = complete_meta(meta, len(stored), stored.shape[1])
     meta["storage"] = dict(storage)
