@@ -9,8 +9,9 @@ Measures, in one run on the same machine:
   (CPU is steadier on a shared machine), best of ``--repeat``, and the ratios;
 - agreement: the phrases found (gensim's ``export_phrases``) and their scores, and the lines written;
 - a word2vec model (dim 100, 5 epochs, 2 threads) trained with ``--phrases 1`` against one trained
-  without: analogy accuracy (Google analogies, through ``embcli.evaluate``) and the neighbours of
-  a few phrase queries.
+  without: analogy accuracy (Google analogies, through ``embcli.evaluate``; on all the questions
+  each model answers, and on the questions every model answers) and the neighbours of a few phrase
+  queries. ``--variants`` adds models with a higher threshold and with connector words.
 
 Prints every figure; asserts nothing. ``--quick`` uses web.txt.xz alone; ``--no-train`` skips the
 models. Run as ``python bench/phrases.py`` from the checkout.
@@ -93,33 +94,54 @@ def speed_and_agreement(tokens: Path, work: Path, repeat: int) -> None:
     print(f"  lines written: {equal:,} of {len(pairs):,} identical")
 
 
-def train_and_compare(files: list[Path], home: Path) -> None:
+def train_and_compare(files: list[Path], home: Path, variants: list[tuple[str, dict]]) -> None:
     import embcli
 
     os.environ["EMB_HOME"] = str(home)
     common = dict(dim=100, epochs=5, threads=2, min_count=5, seed=1)
-    rows = {}
-    for label, extra in (("no phrases", {}), ("--phrases 1", {"phrases": 1})):
-        model, wall, cpu = timed(lambda: embcli.train([str(f) for f in files], name=label.strip("-").replace(" ", "-"),
-                                                      make_default=False, **common, **extra))
-        total = next(r for r in embcli.evaluate(model, analogies=_analogies()) if r.section == "total")
-        rows[label] = (model, total, wall)
-        print(f"word2vec {label:12s}: {len(model):,} words, analogy {100 * total.score:.2f}%"
-              f" ({total.correct}/{total.answered} answered of {total.questions}), trained in {wall:.0f} s")
-    base, phr = rows["no phrases"][1], rows["--phrases 1"][1]
-    print(f"analogy accuracy difference: {100 * (phr.score - base.score):+.2f} points (target within 1 point);"
-          f" answered {phr.answered} vs {base.answered}")
-    model = rows["--phrases 1"][0]
-    meta = model.folder.meta["phrases"]
-    print(f"phrases: {meta['found'][0]:,} found, {meta['tokens_before']:,} tokens became {meta['tokens_after']:,}"
-          f" in {meta['seconds']:.1f} s")
-    for query in QUERIES:
-        try:
-            hits = model.neighbors(query, k=5)
-        except embcli.EmbError as exc:
-            print(f"  {query!r}: {exc}")
-            continue
-        print(f"  {query!r}: " + ", ".join(f"{h.word} {h.score:.2f}" for h in hits))
+    models = {}
+    for label, extra in [("no phrases", {})] + variants:
+        name = "".join(c if c.isalnum() else "-" for c in label).strip("-")
+        model, wall, cpu = timed(lambda: embcli.train([str(f) for f in files], name=name, make_default=False,
+                                                      **common, **extra))
+        models[label] = model
+        print(f"word2vec {label}: {len(model):,} words, trained in {wall:.0f} s")
+    shared = _common_questions(list(models.values()), home / "common-questions.txt")
+    base = {}
+    for label, model in models.items():
+        rows = {}
+        for path, kind in ((_analogies(), "all"), (shared, "common")):
+            for r in embcli.evaluate(model, analogies=path):
+                if r.section in ("total", "semantic", "syntactic"):
+                    rows[(kind, r.section)] = r
+        if not base:
+            base = rows
+        print(f"  {label}: analogy " + "; ".join(
+            f"{kind} {section} {100 * r.score:.2f}% ({r.correct}/{r.answered})"
+            + ("" if r is base[(kind, section)] else f" {100 * (r.score - base[(kind, section)].score):+.2f}")
+            for (kind, section), r in rows.items()))
+        meta = model.folder.meta.get("phrases")
+        if meta:
+            print(f"    phrases: {meta['found'][0]:,} found, {meta['tokens_before']:,} tokens became"
+                  f" {meta['tokens_after']:,} in {meta['seconds']:.1f} s")
+            for query in QUERIES:
+                try:
+                    hits = model.neighbors(query, k=5)
+                except embcli.EmbError as exc:
+                    print(f"    {query!r}: {exc}")
+                    continue
+                print(f"    {query!r}: " + ", ".join(f"{h.word} {h.score:.2f}" for h in hits))
+    print("target: analogy accuracy within 1 point of the model without phrases")
+
+
+def _common_questions(models, out: Path) -> Path:
+    """The analogy questions whose four words every model knows (the same questions for all)."""
+    with open(_analogies(), encoding="utf-8") as fh, open(out, "w", encoding="utf-8") as dst:
+        for line in fh:
+            words = line.split()
+            if line.startswith(":") or all(w.lower() in m for m in models for w in words):
+                dst.write(line)
+    return out
 
 
 def _analogies():
@@ -133,6 +155,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="web.txt.xz only")
     parser.add_argument("--repeat", type=int, default=2, help="timed runs of each (best is kept)")
     parser.add_argument("--no-train", action="store_true", help="skip the word2vec models")
+    parser.add_argument("--variants", action="store_true",
+                        help="also train with --phrase-threshold 50 and with --connector-words english")
     args = parser.parse_args()
     files = [CORPORA / f for f in (["web.txt.xz"] if args.quick else ALL_FILES)]
     with tempfile.TemporaryDirectory(prefix="emb-bench-phrases-") as tmp:
@@ -141,7 +165,11 @@ def main() -> None:
         tokenize(files, tokens)
         speed_and_agreement(tokens, work, args.repeat)
         if not args.no_train:
-            train_and_compare(files, work / "home")
+            variants = [("--phrases 1", {"phrases": 1})]
+            if args.variants:
+                variants += [("--phrases 1 --phrase-threshold 50", {"phrases": 1, "phrase_threshold": 50.0}),
+                             ("--phrases 1 --connector-words english", {"phrases": 1, "connector_words": "english"})]
+            train_and_compare(files, work / "home", variants)
 
 
 if __name__ == "__main__":
