@@ -204,6 +204,8 @@ def test_train_with_phrases_answers_phrase_queries(city_corpus, emb_home, senten
     assert result.stdout.count("\n") == 5
     result = invoke(["similarity", "new york", "bank of america", "-m", "m"])
     assert result.exit_code == 0 and "looked up as 'new_york'" in result.stderr
+    result = invoke(["analogy", "new york", "new york times", "god", "-k", "1", "-m", "m"])
+    assert result.exit_code == 0 and "'new york times' looked up as 'new_york_times'" in result.stderr
     # A query the phrases do not join is still several words: the error says so.
     result = invoke(["vector", "york new", "-m", "m"])
     assert result.exit_code == 1 and "'york new' is 2 words" in result.stderr
