@@ -230,6 +230,8 @@ def test_train_bad_phrase_options(city_corpus, emb_home, args, fragment):
 
 def test_phrase_table_follows_the_model_through_compress_and_convert(city_corpus, emb_home, tmp_path):
     assert invoke(["train", city_corpus, *TINY, "--phrases", "1", "--name", "m"]).exit_code == 0
+    meta = json.loads((emb_home / "models" / "m" / "meta.json").read_text())
+    assert meta["phrases"]["threshold"] == 50.0 == meta["params"]["phrase_threshold"]  # emb train's default
     assert invoke(["compress", "m", "--to", "int8", "--name", "small"]).exit_code == 0
     assert invoke(["convert", emb_home / "models" / "m", tmp_path / "copy", "--to", "folder", "--limit", "500"]).exit_code == 0
     for spec in ("small", str(tmp_path / "copy")):

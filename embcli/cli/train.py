@@ -78,7 +78,8 @@ def train_cmd(
     ] = 0,
     phrase_threshold: Annotated[
         Optional[float],
-        typer.Option(help="Phrases: join pairs scoring above this [default: 10; npmi 0.5].", show_default=False),
+        typer.Option(help="Phrases: join pairs scoring above this [default: 50 (keeps analogy accuracy; emb phrases: gensim's 10); npmi 0.5].",
+                     show_default=False),
     ] = None,
     phrase_scoring: Annotated[str, typer.Option(help="Phrases: default or npmi (as emb phrases --scoring).")] = "default",
     connector_words: Annotated[
