@@ -63,9 +63,8 @@ def train(
     ``dim``, ``window``, ``epochs``, ``min_count``, ``max_vocab``, ``arch``, ``loss``, ``negative``,
     ``sample``, ``ns_exponent``, ``lr``, ``minn``, ``maxn``, ``buckets`` (FastText), ``memory``,
     ``x_max``, ``alpha`` (GloVe), ``threads``, ``seed``, and ``phrases`` (phrase passes before
-    training, as ``phrases`` does, but with ``phrase_threshold`` 50 unless given; ``phrase_scoring``,
-    ``connector_words``:
-    the model keeps its phrase table and joins query words with it). ``tokenizer="ko"``, ``"ja"`` or ``"zh"``
+    training, as ``phrases`` does but with ``phrase_threshold`` 50 unless given, ``phrase_scoring``
+    and ``connector_words``: the model keeps its phrase table and joins query words with it). ``tokenizer="ko"``, ``"ja"`` or ``"zh"``
     splits Korean, Japanese or Chinese into morphemes (extras ``embcli[ko]`` ...), ``pos_filter="content"``
     keeping only content morphemes and ``pos_tags=True`` tagging them. ``progress(stage, done, total, info)`` is
     called while tokenizing (bytes) and after each epoch. The run's figures are in ``model.trained``.
