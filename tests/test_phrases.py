@@ -237,3 +237,28 @@ def test_phrase_table_follows_the_model_through_compress_and_convert(city_corpus
     for spec in ("small", str(tmp_path / "copy")):
         result = invoke(["vector", "new york", "-m", spec])
         assert result.exit_code == 0 and "looked up as 'new_york'" in result.stderr, result.stderr
+
+
+def test_continuing_a_phrase_model_joins_the_new_text_with_its_phrases(tmp_path, web_lines, emb_home):
+    old, new = tmp_path / "old.txt", tmp_path / "new.txt"
+    old.write_text("\n".join(web_lines[:2500]) + "\n", encoding="utf-8")
+    new.write_text("\n".join(web_lines[2500:]) + "\n", encoding="utf-8")
+    assert invoke(["train", old, *TINY, "--phrases", "1", "--phrase-threshold", "10", "--name", "m"]).exit_code == 0
+    saved = (emb_home / "models" / "m" / "phrases.tsv").read_text(encoding="utf-8")
+    assert_clean_error(invoke(["train", new, "--continue", "m", "--phrases", "1", "--threads", "1"]), 2,
+                       "--phrases with --continue")
+    result = invoke(["train", new, "--continue", "m", "--threads", "1"])
+    assert result.exit_code == 0, result.stderr
+    folder = emb_home / "models" / "m-continued"
+    assert (folder / "phrases.tsv").read_text(encoding="utf-8") == saved
+    meta = json.loads((folder / "meta.json").read_text())
+    assert meta["phrases"]["tokens_after"] < meta["phrases"]["tokens_before"]
+    import numpy as np
+
+    words = (folder / "vocab.txt").read_text(encoding="utf-8").split("\n")
+    before = dict(zip((emb_home / "models" / "m" / "vocab.txt").read_text(encoding="utf-8").split("\n"),
+                      np.load(emb_home / "models" / "m" / "counts.npy").tolist()))
+    after = dict(zip(words, np.load(folder / "counts.npy").tolist()))
+    assert after["right_hand"] > before["right_hand"]  # the new text's "right hand" was joined
+    result = invoke(["vector", "right hand", "-m", "m-continued"])
+    assert result.exit_code == 0 and "looked up as 'right_hand'" in result.stderr

@@ -280,3 +280,24 @@ def join_phrases(prepared: Prepared, settings, passes: int):
     prepared.counts = Counter(last.counts)
     prepared.stats.tokens = last.tokens_out
     return table
+
+
+def apply_phrases(prepared: Prepared, table) -> None:
+    """Join the phrases of a saved ``PhraseTable`` in the tokenized corpus, in place (``--continue``
+    of a model trained with phrases: the new text is joined as the old one was); counts follow."""
+    src = prepared.path
+    tmp = src.with_name(src.name + ".phrases")
+    counts: Counter = Counter()
+    tokens = 0
+    try:
+        with open(src, encoding="utf-8") as fh, open(tmp, "w", encoding="utf-8", newline="\n") as out:
+            for line in fh:
+                joined = table.join(line.split())
+                counts.update(joined)
+                tokens += len(joined)
+                out.write(" ".join(joined) + "\n")
+        tmp.replace(src)
+    finally:
+        tmp.unlink(missing_ok=True)
+    prepared.counts = counts
+    prepared.stats.tokens = tokens

@@ -14,7 +14,7 @@ from embcli.tokenize import TokenizerSettings
 from embcli.training import find_trainer
 from embcli.training.common import check_memory
 from embcli.training.options import ProgressFn, TrainOptions, TrainResult
-from embcli.training.prepare import check_vocabulary, join_phrases, prepare_corpus
+from embcli.training.prepare import apply_phrases, check_vocabulary, join_phrases, prepare_corpus
 from embcli.training.resume import Start
 
 
@@ -27,18 +27,25 @@ def _train_into(
     if start is not None and trainer.name == "gensim":
         flag = "--init" if start.pretrained else "--continue"
         raise UsageError(f"{flag} needs emb's own trainers: use --loss ns (the gensim trainer of --loss hs cannot)")
+    if start is not None and not start.pretrained and options.phrases:
+        raise UsageError("--phrases with --continue: a model keeps the phrases it was trained with, and they"
+                         " join the new text too; leave --phrases out")
     check_memory(options, 0)
     corpus_path = folder / "corpus.tmp"
     prepared = prepare_corpus(corpus, tokenizer, corpus_path, on_progress, workers=options.threads)
     tokens_read = prepared.stats.tokens
+    continuing = start is not None and not start.pretrained
     phrases = phrase_meta = None
-    if options.phrases:
-        joining = time.perf_counter()
+    joining = time.perf_counter()
+    if continuing and start.phrases is not None:
+        phrases = start.phrases  # the new text is joined as the saved model's was
+        apply_phrases(prepared, phrases)
+    elif options.phrases:
         phrases = join_phrases(prepared, options.phrase_settings(), options.phrases)
+    if phrases is not None:
         phrase_meta = {"tokens_before": tokens_read, "tokens_after": prepared.stats.tokens,
                        "found": [len(p) for p in phrases.passes],
                        "seconds": round(time.perf_counter() - joining, 3)}
-    continuing = start is not None and not start.pretrained
     if continuing and prepared.stats.tokens == 0:
         raise TrainingError("the new text holds no words: there is nothing to continue training on")
     kept = len(start.saved_words) if continuing else check_vocabulary(prepared.counts, options.min_count)
