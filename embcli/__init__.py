@@ -5,7 +5,7 @@
     model.most_similar(positive=["king", "woman"], negative=["man"], k=3)
 
 The names below are imported on first use, so ``import embcli`` (and the ``emb`` command) stays fast:
-``load``, ``train``, ``evaluate``, ``search``, ``models``, ``Model``, ``Neighbor``, ``Evaluation``,
+``load``, ``train``, ``phrases``, ``evaluate``, ``search``, ``models``, ``Model``, ``Neighbor``, ``Evaluation``,
 ``ModelSummary``, ``embed_file``, ``align`` (from ``embcli.api``) and the errors ``EmbError``, ``UsageError``, ``ModelError``,
 ``UnknownWordError``, ``FormatError``, ``CorpusError``, ``TrainingError`` (from ``embcli.errors``).
 """
@@ -16,7 +16,7 @@ from embcli._version import __version__
 # Before any kernel module imports numba: compiled kernels are cached in a user folder.
 _numba_cache.configure()
 
-_API = ("load", "train", "evaluate", "search", "models", "Model", "Neighbor", "Evaluation", "ModelSummary",
+_API = ("load", "train", "phrases", "evaluate", "search", "models", "Model", "Neighbor", "Evaluation", "ModelSummary",
         "embed_file", "align")
 _ERRORS = ("EmbError", "UsageError", "ModelError", "UnknownWordError", "FormatError", "CorpusError", "TrainingError")
 __all__ = ["__version__", *_API, *_ERRORS]

@@ -119,14 +119,18 @@ def lookup_many(model: ModelFolder, texts: Sequence[str]) -> list[Term | EmbErro
 
     A query is read as training read text: first in its normal form (the model's case folding and
     Unicode normalisation); when that is not a vocabulary word, through the model's tokenizer, so
-    ``"King,"`` finds ``king``. A query the tokenizer splits into several words is an error that
-    says how to ask for them (``emb similar`` averages words; phrase models join them with ``_``).
+    ``"King,"`` finds ``king``. A model trained with phrases joins the tokens as its training text
+    was joined (``"New York"`` finds ``new_york``). A query that is still several words is an error
+    that says how to ask for them (``emb similar`` averages words; phrase models join them with ``_``).
     """
     words = [model.normalize(t) for t in texts]
     rows = model.index_many(words)
     # Misses go through the tokenizer; their tokens (and phrases) are looked up in one more pass.
     misses = [i for i, row in enumerate(rows) if row is None and words[i]]
     split = dict(zip(misses, map(_tokenizer(model), (texts[i] for i in misses)))) if misses else {}
+    if split and model.phrases is not None:
+        # Phrases are joined as training joined them: "new york" is looked up as new_york.
+        split = {i: model.phrases.join(tokens) for i, tokens in split.items()}
     asked = sorted({t for tokens in split.values() for t in ([tokens[0]] if len(tokens) == 1 else ["_".join(tokens)])})
     found = dict(zip(asked, model.index_many(asked))) if asked else {}
     out: list[Term | EmbError] = []

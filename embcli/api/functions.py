@@ -1,4 +1,4 @@
-"""The module functions of the API: load, models, train, evaluate."""
+"""The module functions of the API: load, models, train, phrases, evaluate."""
 
 from __future__ import annotations
 
@@ -71,7 +71,9 @@ def train(
     default), fasttext or glove; ``options`` are ``emb train``'s:
     ``dim``, ``window``, ``epochs``, ``min_count``, ``max_vocab``, ``arch``, ``loss``, ``negative``,
     ``sample``, ``ns_exponent``, ``lr``, ``minn``, ``maxn``, ``buckets`` (FastText), ``memory``,
-    ``x_max``, ``alpha`` (GloVe), ``threads``, ``seed``. ``tokenizer="ko"``, ``"ja"`` or ``"zh"``
+    ``x_max``, ``alpha`` (GloVe), ``threads``, ``seed``, and ``phrases`` (phrase passes before
+    training, as ``phrases`` does but with ``phrase_threshold`` 50 unless given, ``phrase_scoring``
+    and ``connector_words``: the model keeps its phrase table and joins query words with it). ``tokenizer="ko"``, ``"ja"`` or ``"zh"``
     splits Korean, Japanese or Chinese into morphemes (extras ``embcli[ko]`` ...), ``pos_filter="content"``
     keeping only content morphemes and ``pos_tags=True`` tagging them. ``progress(stage, done, total, info)`` is
     called while tokenizing (bytes) and after each epoch. The run's figures are in ``model.trained``.
@@ -250,6 +252,106 @@ def count_words(
 
     source = Corpus(inputs)
     return count_local(source, settings, min_count=min_count, top=top), source.stats
+
+
+@dataclass
+class PhrasesResult:
+    """What ``phrases`` did: the phrase table (``table.passes``: phrase -> score, a dict a pass) and
+    the corpus read and written."""
+
+    table: object
+    lines: int
+    tokens_in: int
+    tokens_out: int
+    replaced_bytes: int
+    seconds: float
+    output: Path | None = None
+
+    @property
+    def found(self) -> list[int]:
+        """How many phrases each pass found."""
+        return [len(p) for p in self.table.passes]
+
+    def to_dict(self) -> dict:
+        """The figures as a dict (for JSON); the table's settings under ``settings``."""
+        return {"settings": self.table.settings.as_dict(), "found": self.found, "lines": self.lines,
+                "tokens_in": self.tokens_in, "tokens_out": self.tokens_out, "replaced_bytes": self.replaced_bytes,
+                "seconds": round(self.seconds, 3), "output": None if self.output is None else str(self.output)}
+
+
+def phrases(
+    corpus: str | Path | Sequence[str | Path],
+    output: str | Path | None = None,
+    *,
+    stream=None,
+    passes: int = 2,
+    min_count: int = 5,
+    threshold: float | None = None,
+    scoring: str = "default",
+    connector_words: str = "none",
+    max_vocab: int | None = None,
+    force: bool = False,
+    tokenizer: str = "unicode",
+    lowercase: bool | None = None,
+    min_token_length: int = 1,
+    pos_filter: str = "all",
+    pos_tags: bool = False,
+    threads: int | None = None,
+    progress: ProgressFn | None = None,
+) -> PhrasesResult:
+    """Tokenize a corpus as ``train`` does and join its phrases (``new york`` -> ``new_york``, and
+    after two passes ``new_york times`` -> ``new_york_times``): gensim's ``Phrases`` (same scores,
+    same phrases), see ``embcli.phrasing``. Writes one sentence a line, tokens separated by spaces, to
+    the file ``output`` (replaced only with ``force``) or to the text ``stream``.
+
+    ``threshold`` defaults to 10 (``scoring="default"``) or 0.5 (``"npmi"``); ``connector_words``
+    ``"english"`` lets phrases hold gensim's English connector words (``bank_of_america``);
+    ``max_vocab`` bounds the table of counts as gensim's ``max_vocab_size`` (default 40,000,000).
+    """
+    import tempfile
+    import time
+
+    from embcli.corpus import Corpus
+    from embcli.folder.output import output_target, write_file
+    from embcli.phrasing import MAX_VOCAB, PhraseSettings, PhraseTable, check_passes, phrase_file
+    from embcli.tokenize import TokenizerSettings
+    from embcli.training.options import available_cores
+    from embcli.training.prepare import prepare_corpus
+
+    started = time.perf_counter()
+    if threshold is None:
+        threshold = 0.5 if scoring == "npmi" else 10.0
+    settings = PhraseSettings(min_count=min_count, threshold=threshold, scoring=scoring,
+                              connector_words=connector_words, max_vocab=MAX_VOCAB if max_vocab is None else max_vocab)
+    check_passes(passes)
+    if (output is None) == (stream is None):
+        raise UsageError("give an output file or a stream to write the text with phrases to (one of them)")
+    if output is not None:
+        output_target(Path(output), force)  # refused now, not after reading the corpus
+    tok = TokenizerSettings(mode=tokenizer, lowercase=lowercase, min_token_length=min_token_length,
+                            pos_filter=pos_filter, pos_tags=pos_tags)
+    tok.check_installed()
+    if threads is not None and threads < 1:
+        raise UsageError("--threads must be at least 1")
+    inputs = [str(corpus)] if isinstance(corpus, (str, Path)) else [str(c) for c in corpus]
+    table = PhraseTable(settings)
+    with tempfile.TemporaryDirectory(prefix="emb-phrases-") as tmp:
+        src = Path(tmp) / "tokens.txt"
+        prepared = prepare_corpus(Corpus(inputs), tok, src, progress, workers=threads or available_cores())
+        for n in range(passes):
+            if n < passes - 1:
+                dst = Path(tmp) / f"pass{n + 1}.txt"
+                result = phrase_file(src, dst, settings)
+                src.unlink()
+                src = dst
+            elif output is not None:
+                result = write_file(Path(output), lambda path: phrase_file(src, path, settings), force=force)
+            else:
+                result = phrase_file(src, stream, settings)
+            table.passes.append(result.phrases)
+    return PhrasesResult(table, prepared.stats.lines, prepared.stats.tokens, result.tokens_out,
+                         prepared.stats.replaced_bytes, time.perf_counter() - started,
+                         None if output is None else Path(output))
 
 
 @dataclass

@@ -1,13 +1,15 @@
-"""``emb tokenize`` and ``emb vocab``: look at a corpus the way training will see it."""
+"""``emb tokenize``, ``emb vocab`` and ``emb phrases``: look at a corpus the way training will see it."""
 
 from __future__ import annotations
 
 import sys
+from enum import Enum
+from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
-from embcli.cli.console import warn
+from embcli.cli.console import info, set_quiet, warn
 from embcli.cli.options import (
     ConfOpt,
     Engine,
@@ -25,6 +27,7 @@ from embcli.cli.options import (
     PosFilter,
     PosFilterOpt,
     PosTagsOpt,
+    QuietOpt,
     TokenizerMode,
     TokenizerOpt,
 )
@@ -102,6 +105,70 @@ def vocab_cmd(
         warn(f"{stats.replaced_bytes} invalid UTF-8 bytes were replaced by U+FFFD")
 
 
+Scoring = Enum("Scoring", {name: name for name in ("default", "npmi")}, type=str)
+Connectors = Enum("Connectors", {name: name for name in ("none", "english")}, type=str)
+
+PHRASES_EXAMPLES = """\
+Examples:
+
+\b
+  emb phrases sample_data/web.txt.xz | head            new_york, and new_york_times after 2 passes
+  emb phrases corpus/ --passes 1 --threshold 20 -o corpus.phrases.txt
+  emb phrases corpus.txt --scoring npmi --threshold 0.5 --connector-words english   bank_of_america
+"""
+
+
+def phrases_cmd(
+    corpus: CorpusArg = None,
+    min_count: Annotated[int, typer.Option(help="Ignore words and pairs seen fewer times.")] = 5,
+    threshold: Annotated[
+        Optional[float],
+        typer.Option(help="Join pairs scoring above this [default: 10; npmi 0.5]; default scoring needs > 0, npmi (-1, 1].",
+                     show_default=False),
+    ] = None,
+    scoring: Annotated[
+        Scoring, typer.Option(help="default: Mikolov et al.'s (gensim's default); npmi: normalized PMI in [-1, 1].")
+    ] = Scoring.default,
+    passes: Annotated[int, typer.Option(help="Passes; each joins pairs of the last one's tokens (2: new_york_times).")] = 2,
+    connector_words: Annotated[
+        Connectors,
+        typer.Option(help="english: phrases may hold gensim's English connector words (a, the, of, ...): bank_of_america."),
+    ] = Connectors.none,
+    max_vocab: Annotated[
+        Optional[int],
+        typer.Option(help="Bound on words and pairs counted; past it the rarest are forgotten (gensim's max_vocab_size)"
+                     " [default: 40,000,000].", show_default=False),
+    ] = None,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write to this file [default: stdout].")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace the output file if it exists.")] = False,
+    threads: Annotated[Optional[int], typer.Option(help="Tokenizing processes [default: all cores].")] = None,
+    tokenizer: TokenizerOpt = TokenizerMode.unicode,
+    lowercase: LowercaseOpt = None,
+    min_token_length: MinTokenLengthOpt = 1,
+    pos_filter: PosFilterOpt = PosFilter.all,
+    pos_tags: PosTagsOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Print the corpus tokenized, one sentence a line, with its phrases joined by _ (new_york), as
+    gensim's Phrases finds them."""
+    set_quiet(quiet)
+    from embcli.api import phrases
+
+    result = phrases(
+        corpus_inputs(corpus), output, stream=None if output is not None else sys.stdout, passes=passes,
+        min_count=min_count, threshold=threshold, scoring=scoring.value, connector_words=connector_words.value,
+        max_vocab=max_vocab, force=force, tokenizer=tokenizer.value, lowercase=lowercase,
+        min_token_length=min_token_length, pos_filter=pos_filter.value, pos_tags=pos_tags, threads=threads,
+    )
+    sys.stdout.flush()
+    if result.replaced_bytes:
+        warn(f"{result.replaced_bytes} invalid UTF-8 bytes were replaced by U+FFFD")
+    found = ", ".join(f"{n:,}" for n in result.found)
+    info(f"phrases found by pass: {found}; {result.tokens_in:,} tokens became {result.tokens_out:,}"
+         f" ({result.lines:,} lines) in {result.seconds:.1f} s")
+
+
 def register(app: typer.Typer) -> None:
     app.command("tokenize")(tokenize_cmd)
     app.command("vocab")(vocab_cmd)
+    app.command("phrases", epilog=PHRASES_EXAMPLES)(phrases_cmd)

@@ -48,6 +48,7 @@ Examples:
   emb train more.txt --continue web-word2vec           train further on new text -> web-word2vec-continued
   emb train more.txt --continue web-word2vec --force   ... replacing web-word2vec
   emb train corpus.txt --init glove.6B.100d.txt            start from pretrained vectors
+  emb train corpus.txt --phrases 2 --name news        then: emb neighbors "new york" -m news
   emb train 'hdfs:///corpus/*.txt.gz' --engine spark --master yarn --partitions 8 --name lake
 
 \b
@@ -92,6 +93,18 @@ def train_cmd(
         float, typer.Option("--x-max", help="GloVe: counts above this get full weight (10 suits small corpora).")
     ] = 100.0,
     alpha: Annotated[float, typer.Option(help="GloVe: exponent of the weighting (x / x-max) ** alpha.")] = 0.75,
+    phrases: Annotated[
+        int, typer.Option(help="Phrase passes before training (as emb phrases; 1: new_york, 2: new_york_times).")
+    ] = 0,
+    phrase_threshold: Annotated[
+        Optional[float],
+        typer.Option(help="Phrases: join pairs scoring above this [default: 50 (keeps analogy accuracy; emb phrases: gensim's 10); npmi 0.5].",
+                     show_default=False),
+    ] = None,
+    phrase_scoring: Annotated[str, typer.Option(help="Phrases: default or npmi (as emb phrases --scoring).")] = "default",
+    connector_words: Annotated[
+        str, typer.Option(help="Phrases: none, or english (phrases may hold a, the, of, ...: bank_of_america).")
+    ] = "none",
     threads: Annotated[Optional[int], typer.Option(help="Training threads and tokenizing processes [default: all cores].")] = None,
     seed: Annotated[int, typer.Option(help="Random seed; with --threads 1 runs are identical.")] = 1,
     name: Annotated[
@@ -140,6 +153,8 @@ def train_cmd(
         arch=arch.value, loss=loss.value, dim=dim, window=window, epochs=epochs, min_count=min_count,
         max_vocab=max_vocab, negative=negative, sample=sample, ns_exponent=ns_exponent, lr=lr, minn=minn,
         maxn=maxn, buckets=buckets, threads=threads, seed=seed, memory=memory, x_max=x_max, alpha=alpha,
+        phrases=phrases, phrase_threshold=phrase_threshold, phrase_scoring=phrase_scoring,
+        connector_words=connector_words,
     )
     # Only the options given are passed: the API's defaults are the same, and with --continue the
     # saved model's settings stand in for those left out.

@@ -2,7 +2,9 @@
 
 A model folder holds ``meta.json``, ``vocab.txt`` (one word a line, most frequent first),
 ``vectors.npy`` (float32 [V, D], raw), ``norms.npy`` (float32 [V]), optionally ``counts.npy``
-(int64 [V]) and, for FastText, ``ngrams.npy`` (float32 [buckets, D]). Nothing is pickled; arrays are
+(int64 [V]), for FastText ``ngrams.npy`` (float32 [buckets, D]) and, for a model trained with
+phrases (``emb train --phrases N``), ``phrases.tsv`` (``embcli.phrasing.PhraseTable``; its settings
+are ``meta["phrases"]``). Nothing is pickled; arrays are
 loaded with ``allow_pickle=False`` and memory-mapped. Optional parts (``search-index/``) are rebuilt
 by the features that use them. A model trained by emb keeps its training state in ``state/`` (see
 ``STATE_FILES``) unless trained with ``--no-state``: what ``emb train --continue`` resumes from.
@@ -26,6 +28,7 @@ VECTORS = "vectors.npy"
 NORMS = "norms.npy"
 COUNTS = "counts.npy"
 NGRAMS = "ngrams.npy"
+PHRASES = "phrases.tsv"
 # Compressed folders (``emb compress``) replace vectors.npy by these, as meta["storage"] says
 # ({"kind": "float16" | "int8" | "pq", ...}); embcli.folder.storage decodes them.
 VECTORS_F16 = "vectors.float16.npy"
@@ -46,7 +49,7 @@ NGRAM_BUCKETS = "ngrams.buckets.npy"
 NGRAM_FILES = (NGRAMS_F16, NGRAMS_I8, NGRAMS_SCALES, NGRAM_BUCKETS)
 STORAGE_FILES = (VECTORS_F16, VECTORS_I8, SCALES, PQ_CODES, PQ_CODEBOOKS, PQ_ROTATION) + NGRAM_FILES
 # The files that make up a model (search indexes and other caches are not part of it).
-MODEL_FILES = (META, VOCAB, VECTORS, NORMS, COUNTS, NGRAMS) + STORAGE_FILES
+MODEL_FILES = (META, VOCAB, VECTORS, NORMS, COUNTS, NGRAMS, PHRASES) + STORAGE_FILES
 REQUIRED_FILES = (META, VOCAB, VECTORS)
 
 # The training state (``emb train --continue``), rows in the order of vocab.txt. Word2Vec keeps its
@@ -138,6 +141,8 @@ _SCHEMA = {
     "vocab_size": _COUNT,
     "tokenizer": (lambda v: isinstance(v, dict), "an object"),
     "fasttext": (lambda v: isinstance(v, dict), "an object"),
+    "phrases": (lambda v: isinstance(v, dict) and _is_int(v.get("passes")) and v["passes"] >= 1,
+                "an object with the number of passes"),
 }
 _TOKENIZER = {
     "mode": (lambda v: v in TOKENIZER_MODES, "one of " + ", ".join(repr(m) for m in TOKENIZER_MODES)),

@@ -14,8 +14,8 @@ from typing import Sequence
 
 import numpy as np
 
-from embcli.errors import FormatError, ModelError
-from embcli.folder.layout import COUNTS, NGRAMS, NORMS, VECTORS, VOCAB, read_meta, validate_meta
+from embcli.errors import EmbError, FormatError, ModelError
+from embcli.folder.layout import COUNTS, NGRAMS, NORMS, PHRASES, VECTORS, VOCAB, read_meta, validate_meta
 from embcli.folder.storage import open_storage, storage_kind
 from embcli.folder.writer import row_norms
 from embcli.wire.npy import read_npy_header
@@ -140,6 +140,24 @@ class ModelFolder:
                 " the model folder is damaged"
             )
         return counts
+
+    @cached_property
+    def phrases(self):
+        """The ``embcli.phrasing.PhraseTable`` of a model trained with phrases (joins query words as
+        training joined the text), or None."""
+        info = self.meta.get("phrases")
+        if info is None:
+            return None
+        from embcli.phrasing import PhraseSettings, PhraseTable
+
+        path = self.path / PHRASES
+        if not path.is_file():
+            raise ModelError(f"{path}: missing, though meta.json names phrases: the model folder is damaged")
+        try:
+            settings = PhraseSettings.from_dict(info)
+        except EmbError as exc:
+            raise ModelError(f"{self.path / 'meta.json'}: phrases: {exc}: the model folder is damaged") from None
+        return PhraseTable.load(path, settings, int(info["passes"]))
 
     @cached_property
     def ngrams(self) -> np.ndarray | None:

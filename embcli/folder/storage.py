@@ -271,13 +271,13 @@ def save_compressed(folder: Path, model, stored: StoredRows, storage: dict, norm
     """Write a compressed model into the empty ``folder`` (inside ``atomic_dir``).
 
     The stored arrays, ``norms.npy`` (of the decoded rows), ``model``'s vocabulary and counts (as many
-    as it has rows: a pruned twin gives its first words), ``meta.json`` by the one metadata policy with
-    ``storage`` set. ``ngrams``: the n-gram files and ``meta["ngram_storage"]``
+    as it has rows: a pruned twin gives its first words), its phrase table, ``meta.json`` by the one
+    metadata policy with ``storage`` set. ``ngrams``: the n-gram files and ``meta["ngram_storage"]``
     (``embcli.folder.ngram_rows.encode_ngrams``); without it a fastText model's ``ngrams.npy`` is copied.
     """
     import shutil
 
-    from embcli.folder.layout import COUNTS, NGRAMS, NORMS, VECTORS, VOCAB, complete_meta, write_meta
+    from embcli.folder.layout import COUNTS, NGRAMS, NORMS, PHRASES, VECTORS, VOCAB, complete_meta, write_meta
 
     folder = Path(folder)
     names = {"float32": {"vectors": VECTORS}, "float16": {"vectors": F16}, "int8": {"codes": I8, "scales": SCALES},
@@ -296,6 +296,8 @@ def save_compressed(folder: Path, model, stored: StoredRows, storage: dict, norm
             np.save(folder / name, array)
     elif (model.path / NGRAMS).is_file() and "ngram_storage" not in model.meta:
         shutil.copyfile(model.path / NGRAMS, folder / NGRAMS)
+    if (model.path / PHRASES).is_file():
+        shutil.copyfile(model.path / PHRASES, folder / PHRASES)
     compression = meta.get("compression")
     meta = complete_meta(meta, len(stored), stored.shape[1])
     if stored.kind != "float32":

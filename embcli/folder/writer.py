@@ -20,7 +20,7 @@ import numpy as np
 from embcli.errors import FormatError, ModelError, UsageError
 from embcli.wire.npy import NpyAppender
 from embcli.folder.layout import (
-    COUNTS, NGRAMS, NORMS, STATE, STATE_FILES, VECTORS, VOCAB, complete_meta, write_meta,
+    COUNTS, NGRAMS, NORMS, PHRASES, STATE, STATE_FILES, VECTORS, VOCAB, complete_meta, write_meta,
 )
 
 # Progress of reading or writing rows: (bytes or rows done, total or None, rows so far).
@@ -301,13 +301,16 @@ def write_model(
     ngrams: np.ndarray | None = None,
     block_rows: int = 1 << 16,
     state: dict | None = None,
+    phrases=None,
 ) -> None:
     """Write a whole model held in memory (a trainer's result, a rewritten export) into ``folder``.
 
     The rows go through ``FolderWriter`` like an import's, so every folder has one layout and one
     metadata policy; a duplicate, empty or line-breaking word is an error here, not skipped.
     ``state`` (keys of ``layout.STATE_FILES``: arrays, and ``rare_words`` a list of words) is written
-    under ``state/`` and listed in ``meta["state"]["files"]`` with its size.
+    under ``state/`` and listed in ``meta["state"]["files"]`` with its size. ``phrases`` (an
+    ``embcli.phrasing.PhraseTable``) is written as ``phrases.tsv``, its settings and number of passes
+    into ``meta["phrases"]``.
     """
     vectors = np.asarray(vectors)
     if vectors.ndim != 2 or vectors.shape[0] != len(words):
@@ -329,6 +332,9 @@ def write_model(
         if ngrams is not None:
             for start in range(0, len(ngrams), block_rows):
                 writer.add_ngrams(ngrams[start : start + block_rows])
+        if phrases is not None:
+            phrases.save(Path(folder) / PHRASES)
+            meta = {**meta, "phrases": {**dict(meta.get("phrases") or {}), **phrases.describe()}}
         if state:
             meta = {**meta, "state": {**meta.get("state", {}), **write_state(folder, state)}}
         writer.finish(meta)

@@ -40,7 +40,7 @@ def write_folder(model: ModelFolder, dst: Path, limit=None, normalize=False, pro
     if normalize:
         meta["normalized"] = True
     counts = None if model.counts is None else np.asarray(model.counts[:rows])
-    write_model(dst, model.words[:rows], vectors, meta, counts=counts, ngrams=model.ngrams)
+    write_model(dst, model.words[:rows], vectors, meta, counts=counts, ngrams=model.ngrams, phrases=model.phrases)
     if progress:
         progress(rows, rows, rows)
     return rows

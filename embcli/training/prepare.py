@@ -257,3 +257,47 @@ def check_vocabulary(counts: Counter, min_count: int) -> int:
             f" use --min-count {top} or lower"
         )
     return kept
+
+
+def join_phrases(prepared: Prepared, settings, passes: int):
+    """Run ``passes`` phrase passes over the tokenized corpus in place (``emb train --phrases N``):
+    the file then holds ``new_york`` for ``new york`` and the counts count the joined tokens.
+    Returns the ``PhraseTable`` to save with the model."""
+    from embcli.phrasing import PhraseTable, check_passes, phrase_file
+
+    check_passes(passes)
+    table = PhraseTable(settings)
+    last = None
+    src = prepared.path
+    tmp = src.with_name(src.name + ".phrases")
+    try:
+        for _ in range(passes):
+            last = phrase_file(src, tmp, settings)
+            tmp.replace(src)
+            table.passes.append(last.phrases)
+    finally:
+        tmp.unlink(missing_ok=True)
+    prepared.counts = Counter(last.counts)
+    prepared.stats.tokens = last.tokens_out
+    return table
+
+
+def apply_phrases(prepared: Prepared, table) -> None:
+    """Join the phrases of a saved ``PhraseTable`` in the tokenized corpus, in place (``--continue``
+    of a model trained with phrases: the new text is joined as the old one was); counts follow."""
+    src = prepared.path
+    tmp = src.with_name(src.name + ".phrases")
+    counts: Counter = Counter()
+    tokens = 0
+    try:
+        with open(src, encoding="utf-8") as fh, open(tmp, "w", encoding="utf-8", newline="\n") as out:
+            for line in fh:
+                joined = table.join(line.split())
+                counts.update(joined)
+                tokens += len(joined)
+                out.write(" ".join(joined) + "\n")
+        tmp.replace(src)
+    finally:
+        tmp.unlink(missing_ok=True)
+    prepared.counts = counts
+    prepared.stats.tokens = tokens

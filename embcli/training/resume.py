@@ -65,6 +65,7 @@ class Start:
     lookup: object = None  # --init: the pretrained ModelFolder
     source: np.ndarray | None = None
     left_out: Counter = field(default_factory=Counter)
+    phrases: object = None  # --continue: the saved model's PhraseTable, joining the new text too
 
     def vocabulary(self, counts: Counter, options: TrainOptions) -> tuple[list[str], np.ndarray]:
         """The words to train and their counts, most frequent first; sets ``source`` and ``left_out``.
@@ -248,6 +249,7 @@ def load_continue(path: Path, name: str) -> Start:
         model=name, pretrained=False, arrays=arrays, saved_words=words, saved_counts=counts,
         rare=Counter(dict(zip(rare_words, (int(c) for c in rare_counts)))),
         tokens=int(state.get("tokens", corpus.get("tokens", 0))), lines=int(state.get("lines", corpus.get("lines", 0))),
+        phrases=folder.phrases,
     )
 
 

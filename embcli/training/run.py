@@ -14,7 +14,7 @@ from embcli.tokenize import TokenizerSettings
 from embcli.training import find_trainer
 from embcli.training.common import check_memory
 from embcli.training.options import ProgressFn, TrainOptions, TrainResult
-from embcli.training.prepare import check_vocabulary, prepare_corpus
+from embcli.training.prepare import apply_phrases, check_vocabulary, join_phrases, prepare_corpus
 from embcli.training.resume import Start
 
 
@@ -27,10 +27,25 @@ def _train_into(
     if start is not None and trainer.name == "gensim":
         flag = "--init" if start.pretrained else "--continue"
         raise UsageError(f"{flag} needs emb's own trainers: use --loss ns (the gensim trainer of --loss hs cannot)")
+    if start is not None and not start.pretrained and options.phrases:
+        raise UsageError("--phrases with --continue: a model keeps the phrases it was trained with, and they"
+                         " join the new text too; leave --phrases out")
     check_memory(options, 0)
     corpus_path = folder / "corpus.tmp"
     prepared = prepare_corpus(corpus, tokenizer, corpus_path, on_progress, workers=options.threads)
+    tokens_read = prepared.stats.tokens
     continuing = start is not None and not start.pretrained
+    phrases = phrase_meta = None
+    joining = time.perf_counter()
+    if continuing and start.phrases is not None:
+        phrases = start.phrases  # the new text is joined as the saved model's was
+        apply_phrases(prepared, phrases)
+    elif options.phrases:
+        phrases = join_phrases(prepared, options.phrase_settings(), options.phrases)
+    if phrases is not None:
+        phrase_meta = {"tokens_before": tokens_read, "tokens_after": prepared.stats.tokens,
+                       "found": [len(p) for p in phrases.passes],
+                       "seconds": round(time.perf_counter() - joining, 3)}
     if continuing and prepared.stats.tokens == 0:
         raise TrainingError("the new text holds no words: there is nothing to continue training on")
     kept = len(start.saved_words) if continuing else check_vocabulary(prepared.counts, options.min_count)
@@ -55,15 +70,19 @@ def _train_into(
     extra = {} if start is None else start.meta()
     if state is not None:
         extra["state"] = state_meta
+    if phrase_meta is not None:
+        extra["phrases"] = phrase_meta
+        prepared.stats.tokens = tokens_read  # the corpus summary counts the tokens read
     return finish_model(folder, trainer, options, tokenizer, prepared.stats, trained, started, tokenized, extra,
-                        state=state)
+                        state=state, phrases=phrases)
 
 
 def finish_model(folder: Path, trainer, options: TrainOptions, tokenizer: TokenizerSettings, stats, trained,
                  started: float, tokenized: float, extra_meta: dict | None = None,
-                 state: dict | None = None) -> TrainResult:
+                 state: dict | None = None, phrases=None) -> TrainResult:
     """Write a trained model into ``folder`` (the one metadata policy of every engine) and report it;
-    ``state`` is the training state to keep (``embcli.folder.layout.STATE_FILES``), if any."""
+    ``state`` is the training state to keep (``embcli.folder.layout.STATE_FILES``), if any, and
+    ``phrases`` the ``PhraseTable`` of ``--phrases``."""
     done = time.perf_counter()
     meta = {
         "algorithm": options.algo,
@@ -79,7 +98,7 @@ def finish_model(folder: Path, trainer, options: TrainOptions, tokenizer: Tokeni
         **(extra_meta or {}),
     }
     write_model(folder, trained.words, trained.vectors, meta, counts=trained.counts, ngrams=trained.ngrams,
-                state=state)
+                state=state, phrases=phrases)
     return TrainResult(
         name=None,
         path=folder,
@@ -101,6 +120,8 @@ def _run_job(job, folder, corpus, tokenizer, options, on_progress, start, keep_s
         return _train_into(folder, corpus, tokenizer, options, on_progress, start, keep_state)
     if start is not None:
         raise UsageError("--continue and --init train on the local engine only")
+    if options.phrases:
+        raise UsageError("--phrases trains on the local engine only: join phrases with emb phrases first")
     return job(folder, corpus, tokenizer, options, on_progress)
 
 
