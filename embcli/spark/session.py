@@ -117,40 +117,44 @@ def check_java() -> None:
 
 
 class _Log:
-    """The file the JVM writes its output to; removed at exit unless an error pointed to it."""
+    """The file the JVM writes its output to: unlinked at once (nothing is left behind, even when the
+    process ends abruptly); its content is copied to a named file only when an error points to it."""
 
+    file = None
     path: str | None = None
-    keep = False
 
     @classmethod
     def open(cls):
-        fd, cls.path = tempfile.mkstemp(prefix="emb-spark-", suffix=".log")
-        atexit.register(cls._remove)
-        return os.fdopen(fd, "wb")
+        fd, path = tempfile.mkstemp(prefix="emb-spark-", suffix=".log")
+        os.unlink(path)
+        cls.file = os.fdopen(fd, "w+b")
+        return cls.file
 
     @classmethod
-    def _remove(cls):
-        if cls.path and not cls.keep:
-            try:
-                os.unlink(cls.path)
-            except OSError:
-                pass
+    def _read(cls, start: int = 0) -> bytes:
+        if cls.file is None:
+            return b""
+        fd = cls.file.fileno()
+        size = os.fstat(fd).st_size
+        return os.pread(fd, max(0, size - start), start)
 
     @classmethod
     def hint(cls) -> str:
-        if cls.path is None:
+        if cls.file is None:
             return ""
-        cls.keep = True
+        try:
+            fd, cls.path = tempfile.mkstemp(prefix="emb-spark-", suffix=".log")
+            with os.fdopen(fd, "wb") as out:
+                out.write(cls._read())
+        except OSError:
+            return ""
         return f" (Spark's log: {cls.path}; --verbose shows it)"
 
     @classmethod
     def tail(cls, n: int = 4000) -> str:
-        if cls.path is None:
-            return ""
         try:
-            with open(cls.path, "rb") as fh:
-                fh.seek(max(0, os.path.getsize(cls.path) - n))
-                return fh.read().decode("utf-8", "replace")
+            size = os.fstat(cls.file.fileno()).st_size if cls.file is not None else 0
+            return cls._read(max(0, size - n)).decode("utf-8", "replace")
         except OSError:
             return ""
 
