@@ -243,6 +243,11 @@ def _tokens_ja(content: bool, tags: bool):
         def plain(text: str) -> list[str]:
             return [f for f in parse(text).split() if f.isalnum() or _HAS_WORD(f)]
 
+        def plain_block(texts: list[str]) -> list[list[str]]:
+            # MeCab's outputs and their splits come from C (map); one Python loop, over tokens.
+            return [[f for f in toks if f.isalnum() or _HAS_WORD(f)] for toks in map(str.split, map(parse, texts))]
+
+        plain.block = plain_block
         return plain
     tagger = _tagger()
     keep = _JA_CONTENT
@@ -296,6 +301,10 @@ def _tokens_zh(content: bool, tags: bool):
         def plain(text: str) -> list[str]:
             return [w for w in cut(text) if w.isalnum() or _HAS_WORD(w)]
 
+        def plain_block(texts: list[str]) -> list[list[str]]:
+            return [[w for w in toks if w.isalnum() or _HAS_WORD(w)] for toks in map(cut, texts)]
+
+        plain.block = plain_block
         return plain
     posseg = importlib.import_module("jieba.posseg")
     function = _ZH_FUNCTION
@@ -329,10 +338,12 @@ def make_splitter(language: str, pos_filter: str, tags: bool, lowercase: bool) -
             return analyze(text)
         return [t for piece in pieces(text, limit) for t in analyze(piece)]
 
+    analyze_block = getattr(analyze, "block", None)
+
     def split_block(lines: list[str]) -> list[list[str]]:
         texts = prepare_lines(lines, lowercase)
         if not texts or max(map(len, texts)) <= limit:
-            return list(map(analyze, texts))
+            return analyze_block(texts) if analyze_block is not None else list(map(analyze, texts))
         return [analyze(text) if len(text) <= limit else [t for piece in pieces(text, limit) for t in analyze(piece)]
                 for text in texts]
 

@@ -326,4 +326,6 @@ def test_block_form_gives_the_tokens_of_each_line(nsmc, language, options):
     assert getattr(split, "block", None) is not None
     got = block(lines)
     assert got == [split(line) for line in lines]
+    short = [line for line in lines if len(line) < 2000]  # a block without a long line: the analyzer's block form
+    assert block(short) == [split(line) for line in short]
     assert any(got)
