@@ -23,7 +23,7 @@ import unicodedata
 import warnings
 from functools import lru_cache
 from importlib.metadata import PackageNotFoundError, version
-from typing import Callable
+from typing import Callable, Iterator
 
 from embcli import extras
 from embcli.names import POS_FILTERS  # noqa: F401  (the choices of pos_filter, checked by TokenizerSettings)
@@ -243,6 +243,12 @@ def _tokens_ja(content: bool, tags: bool):
         def plain(text: str) -> list[str]:
             return [f for f in parse(text).split() if f.isalnum() or _HAS_WORD(f)]
 
+        def plain_block(texts: list[str]) -> Iterator[list[str]]:
+            # MeCab's outputs and their splits come from C (map); one Python loop, over tokens. Lazily:
+            # each line's tokens are counted and written while they are still in the cache.
+            return ([f for f in toks if f.isalnum() or _HAS_WORD(f)] for toks in map(str.split, map(parse, texts)))
+
+        plain.block = plain_block
         return plain
     tagger = _tagger()
     keep = _JA_CONTENT
@@ -296,6 +302,10 @@ def _tokens_zh(content: bool, tags: bool):
         def plain(text: str) -> list[str]:
             return [w for w in cut(text) if w.isalnum() or _HAS_WORD(w)]
 
+        def plain_block(texts: list[str]) -> Iterator[list[str]]:
+            return ([w for w in toks if w.isalnum() or _HAS_WORD(w)] for toks in map(cut, texts))
+
+        plain.block = plain_block
         return plain
     posseg = importlib.import_module("jieba.posseg")
     function = _ZH_FUNCTION
@@ -329,12 +339,15 @@ def make_splitter(language: str, pos_filter: str, tags: bool, lowercase: bool) -
             return analyze(text)
         return [t for piece in pieces(text, limit) for t in analyze(piece)]
 
-    def split_block(lines: list[str]) -> list[list[str]]:
+    analyze_block = getattr(analyze, "block", None)
+
+    def split_block(lines: list[str]) -> Iterator[list[str]]:
+        """The tokens of each line of a block, line by line (an iterator)."""
         texts = prepare_lines(lines, lowercase)
         if not texts or max(map(len, texts)) <= limit:
-            return list(map(analyze, texts))
-        return [analyze(text) if len(text) <= limit else [t for piece in pieces(text, limit) for t in analyze(piece)]
-                for text in texts]
+            return analyze_block(texts) if analyze_block is not None else map(analyze, texts)
+        return (analyze(text) if len(text) <= limit else [t for piece in pieces(text, limit) for t in analyze(piece)]
+                for text in texts)
 
     # The corpus pass tokenizes blocks of lines (see embcli.tokenize.block_tokenizer).
     split.block = split_block

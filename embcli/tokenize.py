@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import asdict, dataclass
-from typing import Callable
+from typing import Callable, Iterable
 
 from embcli import morph
 from embcli._marks import MARKS
@@ -143,18 +143,19 @@ def make_tokenizer(settings: TokenizerSettings) -> Callable[[str], list[str]]:
 
     block = getattr(split, "block", None)
     if block is not None:
-        split_min.block = lambda lines: [[t for t in toks if len(t) >= min_len] for toks in block(lines)]
+        split_min.block = lambda lines: ([t for t in toks if len(t) >= min_len] for toks in block(lines))
     return split_min
 
 
-def block_tokenizer(tokenize: Callable[[str], list[str]]) -> Callable[[list[str]], list[list[str]]]:
-    """From a tokenizer of ``make_tokenizer``, a function from a block of lines to their token lists:
-    the tokenizer's own block form where it has one (the morphological modes prepare a block's text
-    at once), else the tokenizer applied line by line. Both give the same tokens."""
+def block_tokenizer(tokenize: Callable[[str], list[str]]) -> Callable[[list[str]], Iterable[list[str]]]:
+    """From a tokenizer of ``make_tokenizer``, a function from a block of lines to an iterable of their
+    token lists, in order: the tokenizer's own block form where it has one (the morphological modes
+    prepare a block's text at once), else the tokenizer mapped over the lines. Both give the same
+    tokens."""
     block = getattr(tokenize, "block", None)
     if block is not None:
         return block
-    return lambda lines: [tokenize(line) for line in lines]
+    return lambda lines: map(tokenize, lines)
 
 
 def nfkc(form: str, text: str) -> str:

@@ -324,6 +324,8 @@ def test_block_form_gives_the_tokens_of_each_line(nsmc, language, options):
         lines = lines + ["ＡＢＣ　ｄｅｆ，c++ 和 3.14！" + lines[0], "", "  。 、", "x" * 2500 + "。" + lines[1]]
     block = block_tokenizer(split)
     assert getattr(split, "block", None) is not None
-    got = block(lines)
+    got = list(block(lines))
     assert got == [split(line) for line in lines]
+    short = [line for line in lines if len(line) < 2000]  # a block without a long line: the analyzer's block form
+    assert list(block(short)) == [split(line) for line in short]
     assert any(got)
