@@ -304,6 +304,8 @@ def main() -> None:
                     help="also train gensim's FastText with gensim's own defaults (lr 0.025, sample 1e-3)")
     ap.add_argument("--seeds", type=int, default=1,
                     help="train every variant with seeds 1..N (emb and gensim alternately) and print the spread")
+    ap.add_argument("--first-seed", type=int, default=1, metavar="S",
+                    help="seeds S..S+N-1 instead (to run the seeds of one comparison in parallel processes)")
     ap.add_argument("--child", nargs=2, metavar=("KIND", "SPEC"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
@@ -341,8 +343,8 @@ def main() -> None:
             label = f"{algo} {arch}"
             print(f"\n[{label}]", flush=True)
             embs, gss = [], []
-            for seed in range(1, args.seeds + 1):
-                if args.seeds > 1:
+            for seed in range(args.first_seed, args.first_seed + args.seeds):
+                if args.seeds > 1 or args.first_seed != 1:
                     print(f"  seed {seed}", flush=True)
                 emb = run_emb(files, algo, arch, threads, home, f"{algo}-{arch}", extra=("--seed", str(seed)))
                 print(fmt_row("emb train (from .xz, all included)", emb))
