@@ -11,8 +11,17 @@ its made-up words know no benchmark set, so analogy and word-pair scores are emp
 ``--trained``, a word2vec model trained on sample_data/web.txt.xz (real words; its scores show the
 change in analogy accuracy and WS353/SimLex correlation).
 
+With ``--fasttext`` it also trains (once, into the cache) a fastText model on the benchmark corpus
+(/work/shared/corpora or ``--corpus``: default 2,000,000 buckets) and prunes it to ``--prune-ngrams``
+n-gram rows: size ratio and the median cosine of 1,000 unseen words to the original, per criterion.
+With ``--index FOLDER`` it builds (or reuses) the HNSW index of a model folder (``emb index``) and
+times a fresh ``emb neighbors`` through it against ``--exact`` and against a bare ``python -c 'import
+numpy'`` (the floor of any Python command), wall and CPU, in the same run.
+
     python bench/compress.py                      # 1,000,000 x 300 (the cache of bench/query.py)
     python bench/compress.py --words 100000 --trained
+    python bench/compress.py --skip-random --fasttext
+    python bench/compress.py --skip-random --index ~/.cache/emb-bench/emb-1000000x300-hnsw
 """
 
 from __future__ import annotations
@@ -29,7 +38,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from query import EMB, build, wall, warm  # noqa: E402
+from query import CPU, EMB, build, wall, warm  # noqa: E402
 
 
 def settings_for(dim: int, pq: list[int], opq: bool, kinds=("float16", "int8")):
@@ -56,24 +65,27 @@ def run(folder: Path, scratch: Path, settings, sample: int, runs: int, word: str
           f"{time.perf_counter() - t:.1f} s", flush=True)
     warm([folder / "vectors.npy", folder / "vocab.txt", folder / "norms.npy"])
     cold32, _ = wall([*EMB, "neighbors", "-m", str(folder), word], runs)
-    print(f"cold `emb neighbors` float32: {cold32:.3f} s (median of {runs})", flush=True)
-    header = ["setting", "MB", "ratio", "vectors ratio", "recall@10", "scores before -> after", "compress s", "cold neighbors s",
-              "vs float32"]
+    cpu32 = CPU["last"]
+    print(f"cold `emb neighbors` float32: {cold32:.3f} s wall, {cpu32:.3f} s CPU (median of {runs})", flush=True)
+    header = ["setting", "MB", "ratio", "vectors ratio", "recall@10", "scores before -> after", "compress s",
+              "compress CPU s", "cold neighbors s", "CPU s", "vs float32 (wall; CPU)"]
     print("\t".join(header), flush=True)
     for setting in settings:
         out = scratch / setting.label.replace(" ", "_").replace("=", "")
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         cost = compress(model, out, setting, force=True, sample=sample, benchmarks=benchmarks, baseline=baseline)
-        seconds = time.perf_counter() - t
+        seconds, cpu = time.perf_counter() - t, time.process_time() - c
         warm([p for p in out.iterdir() if p.is_file()])
         cold, _ = wall([*EMB, "neighbors", "-m", str(out), word], runs)
+        cpu_cold = CPU["last"]
         scores = "; ".join(
             f"{k.split(':')[1]} {v['before']} -> {v['after']}" for k, v in cost.scores.items() if v["before"] is not None
         ) or "-"
         print("\t".join([
             setting.label, f"{cost.bytes_after / 1e6:.1f}", f"{cost.ratio:.2f}x",
             f"{cost.vector_bytes_before / cost.vector_bytes_after:.2f}x", f"{cost.recall_at_10:.4f}",
-            scores, f"{seconds:.1f}", f"{cold:.3f}", f"{cold / cold32:.2f}x",
+            scores, f"{seconds:.1f}", f"{cpu:.1f}", f"{cold:.3f}", f"{cpu_cold:.3f}",
+            f"{cold / cold32:.2f}x; {cpu_cold / cpu32:.2f}x",
         ]), flush=True)
         shutil.rmtree(out, ignore_errors=True)
 
@@ -86,6 +98,68 @@ def trained_model(cache: Path) -> Path:
         subprocess.run([*EMB, "-q", "train", str(corpus), "--dim", "100", "--epochs", "5", "--output", str(folder),
                         "--force"], check=True)
     return folder
+
+
+def fasttext_model(cache: Path, corpus: Path) -> Path:
+    """A fastText model (100 dimensions, 2M buckets) of the benchmark corpus, trained once into the cache."""
+    folder = cache / "bench-fasttext-100"
+    if not (folder / "meta.json").is_file():
+        files = [str(corpus / f) for f in ("web.txt.xz", "tdavid.txt.xz", "mhcc.txt.xz", "gcide.txt.xz")]
+        subprocess.run([*EMB, "-q", "train", *files, "--algo", "fasttext", "--output", str(folder), "--force"],
+                       check=True)
+    return folder
+
+
+def run_fasttext(folder: Path, scratch: Path, rows: list[int], runs: int) -> None:
+    """Prune the n-gram rows of a fastText model: size, unseen-word cosine by criterion, time."""
+    from embcli.compress import Setting, compress
+    from embcli.folder import ModelFolder
+
+    model = ModelFolder(folder)
+    print(f"\n== {folder.name}: {model.vocab_size:,} x {model.dim}, {model.ngrams.shape[0]:,} n-gram rows", flush=True)
+    print("\t".join(["setting", "MB before", "MB after", "ratio", "recall@10", "n-gram rows", "kept by",
+                     "unseen median cos (words; counts; norm)", "compress s", "CPU s", "cold OOV query s"]), flush=True)
+    for to, keep in [("int8", None)] + [(to, n) for n in rows for to in ("float32", "int8")]:
+        out = scratch / f"ft-{to}-{keep}"
+        t, c = time.perf_counter(), time.process_time()
+        cost = compress(model, out, Setting(to), force=True, benchmarks=False, prune_ngrams=keep)
+        seconds, cpu = time.perf_counter() - t, time.process_time() - c
+        grams = cost.ngrams or {}
+        tried = "; ".join(str(v["median_cosine"]) for v in grams.get("criteria", {}).values()) or "-"
+        warm([p for p in out.iterdir() if p.is_file()])
+        cold, _ = wall([*EMB, "vector", "-m", str(out), "kingdomish"], runs)
+        print("\t".join([
+            f"{to} prune {keep}" if keep else to, f"{cost.bytes_before / 1e6:.1f}", f"{cost.bytes_after / 1e6:.1f}",
+            f"{cost.ratio:.1f}x", f"{cost.recall_at_10:.4f}", f"{grams.get('rows_after', model.ngrams.shape[0]):,}",
+            grams.get("by", "-"), tried, f"{seconds:.1f}", f"{cpu:.1f}", f"{cold:.3f}",
+        ]), flush=True)
+        shutil.rmtree(out, ignore_errors=True)
+
+
+def run_index(folder: Path, runs: int, word: str, build_args: list[str]) -> None:
+    """A fresh ``emb neighbors`` through the HNSW index against --exact and a bare Python, same run."""
+    import json
+
+    info = folder / "ann-index" / "index.json"
+    if not info.is_file():
+        t = time.perf_counter()
+        subprocess.run([*EMB, "index", str(folder), *build_args], check=True)
+        print(f"built the index in {time.perf_counter() - t:.1f} s", flush=True)
+    meta = json.loads(info.read_text())
+    print(f"\n== HNSW index of {folder}: {meta['rows']:,} rows, connectivity {meta['connectivity']}, expansion "
+          f"{meta['expansion_add']}/{meta['expansion_search']}, {meta['bytes'] / 1e6:.0f} MB, recall@10 "
+          f"{meta['recall_at_10']} on {meta['sampled']} words, built in {meta['seconds']} s", flush=True)
+    warm([p for p in folder.iterdir() if p.is_file()] + [folder / "ann-index" / "hnsw.usearch"])
+    floor, _ = wall([sys.executable, "-c", "import numpy"], runs)
+    c_floor = CPU["last"]
+    fast, _ = wall([*EMB, "neighbors", "-m", str(folder), word], runs)
+    c_fast = CPU["last"]
+    exact, _ = wall([*EMB, "neighbors", "-m", str(folder), word, "--exact"], runs)
+    c_exact = CPU["last"]
+    print(f"fresh `python -c 'import numpy'`:      {floor:.3f} s wall, {c_floor:.3f} s CPU (the floor)")
+    print(f"fresh `emb neighbors {word}` (HNSW):   {fast:.3f} s wall, {c_fast:.3f} s CPU   (target <= 0.15 s)")
+    print(f"fresh `emb neighbors {word} --exact`:  {exact:.3f} s wall, {c_exact:.3f} s CPU   HNSW is "
+          f"{exact / fast:.1f}x faster (wall), {c_exact / c_fast:.1f}x (CPU)", flush=True)
 
 
 def main() -> None:
@@ -102,6 +176,11 @@ def main() -> None:
     ap.add_argument("--skip-random", action="store_true")
     ap.add_argument("--cache", type=Path, default=Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "emb-bench")
     ap.add_argument("--scratch", type=Path, default=None, help="where compressed copies go (default: a temp folder)")
+    ap.add_argument("--fasttext", action="store_true", help="also prune a fastText model of the benchmark corpus")
+    ap.add_argument("--corpus", type=Path, default=Path("/work/shared/corpora"))
+    ap.add_argument("--prune-ngrams", default="100000", help="n-gram rows to keep (comma-separated)")
+    ap.add_argument("--index", type=Path, default=None, help="a model folder to time through its HNSW index")
+    ap.add_argument("--index-args", default="", help="extra `emb index` options when the index is built")
     args = ap.parse_args()
     pq = [int(x) for x in args.pq.split(",") if x]
     scratch = Path(tempfile.mkdtemp(prefix="emb-compress-", dir=args.scratch))
@@ -118,6 +197,12 @@ def main() -> None:
             run(folder, scratch, settings_for(dim, [int(d) for d in args.trained_pq.split(",") if d and dim % int(d) == 0], args.opq,
                              [k for k in args.kinds.split(",") if k]),
                 args.sample, args.runs, "king", True)
+        if args.fasttext:
+            run_fasttext(fasttext_model(args.cache, args.corpus), scratch,
+                         [int(n) for n in args.prune_ngrams.split(",") if n], args.runs)
+        if args.index:
+            run_index(args.index, args.runs, "w123" if args.index.name.startswith("emb-") else "king",
+                      args.index_args.split())
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 

@@ -6,7 +6,7 @@
 
 The names below are imported on first use, so ``import embcli`` (and the ``emb`` command) stays fast:
 ``load``, ``train``, ``evaluate``, ``search``, ``models``, ``Model``, ``Neighbor``, ``Evaluation``,
-``ModelSummary`` (from ``embcli.api``) and the errors ``EmbError``, ``UsageError``, ``ModelError``,
+``ModelSummary``, ``embed_file``, ``align`` (from ``embcli.api``) and the errors ``EmbError``, ``UsageError``, ``ModelError``,
 ``UnknownWordError``, ``FormatError``, ``CorpusError``, ``TrainingError`` (from ``embcli.errors``).
 """
 
@@ -16,7 +16,8 @@ from embcli._version import __version__
 # Before any kernel module imports numba: compiled kernels are cached in a user folder.
 _numba_cache.configure()
 
-_API = ("load", "train", "evaluate", "search", "models", "Model", "Neighbor", "Evaluation", "ModelSummary")
+_API = ("load", "train", "evaluate", "search", "models", "Model", "Neighbor", "Evaluation", "ModelSummary",
+        "embed_file", "align")
 _ERRORS = ("EmbError", "UsageError", "ModelError", "UnknownWordError", "FormatError", "CorpusError", "TrainingError")
 __all__ = ["__version__", *_API, *_ERRORS]
 

@@ -25,7 +25,9 @@ from embcli.folder.layout import MODEL_FILES
 from embcli.folder.storage import StoredRows, encode_rows, save_compressed, stored_norms
 from embcli.topk import topk
 
-KINDS = ("float16", "int8", "pq")
+KINDS = ("float32", "float16", "int8", "pq")
+# The storage of a fastText model's n-gram rows for each storage of its vectors (PQ: int8, a scale a row).
+NGRAM_KIND = {"float32": "float32", "float16": "float16", "int8": "int8", "pq": "int8"}
 RECALL_K = 10
 SAMPLE = 1000
 # k-means needs several rows per centroid: fewer words than this many per centroid are refused.
@@ -55,7 +57,7 @@ class Setting:
     def check(self, model: ModelFolder) -> "Setting":
         """This setting with PQ's defaults filled in; a ``UsageError`` for one that cannot work."""
         if self.to not in KINDS:
-            raise UsageError(f"unknown storage {self.to!r}: use --to float16, int8 or pq")
+            raise UsageError(f"unknown storage {self.to!r}: use --to float32, float16, int8 or pq")
         if self.to != "pq":
             if self.subquantizers is not None or self.opq:
                 raise UsageError("--subquantizers and --opq are for --to pq")
@@ -102,6 +104,9 @@ class Cost:
     source_storage: str = "float32"
     vector_bytes_before: int = 0  # the rows alone (vectors.npy, or the stored arrays)
     vector_bytes_after: int = 0
+    vocab_before: int = 0
+    vocab_after: int = 0
+    ngrams: dict | None = None  # fastText n-gram rows: storage, rows before/after, unseen-word cosines
 
     @property
     def ratio(self) -> float:
@@ -120,6 +125,9 @@ class Cost:
             "sampled_words": self.sampled,
             "scores": self.scores,
             "seconds": round(self.seconds, 2),
+            "vocab_before": self.vocab_before,
+            "vocab_after": self.vocab_after,
+            "ngrams": self.ngrams,
         }
 
 
@@ -277,31 +285,58 @@ def compress(
     benchmarks: bool = True,
     on_stage: Stage | None = None,
     baseline: Baseline | None = None,
+    max_vocab: int | None = None,
+    prune_ngrams: int | None = None,
+    prune_by: str = "auto",
 ) -> Cost:
     """Write ``model`` compressed by ``setting`` as the model folder ``target``; return what it cost.
 
     The cost is measured before anything is written and kept in ``meta.json`` under
     ``compression``. ``target`` is written atomically; ``model``'s folder is only read. A model that
-    is itself compressed is compressed again from its stored (decoded) values.
+    is itself compressed is compressed again from its stored (decoded) values. ``max_vocab`` keeps
+    the N most frequent words (recall@10 is then measured among them); ``prune_ngrams`` keeps N of a
+    fastText model's n-gram rows, chosen by ``prune_by`` (``embcli.prune``). A fastText model's
+    n-gram rows are stored as its vectors are (int8 for PQ).
     """
+    from embcli import prune
+
     if Path(target).resolve() == model.path.resolve():
         raise UsageError("the compressed model would replace its original: give another --name or --output")
     setting = setting.check(model)
     started = time.perf_counter()
     stage = on_stage or (lambda _: None)
+    if prune_ngrams is not None and (model.ngrams is None or not model.meta.get("fasttext")):
+        raise UsageError(f"--prune-ngrams is for fastText models: model {model.name!r} has no character n-grams")
+    work = prune.truncated(model, max_vocab) if max_vocab is not None else model
     if baseline is None:  # several settings of one model may share one (see dry_run)
         stage("measuring the original")
-        baseline = Baseline(model, sample, seed, benchmarks)
+        baseline = Baseline(work, sample, seed, benchmarks)
     stage(f"encoding {setting.label}")
-    stored, storage = encode(model, setting, seed)
+    stored, storage = encode(work, setting, seed)
+    ngrams, ngram_report = None, None
+    if work.ngrams is not None and work.meta.get("fasttext"):
+        kept = None
+        if prune_ngrams is not None:
+            stage(f"choosing {prune_ngrams:,} n-gram rows")
+            kept, ngram_report = prune.choose_ngrams(work, prune_ngrams, prune_by, seed)
+        kind = NGRAM_KIND[setting.to]
+        if kept is not None or kind != "float32" or "ngram_storage" in model.meta:
+            from embcli.folder.ngram_rows import encode_ngrams
+
+            stage(f"encoding the n-gram rows ({kind})")
+            ngrams = encode_ngrams(work.ngrams, kind, kept)  # ``kept`` are bucket ids, as the hashing gives
+        ngram_report = {**(ngram_report or {}), "storage": kind}
     stage("measuring the cost")
     cost, norms = measure(baseline, setting, stored, benchmarks)
+    cost.vocab_before, cost.vocab_after, cost.ngrams = model.vocab_size, work.vocab_size, ngram_report
+    cost.bytes_before = model_bytes(model)
     cost.seconds = time.perf_counter() - started
     meta = dict(model.meta)
+    meta.pop("state", None)  # the training state (state/) is not carried over: a smaller copy is not continued
     meta["compression"] = {**cost.as_dict(), "source": str(model.path)}
     stage("writing")
     with atomic_dir(Path(target), force=force) as tmp:
-        save_compressed(tmp, model, stored, storage, norms, meta)
+        save_compressed(tmp, work, stored, storage, norms, meta, ngrams)
     cost.bytes_after = model_bytes(ModelFolder(Path(target)))
     return cost
 

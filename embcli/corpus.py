@@ -301,19 +301,13 @@ class Corpus:
                 if first:
                     first = False
                     _check_text(stream, piece, name)
-                try:
-                    text = piece.decode("utf-8")
-                except UnicodeDecodeError:
-                    before = _replaced[0]
-                    text = piece.decode("utf-8", "embcli-count")
-                    stats.replaced_bytes += _replaced[0] - before
-                if "\x00" in text:
-                    text = text.replace("\x00", " ")
+                text, replaced = decode_piece(piece)
+                stats.replaced_bytes += replaced
                 stats.lines += 1
                 count += 1
                 if on_progress is not None and count % 4096 == 0:
                     on_progress(done_before + position(), total)
-                yield text.rstrip("\r\n")
+                yield text
         except OSError as exc:
             # Decompression errors are told by ``decompressed``; this is the disk or pipe failing.
             if caused_by_interrupt(exc):
@@ -321,6 +315,32 @@ class Corpus:
             raise CorpusError(f"{name}: cannot read ({exc.strerror or exc}): check the file") from None
         if on_progress is not None:
             on_progress(done_before + position(), total)
+
+
+def decode_piece(piece: bytes) -> tuple[str, int]:
+    """One line of bytes as the text every engine tokenizes, and how many bytes were not UTF-8.
+
+    Invalid bytes become one U+FFFD each, NUL bytes spaces, and line ends (``\\n``, ``\\r\\n``) are cut.
+    """
+    replaced = 0
+    try:
+        text = piece.decode("utf-8")
+    except UnicodeDecodeError:
+        before = _replaced[0]
+        text = piece.decode("utf-8", "embcli-count")
+        replaced = _replaced[0] - before
+    if "\x00" in text:
+        text = text.replace("\x00", " ")
+    return text.rstrip("\r\n"), replaced
+
+
+def line_pieces(line: bytes) -> Iterator[bytes]:
+    """The pieces one line of bytes (without its line end, or with it) is read as: itself, or for a
+    line longer than MAX_LINE_BYTES, the pieces ``Corpus.lines`` breaks it into at white space."""
+    if len(line) < MAX_LINE_BYTES:
+        yield line
+    else:
+        yield from _pieces(io.BytesIO(line))
 
 
 def _is_data_error(exc: Exception) -> bool:

@@ -10,6 +10,8 @@ METHODS = ("add", "mul")
 # Training (embcli.training.options).
 ALGORITHMS = ("word2vec", "fasttext", "glove")
 ARCHS = ("skipgram", "cbow")
+# Where training and counting run: in this process (emb's kernels) or on Spark (embcli.spark).
+ENGINES = ("local", "spark")
 LOSSES = ("ns", "hs")
 # What evaluation does with questions that hold unknown words (embcli.evaluation).
 OOV_POLICIES = ("skip", "wrong")

@@ -178,7 +178,9 @@ def _term(model: ModelFolder, text: str, word: str, index: int | None) -> Term:
         raise err
     vector = oov_vector(word, grams, int(ft["minn"]), int(ft["maxn"]))
     if vector is None:
-        raise UnknownWordError(f"unknown word {shown}: too short for any character n-gram of model {model.name!r}")
+        why = (f"model {model.name!r} kept none of its character n-grams when pruned (emb compress --prune-ngrams)"
+               if getattr(grams, "kept", None) is not None else f"too short for any character n-gram of model {model.name!r}")
+        raise UnknownWordError(f"unknown word {shown}: {why}")
     return Term(text, word, None, vector, float(np.linalg.norm(vector)))
 
 
@@ -275,17 +277,40 @@ def _prefiltered(model: ModelFolder, units: np.ndarray, k: int, restrict: int | 
     return prefilter.topk_cosine(index, model.vectors, model.norms, units, k, stop, exclude)
 
 
+def _indexed(model: ModelFolder, units: np.ndarray, k: int, restrict: int | None, exclude: np.ndarray, exact: bool):
+    """Cosine top-k through the model's HNSW index (``emb index``), or None to search exactly."""
+    if exact or restrict is not None:
+        return None
+    from embcli import ann
+
+    index = ann.opened(model)
+    if index is None:
+        return None
+    return ann.search(model, index, units, k, exclude)
+
+
+def _cosine_topk(model: ModelFolder, units: np.ndarray, k: int, restrict: int | None, exclude: np.ndarray,
+                 exact: bool):
+    """Cosine top-k by the HNSW index, the int8 prefilter (large batches) or the exact scan."""
+    found = _indexed(model, units, k, restrict, exclude, exact)
+    if found is None:
+        found = _prefiltered(model, units, k, restrict, exclude)
+    return found if found is not None else topk(model.vectors, model.norms, units, k, restrict, "cosine", exclude)
+
+
 def neighbors(
     model: ModelFolder,
     queries: Sequence[str],
     k: int = 10,
     metric: str = "cosine",
     restrict: int | None = None,
+    exact: bool = False,
 ) -> list[QueryResult]:
     """The k nearest words of each query word, the word itself excluded, in one pass for all.
 
     ``cosine`` matches gensim's ``most_similar``; ``dot`` ranks by raw dot product; ``euclidean``
     by distance between raw vectors, nearest first. A failed query carries its error; the rest run.
+    Cosine queries use the model's HNSW index when it has one (``emb index``), unless ``exact``.
     """
     _check_k(k, restrict)
     if metric not in METRICS:
@@ -304,8 +329,10 @@ def neighbors(
         terms = [r.terms[0] for r in part]
         qv = np.stack([t.unit() if metric == "cosine" else t.vector for t in terms])
         exclude = _exclude([[t] for t in terms])
-        found = _prefiltered(model, qv, k, restrict, exclude) if metric == "cosine" else None
-        rows, scores = found if found is not None else topk(model.vectors, model.norms, qv, k, restrict, metric, exclude)
+        if metric == "cosine":
+            rows, scores = _cosine_topk(model, qv, k, restrict, exclude, exact)
+        else:
+            rows, scores = topk(model.vectors, model.norms, qv, k, restrict, metric, exclude)
         for i, res in enumerate(part):
             res.hits = _hits(model, rows[i], scores[i])
     return results
@@ -403,6 +430,7 @@ def neighbors_of_vectors(
     k: int = 10,
     metric: str = "cosine",
     restrict: int | None = None,
+    exact: bool = False,
 ) -> list[list[Hit]]:
     """The k nearest words of each query vector (nothing excluded), in one pass for all.
 
@@ -424,8 +452,10 @@ def neighbors_of_vectors(
     for at in range(0, len(qv), step):
         part = qv[at : at + step]
         exclude = np.full((len(part), 1), -1, dtype=np.int64)
-        found = _prefiltered(model, part, k, restrict, exclude) if metric == "cosine" else None
-        rows, scores = found if found is not None else topk(model.vectors, model.norms, part, k, restrict, metric, exclude)
+        if metric == "cosine":
+            rows, scores = _cosine_topk(model, part, k, restrict, exclude, exact)
+        else:
+            rows, scores = topk(model.vectors, model.norms, part, k, restrict, metric, exclude)
         out.extend(_hits(model, rows[i], scores[i]) for i in range(len(part)))
     return out
 

@@ -48,8 +48,15 @@ def ngram_buckets(word: str, minn: int, maxn: int, buckets: int) -> list[int]:
 
 
 def oov_vector(word: str, ngrams: np.ndarray, minn: int, maxn: int) -> np.ndarray | None:
-    """The vector of an out-of-vocabulary word: the mean of its n-gram rows (None without n-grams)."""
+    """The vector of an out-of-vocabulary word: the mean of its n-gram rows (None without n-grams).
+
+    A pruned model's n-grams (``present``, see ``embcli.folder.ngram_rows``) count only the buckets it
+    kept; None when none of the word's n-grams was kept.
+    """
     rows = ngram_buckets(word, minn, maxn, ngrams.shape[0])
+    present = getattr(ngrams, "present", None)
+    if rows and present is not None:
+        rows = [r for r, keep in zip(rows, present(rows).tolist()) if keep]
     if not rows:
         return None
     return np.asarray(ngrams[np.asarray(rows)], dtype=np.float32).mean(axis=0, dtype=np.float32)

@@ -3,6 +3,11 @@
 ``unicode`` mode: NFKC, then case folding, then words as runs of Unicode word characters and
 combining marks, keeping inner apostrophes and hyphens (``don't``, ``state-of-the-art``). Curly
 apostrophes and Unicode hyphens are mapped to ASCII so ``God’s`` and ``God's`` are one word.
+Hangul compatibility jamo (U+3131-U+318E: ``ㅋㅋ``, ``ㅠㅠ``, ``ㅇㅇ``, common in Korean chat and
+reviews) are kept as written, where NFKC would turn them into conjoining jamo that display as
+fragments or fuse with their neighbours, and a run of them is a token of its own (``최고ㅋㅋ`` is
+``최고`` and ``ㅋㅋ``), as Korean analyzers such as kiwipiepy give them. Models written before this
+rule have ``keep_jamo`` false in their tokenizer settings and keep the old reading.
 ``whitespace`` mode: split on white space only, for pre-tokenized text and item sequences; case is
 kept unless ``lowercase`` is asked for.
 ``ko``, ``ja``, ``zh`` modes: a morphological analyzer (an optional extra, see ``embcli.morph``)
@@ -38,6 +43,9 @@ for _lo, _hi in ((0x80, 0xBF), (0x2000, 0x206F), (0x3000, 0x303F), (0xFE30, 0xFE
         if chr(_cp) not in _FOLD_MAP and unicodedata.category(chr(_cp))[0] in "PSZ":
             _FOLD_MAP[chr(_cp)] = " "
 _FOLD = str.maketrans(_FOLD_MAP)
+# Hangul compatibility jamo (ㅋ, ㅠ, ...): NFKC maps them to conjoining jamo, which ``nfkc`` spares.
+_COMPAT_JAMO = re.compile("[\u3131-\u318e]").search
+_JAMO_SPLIT = re.compile("([\u3131-\u318e]+)").split
 
 
 @dataclass(frozen=True)
@@ -52,6 +60,8 @@ class TokenizerSettings:
     min_token_length: int = 1
     pos_filter: str = "all"
     pos_tags: bool = False
+    # unicode mode: Hangul compatibility jamo kept and split off (False: NFKC like the rest, as emb 0.1 did).
+    keep_jamo: bool = True
 
     def __post_init__(self):
         if self.mode not in MODES:
@@ -82,14 +92,19 @@ class TokenizerSettings:
             data["analyzer"] = morph.describe(self.mode)
         else:
             del data["pos_filter"], data["pos_tags"]
+        if self.mode != "unicode":
+            del data["keep_jamo"]
         return data
 
     @classmethod
     def from_dict(cls, data: dict | None) -> "TokenizerSettings":
         """Settings from a model's metadata; unknown keys (from newer versions) are ignored."""
         data = data or {}
-        keys = ("mode", "lowercase", "min_token_length", "pos_filter", "pos_tags")
+        keys = ("mode", "lowercase", "min_token_length", "pos_filter", "pos_tags", "keep_jamo")
         known = {k: data[k] for k in keys if k in data}
+        if known.get("mode", "unicode") == "unicode":
+            # Settings written before the jamo rule existed read text as they did then.
+            known.setdefault("keep_jamo", False)
         return cls(**known)
 
 
@@ -109,7 +124,7 @@ def make_tokenizer(settings: TokenizerSettings) -> Callable[[str], list[str]]:
     else:
         findall = WORD_RE.findall
         ascii_findall = ASCII_WORD_RE.findall
-        normalize = unicodedata.normalize
+        normalize = nfkc if settings.keep_jamo else unicodedata.normalize
         lower = settings.lowercase
 
         def split(line: str) -> list[str]:
@@ -126,7 +141,30 @@ def make_tokenizer(settings: TokenizerSettings) -> Callable[[str], list[str]]:
     def split_min(line: str) -> list[str]:
         return [t for t in split(line) if len(t) >= min_len]
 
+    block = getattr(split, "block", None)
+    if block is not None:
+        split_min.block = lambda lines: [[t for t in toks if len(t) >= min_len] for toks in block(lines)]
     return split_min
+
+
+def block_tokenizer(tokenize: Callable[[str], list[str]]) -> Callable[[list[str]], list[list[str]]]:
+    """From a tokenizer of ``make_tokenizer``, a function from a block of lines to their token lists:
+    the tokenizer's own block form where it has one (the morphological modes prepare a block's text
+    at once), else the tokenizer applied line by line. Both give the same tokens."""
+    block = getattr(tokenize, "block", None)
+    if block is not None:
+        return block
+    return lambda lines: [tokenize(line) for line in lines]
+
+
+def nfkc(form: str, text: str) -> str:
+    """``unicodedata.normalize(form, text)`` sparing Hangul compatibility jamo, whose runs come out
+    with a space on each side (a token of their own)."""
+    if _COMPAT_JAMO(text) is None:
+        return unicodedata.normalize(form, text)
+    return "".join(
+        f" {piece} " if i % 2 else unicodedata.normalize(form, piece) for i, piece in enumerate(_JAMO_SPLIT(text))
+    )
 
 
 def normalize_word(word: str, settings: TokenizerSettings) -> str:
@@ -138,7 +176,7 @@ def normalize_word(word: str, settings: TokenizerSettings) -> str:
     if settings.morphological:
         return query_tokens(word, settings)[0]
     if settings.mode == "unicode":
-        word = unicodedata.normalize("NFKC", word).translate(_FOLD)
+        word = (nfkc if settings.keep_jamo else unicodedata.normalize)("NFKC", word).translate(_FOLD)
     if settings.lowercase:
         word = word.casefold()
     return word.strip()

@@ -102,3 +102,23 @@ def vec_file(tmp_path) -> Path:
     path = tmp_path / "vecs.txt"
     path.write_text("\n".join(lines) + "\n")
     return path
+
+
+SPARK_MASTER = "local[2]"
+
+
+@pytest.fixture(scope="session")
+def spark_session():
+    """One SparkSession (local[2]) for all in-process Spark tests of a test process: the library uses
+    the running session. The Spark tests share the xdist group "spark", so one process starts it."""
+    import os
+    import shutil
+
+    pytest.importorskip("pyspark")
+    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+        pytest.skip("no Java runtime (the CI installs openjdk-17-jre-headless)")
+    from embcli.spark.session import SparkOptions, get_session
+
+    spark = get_session(SparkOptions(master=SPARK_MASTER, conf={"spark.sql.shuffle.partitions": "4"}))
+    yield spark
+    spark.stop()

@@ -34,3 +34,52 @@ def test_model_cluster(tmp_path):
     result = model.cluster(k=4)
     assert result.k == 4 and sorted(result.sizes().tolist()) == [8, 8, 8, 8]
     assert {w for ws in result.central(8) for w in ws} == set(model.words)
+
+
+def test_align_ranks_the_words_that_moved(tmp_path):
+    from map_models import grouped_vectors
+
+    from embcli.folder import write_model
+
+    a = embcli.load(str(write_grouped_model(tmp_path / "a", ENGLISH)))
+    rotated = embcli.load(str(write_grouped_model(tmp_path / "b", ENGLISH, rotate=True)))
+    same = a.align(rotated)
+    assert len(same.moved) == 32 and max(d for _, d in same.moved) < 1e-4
+    # The same space rotated, but "apple" put among the animals: it is the word that moved most.
+    words, vectors = grouped_vectors(ENGLISH)
+    q, _ = np.linalg.qr(np.random.default_rng(7).standard_normal((24, 24)))
+    vectors[words.index("apple")] = vectors[words.index("dog")] + 0.01
+    (tmp_path / "c").mkdir()
+    write_model(tmp_path / "c", words, (vectors @ q).astype(np.float32), {"algorithm": "toy"})
+    moved = embcli.align(str(tmp_path / "a"), str(tmp_path / "c"), words=["apple", "dog", "king", "pear", "zzz"])
+    assert moved.moved[0][0] == "apple" and moved.moved[0][1] > 0.5
+    assert sorted(w for w, _ in moved.moved) == ["apple", "dog", "king", "pear"] and moved.unknown == ["zzz"]
+    assert moved.to_dict()["moved"][0]["word"] == "apple"
+    with pytest.raises(UsageError, match="not one string"):
+        a.align(rotated, words="king")
+
+
+def test_word_map_and_save_map_are_what_plot_does(tmp_path):
+    model = embcli.load(str(write_grouped_model(tmp_path / "en", ENGLISH)))
+    wmap = embcli.api.word_map(model, ["king", "queen", "apple", "nosuchword"], clusters=2)
+    assert wmap.words == ["king", "queen", "apple"] and wmap.unknown == ["nosuchword"]
+    assert wmap.panels[0].xy.shape == (3, 2) and len(set(wmap.clusters.tolist())) == 2
+    path, _ = embcli.api.save_map(wmap, tmp_path / "m.html")
+    assert path.read_text(encoding="utf-8").count("queen") >= 1
+    assert embcli.api.map_kind("x.SVG") == "svg"
+    with pytest.raises(UsageError, match=r"\.png, \.svg or \.html"):
+        embcli.api.map_kind("x.jpg")
+
+
+def test_write_projector_with_clusters(tmp_path):
+    model = embcli.load(str(write_grouped_model(tmp_path / "en", ENGLISH)))
+    result = model.cluster(k=4)
+    out = tmp_path / "proj"
+    assert model.write_projector(out, limit=len(result.words), clusters=result.labels) == 32
+    rows = (out / "metadata.tsv").read_text(encoding="utf-8").splitlines()
+    assert rows[0] == "word\tcount\tcluster" and len(rows) == 33
+    assert rows[1] == f"king\t320\t{result.labels[0]}"
+    assert len((out / "vectors.tsv").read_text().splitlines()) == 32
+    with pytest.raises(embcli.EmbError, match="force"):
+        model.write_projector(out)
+    assert model.write_projector(out, limit=5, force=True) == 5

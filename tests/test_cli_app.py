@@ -16,7 +16,7 @@ from embcli.cli.output import Renderer
 
 COMMANDS = [
     "train", "tokenize", "vocab", "neighbors", "similar", "analogy", "similarity", "doesnt-match", "vector",
-    "import", "export", "convert", "evaluate", "compress", "models", "plot", "cluster", "embed", "search",
+    "import", "export", "convert", "evaluate", "compress", "index", "models", "plot", "cluster", "embed", "search",
 ]
 SUBCOMMANDS = [["models", sub] for sub in ("list", "info", "use", "rm")]
 

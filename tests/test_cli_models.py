@@ -47,7 +47,7 @@ def test_list_tsv(store):
     meta = json.loads((store.path("alpha") / "meta.json").read_text())
     assert alpha["algorithm"] == "word2vec" and alpha["dim"] == "12"
     assert alpha["vocab"] == str(meta["vocab_size"])
-    size = sum(f.stat().st_size for f in store.path("alpha").iterdir())
+    size = sum(f.stat().st_size for f in store.path("alpha").rglob("*") if f.is_file())
     assert alpha["size"] == str(size)
     assert alpha["created"] == meta["created"]
     assert alpha["default"] == "true" and rows[1][-1] == "false"

@@ -315,7 +315,7 @@ def test_model_in_store_with_metadata(small_corpus):
     assert meta["algorithm"] == "glove" and meta["params"]["x_max"] == 10.0 and meta["params"]["memory"] == 0.04
     assert meta["glove"]["entries"] > 0 and len(meta["glove"]["costs"]) == 4
     assert sorted(p.name for p in store.path("g").iterdir()) == sorted(
-        ["meta.json", "vocab.txt", "vectors.npy", "norms.npy", "counts.npy"]
+        ["meta.json", "vocab.txt", "vectors.npy", "norms.npy", "counts.npy", "state"]
     )
     counts = np.load(store.path("g") / "counts.npy")
     assert np.all(np.diff(counts) <= 0) and counts[-1] >= 3

@@ -166,8 +166,8 @@ def test_settings_round_trip_and_record_the_analyzer():
     assert data["analyzer"]["name"] == "kiwipiepy"
     assert data["analyzer"]["versions"]["kiwipiepy"]
     assert TokenizerSettings.from_dict(data) == settings
-    # The unicode tokenizer's metadata is as before.
-    assert TokenizerSettings().as_dict() == {"mode": "unicode", "lowercase": True, "min_token_length": 1}
+    # The unicode tokenizer's metadata has no analyzer.
+    assert TokenizerSettings().as_dict() == {"mode": "unicode", "lowercase": True, "min_token_length": 1, "keep_jamo": True}
 
 
 def test_pos_options_need_a_morphological_tokenizer():
@@ -287,3 +287,43 @@ def test_worker_that_dies_stops_training(monkeypatch, emb_home, tmp_path):
 
 def test_errors_are_emb_errors():
     assert issubclass(MissingExtraError, EmbError)
+
+
+# ------------------------------------------------------------------ the corpus pass's block form
+
+
+def _written(name: str) -> list[str]:
+    return (ROOT / "bench" / "data" / name).read_text(encoding="utf-8").split()
+
+
+def test_fast_nfkc_is_nfkc():
+    import unicodedata
+
+    from embcli.morph import _nfkc
+
+    texts = _written("zh_sentences.txt") + _written("ja_sentences.txt") + [
+        "全角：ＡＢＣ　１２３！（括号）", "Ａ\u0301 ｶﾞｷﾞ ﬁ ① ＼～", "".join(chr(c) for c in range(0xFF00, 0xFFEF)),
+        "ㅋㅋ plain ascii", "",
+    ]
+    for text in texts:
+        assert _nfkc(text) == unicodedata.normalize("NFKC", text), text
+
+
+@pytest.mark.parametrize("language", ["ko", "ja", "zh"])
+@pytest.mark.parametrize("options", [{}, {"pos_filter": "content"}, {"pos_tags": True}, {"min_token_length": 2}])
+def test_block_form_gives_the_tokens_of_each_line(nsmc, language, options):
+    """What the corpus pass uses (a block of lines prepared at once) gives each line's own tokens, on
+    real Korean reviews (with ㅋㅋ) and written Japanese/Chinese, long lines and full-width forms."""
+    from embcli.tokenize import block_tokenizer
+
+    split = {"ko": ko, "ja": ja, "zh": zh}[language](**options)
+    if language == "ko":
+        lines = nsmc[:300]
+    else:
+        lines = _written(f"{language}_sentences.txt")
+        lines = lines + ["ＡＢＣ　ｄｅｆ，c++ 和 3.14！" + lines[0], "", "  。 、", "x" * 2500 + "。" + lines[1]]
+    block = block_tokenizer(split)
+    assert getattr(split, "block", None) is not None
+    got = block(lines)
+    assert got == [split(line) for line in lines]
+    assert any(got)

@@ -181,3 +181,26 @@ def test_stream_with_reused_buffers_gives_the_same_vectors(w2v, web_lines):
     reused = [p.vectors.copy() for _, p in Embedder(w2v, "mean").stream(iter(lines), batch=64, reuse=True)]
     np.testing.assert_array_equal(np.concatenate(reused), np.concatenate(plain))
     np.testing.assert_array_equal(np.concatenate(plain), Embedder(w2v, "mean").embed(lines).vectors)
+
+
+@pytest.mark.parametrize("keep_jamo", [True, False])
+def test_compiled_and_python_paths_agree_on_korean_reviews_with_jamo(tmp_path, keep_jamo):
+    """NSMC lines with ㅋㅋ/ㅠㅠ beside ASCII-only lines: the compiled path and the Python tokenizer
+    give the same vectors, for models of the jamo rule and models written before it."""
+    import lzma
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "sample_data" / "nsmc-3000.txt.xz"
+    with lzma.open(path, "rt", encoding="utf-8") as fh:
+        lines = [line.rstrip("\n") for line in fh][:600] + ["ok ok lol", "ㅋㅋ", "ㅋㅋ lol ㅠㅠ"]
+    settings = {"mode": "unicode", "keep_jamo": keep_jamo}
+    split = make_tokenizer(TokenizerSettings.from_dict(settings))
+    words = sorted({t for line in lines for t in split(line)})
+    assert ("ㅋㅋ" in words) is keep_jamo and ("\u110f\u110f" in words) is not keep_jamo
+    rng = np.random.default_rng(2)
+    model = ModelFolder(write_toy_model(tmp_path / "toy", words, rng.standard_normal((len(words), 8)), tokenizer=settings))
+    pooled = Embedder(model, "mean").embed(lines)
+    ref, counts = reference_mean(model, lines)
+    np.testing.assert_array_equal(pooled.words, counts)
+    np.testing.assert_allclose(pooled.vectors, ref, atol=1e-6)
+    assert counts[-1] == 3 and model.index_of(model.normalize("ㅋㅋ")) is not None

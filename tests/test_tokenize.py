@@ -82,8 +82,10 @@ def test_invalid_settings_are_usage_errors():
 def test_settings_round_trip_through_metadata():
     settings = TokenizerSettings(mode="whitespace", lowercase=True, min_token_length=2)
     assert TokenizerSettings.from_dict(settings.as_dict()) == settings
-    assert TokenizerSettings.from_dict({"mode": "unicode", "future_key": 1}) == TokenizerSettings()
-    assert TokenizerSettings.from_dict(None) == TokenizerSettings()
+    # Metadata without keep_jamo predates the jamo rule: it keeps NFKC on compatibility jamo.
+    assert TokenizerSettings.from_dict({"mode": "unicode", "future_key": 1}) == TokenizerSettings(keep_jamo=False)
+    assert TokenizerSettings.from_dict(None) == TokenizerSettings(keep_jamo=False)
+    assert TokenizerSettings.from_dict(TokenizerSettings().as_dict()) == TokenizerSettings()
 
 
 def test_normalize_word_matches_tokenizer():
@@ -126,3 +128,60 @@ def test_non_ascii_punctuation_separates_like_before():
     assert default("“Yes,” he said—“go…” • end") == ["yes", "he", "said", "go", "end"]
     assert default("東京、大阪。«ça» naïve—façade") == ["東京", "大阪", "ça", "naïve", "façade"]
     assert default("rock\u2013roll non\u00a0stop") == ["rock", "roll", "non", "stop"]
+
+
+# ------------------------------------------------------------------ Hangul compatibility jamo
+
+
+def _nsmc_jamo_lines() -> list[str]:
+    """The NSMC reviews of sample_data that hold Hangul compatibility jamo (ㅋㅋ, ㅠㅠ; 339 of 3,000)."""
+    import lzma
+    import re
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "sample_data" / "nsmc-3000.txt.xz"
+    with lzma.open(path, "rt", encoding="utf-8") as fh:
+        return [line.rstrip("\n") for line in fh if re.search("[\u3131-\u318e]", line)]
+
+
+JAMO_LINES = _nsmc_jamo_lines()
+
+
+def test_compatibility_jamo_stay_as_written_and_stand_alone_on_real_reviews():
+    assert len(JAMO_LINES) == 339
+    assert default(JAMO_LINES[0])[-4:] == ["시네마", "천국이", "있죠", "ㅎㅎ"]
+    assert default("일단 피바디가 똑똑한데 귀여움 ㅋㅋ 내용이 좀 난잡해서") == [
+        "일단", "피바디가", "똑똑한데", "귀여움", "ㅋㅋ", "내용이", "좀", "난잡해서"]
+    # Written against the word before it: split off, as the Korean analyzers do.
+    assert default("너무 멋진 마무리였고 감동적이였다ㅠㅠ") == ["너무", "멋진", "마무리였고", "감동적이였다", "ㅠㅠ"]
+    # NFKC still applies around them (full-width Latin, compatibility characters).
+    assert default("ＡＢＣ ㅋㅋ ﬁne") == ["abc", "ㅋㅋ", "fine"]
+    conjoining = [t for line in JAMO_LINES for t in default(line) if any(0x1100 <= ord(c) < 0x1200 for c in t)]
+    assert conjoining == []
+    for line in JAMO_LINES:
+        runs = [t for t in default(line) if all(0x3131 <= ord(c) <= 0x318E for c in t)]
+        assert "".join(runs) == "".join(c for c in line if 0x3131 <= ord(c) <= 0x318E)
+
+
+def test_compatibility_jamo_tokens_are_the_korean_analyzers():
+    pytest.importorskip("kiwipiepy")
+    import re
+    from collections import Counter
+
+    korean = make_tokenizer(TokenizerSettings(mode="ko"))
+    only_jamo = re.compile("^[\u3131-\u318e]+$").match
+    for line in JAMO_LINES:
+        ours = Counter(t for t in default(line) if only_jamo(t))
+        kiwi = Counter(t for t in korean(line) if only_jamo(t))
+        assert ours == kiwi, line
+
+
+def test_models_written_before_the_jamo_rule_keep_their_reading():
+    old = TokenizerSettings.from_dict({"mode": "unicode", "lowercase": True, "min_token_length": 1})
+    assert old.keep_jamo is False
+    assert make_tokenizer(old)("귀여움 ㅋㅋ") == ["귀여움", "\u110f\u110f"]  # conjoining jamo, as they were
+    assert normalize_word("ㅋㅋ", old) == "\u110f\u110f"
+    new = TokenizerSettings()
+    assert new.as_dict()["keep_jamo"] is True and TokenizerSettings.from_dict(new.as_dict()) == new
+    assert normalize_word("ㅋㅋ", new) == "ㅋㅋ"
+    assert "keep_jamo" not in TokenizerSettings(mode="whitespace").as_dict()

@@ -62,7 +62,9 @@ def test_cli_summary_and_default(trained_home):
 
 def test_model_folder_files_and_shapes(w2v):
     files = sorted(p.name for p in w2v.path.iterdir())
-    assert files == ["counts.npy", "meta.json", "norms.npy", "vectors.npy", "vocab.txt"]
+    # emb's own kernels keep the training state (--continue); gensim's trainer has none to keep.
+    state = ["state"] if w2v.meta["trainer"] == "word2vec" else []
+    assert files == sorted(["counts.npy", "meta.json", "norms.npy", "vectors.npy", "vocab.txt", *state])
     for name in ("counts.npy", "norms.npy", "vectors.npy"):
         np.load(w2v.path / name, allow_pickle=False)  # no pickles anywhere
     V = len(w2v.words)
@@ -94,7 +96,7 @@ def test_meta_json(w2v, web_file):
     assert params["lr"] == 0.025 and params["sample"] == 1e-3 and params["threads"] == 1
     assert params["ns_exponent"] == 0.75
     assert "minn" not in params
-    assert meta["tokenizer"] == {"mode": "unicode", "lowercase": True, "min_token_length": 1}
+    assert meta["tokenizer"] == {"mode": "unicode", "lowercase": True, "min_token_length": 1, "keep_jamo": True}
     corpus = meta["corpus"]
     assert corpus["inputs"] == [str(web_file)]
     assert corpus["lines"] == 4000 and corpus["files"] == 1 and corpus["replaced_bytes"] == 0
@@ -163,7 +165,7 @@ def test_no_lowercase(small_corpus):
 def test_fasttext_folder(fasttext_run):
     model, result = fasttext_run
     assert sorted(p.name for p in model.path.iterdir()) == [
-        "counts.npy", "meta.json", "ngrams.npy", "norms.npy", "vectors.npy", "vocab.txt",
+        "counts.npy", "meta.json", "ngrams.npy", "norms.npy", "state", "vectors.npy", "vocab.txt",
     ]
     assert model.ngrams.shape == (5000, 12) and model.ngrams.dtype == np.float32
     assert model.meta["fasttext"] == {"minn": 3, "maxn": 6, "buckets": 5000}

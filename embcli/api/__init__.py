@@ -13,16 +13,21 @@ memory-mapped, never copied: opening a million-word model takes milliseconds.
 """
 
 from embcli.api.files import convert, import_vectors, load_name, model_info, remove, set_default, store_folder, write_output
-from embcli.api.functions import Evaluation, ModelSummary, evaluate, load, models, search, train
+from embcli.api.functions import (
+    Evaluation, ModelSummary, align, count_words, embed_file, evaluate, load, models, search, train,
+)
+from embcli.api.lines import EmbeddedBlock, EmbedSummary
+from embcli.api.maps import Alignment, map_kind, read_words, save_map, word_map
 from embcli.api.model import Model, Neighbor, ProgressFn, QueryLike
 from embcli.api.results import RowProgressFn, Transfer
 from embcli.api.text import MAX_QUERY_LINE, check_query, check_query_line, parse_terms, parse_vector
 from embcli.query import QueryResult, SimilarityResult, VectorResult
 
 __all__ = [
-    "Model", "Neighbor", "ModelSummary", "Evaluation", "load", "models", "train", "evaluate", "search",
+    "Model", "Neighbor", "ModelSummary", "Evaluation", "load", "models", "train", "evaluate", "search", "count_words",
     "check_query", "parse_terms", "parse_vector", "QueryLike", "ProgressFn",
     "QueryResult", "SimilarityResult", "VectorResult",
     "Transfer", "import_vectors", "convert", "load_name", "model_info", "set_default", "remove", "store_folder",
     "RowProgressFn", "write_output",
+    "embed_file", "EmbeddedBlock", "EmbedSummary", "align", "Alignment", "map_kind", "read_words", "save_map", "word_map",
 ]

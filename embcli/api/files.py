@@ -63,17 +63,19 @@ def load_name(name: str) -> Model:
 
 def model_info(spec: str | Path | None = None) -> dict:
     """A model's metadata (``meta.json``: algorithm, training options, corpus, tokenizer) with its
-    ``name``, ``path`` and whether it is the store's ``default``."""
+    ``name``, ``path``, whether it is the store's ``default``, whether it can be ``continuable``
+    (``emb train --continue``; else ``not_continuable`` says why) and its ``state_bytes`` on disk."""
     from embcli.folder import read_meta
     from embcli.open import resolve
     from embcli.store import ModelStore, storage_label
+    from embcli.training.resume import state_summary
 
     store = ModelStore()
     path = resolve(None if spec is None else str(spec), store)
     meta = read_meta(path)
     size = sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
     return {"name": path.name, "path": str(path), "default": store.default_name() == path.name,
-            "storage_kind": storage_label(meta), "size_bytes": size, **meta}
+            "storage_kind": storage_label(meta), "size_bytes": size, **state_summary(path, meta), **meta}
 
 
 def set_default(name: str) -> None:

@@ -42,65 +42,214 @@ def models() -> list[ModelSummary]:
 
 def train(
     corpus: str | Path | Sequence[str | Path],
-    algo: str = "word2vec",
+    algo: str | None = None,
     *,
     name: str | None = None,
     output: str | Path | None = None,
     force: bool = False,
     make_default: bool = True,
-    tokenizer: str = "unicode",
+    tokenizer: str | None = None,
     lowercase: bool | None = None,
-    min_token_length: int = 1,
-    pos_filter: str = "all",
-    pos_tags: bool = False,
+    min_token_length: int | None = None,
+    pos_filter: str | None = None,
+    pos_tags: bool | None = None,
     progress: ProgressFn | None = None,
+    continue_from: str | Path | None = None,
+    init: str | Path | None = None,
+    state: bool = True,
+    engine: str = "local",
+    master: str | None = None,
+    conf: dict[str, str] | None = None,
+    partitions: int | None = None,
+    spark_logs: bool = False,
     **options,
 ) -> Model:
     """Train a model on text files (paths, folders, globs; compressed files are read as they are).
 
     The model goes into the store as ``name`` (by default ``CORPUS-ALGO``, made the default model
-    unless ``make_default=False``), or into the folder ``output``. ``options`` are ``emb train``'s:
+    unless ``make_default=False``), or into the folder ``output``. ``algo`` is word2vec (the
+    default), fasttext or glove; ``options`` are ``emb train``'s:
     ``dim``, ``window``, ``epochs``, ``min_count``, ``max_vocab``, ``arch``, ``loss``, ``negative``,
     ``sample``, ``ns_exponent``, ``lr``, ``minn``, ``maxn``, ``buckets`` (FastText), ``memory``,
     ``x_max``, ``alpha`` (GloVe), ``threads``, ``seed``. ``tokenizer="ko"``, ``"ja"`` or ``"zh"``
     splits Korean, Japanese or Chinese into morphemes (extras ``embcli[ko]`` ...), ``pos_filter="content"``
     keeping only content morphemes and ``pos_tags=True`` tagging them. ``progress(stage, done, total, info)`` is
     called while tokenizing (bytes) and after each epoch. The run's figures are in ``model.trained``.
+
+    ``continue_from`` (a model name or folder) trains that model further on the corpus: its
+    settings and tokenizer are kept (an option contradicting them is a ``UsageError``), the other
+    options default to its own, and the result is a new model (by default ``MODEL-continued``)
+    unless ``force`` replaces MODEL. ``init`` (a model or any vector file) starts a new model from
+    pretrained vectors (``dim`` defaults to theirs; another is a ``UsageError``). ``state=False`` leaves the training state out of the
+    folder (it can then not be continued).
+
+    ``engine="spark"`` reads, tokenizes and trains in Apache Spark (the ``spark`` extra and Java 17+):
+    ``corpus`` is then any path Spark reads (``hdfs://``, ``s3a://``, globs), ``master`` its master URL
+    (default ``local[*]``, or the one spark-submit set), ``conf`` extra Spark properties,
+    ``partitions`` the partitions of the corpus and of MLlib's Word2Vec (``numPartitions``);
+    ``progress`` then also gets ``("spark", tasks_done, tasks_total, {"stage": id, "name": ...})``.
+    Word2Vec is MLlib's (skip-gram, hierarchical softmax); GloVe counts in Spark and fits here.
+    ``spark_logs=True`` leaves Spark's own log on stderr.
     """
     from embcli.corpus import Corpus
+    from embcli.open import open_model, resolve
     from embcli.tokenize import TokenizerSettings
     from embcli.training.options import TrainOptions
+    from embcli.training.resume import continue_settings, init_start, load_continue
     from embcli.training.run import default_model_name, train_to_folder, train_to_store
 
     inputs = [str(corpus)] if isinstance(corpus, (str, Path)) else [str(c) for c in corpus]
     if name is not None and output is not None:
         raise UsageError("give --name or --output, not both")
-    try:
-        settings = TrainOptions(algo=algo, **options)
-    except TypeError as exc:
-        raise UsageError(f"unknown training option: {exc}") from None
-    settings = settings.resolved()
-    tokenizer_settings = TokenizerSettings(
-        mode=tokenizer, lowercase=lowercase, min_token_length=min_token_length, pos_filter=pos_filter, pos_tags=pos_tags
-    )
+    if continue_from is not None and init is not None:
+        raise UsageError("give --continue or --init, not both")
+    tok = {"mode": tokenizer, "lowercase": lowercase, "min_token_length": min_token_length,
+           "pos_filter": pos_filter, "pos_tags": pos_tags}
+    store = ModelStore()
+    start = None
+    if continue_from is not None:
+        spec = str(continue_from)
+        path = resolve(spec, store)
+        given = dict(options, **({} if algo is None else {"algo": algo}))
+        try:
+            settings, tokenizer_settings = continue_settings(path, spec, given, tok)
+        except TypeError as exc:
+            raise UsageError(f"unknown training option: {exc}") from None
+        settings = settings.resolved()
+        start = load_continue(path, spec)
+        in_store = path.parent.resolve() == store.root.resolve()
+        if name is None and output is None:
+            if force:
+                name, output = (path.name, None) if in_store else (None, path)
+            else:
+                name = _unused_name(store, f"{path.name}-continued")
+    else:
+        pretrained = None if init is None else open_model(str(init), store)
+        if pretrained is not None and "dim" not in options:
+            options = dict(options, dim=pretrained.dim)  # --init without --dim: the vectors' own
+        try:
+            settings = TrainOptions(algo=algo or "word2vec", **options)
+        except TypeError as exc:
+            raise UsageError(f"unknown training option: {exc}") from None
+        settings = settings.resolved()
+        tokenizer_settings = TokenizerSettings(**{k: v for k, v in tok.items() if v is not None})
+        if pretrained is not None:
+            start = init_start(pretrained, str(init), settings.dim)
     tokenizer_settings.check_installed()
+    if engine == "spark":
+        if start is not None:
+            raise UsageError("--continue and --init train on the local engine only: leave out --engine spark")
+        return _train_spark(inputs, tokenizer_settings, settings, name, output, force, make_default, progress,
+                            master, conf, partitions, spark_logs)
+    if engine != "local":
+        raise UsageError(f"unknown engine {engine!r}: use local or spark")
+    if master is not None or conf or partitions is not None:
+        raise UsageError("--master, --conf and --partitions are options of --engine spark")
     source = Corpus(inputs)
     if output is not None:
         from embcli.api.paths import writing
 
         with writing(output):
             result = train_to_folder(source, tokenizer_settings, settings, Path(output), force=force,
-                                     on_progress=progress)
+                                     on_progress=progress, start=start, keep_state=state)
     else:
-        store = ModelStore()
         name = name or default_model_name(inputs, settings.algo)
         if store.path(name).exists() and not force:
             raise ModelError(f"model {name!r} exists: pass --force to replace it, or --name to choose another")
         result = train_to_store(store, name, source, tokenizer_settings, settings, force=force,
-                                make_default=make_default, on_progress=progress)
+                                make_default=make_default, on_progress=progress, start=start, keep_state=state)
     model = Model(result.path)
     model.trained = result
     return model
+
+
+def _unused_name(store: ModelStore, base: str) -> str:
+    """``base``, or ``base-2``, ``base-3``... the first that names no model of the store."""
+    name, n = base, 1
+    while store.path(name).exists():
+        n += 1
+        name = f"{base}-{n}"
+    return name
+
+def _store_target(inputs, algo, name, output, force):
+    """The store and the model name (or None, None with ``output``), refusing a name in use."""
+    from embcli.training.run import default_model_name
+
+    if output is not None:
+        return None, None
+    store = ModelStore()
+    name = name or default_model_name(inputs, algo)
+    if store.path(name).exists() and not force:
+        raise ModelError(f"model {name!r} exists: pass --force to replace it, or --name to choose another")
+    return store, name
+
+
+def _train_spark(inputs, tokenizer_settings, settings, name, output, force, make_default, progress,
+                 master, conf, partitions, spark_logs) -> Model:
+    from embcli.spark.run import train_spark
+    from embcli.spark.session import SparkOptions
+
+    if "-" in inputs:
+        raise UsageError("--engine spark reads files, not stdin: give paths Spark can read")
+    spark_options = SparkOptions(master=master, conf=dict(conf or {}), partitions=partitions, show_logs=spark_logs)
+    store, name = _store_target(inputs, settings.algo, name, output, force)
+    if output is not None:
+        from embcli.api.paths import writing
+
+        with writing(output):
+            result = train_spark(inputs, tokenizer_settings, settings, spark_options, target=Path(output), force=force,
+                                 on_progress=progress)
+    else:
+        result = train_spark(inputs, tokenizer_settings, settings, spark_options, store=store, name=name, force=force,
+                             make_default=make_default, on_progress=progress)
+    model = Model(result.path)
+    model.trained = result
+    return model
+
+
+def count_words(
+    corpus: str | Path | Sequence[str | Path],
+    *,
+    min_count: int = 1,
+    top: int | None = None,
+    tokenizer: str = "unicode",
+    lowercase: bool | None = None,
+    min_token_length: int = 1,
+    pos_filter: str = "all",
+    pos_tags: bool = False,
+    engine: str = "local",
+    master: str | None = None,
+    conf: dict[str, str] | None = None,
+    partitions: int | None = None,
+    spark_logs: bool = False,
+    progress: ProgressFn | None = None,
+):
+    """The words of a corpus with their counts, most frequent first (ties in order of first
+    appearance), as training sees them; and the corpus figures (``CorpusStats``: lines, replaced bytes).
+    ``engine="spark"`` counts in Spark (options as for ``train``)."""
+    from embcli.tokenize import TokenizerSettings
+
+    inputs = [str(corpus)] if isinstance(corpus, (str, Path)) else [str(c) for c in corpus]
+    settings = TokenizerSettings(mode=tokenizer, lowercase=lowercase, min_token_length=min_token_length,
+                                 pos_filter=pos_filter, pos_tags=pos_tags)
+    settings.check_installed()
+    if engine == "spark":
+        from embcli.spark.run import count_words_spark
+        from embcli.spark.session import SparkOptions
+
+        if "-" in inputs:
+            raise UsageError("--engine spark reads files, not stdin: give paths Spark can read")
+        options = SparkOptions(master=master, conf=dict(conf or {}), partitions=partitions, show_logs=spark_logs)
+        return count_words_spark(inputs, settings, options, min_count=min_count, top=top, on_progress=progress)
+    if engine != "local":
+        raise UsageError(f"unknown engine {engine!r}: use local or spark")
+    if master is not None or conf or partitions is not None:
+        raise UsageError("--master, --conf and --partitions are options of --engine spark")
+    from embcli.corpus import Corpus
+    from embcli.vocab import count_words as count_local
+
+    source = Corpus(inputs)
+    return count_local(source, settings, min_count=min_count, top=top), source.stats
 
 
 @dataclass
@@ -180,6 +329,23 @@ def search(queries: str | Sequence[str], docs, model: str | Model | None = None,
     ``model`` (a name, folder, file or ``Model``; None: the default model)."""
     opened = model if isinstance(model, Model) else load(model)
     return opened.search(queries, docs, k=k, pooling=pooling)
+
+
+def embed_file(inputs, output, model: str | Model | None = None, pooling: str = "mean", format: str = "tsv",
+               empty: str = "zero", sif_sample: int = 100_000):
+    """Embed every line of text files into one vector file: ``Model.embed_file`` on ``model`` (a name,
+    folder, file or ``Model``; None: the default model)."""
+    opened = model if isinstance(model, Model) else load(model)
+    return opened.embed_file(inputs, output, pooling=pooling, format=format, empty=empty, sif_sample=sif_sample)
+
+
+def align(first: str | Model, second: str | Model, words: Sequence[str] | None = None, top: int | None = None,
+          neighbors_of: str | None = None, k: int = 30):
+    """``Model.align``: two models (names, folders, files or ``Model``) aligned by orthogonal
+    Procrustes, and the words that moved most between them."""
+    a = first if isinstance(first, Model) else load(first)
+    b = second if isinstance(second, Model) else load(second)
+    return a.align(b, words, top, neighbors_of, k)
 
 
 def _paths(value) -> list[Path]:

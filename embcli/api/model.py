@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable, Iterator, Sequence, Union
+from typing import BinaryIO, Callable, Iterable, Iterator, Sequence, Union
 
 import numpy as np
 
 from embcli import query as _query
+from embcli.api.lines import EmbeddedBlock, EmbedSummary
+from embcli.api.maps import Alignment
 from embcli.api.results import Transfer
 from embcli.errors import UsageError
 from embcli.query import Hit, QueryResult, SimilarityResult, VectorResult
@@ -179,21 +181,22 @@ class Model:
     # ------------------------------------------------------------------------------ queries
 
     def neighbors(self, query: QueryLike, k: int = 10, metric: str = "cosine",
-                  restrict: int | None = None) -> list[Neighbor] | list[list[Neighbor]]:
+                  restrict: int | None = None, exact: bool = False) -> list[Neighbor] | list[list[Neighbor]]:
         """The ``k`` nearest words of a word, a vector, or each of several words or vectors.
 
         ``query`` is a word (its own row is never an answer), a 1-D vector of the model's dimension,
         a list of words or a 2-D array (one answer list each, computed in one pass over the matrix).
         ``metric``: ``cosine`` (as gensim's most_similar), ``euclidean`` (distance, nearest first) or
-        ``dot``. ``restrict`` searches only the N most frequent words.
+        ``dot``. ``restrict`` searches only the N most frequent words. A model with an HNSW index
+        (``build_index``) answers cosine queries through it; ``exact=True`` scans every row instead.
         """
         if isinstance(query, str):
-            return self.neighbors_many([query], k, metric, restrict)[0]
+            return self.neighbors_many([query], k, metric, restrict, exact)[0]
         if isinstance(query, np.ndarray) and query.ndim == 2:
-            return [_neighbors(h) for h in _query.neighbors_of_vectors(self._folder, list(query), k, metric, restrict)]
+            return [_neighbors(h) for h in _query.neighbors_of_vectors(self._folder, list(query), k, metric, restrict, exact)]
         if isinstance(query, np.ndarray) or (len(query) and not isinstance(query[0], str)):
-            return _neighbors(_query.neighbors_of_vectors(self._folder, [query], k, metric, restrict)[0])
-        return self.neighbors_many(list(query), k, metric, restrict)
+            return _neighbors(_query.neighbors_of_vectors(self._folder, [query], k, metric, restrict, exact)[0])
+        return self.neighbors_many(list(query), k, metric, restrict, exact)
 
     def queries_per_batch(self, k: int, restrict: int | None = None) -> int:
         """How many queries of ``k`` answers a program should ask together so that one batch's
@@ -201,17 +204,17 @@ class Model:
         return _query.queries_per_pass(self._folder, k, restrict)
 
     def neighbors_many(self, words: Sequence[str], k: int = 10, metric: str = "cosine",
-                       restrict: int | None = None) -> list[list[Neighbor]]:
+                       restrict: int | None = None, exact: bool = False) -> list[list[Neighbor]]:
         """``neighbors`` of each word, answered together; raises the first query's error."""
-        results = self.query_neighbors(words, k, metric, restrict)
+        results = self.query_neighbors(words, k, metric, restrict, exact)
         _raise_first(results)
         return [_neighbors(r.hits) for r in results]
 
     def query_neighbors(self, words: Sequence[str], k: int = 10, metric: str = "cosine",
-                        restrict: int | None = None) -> list[QueryResult]:
+                        restrict: int | None = None, exact: bool = False) -> list[QueryResult]:
         """``neighbors`` of many words for a stream of queries: a failed query carries its ``error``
         (an unknown word) instead of raising, and the others are answered. Bad ``k``/``metric`` raise."""
-        return _query.neighbors(self._folder, list(words), k=k, metric=metric, restrict=restrict)
+        return _query.neighbors(self._folder, list(words), k=k, metric=metric, restrict=restrict, exact=exact)
 
     def analogy(self, a: str, b: str, c: str, k: int = 5, method: str = "add",
                 restrict: int | None = None) -> list[Neighbor]:
@@ -284,6 +287,51 @@ class Model:
 
         return embed_lines(self._folder, lines, pooling)
 
+    def embed_lines(self, lines: Iterable[str], pooling: str = "mean", *, sif_sample: int = 100_000,
+                    batch: int = 8192, reuse: bool = False) -> Iterator[EmbeddedBlock]:
+        """Embed a stream of lines (a file object, a generator) block by block, in bounded memory:
+        an iterator of ``EmbeddedBlock`` (``numbers`` counted from 1, ``lines``, ``vectors``,
+        ``empty``, ``component``). Blocks are pooled in two threads while the next is read.
+
+        For ``sif`` the component comes from the first ``sif_sample`` lines, held back until then.
+        With ``reuse`` a block's ``vectors`` are overwritten by a later block: for a consumer that
+        is done with each block (writes it out) before asking for the next. Bad settings (a pooling
+        the model cannot do) raise here, before any line is read.
+        """
+        from embcli.api.lines import embed_blocks
+
+        return embed_blocks(self._folder, lines, pooling, sif_sample, batch, reuse)
+
+    def embed_file(self, inputs: str | Path | Sequence[str | Path], output: str | Path | BinaryIO,
+                   pooling: str = "mean", format: str = "tsv", empty: str = "zero",
+                   sif_sample: int = 100_000) -> EmbedSummary:
+        """Embed every line of text files (``-``: stdin; compressed files as they are) into one vector
+        file, as ``emb embed`` does: ``format`` tsv or jsonl (line, text, vector), npy (the matrix) or
+        parquet (line, text, vector; the model, pooling and SIF component in its metadata, for
+        ``search``). ``output`` is a path (replaced atomically) or a binary stream. Lines without a
+        known word get a zero vector (``empty="zero"``) or are left out (``"drop"``); the returned
+        ``EmbedSummary`` counts them. Input that is not UTF-8 raises ``CorpusError``."""
+        from embcli.api.lines import embed_file
+
+        return embed_file(self._folder, inputs, output, pooling, format, empty, sif_sample)
+
+    def open_docs(self, source: str | Path | Sequence[str], pooling: str | None = None):
+        """A collection of documents to search many times (``search``, ``query_docs``): a Parquet
+        written by ``embed_file`` (its vectors reused), a text file (one document a line, embedded
+        now) or a list of lines. ``len()`` is its size, ``empty`` how many have no known word and
+        ``meta`` a Parquet's metadata (the model that embedded it)."""
+        from embcli.api.lines import open_docs
+
+        return open_docs(self._folder, source, pooling)
+
+    def query_docs(self, queries: Sequence[str], docs, k: int = 10) -> list:
+        """``search`` for a stream of queries against a collection from ``open_docs``: one
+        ``DocResult`` per query (``query``, ``hits``), a query without a known word carrying its
+        ``error`` instead of raising. A bad ``k`` raises."""
+        from embcli.docsearch import search_docs
+
+        return search_docs(self._folder, docs, list(queries), k=k)
+
     def search(self, queries: str | Sequence[str], docs, k: int = 10, pooling: str | None = None):
         """The ``k`` documents nearest a query line by cosine, as ``emb search``: a list of ``DocHit``
         (rank, line, score, text), or one such list for each query of a list.
@@ -305,18 +353,49 @@ class Model:
 
     def compress(self, to: str = "int8", *, name: str | None = None, output: str | Path | None = None,
                  subquantizers: int | None = None, bits: int = 8, opq: bool = False, force: bool = False,
-                 sample: int = 1000, benchmarks: bool = True, seed: int = 0) -> "Model":
-        """A smaller copy of this model (``to``: float16, int8, or pq, which needs the compress extra)
-        written to the store as ``name`` (default ``NAME-TO``) or the folder ``output``; this model is
-        not changed. The returned model's ``compression`` is the measured cost (``embcli.compress.Cost``:
-        sizes, recall@10 against this model, benchmark scores before and after)."""
+                 sample: int = 1000, benchmarks: bool = True, seed: int = 0, max_vocab: int | None = None,
+                 prune_ngrams: int | None = None, prune_by: str = "auto") -> "Model":
+        """A smaller copy of this model (``to``: float32, float16, int8, or pq, which needs the compress
+        extra) written to the store as ``name`` (default ``NAME-TO``) or the folder ``output``; this
+        model is not changed. ``max_vocab`` keeps the N most frequent words; ``prune_ngrams`` keeps N of
+        a fastText model's n-gram rows (``prune_by``: auto, words, counts or norm). The returned model's
+        ``compression`` is the measured cost (``embcli.compress.Cost``: sizes, recall@10 against this
+        model, benchmark scores before and after, the n-gram report)."""
         from embcli.compress import Setting, compress, target_path
 
         target = target_path(self._folder, to, name, None if output is None else Path(output), force)
-        cost = compress(self._folder, target, Setting(to, subquantizers, bits, opq), force, sample, seed, benchmarks)
+        cost = compress(self._folder, target, Setting(to, subquantizers, bits, opq), force, sample, seed, benchmarks,
+                        max_vocab=max_vocab, prune_ngrams=prune_ngrams, prune_by=prune_by)
         small = Model(target)
         small.compression = cost
         return small
+
+    def build_index(self, kind: str = "hnsw", *, connectivity: int | None = None, expansion_add: int | None = None,
+                    expansion_search: int | None = None, sample: int = 1000, seed: int = 0, threads: int = 0,
+                    on_progress=None) -> dict:
+        """Build an approximate-neighbour index (``hnsw``, needs the index extra) into the model's
+        folder; cosine ``neighbors`` then use it (``exact=True`` still scans every row). Returns the
+        index's settings and its recall@10 against the exact search on ``sample`` words, as kept in
+        ``ann-index/index.json``. ``on_progress(stage, done, total)``: stages ``add`` and ``recall``."""
+        from embcli import ann
+
+        info = ann.build(self._folder, kind, connectivity or ann.CONNECTIVITY, expansion_add or ann.EXPANSION_ADD,
+                         expansion_search or ann.EXPANSION_SEARCH, sample, seed, threads, on_progress)
+        return info.as_dict()
+
+    @property
+    def index_info(self) -> dict | None:
+        """The settings and measured recall of the model's approximate-neighbour index, or None."""
+        from embcli import ann
+
+        info = ann.read_info(self._folder.path)
+        return None if info is None else info.as_dict()
+
+    def remove_index(self) -> bool:
+        """Remove the model's approximate-neighbour index; whether it had one."""
+        from embcli import ann
+
+        return ann.remove(self._folder)
 
     def export(self, path: str | Path, format: str | None = None, limit: int | None = None,
                normalize: bool = False, force: bool = False, progress=None):
@@ -355,6 +434,24 @@ class Model:
         from embcli.clusters import cluster_model
 
         return cluster_model(self._folder, k, top, seed)
+
+    def align(self, other: "Model", words: Sequence[str] | None = None, top: int | None = None,
+              neighbors_of: str | None = None, k: int = 30) -> Alignment:
+        """Rotate ``other`` onto this model by orthogonal Procrustes on the shared frequent words and
+        rank the chosen words (a list, the ``top`` most frequent, or ``neighbors_of`` a word and its
+        ``k`` nearest; by default the 300 most frequent) by the cosine distance between their two
+        aligned vectors: an ``Alignment`` whose ``moved`` lists (word, distance), largest first."""
+        from embcli.api.maps import align
+
+        return align(self._folder, other, words, top, neighbors_of, k)
+
+    def write_projector(self, folder: str | Path, limit: int | None = None, clusters: Sequence[int] | None = None,
+                        normalize: bool = False, force: bool = False) -> int:
+        """A folder for TensorBoard's Embedding Projector of the first ``limit`` words (with a cluster
+        column given ``clusters``, e.g. ``model.cluster(k).labels``); the rows written."""
+        from embcli.api.maps import write_projector
+
+        return write_projector(self._folder, folder, limit, clusters, normalize, force)
 
     def to_gensim(self):
         """A gensim ``KeyedVectors`` over the same numbers: the memory-mapped matrix is shared, not

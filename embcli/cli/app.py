@@ -236,7 +236,7 @@ def root(
 
 
 def _register() -> None:
-    from embcli.cli import compress, embed, evaluate, io, models, plot, query, text, train
+    from embcli.cli import compress, embed, evaluate, index, io, models, plot, query, text, train
 
     train.register(app)
     query.register(app)
@@ -245,6 +245,7 @@ def _register() -> None:
     evaluate.register(app)
     embed.register(app)
     compress.register(app)
+    index.register(app)
     app.add_typer(models.app, name="models")
     plot.register(app)
 

@@ -13,9 +13,17 @@ from embcli.cli.options import FormatOpt, OutputFormat
 
 
 class Storage(str, Enum):
+    float32 = "float32"
     float16 = "float16"
     int8 = "int8"
     pq = "pq"
+
+
+class PruneBy(str, Enum):
+    auto = "auto"
+    words = "words"
+    counts = "counts"
+    norm = "norm"
 
 
 EXAMPLES = """\
@@ -26,6 +34,8 @@ Examples:
   emb compress wiki --to pq --subquantizers 75    PQ codes (needs pip install 'embcli[compress]')
   emb compress wiki --to pq --opq --name wiki-s   optimized PQ (a learned rotation first)
   emb compress wiki --dry-run                     the cost of several settings, nothing written
+  emb compress wiki --max-vocab 100000 --to float32   the 100,000 most frequent words, float32
+  emb compress ft --prune-ngrams 100000           a fastText model with 100,000 n-gram rows (int8)
 """
 
 COLUMNS = ["setting", "size", "ratio", "vectors ratio", "recall@10", "analogy", "ws353", "simlex", "seconds"]
@@ -81,6 +91,17 @@ def compress_cmd(
         bool, typer.Option("--no-benchmarks", help="Skip the analogy and word-pair sets (recall@10 only).")
     ] = False,
     seed: Annotated[int, typer.Option("--seed", min=0, help="Seed of the sampled words and the codebooks.")] = 0,
+    max_vocab: Annotated[
+        Optional[int], typer.Option("--max-vocab", help="Keep only the N most frequent words.", show_default=False)
+    ] = None,
+    prune_ngrams: Annotated[
+        Optional[int], typer.Option("--prune-ngrams", help="fastText: keep only N n-gram rows (unseen words still"
+                                    " get vectors from the kept ones).", show_default=False)
+    ] = None,
+    prune_by: Annotated[
+        PruneBy, typer.Option("--prune-by", help="Which n-gram rows to keep: measured on unseen words (auto), or by"
+                              " the vocabulary words using them (words, counts), or by their norm.")
+    ] = PruneBy.auto,
     fmt: FormatOpt = OutputFormat.auto,
 ) -> None:
     """Write a smaller copy of a model (float16, int8 or product-quantized vectors) and print what it cost.
@@ -100,6 +121,8 @@ def compress_cmd(
         raise UsageError(f"model {source.name!r} has no words: nothing to compress")
     out = Renderer(fmt.value, COLUMNS)
     benchmarks = not no_benchmarks
+    if dry_run and (max_vocab is not None or prune_ngrams is not None):
+        raise UsageError("--dry-run compares storages only: drop --max-vocab/--prune-ngrams, or --dry-run")
     if dry_run:
         settings = dry_run_settings(source)
         info(f"measuring {len(settings)} settings on {source.name} ({source.vocab_size:,} x {source.dim}); nothing is written")
@@ -110,9 +133,20 @@ def compress_cmd(
     target = target_path(source, to.value, name, output, force)
     if source.storage != "float32":
         info(f"{source.name} is stored as {source.storage}: compressing again from its stored values")
-    cost = compress(source, target, setting, force, sample, seed, benchmarks, on_stage=lambda s: info(f"{s}..."))
+    cost = compress(source, target, setting, force, sample, seed, benchmarks, on_stage=lambda s: info(f"{s}..."),
+                    max_vocab=max_vocab, prune_ngrams=prune_ngrams, prune_by=prune_by.value)
     out.row(_row(cost, out.fmt))
     out.close()
+    if cost.vocab_after != cost.vocab_before:
+        info(f"kept the {cost.vocab_after:,} most frequent of {cost.vocab_before:,} words"
+             " (recall@10 is measured among them)")
+    grams = cost.ngrams
+    if grams and "rows_after" in grams:
+        tried = ", ".join(f"{k} {v['median_cosine']}" for k, v in grams["criteria"].items())
+        info(f"n-gram rows: {grams['rows_before']:,} -> {grams['rows_after']:,} ({grams['storage']}), kept by"
+             f" {grams['by']}; median cosine of {grams['unseen_words']} unseen words to the original: {tried}")
+    elif grams:
+        info(f"n-gram rows stored as {grams['storage']}")
     info(f"wrote {target} ({setting.to}): {human_bytes(cost.bytes_before)} -> {human_bytes(cost.bytes_after)}")
 
 

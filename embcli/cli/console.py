@@ -114,6 +114,7 @@ class TrainProgress(StderrProgress):
         super().__init__()
         self.tok_task = None
         self.train_task = None
+        self.spark_task = None
         self.tokens = 0
 
     def words_per_second(self, epochs_done: float, now: float) -> float:
@@ -144,6 +145,13 @@ class TrainProgress(StderrProgress):
                     f"{human_count(self.tokens / spent)} tokens/s"
                 )
             self.progress.update(self.tok_task, completed=done, total=total, rate=rate)
+        elif stage == "spark":
+            # Spark's stages one after the other: the tasks of the stage running now.
+            description = f"spark stage {info.get('stage', '')}"
+            if getattr(self, "spark_task", None) is None:
+                self.spark_task = self.progress.add_task(description, total=total, rate="")
+            self.progress.update(self.spark_task, description=description, completed=done, total=total,
+                                 rate=f"{info.get('name', '')} {int(done)}/{int(total or 0)} tasks")
         elif stage == "train":
             if self.tok_task is not None:
                 task = self.progress.tasks[self.tok_task]

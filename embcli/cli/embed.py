@@ -58,62 +58,19 @@ def embed_cmd(
     ] = 100_000,
 ) -> None:
     """One vector for each input line (a sentence, a document, a session of item ids)."""
-    import numpy as np
+    from embcli.api import load
 
-    from embcli.corpus import Corpus
-    from embcli.open import open_model
-    from embcli.sentences import Embedder, text_lines
-    from embcli.vector_writers import VectorWriter
-
-    m = open_model(model)
-    embedder = Embedder(m, pooling.value, sif_sample=sif_sample)
-    corpus = Corpus(inputs or ["-"])
+    m = load(model)
     if output is None and fmt.value in ("npy", "parquet") and sys.stdout.isatty():
         raise typer.BadParameter(f"{fmt.value} is binary: write it to a file with -o FILE", param_hint="--format")
-    meta = {"model": m.name, "model_path": os.path.realpath(m.path), "dim": m.dim, "pooling": pooling.value}
-    counts = {"lines": 0, "empties": 0}
-
-    def run(stream) -> None:
-        writer = VectorWriter(fmt.value, stream, m.dim, meta)
-        # The text and npy writers are done with a block when they return: its buffer can be reused.
-        reuse = fmt.value != "parquet"
-        for block, pooled in embedder.stream(text_lines(corpus), reuse=reuse):
-            if embedder.component is not None:
-                writer.set_meta(sif_component=[float(x) for x in embedder.component])
-            numbers = np.arange(pooled.first_line, pooled.first_line + len(block))
-            counts["lines"] += len(block)
-            missing = pooled.empty
-            counts["empties"] += int(missing.sum())
-            if empty is Empty.drop and missing.any():
-                keep = np.flatnonzero(~missing)
-                writer.write(numbers[keep], [block[i] for i in keep.tolist()], pooled.vectors[keep])
-            else:
-                writer.write(numbers, block, pooled.vectors)
-        writer.close()
-
-    def run_into(path: str) -> None:
-        with open(path, "wb") as stream:
-            run(stream)
-
-    if output is None or output == "-":
-        run(sys.stdout.buffer)
-    else:
-        from embcli.api import write_output
-        from embcli.errors import EmbError, OutputError
-
-        try:
-            # A regular file is replaced atomically; a FIFO, /dev/stdout or a device is written through.
-            write_output(output, run_into)
-        except EmbError:
-            raise
-        except OSError as exc:
-            raise OutputError(f"{output}: cannot write ({exc.strerror}): check the free space and permissions") from None
-    lines, empties = counts["lines"], counts["empties"]
-    if empties:
+    target = sys.stdout.buffer if output is None or output == "-" else output
+    done = m.embed_file(inputs or ["-"], target, pooling=pooling.value, format=fmt.value, empty=empty.value,
+                        sif_sample=sif_sample)
+    if done.empty:
         what = "left out" if empty is Empty.drop else "zero vectors"
-        warn(f"{empties} of {lines} lines have no word in the model's vocabulary ({what})")
+        warn(f"{done.empty} of {done.lines} lines have no word in the model's vocabulary ({what})")
     elif output is not None:
-        info(f"{lines} lines embedded into {output}")
+        info(f"{done.lines} lines embedded into {output}")
 
 
 def search_cmd(
@@ -132,16 +89,15 @@ def search_cmd(
     fmt: FormatOpt = OutputFormat.auto,
 ) -> None:
     """The documents nearest to each query by cosine, with their line number and text."""
-    from embcli.cli.output import Renderer
+    from embcli.api import load
     from embcli.cli.lines import stdin_lines
+    from embcli.cli.output import Renderer
     from embcli.cli.query import _Errors
-    from embcli.docsearch import open_docs, search_docs
-    from embcli.open import open_model
 
     if docs == "-" and not queries:
         raise typer.BadParameter("queries and documents cannot both come from stdin", param_hint="--docs")
-    m = open_model(model)
-    collection = open_docs(m, docs, pooling.value if pooling else None)
+    m = load(model)
+    collection = m.open_docs(docs, pooling.value if pooling else None)
     embedded_by = collection.meta.get("model_path")
     if embedded_by and os.path.realpath(embedded_by) != os.path.realpath(m.path):
         warn(f"{docs} was embedded with model {collection.meta.get('model', embedded_by)!r}, searched with {m.name!r}")
@@ -156,7 +112,7 @@ def search_cmd(
     for batch in batches:
         if not batch:
             continue
-        results = search_docs(m, collection, [q for _, q in batch], k=k)
+        results = m.query_docs([q for _, q in batch], collection, k=k)
         for (number, _), res in zip(batch, results):
             if res.error is not None:
                 errors.report(number, res.error)

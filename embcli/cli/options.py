@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from embcli.names import METHODS, POS_FILTERS
+from embcli.names import ENGINES, METHODS, POS_FILTERS
 from embcli.names import TOKENIZER_MODES as MODES
 
 # The choices come from the library: the CLI checks nothing the library does not define.
@@ -98,3 +98,50 @@ MinTokenLengthOpt = Annotated[
 QuietOpt = Annotated[
     bool, typer.Option("--quiet", "-q", help="No progress, summary or warnings on stderr (as `emb -q ...`).")
 ]
+
+
+# --engine spark and its settings (emb train, emb vocab).
+Engine = Enum("Engine", {name: name for name in ENGINES}, type=str)
+EngineOpt = Annotated[
+    Engine,
+    typer.Option(
+        help="Where to run: local (this machine, emb's kernels) or spark (Apache Spark: pip install"
+        " 'embcli[spark]' and Java 17+; CORPUS may then be any path Spark reads: hdfs://, s3a://, globs).",
+        rich_help_panel="Spark engine",
+    ),
+]
+MasterOpt = Annotated[
+    Optional[str],
+    typer.Option(
+        help="Spark master URL: local[*], local[N], spark://HOST:PORT, yarn, k8s://... [default: local[*], or"
+        " the master spark-submit set].",
+        show_default=False, rich_help_panel="Spark engine",
+    ),
+]
+ConfOpt = Annotated[
+    Optional[list[str]],
+    typer.Option(
+        "--conf", metavar="KEY=VALUE", help="A Spark property (repeatable), e.g. --conf spark.executor.memory=4g.",
+        show_default=False, rich_help_panel="Spark engine",
+    ),
+]
+PartitionsOpt = Annotated[
+    Optional[int],
+    typer.Option(
+        help="Word2Vec: MLlib's numPartitions (more: faster, lower quality) [default: 1]; GloVe and vocab:"
+        " partitions of the counting [default: the input's splits].",
+        show_default=False, rich_help_panel="Spark engine",
+    ),
+]
+VerboseOpt = Annotated[
+    bool,
+    typer.Option("--verbose", "-v", help="Show Spark's own log on stderr (--engine spark).", rich_help_panel="Spark engine"),
+]
+
+
+def spark_args(engine, master, conf, partitions, verbose) -> dict:
+    """The API's keyword arguments for the engine options."""
+    from embcli.spark.session import parse_conf
+
+    return {"engine": engine.value, "master": master, "conf": parse_conf(conf), "partitions": partitions,
+            "spark_logs": verbose}

@@ -1,4 +1,4 @@
-"""``emb plot`` and ``emb cluster``: maps of words and k-means clusters (thin over maps, render, clusters)."""
+"""``emb plot`` and ``emb cluster``: maps of words and k-means clusters (thin over the Python API)."""
 
 from __future__ import annotations
 
@@ -56,22 +56,19 @@ def plot_cmd(
 ) -> None:
     """Draw a 2-D map of words with their labels (PNG, SVG, or an offline HTML page)."""
     set_quiet(be_quiet)
-    from embcli.maps import build_map, read_words_file
-    from embcli.open import open_model
+    from embcli.api import load, map_kind, read_words, save_map, word_map
     from embcli.errors import UsageError
-    from embcli.render import output_kind, require, save_map
 
-    kind = output_kind(output)
-    require(kind)
+    kind = map_kind(output)
     if model and len(model) > 2:
         raise UsageError(f"-m given {len(model)} times: a map compares at most two models")
     wanted = list(words or [])
     if file is not None:
-        wanted += read_words_file(file)
+        wanted += read_words(file)
     if file is not None and not wanted:
         raise UsageError(f"{file} holds no words: give a file of words")
-    models = [open_model(m) for m in (model or [None])]
-    wmap = build_map(
+    models = [load(m) for m in (model or [None])]
+    wmap = word_map(
         models, wanted or None, top, neighbors_of, k, method.value, seed,
         clusters if color_by_cluster else None, hover_neighbours=8 if kind == "html" else 0,
     )
@@ -103,19 +100,12 @@ def cluster_cmd(
 ) -> None:
     """k-means clusters of the most frequent words: TSV word, cluster, distance on stdout."""
     set_quiet(be_quiet)
-    from embcli.clusters import cluster_model
-    from embcli.open import open_model
+    from embcli.api import load
 
-    m = open_model(model)
-    result = cluster_model(m, k, top, seed)
+    m = load(model)
+    result = m.cluster(k, top, seed)
     if projector is not None:
-        from pathlib import Path
-
-        from embcli.folder import atomic_dir
-        from embcli.formats.projector import write_projector
-
-        with atomic_dir(Path(projector), force=force) as tmp:
-            write_projector(m, tmp, limit=len(result.words), clusters=result.labels.tolist())
+        m.write_projector(projector, limit=len(result.words), clusters=result.labels, force=force)
     out = sys.stdout
     out.write("word\tcluster\tdistance\n")
     for word, label, distance in zip(result.words, result.labels.tolist(), result.distances.tolist()):

@@ -156,9 +156,15 @@ def neighbors_cmd(
             help="Query by vectors read from a file or stdin (-), one a line: numbers, or emb vector's output.",
         ),
     ] = None,
+    exact: Annotated[
+        bool, typer.Option("--exact", help="Scan every row even when the model has an HNSW index (emb index).")
+    ] = False,
     fmt: FormatOpt = OutputFormat.auto,
 ) -> None:
-    """The k nearest words of each query word (the word itself excluded), or of each vector."""
+    """The k nearest words of each query word (the word itself excluded), or of each vector.
+
+    A model with an HNSW index (emb index) answers cosine queries through it; --exact scans every row.
+    """
     from embcli.cli.output import Renderer
 
     m = _open(model)
@@ -167,10 +173,11 @@ def neighbors_cmd(
     if vector is not None:
         if words:
             raise typer.BadParameter("give query words or --vector, not both", param_hint="--vector")
-        _vector_neighbors(m, vector, k, metric.value, restrict, out, errors)
+        _vector_neighbors(m, vector, k, metric.value, restrict, out, errors, exact)
     else:
         for batch in _chunks(_queries(words, None, errors), m.queries_per_batch(k, restrict)):
-            results = m.query_neighbors([q[0] for _, q in batch], k=k, metric=metric.value, restrict=restrict)
+            results = m.query_neighbors([q[0] for _, q in batch], k=k, metric=metric.value, restrict=restrict,
+                                        exact=exact)
             for (number, _), res in zip(batch, results):
                 _emit_hits(out, errors, number, res, m)
             out.flush()
@@ -195,7 +202,7 @@ def _vector_lines(source: str) -> Iterator[list[tuple[int, str]]]:
         yield lines[at : at + MAX_BATCH]
 
 
-def _vector_neighbors(m, source: str, k: int, metric: str, restrict, out, errors: _Errors) -> None:
+def _vector_neighbors(m, source: str, k: int, metric: str, restrict, out, errors: _Errors, exact: bool = False) -> None:
     """Neighbours of the vectors of a file or stdin; ``emb vector``'s header line is skipped."""
     from embcli.api import check_query, check_query_line, parse_vector
     from embcli.errors import EmbError
@@ -208,7 +215,7 @@ def _vector_neighbors(m, source: str, k: int, metric: str, restrict, out, errors
             try:
                 check_query_line(line)
                 label, vec = parse_vector(line)
-                hits = m.neighbors(vec, k=k, metric=metric, restrict=restrict)
+                hits = m.neighbors(vec, k=k, metric=metric, restrict=restrict, exact=exact)
             except EmbError as exc:
                 errors.report(number, exc)
                 continue
@@ -438,6 +445,7 @@ Examples:
   emb neighbors king                      the 10 nearest words
   emb neighbors king queen -k 5 -f json   several words, JSON
   emb neighbors king --restrict 50000     only among the 50,000 most frequent words
+  emb neighbors king --exact              scan every row, even with an HNSW index (emb index)
   cut -f1 words.tsv | emb neighbors       one word a line from stdin, TSV out
   emb vector king | emb neighbors --vector -      by a vector (numbers, or emb vector's output)
 """,

@@ -9,7 +9,14 @@ import typer
 
 from embcli.cli.console import warn
 from embcli.cli.options import (
+    ConfOpt,
+    Engine,
+    EngineOpt,
+    MasterOpt,
+    PartitionsOpt,
+    VerboseOpt,
     corpus_inputs,
+    spark_args,
     CorpusArg,
     FormatOpt,
     LowercaseOpt,
@@ -70,21 +77,29 @@ def vocab_cmd(
     min_token_length: MinTokenLengthOpt = 1,
     pos_filter: PosFilterOpt = PosFilter.all,
     pos_tags: PosTagsOpt = False,
+    engine: EngineOpt = Engine.local,
+    master: MasterOpt = None,
+    conf: ConfOpt = None,
+    partitions: PartitionsOpt = None,
+    verbose: VerboseOpt = False,
 ) -> None:
     """Count the words of a corpus: word and count, most frequent first."""
+    from embcli.api import count_words
+    from embcli.cli.console import TrainProgress
     from embcli.cli.output import Renderer
-    from embcli.corpus import Corpus
-    from embcli.vocab import count_words
 
-    source = Corpus(corpus_inputs(corpus))
-    counts = count_words(
-        source, _settings(tokenizer, lowercase, min_token_length, pos_filter, pos_tags), min_count=min_count, top=top
-    )
+    with TrainProgress() as progress:
+        counts, stats = count_words(
+            corpus_inputs(corpus), min_count=min_count, top=top, tokenizer=tokenizer.value, lowercase=lowercase,
+            min_token_length=min_token_length, pos_filter=pos_filter.value, pos_tags=pos_tags,
+            progress=progress if engine == Engine.spark else None,
+            **spark_args(engine, master, conf, partitions, verbose),
+        )
     out = Renderer(fmt, ["word", "count"])
     out.rows({"word": w, "count": c} for w, c in counts)
     out.close()
-    if source.stats.replaced_bytes:
-        warn(f"{source.stats.replaced_bytes} invalid UTF-8 bytes were replaced by U+FFFD")
+    if stats.replaced_bytes:
+        warn(f"{stats.replaced_bytes} invalid UTF-8 bytes were replaced by U+FFFD")
 
 
 def register(app: typer.Typer) -> None:

@@ -10,16 +10,24 @@ import typer
 
 from embcli.cli.console import TrainProgress, human_count, info, set_quiet, warn
 from embcli.cli.options import (
+    ConfOpt,
     CorpusArg,
+    Engine,
+    EngineOpt,
     LowercaseOpt,
+    MasterOpt,
     MinTokenLengthOpt,
+    PartitionsOpt,
     PosFilter,
     PosFilterOpt,
     PosTagsOpt,
     QuietOpt,
     TokenizerMode,
     TokenizerOpt,
+    VerboseOpt,
+    complete_model,
     corpus_inputs,
+    spark_args,
 )
 from embcli.names import ALGORITHMS, ARCHS, LOSSES
 
@@ -37,10 +45,22 @@ Examples:
   emb train reviews.txt.xz --tokenizer ko --name reviews   Korean morphemes (pip install 'embcli[ko]')
   emb train sessions.txt --tokenizer whitespace --window 3 --min-count 2 --name items
   emb train sample_data/web.txt.xz --algo glove --x-max 10 --memory 512M
+  emb train more.txt --continue web-word2vec           train further on new text -> web-word2vec-continued
+  emb train more.txt --continue web-word2vec --force   ... replacing web-word2vec
+  emb train corpus.txt --init glove.6B.100d.txt            start from pretrained vectors
+  emb train 'hdfs:///corpus/*.txt.gz' --engine spark --master yarn --partitions 8 --name lake
+
+\b
+With --engine spark, Word2Vec is Spark MLlib's: skip-gram with hierarchical softmax. --dim, --window,
+--min-count, --epochs (maxIter), --lr (stepSize), --seed and --partitions (numPartitions) map to
+MLlib's parameters, --max-vocab raises minCount to the count of the last word kept; --arch cbow is
+refused, and --loss, --negative, --sample, --ns-exponent and --threads do not apply. GloVe counts
+co-occurrences in Spark (--memory does not apply) and fits on this machine. FastText is local only.
 """
 
 
 def train_cmd(
+    ctx: typer.Context,
     corpus: CorpusArg = None,
     algo: Annotated[Algo, typer.Option(help="Training algorithm.")] = Algo.word2vec,
     arch: Annotated[Arch, typer.Option(help="Skip-gram or continuous bag of words.")] = Arch.skipgram,
@@ -80,7 +100,23 @@ def train_cmd(
     output: Annotated[
         Optional[Path], typer.Option("--output", "-o", help="Write the model folder here instead of the store.")
     ] = None,
-    force: Annotated[bool, typer.Option("--force", help="Replace a model of the same name.")] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace a model of the same name (with --continue: replace MODEL).")
+    ] = False,
+    continue_from: Annotated[
+        Optional[str],
+        typer.Option("--continue", metavar="MODEL", help="Train MODEL further on the corpus (its settings kept);"
+                     " the result is MODEL-continued, or --name, or MODEL itself with --force.",
+                     autocompletion=complete_model),
+    ] = None,
+    init: Annotated[
+        Optional[str],
+        typer.Option("--init", metavar="MODEL|FILE", help="Start from pretrained vectors (a model or any file"
+                     " `emb import` reads); --dim defaults to theirs."),
+    ] = None,
+    no_state: Annotated[
+        bool, typer.Option("--no-state", help="Leave out the training state: a smaller model that cannot be continued.")
+    ] = False,
     no_default: Annotated[bool, typer.Option("--no-default", help="Do not make the new model the default.")] = False,
     tokenizer: TokenizerOpt = TokenizerMode.unicode,
     lowercase: LowercaseOpt = None,
@@ -88,19 +124,32 @@ def train_cmd(
     pos_filter: PosFilterOpt = PosFilter.all,
     pos_tags: PosTagsOpt = False,
     quiet: QuietOpt = False,
+    engine: EngineOpt = Engine.local,
+    master: MasterOpt = None,
+    conf: ConfOpt = None,
+    partitions: PartitionsOpt = None,
+    verbose: VerboseOpt = False,
 ) -> None:
     """Train a Word2Vec, FastText or GloVe model on a corpus into the model store."""
     set_quiet(quiet)
     from embcli.api import train
 
+    settings = dict(
+        algo=algo.value, tokenizer=tokenizer.value, lowercase=lowercase, min_token_length=min_token_length,
+        pos_filter=pos_filter.value, pos_tags=pos_tags,
+        arch=arch.value, loss=loss.value, dim=dim, window=window, epochs=epochs, min_count=min_count,
+        max_vocab=max_vocab, negative=negative, sample=sample, ns_exponent=ns_exponent, lr=lr, minn=minn,
+        maxn=maxn, buckets=buckets, threads=threads, seed=seed, memory=memory, x_max=x_max, alpha=alpha,
+    )
+    # Only the options given are passed: the API's defaults are the same, and with --continue the
+    # saved model's settings stand in for those left out.
+    # (By the source's name: typer may bring its own copy of click's ParameterSource.)
+    given = {k: v for k, v in settings.items() if getattr(ctx.get_parameter_source(k), "name", "DEFAULT") != "DEFAULT"}
     with TrainProgress() as progress:
         model = train(
-            corpus_inputs(corpus), algo.value, name=name, output=output, force=force, make_default=not no_default,
-            tokenizer=tokenizer.value, lowercase=lowercase, min_token_length=min_token_length,
-            pos_filter=pos_filter.value, pos_tags=pos_tags, progress=progress,
-            arch=arch.value, loss=loss.value, dim=dim, window=window, epochs=epochs, min_count=min_count,
-            max_vocab=max_vocab, negative=negative, sample=sample, ns_exponent=ns_exponent, lr=lr, minn=minn,
-            maxn=maxn, buckets=buckets, threads=threads, seed=seed, memory=memory, x_max=x_max, alpha=alpha,
+            corpus_inputs(corpus), name=name, output=output, force=force, make_default=not no_default,
+            progress=progress, continue_from=continue_from, init=init, state=not no_state, **given,
+            **spark_args(engine, master, conf, partitions, verbose),
         )
         progress.finish(model.trained)
     result = model.trained

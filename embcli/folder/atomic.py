@@ -30,7 +30,8 @@ from embcli.errors import ModelError, storage_error
 # The files and folders of the folders emb writes (a model folder, an Embedding Projector export):
 # a folder holding only these (or nothing) is emb's, and ``--force`` may replace it.
 _FOLDER_PARTS = {
-    "meta.json", "vocab.txt", "vectors.npy", "norms.npy", "counts.npy", "ngrams.npy", "search-index",
+    "meta.json", "vocab.txt", "vectors.npy", "norms.npy", "counts.npy", "ngrams.npy", "search-index", "state",
+    "ann-index", "hnsw.usearch", "index.json",
     "vectors.tsv", "metadata.tsv", "projector_config.pbtxt",
 }
 

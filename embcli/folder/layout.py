@@ -4,7 +4,8 @@ A model folder holds ``meta.json``, ``vocab.txt`` (one word a line, most frequen
 ``vectors.npy`` (float32 [V, D], raw), ``norms.npy`` (float32 [V]), optionally ``counts.npy``
 (int64 [V]) and, for FastText, ``ngrams.npy`` (float32 [buckets, D]). Nothing is pickled; arrays are
 loaded with ``allow_pickle=False`` and memory-mapped. Optional parts (``search-index/``) are rebuilt
-by the features that use them.
+by the features that use them. A model trained by emb keeps its training state in ``state/`` (see
+``STATE_FILES``) unless trained with ``--no-state``: what ``emb train --continue`` resumes from.
 """
 
 from __future__ import annotations
@@ -33,10 +34,37 @@ SCALES = "scales.npy"
 PQ_CODES = "pq.codes.npy"
 PQ_CODEBOOKS = "pq.codebooks.npy"
 PQ_ROTATION = "pq.rotation.npy"
-STORAGE_FILES = (VECTORS_F16, VECTORS_I8, SCALES, PQ_CODES, PQ_CODEBOOKS, PQ_ROTATION)
+# An approximate-neighbour index (``emb index``): a folder of its own, rebuilt by the command.
+ANN_DIR = "ann-index"
+ANN_GRAPH = "hnsw.usearch"
+ANN_INFO = "index.json"
+# FastText n-gram rows compressed or pruned (meta["ngram_storage"]; embcli.folder.ngram_rows reads them).
+NGRAMS_F16 = "ngrams.float16.npy"
+NGRAMS_I8 = "ngrams.int8.npy"
+NGRAMS_SCALES = "ngrams.scales.npy"
+NGRAM_BUCKETS = "ngrams.buckets.npy"
+NGRAM_FILES = (NGRAMS_F16, NGRAMS_I8, NGRAMS_SCALES, NGRAM_BUCKETS)
+STORAGE_FILES = (VECTORS_F16, VECTORS_I8, SCALES, PQ_CODES, PQ_CODEBOOKS, PQ_ROTATION) + NGRAM_FILES
 # The files that make up a model (search indexes and other caches are not part of it).
 MODEL_FILES = (META, VOCAB, VECTORS, NORMS, COUNTS, NGRAMS) + STORAGE_FILES
 REQUIRED_FILES = (META, VOCAB, VECTORS)
+
+# The training state (``emb train --continue``), rows in the order of vocab.txt. Word2Vec keeps its
+# output rows (its input rows are vectors.npy); FastText its word and ``</s>`` input rows before
+# composing with the n-grams (ngrams.npy holds the rest) and its output rows, ``</s>`` last; GloVe its
+# word rows (input), context rows (output), biases (words' then contexts') and AdaGrad's
+# squared-gradient sums less 1 (words' then contexts', the bias's last). ``rare.txt`` and
+# ``rare.counts.npy`` are the words counted but left out of the vocabulary (too rare) and their
+# counts, so that a word can reach --min-count over old and new text. meta["state"] lists the files.
+STATE = "state"
+STATE_FILES = {
+    "input": "state/input.npy",
+    "output": "state/output.npy",
+    "biases": "state/biases.npy",
+    "gradsq": "state/gradsq.npy",
+    "rare_counts": "state/rare.counts.npy",
+    "rare_words": "state/rare.txt",
+}
 
 # Imported vocabularies are taken as they are: query words are matched exactly.
 EXACT_TOKENIZER = {"mode": "whitespace", "lowercase": False, "min_token_length": 1}
@@ -53,6 +81,7 @@ def complete_meta(meta: dict, vocab_size: int, dim: int) -> dict:
     # file's metadata) must not describe it. storage.write_compressed sets its own after this policy.
     out.pop("storage", None)
     out.pop("compression", None)
+    out.pop("ngram_storage", None)
     out.setdefault("algorithm", "imported")
     out.setdefault("tokenizer", dict(EXACT_TOKENIZER))
     out.update(
@@ -114,6 +143,7 @@ _TOKENIZER = {
     "mode": (lambda v: v in TOKENIZER_MODES, "one of " + ", ".join(repr(m) for m in TOKENIZER_MODES)),
     "pos_filter": (lambda v: v in POS_FILTERS, "one of " + ", ".join(repr(m) for m in POS_FILTERS)),
     "pos_tags": (lambda v: isinstance(v, bool), "true or false"),
+    "keep_jamo": (lambda v: isinstance(v, bool), "true or false"),
     "lowercase": (lambda v: v is None or isinstance(v, bool), "true, false or null"),
     "min_token_length": (lambda v: _is_int(v) and v >= 1, "an integer >= 1"),
 }

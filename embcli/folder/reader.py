@@ -102,7 +102,7 @@ class ModelFolder:
                 raise self._bad_vocab(data[: exc.start].count(b"\n")) from None
         # The other arrays are checked now (their headers; nothing is read), not at the first use.
         for name, part in ((NORMS, "norms"), (COUNTS, "counts"), (NGRAMS, "ngrams")):
-            if (self.path / name).is_file():
+            if (self.path / name).is_file() or (part == "ngrams" and "ngram_storage" in self.meta):
                 getattr(self, part)
         self._index: dict[str, int] | None = None
         self._searches = 0
@@ -143,7 +143,15 @@ class ModelFolder:
 
     @cached_property
     def ngrams(self) -> np.ndarray | None:
-        """FastText's n-gram bucket matrix, or None for models without subwords."""
+        """FastText's n-gram bucket matrix, or None for models without subwords.
+
+        A compressed or pruned folder (``meta["ngram_storage"]``) gives an ``NgramRows``, which
+        indexes like the float32 [buckets, D] matrix (``embcli.folder.ngram_rows``).
+        """
+        if "ngram_storage" in self.meta:
+            from embcli.folder.ngram_rows import open_ngrams
+
+            return open_ngrams(self.path, self.meta, self.dim, load_array)
         path = self.path / NGRAMS
         if not path.is_file():
             return None

@@ -102,10 +102,10 @@ class StoredRows:
         """Rows ``start..stop`` as a new float32 array."""
         return self._decode(slice(start, stop))
 
-    def _decode(self, rows) -> np.ndarray:
+    def _decode(self, rows, rotate: bool = True) -> np.ndarray:
         p = self.parts
-        if self.kind == "float16":
-            return p["vectors"][rows].astype(np.float32)
+        if self.kind in ("float16", "float32"):
+            return np.array(p["vectors"][rows], dtype=np.float32)
         if self.kind == "int8":
             out = p["codes"][rows].astype(np.float32)
             out *= p["scales"][rows][..., None]
@@ -116,7 +116,7 @@ class StoredRows:
         out = np.empty(codes.shape[:-1] + (m * dsub,), dtype=np.float32)
         for j in range(m):
             out[..., j * dsub : (j + 1) * dsub] = books[j][codes[..., j]]
-        rotation = p.get("rotation")
+        rotation = p.get("rotation") if rotate else None
         return out if rotation is None else out @ rotation
 
     def products(self, queries: np.ndarray, start: int, stop: int, out: np.ndarray) -> np.ndarray:
@@ -127,9 +127,26 @@ class StoredRows:
         """
         if self.kind == "pq" and len(queries) <= 8:
             return self._pq_products(queries, start, stop, out)
+        rotation = self.parts.get("rotation") if self.kind == "pq" else None
+        if rotation is not None:  # q . (c R) = (q R^T) . c: rotate the queries, not every row
+            queries = np.ascontiguousarray(queries @ rotation.T, dtype=np.float32)
         for s in range(start, stop, BLOCK_ROWS):
             e = min(stop, s + BLOCK_ROWS)
-            out[:, s - start : e - start] = queries @ self._decode(slice(s, e)).T
+            out[:, s - start : e - start] = queries @ self._decode(slice(s, e), rotate=False).T
+        return out
+
+    def pq_norms(self) -> np.ndarray:
+        """The norms of the decoded rows of PQ storage from the centroids' norms (the subspaces are
+        orthogonal and the rotation keeps lengths), without decoding a row."""
+        books, codes = self.parts["codebooks"], self.parts["codes"]
+        squares = np.einsum("jcd,jcd->jc", books, books, dtype=np.float64)
+        out = np.empty(len(codes), dtype=np.float32)
+        for s in range(0, len(codes), 1 << 16):
+            block = codes[s : s + (1 << 16)]
+            acc = np.zeros(len(block), dtype=np.float64)
+            for j in range(books.shape[0]):
+                acc += squares[j][block[:, j]]
+            out[s : s + len(block)] = np.sqrt(acc)
         return out
 
     def _pq_products(self, queries: np.ndarray, start: int, stop: int, out: np.ndarray) -> np.ndarray:
@@ -200,6 +217,11 @@ def encode_rows(model, kind: str, pq: dict | None = None, block_rows: int = 1 <<
     trained ``codes``, ``codebooks``, ``bits`` and optional ``rotation`` for ``kind="pq"``.
     """
     n, dim = model.vocab_size, model.dim
+    if kind == "float32":  # rows kept as they are (a pruned vocabulary): the source's own array
+        vectors = model.vectors
+        if isinstance(vectors, StoredRows):
+            vectors = np.concatenate([vectors.rows(s, min(n, s + block_rows)) for s in range(0, n, block_rows)])
+        return StoredRows(kind, {"vectors": vectors}, (n, dim)), {"kind": kind}
     if kind == "float16":
         half = np.empty((n, dim), dtype=np.float16)
         for s in range(0, n, block_rows):
@@ -235,6 +257,8 @@ def stored_norms(stored: StoredRows, block_rows: int = 1 << 16) -> np.ndarray:
     """The norms of the decoded rows (so cosines are those of the vectors the folder gives back)."""
     from embcli.folder.writer import row_norms
 
+    if stored.kind == "pq":
+        return stored.pq_norms()
     n = len(stored)
     norms = np.empty(n, dtype=np.float32)
     for s in range(0, n, block_rows):
@@ -242,30 +266,42 @@ def stored_norms(stored: StoredRows, block_rows: int = 1 << 16) -> np.ndarray:
     return norms
 
 
-def save_compressed(folder: Path, model, stored: StoredRows, storage: dict, norms: np.ndarray, meta: dict) -> None:
+def save_compressed(folder: Path, model, stored: StoredRows, storage: dict, norms: np.ndarray, meta: dict,
+                    ngrams: tuple[dict, dict] | None = None) -> None:
     """Write a compressed model into the empty ``folder`` (inside ``atomic_dir``).
 
-    The stored arrays, ``norms.npy`` (of the decoded rows), ``model``'s vocabulary, counts and
-    n-gram rows (kept float32), and ``meta.json`` by the one metadata policy with ``storage`` set.
+    The stored arrays, ``norms.npy`` (of the decoded rows), ``model``'s vocabulary and counts (as many
+    as it has rows: a pruned twin gives its first words), ``meta.json`` by the one metadata policy with
+    ``storage`` set. ``ngrams``: the n-gram files and ``meta["ngram_storage"]``
+    (``embcli.folder.ngram_rows.encode_ngrams``); without it a fastText model's ``ngrams.npy`` is copied.
     """
     import shutil
 
-    from embcli.folder.layout import COUNTS, NGRAMS, NORMS, VOCAB, complete_meta, write_meta
+    from embcli.folder.layout import COUNTS, NGRAMS, NORMS, VECTORS, VOCAB, complete_meta, write_meta
 
     folder = Path(folder)
-    names = {"float16": {"vectors": F16}, "int8": {"codes": I8, "scales": SCALES},
+    names = {"float32": {"vectors": VECTORS}, "float16": {"vectors": F16}, "int8": {"codes": I8, "scales": SCALES},
              "pq": {"codes": PQ_CODES, "codebooks": PQ_CODEBOOKS, "rotation": PQ_ROTATION}}[stored.kind]
     for part, array in stored.parts.items():
         np.save(folder / names[part], array)
     np.save(folder / NORMS, np.asarray(norms, dtype=np.float32))
-    shutil.copyfile(model.path / VOCAB, folder / VOCAB)
+    (folder / VOCAB).write_bytes(model._vocab_bytes)
     if model.counts is not None:
-        np.save(folder / COUNTS, np.asarray(model.counts))
-    if (model.path / NGRAMS).is_file():
+        counts = np.asarray(model.counts)
+        if len(counts) and counts.min() >= 0 and counts.max() < 1 << 32:
+            counts = counts.astype(np.uint32)  # half the bytes of int64 whenever the counts fit
+        np.save(folder / COUNTS, counts)
+    if ngrams is not None:
+        for name, array in ngrams[0].items():
+            np.save(folder / name, array)
+    elif (model.path / NGRAMS).is_file() and "ngram_storage" not in model.meta:
         shutil.copyfile(model.path / NGRAMS, folder / NGRAMS)
     compression = meta.get("compression")
     meta = complete_meta(meta, len(stored), stored.shape[1])
-    meta["storage"] = dict(storage)
+    if stored.kind != "float32":
+        meta["storage"] = dict(storage)
+    if ngrams is not None:
+        meta["ngram_storage"] = dict(ngrams[1])
     if compression is not None:
         meta["compression"] = compression
     write_meta(folder, meta)

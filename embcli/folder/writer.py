@@ -4,7 +4,8 @@ Producers never hold the whole matrix: each block of rows is checked (UTF-8, dup
 breaks), appended to ``vectors.npy`` on disk and forgotten. The ``.npy`` header is written with room
 for any shape and rewritten with the real row count at the end, so files without a row count (GloVe,
 Parquet) stream as well as those with one. ``finish`` writes ``norms.npy``, ``counts.npy`` and
-``meta.json`` by the one metadata policy of ``layout.complete_meta``.
+``meta.json`` by the one metadata policy of ``layout.complete_meta``; ``write_model`` also writes a
+trainer's state (``state/``, see ``layout.STATE_FILES``) into the same folder, before ``meta.json``.
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ import numpy as np
 
 from embcli.errors import FormatError, ModelError, UsageError
 from embcli.wire.npy import NpyAppender
-from embcli.folder.layout import COUNTS, NGRAMS, NORMS, VECTORS, VOCAB, complete_meta, write_meta
+from embcli.folder.layout import (
+    COUNTS, NGRAMS, NORMS, STATE, STATE_FILES, VECTORS, VOCAB, complete_meta, write_meta,
+)
 
 # Progress of reading or writing rows: (bytes or rows done, total or None, rows so far).
 RowProgress = Callable[[int, "int | None", int], None]
@@ -297,11 +300,14 @@ def write_model(
     counts: np.ndarray | None = None,
     ngrams: np.ndarray | None = None,
     block_rows: int = 1 << 16,
+    state: dict | None = None,
 ) -> None:
     """Write a whole model held in memory (a trainer's result, a rewritten export) into ``folder``.
 
     The rows go through ``FolderWriter`` like an import's, so every folder has one layout and one
     metadata policy; a duplicate, empty or line-breaking word is an error here, not skipped.
+    ``state`` (keys of ``layout.STATE_FILES``: arrays, and ``rare_words`` a list of words) is written
+    under ``state/`` and listed in ``meta["state"]["files"]`` with its size.
     """
     vectors = np.asarray(vectors)
     if vectors.ndim != 2 or vectors.shape[0] != len(words):
@@ -323,9 +329,33 @@ def write_model(
         if ngrams is not None:
             for start in range(0, len(ngrams), block_rows):
                 writer.add_ngrams(ngrams[start : start + block_rows])
+        if state:
+            meta = {**meta, "state": {**meta.get("state", {}), **write_state(folder, state)}}
         writer.finish(meta)
     finally:
         writer.abort()
+
+
+def write_state(folder: Path, state: dict) -> dict:
+    """Write a trainer's state into ``folder/state/``; return the files written and their bytes."""
+    unknown = set(state) - set(STATE_FILES)
+    if unknown:
+        raise ModelError(f"unknown training state {', '.join(sorted(unknown))}: expected {', '.join(STATE_FILES)}")
+    (Path(folder) / STATE).mkdir()
+    files, size = [], 0
+    for key, value in state.items():
+        path = Path(folder) / STATE_FILES[key]
+        if key == "rare_words":
+            with open(path, "wb") as fh:
+                fh.write("".join(w + "\n" for w in value).encode("utf-8"))
+        else:
+            value = np.asarray(value)
+            if value.dtype.kind == "f" and not np.isfinite(value).all():
+                raise ModelError(f"the training state {key} holds non-finite values: a model cannot hold them")
+            np.save(path, np.ascontiguousarray(value), allow_pickle=False)
+        files.append(STATE_FILES[key])
+        size += path.stat().st_size
+    return {"files": files, "bytes": size}
 
 
 def compose_word_vectors(folder: Path, minn: int, maxn: int, block_rows: int = 4096) -> np.ndarray:

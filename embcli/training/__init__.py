@@ -15,6 +15,7 @@ from importlib import import_module
 from typing import Callable
 
 from embcli.errors import UsageError
+from embcli.names import ENGINES
 from embcli.training.options import ALGORITHMS, ARCHS, LOSSES, TrainOptions
 
 
@@ -48,6 +49,10 @@ TRAINERS: dict[str, Trainer] = {
                 ("glove",), LOSSES, "embcli.training.glove:train_glove"),
         Trainer("gensim", "gensim's Word2Vec and FastText with hierarchical softmax",
                 ("word2vec", "fasttext"), LOSSES, "embcli.training.gensim_trainer:train_gensim"),
+        Trainer("spark-word2vec", "Spark MLlib's Word2Vec (skip-gram, hierarchical softmax) on the Spark engine",
+                ("word2vec",), LOSSES, "embcli.spark.word2vec:train_mllib_word2vec", engine="spark"),
+        Trainer("spark-glove", "GloVe: co-occurrences counted in Spark, fitted by emb's AdaGrad on the driver",
+                ("glove",), LOSSES, "embcli.spark.glove:train_spark_glove", engine="spark"),
     )
 }
 
@@ -57,7 +62,10 @@ def find_trainer(options: TrainOptions, engine: str = "local") -> Trainer:
     for trainer in TRAINERS.values():
         if trainer.takes(options, engine):
             return trainer
-    raise UsageError(f"no trainer for --algo {options.algo} --loss {options.loss} on the {engine} engine")
+    if engine not in ENGINES:
+        raise UsageError(f"unknown engine {engine!r}: use one of {', '.join(ENGINES)}")
+    raise UsageError(f"no trainer for --algo {options.algo} --loss {options.loss} on the {engine} engine"
+                     + (": the Spark engine trains word2vec and glove" if engine == "spark" else ""))
 
 
 __all__ = ["ALGORITHMS", "ARCHS", "LOSSES", "TRAINERS", "Trainer", "TrainOptions", "find_trainer"]

@@ -25,7 +25,9 @@ class Trained:
     """What every trainer hands back: words by count with their vectors and counts.
 
     ``ngrams`` is FastText's bucket matrix (None otherwise); ``meta`` holds the trainer's own entries
-    for ``meta.json`` (GloVe's costs, FastText's n-gram settings), merged in by the training job.
+    for ``meta.json`` (GloVe's costs, FastText's n-gram settings), merged in by the training job;
+    ``state`` what ``--continue`` needs (keys of ``embcli.folder.layout.STATE_FILES``), None if the
+    trainer cannot continue.
     """
 
     words: list[str]
@@ -34,6 +36,7 @@ class Trained:
     words_per_second: float
     ngrams: np.ndarray | None = None
     meta: dict = field(default_factory=dict)
+    state: dict | None = None
 
 
 def select_vocabulary(counts: Counter, min_count: int, max_vocab: int | None) -> tuple[list[str], np.ndarray]:

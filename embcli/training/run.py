@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 from embcli.corpus import Corpus
+from embcli.errors import TrainingError, UsageError
 from embcli.folder import atomic_dir, write_model
 from embcli.store import ModelStore
 from embcli.tokenize import TokenizerSettings
@@ -14,54 +15,93 @@ from embcli.training import find_trainer
 from embcli.training.common import check_memory
 from embcli.training.options import ProgressFn, TrainOptions, TrainResult
 from embcli.training.prepare import check_vocabulary, prepare_corpus
+from embcli.training.resume import Start
 
 
 def _train_into(
-    folder: Path, corpus: Corpus, tokenizer: TokenizerSettings, options: TrainOptions, on_progress
+    folder: Path, corpus: Corpus, tokenizer: TokenizerSettings, options: TrainOptions, on_progress,
+    start: Start | None = None, keep_state: bool = True,
 ) -> TrainResult:
     started = time.perf_counter()
     trainer = find_trainer(options)
+    if start is not None and trainer.name == "gensim":
+        flag = "--init" if start.pretrained else "--continue"
+        raise UsageError(f"{flag} needs emb's own trainers: use --loss ns (the gensim trainer of --loss hs cannot)")
     check_memory(options, 0)
     corpus_path = folder / "corpus.tmp"
     prepared = prepare_corpus(corpus, tokenizer, corpus_path, on_progress, workers=options.threads)
-    kept = check_vocabulary(prepared.counts, options.min_count)
+    continuing = start is not None and not start.pretrained
+    if continuing and prepared.stats.tokens == 0:
+        raise TrainingError("the new text holds no words: there is nothing to continue training on")
+    kept = len(start.saved_words) if continuing else check_vocabulary(prepared.counts, options.min_count)
     check_memory(options, min(kept, options.max_vocab or kept))
     tokenized = time.perf_counter()
     work = folder / "work.tmp"
     work.mkdir()
     try:
-        trained = trainer.fn()(prepared, options, work, on_progress)
+        extra = {} if start is None else {"start": start}
+        trained = trainer.fn()(prepared, options, work, on_progress, **extra)
     finally:
         corpus_path.unlink(missing_ok=True)
         shutil.rmtree(work, ignore_errors=True)
+    state = None
+    if keep_state and trained.state:
+        state = trained.state
+        # The text seen so far (FastText's frequencies count it when the model is continued).
+        state_meta = {
+            "tokens": prepared.stats.tokens + (start.tokens if continuing else 0),
+            "lines": prepared.sentences + (start.lines if continuing else 0),
+        }
+    extra = {} if start is None else start.meta()
+    if state is not None:
+        extra["state"] = state_meta
+    return finish_model(folder, trainer, options, tokenizer, prepared.stats, trained, started, tokenized, extra,
+                        state=state)
+
+
+def finish_model(folder: Path, trainer, options: TrainOptions, tokenizer: TokenizerSettings, stats, trained,
+                 started: float, tokenized: float, extra_meta: dict | None = None,
+                 state: dict | None = None) -> TrainResult:
+    """Write a trained model into ``folder`` (the one metadata policy of every engine) and report it;
+    ``state`` is the training state to keep (``embcli.folder.layout.STATE_FILES``), if any."""
     done = time.perf_counter()
     meta = {
         "algorithm": options.algo,
         "trainer": trainer.name,
         "params": options.as_meta(),
         "tokenizer": tokenizer.as_dict(),
-        "corpus": prepared.stats.as_dict(),
+        "corpus": stats.as_dict(),
         "timings": {
             "tokenize_seconds": round(tokenized - started, 3),
             "train_seconds": round(done - tokenized, 3),
         },
         **trained.meta,
+        **(extra_meta or {}),
     }
-    write_model(folder, trained.words, trained.vectors, meta, counts=trained.counts, ngrams=trained.ngrams)
+    write_model(folder, trained.words, trained.vectors, meta, counts=trained.counts, ngrams=trained.ngrams,
+                state=state)
     return TrainResult(
         name=None,
         path=folder,
         algorithm=options.algo,
         vocab_size=len(trained.words),
         dim=options.dim,
-        tokens=prepared.stats.tokens,
-        lines=prepared.stats.lines,
-        replaced_bytes=prepared.stats.replaced_bytes,
+        tokens=stats.tokens,
+        lines=stats.lines,
+        replaced_bytes=stats.replaced_bytes,
         seconds=time.perf_counter() - started,
         tokenize_seconds=tokenized - started,
         train_seconds=done - tokenized,
         words_per_second=trained.words_per_second,
     )
+
+
+def _run_job(job, folder, corpus, tokenizer, options, on_progress, start, keep_state) -> TrainResult:
+    if job is None:
+        return _train_into(folder, corpus, tokenizer, options, on_progress, start, keep_state)
+    if start is not None:
+        raise UsageError("--continue and --init train on the local engine only")
+    return job(folder, corpus, tokenizer, options, on_progress)
 
 
 def train_to_folder(
@@ -71,11 +111,15 @@ def train_to_folder(
     target: Path,
     force: bool = False,
     on_progress: ProgressFn | None = None,
+    start: Start | None = None,
+    keep_state: bool = True,
+    job=None,
 ) -> TrainResult:
-    """Train into the folder ``target`` (outside the store), created atomically."""
+    """Train into the folder ``target`` (outside the store), created atomically; ``start``,
+    ``keep_state`` and ``job`` as in ``train_to_store``."""
     options = options.resolved()
     with atomic_dir(Path(target), force=force) as tmp:
-        result = _train_into(tmp, corpus, tokenizer, options, on_progress)
+        result = _run_job(job, tmp, corpus, tokenizer, options, on_progress, start, keep_state)
     result.path = Path(target)
     return result
 
@@ -89,11 +133,20 @@ def train_to_store(
     force: bool = False,
     make_default: bool = True,
     on_progress: ProgressFn | None = None,
+    start: Start | None = None,
+    keep_state: bool = True,
+    job=None,
 ) -> TrainResult:
-    """Train into model ``name`` of ``store``; make it the default unless told not to."""
+    """Train into model ``name`` of ``store``; make it the default unless told not to.
+
+    ``start`` (``resume.load_continue`` / ``resume.init_start``) starts from a saved model or
+    pretrained vectors; ``keep_state=False`` leaves the training state out of the folder.
+    ``job(folder, corpus, tokenizer, options, on_progress) -> TrainResult`` trains into the temporary
+    folder: the local engine's by default (another engine passes its own, ``embcli.spark.run``).
+    """
     options = options.resolved()
     with store.writer(name, force=force) as tmp:
-        result = _train_into(tmp, corpus, tokenizer, options, on_progress)
+        result = _run_job(job, tmp, corpus, tokenizer, options, on_progress, start, keep_state)
     result.name = name
     result.path = store.path(name)
     if make_default:

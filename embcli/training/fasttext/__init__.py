@@ -20,10 +20,11 @@ from pathlib import Path
 
 import numpy as np
 
-from embcli.training.common import Trained, select_vocabulary, write_ids
+from embcli.training.common import Trained, write_ids
 from embcli.training.hogwild import stream_threads
 from embcli.training.options import ProgressFn, TrainOptions
 from embcli.training.prepare import Prepared
+from embcli.training.resume import Start, choose_vocabulary, state_arrays
 
 # fastText's Dictionary::getLine stops after this many tokens, and its table of negatives.
 MAX_LINE = 1024
@@ -97,29 +98,42 @@ def _run_threads(ids_path: Path, n_ids: int, budget: int, wi, wo, sub_off, sub_r
 
 
 def train_fasttext(
-    prepared: Prepared, options: TrainOptions, folder: Path, on_progress: ProgressFn | None = None
+    prepared: Prepared, options: TrainOptions, folder: Path, on_progress: ProgressFn | None = None,
+    start: Start | None = None,
 ) -> Trained:
     """Train FastText on the tokenized corpus; temporary files go in ``folder`` and are removed.
 
     The tokenized text file is deleted once converted to word ids. The end-of-line token ``</s>`` is
-    a word of every line, as in fastText.
+    a word of every line, as in fastText. With ``start`` (``resume``), the vocabulary and the rows of
+    known words come from a saved model, the n-gram rows too when it is continued, and frequencies
+    count its text as well. The state returned holds the word and ``</s>`` input rows (before
+    composing) and the output rows.
     """
     from embcli.training.fasttext import kernels
 
     opts = options
     started = time.perf_counter()
-    words, counts = select_vocabulary(prepared.counts, opts.min_count, opts.max_vocab)
+    words, counts, left_out = choose_vocabulary(prepared.counts, opts, start)
     vocab = len(words)
     ids_path = Path(folder) / "corpus.ids"
     try:
         n_ids = write_ids(prepared.path, words, ids_path)
         prepared.path.unlink(missing_ok=True)
         sub_off, sub_rows = subword_rows(words, opts.minn, opts.maxn, opts.buckets)
-        keep, negs = sampling_tables(counts, prepared.sentences, prepared.stats.tokens, opts)
+        old = start is not None and not start.pretrained
+        lines = prepared.sentences + (start.lines if old else 0)
+        keep, negs = sampling_tables(counts, lines, prepared.stats.tokens + (start.tokens if old else 0), opts)
         # Input rows: words, </s>, n-gram buckets; uniform in [-1/dim, 1/dim]. Output rows start at 0.
         wi = np.empty((vocab + 1 + opts.buckets, opts.dim), dtype=np.float32)
         kernels.init_uniform(wi, 1.0 / opts.dim, opts.seed)
         wo = np.zeros((vocab + 1, opts.dim), dtype=np.float32)
+        if start is not None:
+            start.fill("input", wi[:vocab])
+        if old:
+            start.fill("output", wo[:vocab])
+            wi[vocab] = start.extra_row("input")
+            wo[vocab] = start.extra_row("output")
+            wi[vocab + 1 :] = start.arrays["ngrams"]
         # fastText counts an epoch as every token of the corpus and every line end, rare words
         # included, though it reads only the others: the words kept are read a little more often.
         budget = opts.epochs * (prepared.stats.tokens + prepared.sentences)
@@ -131,4 +145,5 @@ def train_fasttext(
     spent = time.perf_counter() - started
     wps = prepared.stats.tokens * opts.epochs / spent if spent > 0 else 0.0
     info = {"minn": opts.minn, "maxn": opts.maxn, "buckets": opts.buckets}
-    return Trained(words, vectors, counts, wps, ngrams=wi[vocab + 1 :], meta={"fasttext": info})
+    state = {"input": wi[: vocab + 1], "output": wo, **state_arrays(left_out)}
+    return Trained(words, vectors, counts, wps, ngrams=wi[vocab + 1 :], meta={"fasttext": info}, state=state)

@@ -14,14 +14,16 @@ from __future__ import annotations
 import math
 import shutil
 import time
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
 
 from embcli.errors import TrainingError
-from embcli.training.common import Trained, select_vocabulary
+from embcli.training.common import Trained
 from embcli.training.options import ProgressFn, TrainOptions
 from embcli.training.prepare import Prepared
+from embcli.training.resume import Start, choose_vocabulary, state_arrays
 
 # Entries visited together: a new block order each epoch costs nothing and reads stay sequential.
 BLOCK = 4096
@@ -37,6 +39,35 @@ def init_params(vocab: int, dim: int, seed: int) -> np.ndarray:
     params = np.zeros((2 * vocab, 2 * half), dtype=np.float32)
     params[:, : dim + 1] = (rng.random((2 * vocab, dim + 1), dtype=np.float32) - 0.5) / dim
     return params
+
+
+def start_params(params: np.ndarray, dim: int, start: Start) -> None:
+    """Overwrite the fresh rows of ``params`` with those ``start`` knows.
+
+    Continued: the saved word and context rows, biases and AdaGrad sums (its words' then its
+    contexts'); pretrained: word and context rows each half the pretrained vector (they are summed).
+    """
+    vocab = params.shape[0] // 2
+    half = params.shape[1] // 2
+    words, contexts = params[:vocab], params[vocab:]
+    if start.pretrained:
+        start.fill("input", words[:, :dim], scale=0.5)
+        start.fill("input", contexts[:, :dim], scale=0.5)
+        return
+    saved = len(start.saved_words)
+    start.fill("input", words[:, :dim])
+    start.fill("output", contexts[:, :dim])
+    for part, offset in ((words, 0), (contexts, saved)):
+        start.fill("biases", part[:, dim], offset=offset)
+        start.fill("gradsq", part[:, half : half + dim + 1], offset=offset)
+
+
+def state_of(params: np.ndarray, dim: int) -> dict:
+    """The training state of ``params`` (see ``embcli.folder.layout.STATE_FILES``)."""
+    vocab = params.shape[0] // 2
+    half = params.shape[1] // 2
+    return {"input": params[:vocab, :dim], "output": params[vocab:, :dim], "biases": params[:, dim],
+            "gradsq": params[:, half : half + dim + 1]}
 
 
 def fit(pairs, xs, params, vocab: int, options: TrainOptions, on_progress: ProgressFn | None, tokens: int) -> list[float]:
@@ -86,18 +117,20 @@ def fit(pairs, xs, params, vocab: int, options: TrainOptions, on_progress: Progr
 
 
 def train_glove(
-    prepared: Prepared, options: TrainOptions, folder: Path, on_progress: ProgressFn | None = None
+    prepared: Prepared, options: TrainOptions, folder: Path, on_progress: ProgressFn | None = None,
+    start: Start | None = None,
 ) -> Trained:
     """Count co-occurrences of the tokenized corpus and fit GloVe vectors; temporary files go in ``folder``.
 
     The tokenized corpus file is deleted once counted. Everything this function writes is removed
-    before it returns or raises.
+    before it returns or raises. With ``start`` (``resume``) the vocabulary and the parameters of
+    known words come from a saved model: AdaGrad goes on from its sums over the new text's
+    co-occurrences.
     """
     from embcli.training.glove.cooccur import count_cooccurrences
-    from embcli.training.glove.kernels import shuffle_entries
 
     started = time.perf_counter()
-    words, counts = select_vocabulary(prepared.counts, options.min_count, options.max_vocab)
+    words, counts, left_out = choose_vocabulary(prepared.counts, options, start)
     work = Path(folder) / "glove.tmp"
     work.mkdir()
     try:
@@ -105,19 +138,33 @@ def train_glove(
             prepared.path, words, prepared.counts.keys(), options.window, options.memory, work, prepared.stats.tokens
         )
         prepared.path.unlink(missing_ok=True)
-        counted = time.perf_counter()
-        if co.entries == 0:
-            raise TrainingError(
-                "no two vocabulary words share a line, so there is nothing to fit:"
-                " use a corpus with several words a line, or a lower --min-count"
-            )
-        pairs, xs = co.open()
-        shuffle_entries(pairs, xs, options.seed)
-        params = init_params(len(words), options.dim, options.seed)
-        costs = fit(pairs, xs, params, len(words), options, on_progress, prepared.stats.tokens)
-        del pairs, xs
+        return fit_counted(co, words, counts, options, on_progress, prepared.stats.tokens, started,
+                           start=start, left_out=left_out)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def fit_counted(
+    co, words: list[str], counts: np.ndarray, options: TrainOptions, on_progress: ProgressFn | None, tokens: int,
+    started: float, info: dict | None = None, start: Start | None = None, left_out: Counter | None = None,
+) -> Trained:
+    """Fit GloVe vectors to counted co-occurrences (``cooccur.Cooccurrences``, whoever counted them);
+    ``start`` and ``left_out`` as ``resume.choose_vocabulary`` gives them."""
+    from embcli.training.glove.kernels import shuffle_entries
+
+    counted = time.perf_counter()
+    if co.entries == 0:
+        raise TrainingError(
+            "no two vocabulary words share a line, so there is nothing to fit:"
+            " use a corpus with several words a line, or a lower --min-count"
+        )
+    pairs, xs = co.open()
+    shuffle_entries(pairs, xs, options.seed)
+    params = init_params(len(words), options.dim, options.seed)
+    if start is not None:
+        start_params(params, options.dim, start)
+    costs = fit(pairs, xs, params, len(words), options, on_progress, tokens)
+    del pairs, xs
     vocab = len(words)
     vectors = params[:vocab, : options.dim] + params[vocab:, : options.dim]
     spent = time.perf_counter() - started
@@ -127,7 +174,10 @@ def train_glove(
         "dense_entries": co.dense_entries,
         "table_slots": co.table_slots,
         "count_seconds": round(counted - started, 3),
+        **(info or {}),
         "costs": [round(c, 6) for c in costs],
     }
-    wps = prepared.stats.tokens * options.epochs / spent if spent > 0 else 0.0
-    return Trained(words, np.ascontiguousarray(vectors, dtype=np.float32), counts, wps, meta={"glove": info})
+    wps = tokens * options.epochs / spent if spent > 0 else 0.0
+    state = {**state_of(params, options.dim), **state_arrays(left_out if left_out is not None else Counter())}
+    return Trained(words, np.ascontiguousarray(vectors, dtype=np.float32), counts, wps, meta={"glove": info},
+                   state=state)

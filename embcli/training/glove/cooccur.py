@@ -111,7 +111,7 @@ class Cooccurrences:
         return pairs, xs
 
 
-class _EntryWriter:
+class EntryWriter:
     """Appends (a, b, x) blocks to the two entry files."""
 
     def __init__(self, folder: Path):
@@ -256,7 +256,7 @@ def count_cooccurrences(
                     runs.spill(keys, vals, compact_table(keys, vals))
                     keys.fill(-1)
                     used = 0
-    writer = _EntryWriter(folder)
+    writer = EntryWriter(folder)
     try:
         for s in range(0, dense_size, WRITE_BLOCK):
             flat = s + np.flatnonzero(dense[s : s + WRITE_BLOCK])

@@ -18,10 +18,11 @@ from pathlib import Path
 
 import numpy as np
 
-from embcli.training.common import Trained, release_compiler_pages, select_vocabulary, write_ids
+from embcli.training.common import Trained, release_compiler_pages, write_ids
 from embcli.training.hogwild import stream_threads
 from embcli.training.options import ProgressFn, TrainOptions
 from embcli.training.prepare import Prepared
+from embcli.training.resume import Start, choose_vocabulary, state_arrays
 
 
 def keep_probabilities(counts: np.ndarray, sample: float) -> np.ndarray:
@@ -38,15 +39,20 @@ def keep_probabilities(counts: np.ndarray, sample: float) -> np.ndarray:
 
 def train_word2vec(
     prepared: Prepared, options: TrainOptions, workdir: Path, on_progress: ProgressFn | None = None,
+    start: Start | None = None,
 ) -> Trained:
     """Train Word2Vec with negative sampling on the tokenized corpus; temporary files go in ``workdir``.
 
-    The tokenized text file is deleted once converted to word ids; ``prepared.counts`` is emptied once
-    the vocabulary is chosen (its words are most of the memory held before the matrices).
+    The tokenized text file is deleted once converted to word ids. With ``start``, the vocabulary
+    and the rows of known words come from a saved model (``resume``). The state returned holds the
+    output rows and the words left out. ``prepared.counts`` is emptied once the vocabulary is chosen
+    (its words are most of the memory held before the matrices).
     """
     opts = options
     started = time.perf_counter()
-    words, counts = select_vocabulary(prepared.counts, opts.min_count, opts.max_vocab)
+    words, counts, left_out = choose_vocabulary(prepared.counts, opts, start)
+    rare = state_arrays(left_out)
+    del left_out
     prepared.counts.clear()
     vocab = len(words)
     # numba's import reads in much of LLVM's library; the kernels' loading a part of it again. The
@@ -65,6 +71,10 @@ def train_word2vec(
         wi = np.empty((vocab, opts.dim), dtype=np.float32)
         ft_kernels.init_uniform(wi, 1.0 / opts.dim, opts.seed)
         wo = np.zeros((vocab, opts.dim), dtype=np.float32)
+        if start is not None:
+            start.fill("input", wi)
+            if not start.pretrained:
+                start.fill("output", wo)
         rng = np.random.SeedSequence(opts.seed).generate_state(opts.threads, dtype=np.uint64)
         total = float(opts.epochs * n_ids)
         cbow = opts.arch == "cbow"
@@ -79,7 +89,6 @@ def train_word2vec(
                        passes=True, line_end=vocab)
     finally:
         ids_path.unlink(missing_ok=True)
-    del wo
     spent = time.perf_counter() - started
     wps = prepared.stats.tokens * opts.epochs / spent if spent > 0 else 0.0
-    return Trained(words, wi, counts, wps)
+    return Trained(words, wi, counts, wps, state={"output": wo, **rare})

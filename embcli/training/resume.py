@@ -1,0 +1,262 @@
+"""Training that does not start from scratch: ``--continue MODEL`` and ``--init MODEL|FILE``.
+
+``--continue`` resumes a model emb trained from the state kept in its folder (``state/``, see
+``embcli.folder.layout.STATE_FILES``). Its settings (algorithm, architecture, dimension, n-grams,
+tokenizer) come from its ``meta.json`` and cannot be changed; the others default to the saved ones.
+The vocabulary is the saved one plus the words that reach ``--min-count`` over the old and the new
+text together (the old rare words' counts are kept in the state for this); every word keeps its
+trained rows, new words start as in a fresh model. Counts are the combined ones, so subsampling and
+the table of negatives follow the whole text seen so far; the learning rate starts again at
+``--lr`` and falls over the new text only, as gensim's ``train`` does on new sentences, so a
+continued run costs time in proportion to the new text.
+
+``--init`` starts a fresh model whose words found in a pretrained model or vector file take their
+vectors from it (fastText's ``-pretrainedVectors``); the dimension must match.
+
+A trainer asks its ``Start`` for the vocabulary (``vocabulary``) and lets it overwrite the fresh
+rows of the words it knows (``fill``).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+import numpy as np
+
+from embcli.errors import ModelError, UsageError
+from embcli.folder.layout import STATE, STATE_FILES, read_meta, validate_meta
+from embcli.tokenize import TokenizerSettings
+from embcli.training.common import select_vocabulary
+from embcli.training.options import TrainOptions
+
+# Options fixed by the saved model (its matrices' shapes and meaning) and those taken from it unless
+# given; threads and memory belong to the machine, not the model.
+FIXED = ("algo", "arch", "loss", "dim", "minn", "maxn", "buckets")
+INHERITED = ("window", "epochs", "min_count", "max_vocab", "negative", "sample", "ns_exponent", "lr", "min_lr",
+             "seed", "x_max", "alpha")
+TOKENIZER_KEYS = ("mode", "lowercase", "min_token_length", "pos_filter", "pos_tags")
+# The state each algorithm needs, besides counts.npy (and vectors.npy, ngrams.npy).
+NEEDS = {
+    "word2vec": ("output", "rare_counts", "rare_words"),
+    "fasttext": ("input", "output", "rare_counts", "rare_words"),
+    "glove": ("input", "output", "biases", "gradsq", "rare_counts", "rare_words"),
+}
+
+
+@dataclass
+class Start:
+    """Where a trainer starts: a saved model's state (``--continue``) or pretrained vectors (``--init``).
+
+    ``arrays`` are the saved rows by state name ("input", "output", "biases", "gradsq"), in the saved
+    model's order (``--init``: the pretrained model's vectors as "input"); ``source[i]`` is the saved
+    row of word i of the vocabulary, -1 for a word that starts fresh.
+    """
+
+    model: str
+    pretrained: bool
+    arrays: dict
+    saved_words: list[str] = field(default_factory=list)
+    saved_counts: np.ndarray | None = None
+    rare: Counter = field(default_factory=Counter)
+    tokens: int = 0
+    lines: int = 0
+    lookup: object = None  # --init: the pretrained ModelFolder
+    source: np.ndarray | None = None
+    left_out: Counter = field(default_factory=Counter)
+
+    def vocabulary(self, counts: Counter, options: TrainOptions) -> tuple[list[str], np.ndarray]:
+        """The words to train and their counts, most frequent first; sets ``source`` and ``left_out``.
+
+        ``--continue``: every saved word (counts added up) and the new ones reaching ``min_count``
+        over old and new text (``max_vocab`` caps only the new ones); ``--init``: the corpus's own.
+        """
+        if self.pretrained:
+            words, kept = select_vocabulary(counts, options.min_count, options.max_vocab)
+            found = self.lookup.index_many(words)
+            self.source = np.array([-1 if i is None else i for i in found], dtype=np.int64)
+            self.left_out = Counter({w: c for w, c in counts.items() if c < options.min_count})
+            return words, kept
+        index = {w: i for i, w in enumerate(self.saved_words)}
+        combined = self.saved_counts.astype(np.int64).copy()
+        others = Counter(self.rare)
+        for word, count in counts.items():
+            i = index.get(word)
+            if i is None:
+                others[word] += count
+            else:
+                combined[i] += count
+        room = None if options.max_vocab is None else max(options.max_vocab - len(index), 0)
+        fresh, _ = select_vocabulary(others, options.min_count, room)
+        for word in fresh:
+            del others[word]
+        self.left_out = others
+        rows = [(int(c), w, i) for i, (w, c) in enumerate(zip(self.saved_words, combined))]
+        rows += [(int(counts[w] + self.rare.get(w, 0)), w, -1) for w in fresh]
+        rows.sort(key=lambda r: (-r[0], r[1]))
+        self.source = np.array([r[2] for r in rows], dtype=np.int64)
+        return [r[1] for r in rows], np.array([r[0] for r in rows], dtype=np.int64)
+
+    def fill(self, key: str, matrix: np.ndarray, scale: float = 1.0, offset: int = 0) -> None:
+        """Overwrite the rows of ``matrix`` (one a word of the vocabulary) of the words with saved rows
+        (saved row ``offset + source[i]``), times ``scale``."""
+        known = np.flatnonzero(self.source >= 0)
+        if known.size:
+            rows = np.asarray(self.arrays[key][self.source[known] + offset], dtype=np.float32)
+            matrix[known] = rows * np.float32(scale) if scale != 1.0 else rows
+
+    def extra_row(self, key: str) -> np.ndarray:
+        """The saved row after the words' (FastText's ``</s>``)."""
+        return np.asarray(self.arrays[key][len(self.saved_words)], dtype=np.float32)
+
+    @property
+    def new_words(self) -> int:
+        return int((self.source < 0).sum()) if self.source is not None else 0
+
+    def meta(self) -> dict:
+        """meta.json's entry on where the model started."""
+        known = int((self.source >= 0).sum()) if self.source is not None else 0
+        key = "init" if self.pretrained else "continued"
+        return {key: {"model": self.model, "words_from_model": known, "new_words": self.new_words}}
+
+
+def choose_vocabulary(counts: Counter, options: TrainOptions, start: Start | None):
+    """The vocabulary of a training run (words, counts) and the words left out with their counts."""
+    if start is not None:
+        words, kept = start.vocabulary(counts, options)
+        return words, kept, start.left_out
+    words, kept = select_vocabulary(counts, options.min_count, options.max_vocab)
+    chosen = set(words)
+    return words, kept, Counter({w: c for w, c in counts.items() if w not in chosen})
+
+
+def state_arrays(rare: Counter) -> dict:
+    """The rare words' part of a trainer's state: words left out of the vocabulary and their counts."""
+    words = sorted(rare, key=lambda w: (-rare[w], w))
+    return {"rare_words": words, "rare_counts": np.array([rare[w] for w in words], dtype=np.int64)}
+
+
+def _no_state(name: str, why: str) -> UsageError:
+    return UsageError(
+        f"model {name!r} cannot be continued: {why}; start a new model from its vectors with --init {name}"
+    )
+
+
+def state_summary(path: Path, meta: dict) -> dict:
+    """Whether the model at ``path`` can be continued (and if not, why) and its state's bytes on disk."""
+    size = 0
+    for f in (Path(path) / STATE).rglob("*"):
+        try:
+            size += f.stat().st_size if f.is_file() else 0
+        except OSError:
+            continue
+    try:
+        check_state(path, str(Path(path).name), meta)
+        why = None
+    except UsageError as exc:
+        why = str(exc).split(": ", 1)[-1].split(";")[0]
+    return {"continuable": why is None, "state_bytes": size, **({"not_continuable": why} if why else {})}
+
+
+def continue_settings(path: Path, name: str, given: dict, tokenizer: dict) -> tuple[TrainOptions, TokenizerSettings]:
+    """The options and tokenizer to continue the model at ``path`` with: the saved ones, the ``given``
+    free ones (epochs, lr, window, ...) instead; a ``given`` option or ``tokenizer`` setting that
+    contradicts the saved model is refused naming the saved value."""
+    meta = validate_meta(read_meta(path), path)
+    check_state(path, name, meta)
+    params = dict(meta.get("params") or {})
+    saved = {"algo": meta["algorithm"], **{k: params[k] for k in FIXED[1:] if k in params}}
+    for key, value in given.items():
+        if key in FIXED and key in saved and value != saved[key]:
+            raise UsageError(
+                f"--{key.replace('_', '-')} {value} contradicts model {name!r}, trained with"
+                f" --{key.replace('_', '-')} {saved[key]}: leave it out to continue it, or train a new model"
+            )
+    names = {f.name for f in fields(TrainOptions)}
+    merged = {k: v for k, v in params.items() if k in names and (k in FIXED or k in INHERITED)}
+    merged.update(saved)
+    merged.update(given)
+    options = TrainOptions(**merged)
+    saved_tok = TokenizerSettings.from_dict(meta.get("tokenizer"))
+    for key, value in tokenizer.items():
+        if value is not None and value != getattr(saved_tok, key):
+            flag = "--tokenizer" if key == "mode" else f"--{key.replace('_', '-')}"
+            raise UsageError(
+                f"{flag} {value} contradicts model {name!r}, tokenized with {flag} {getattr(saved_tok, key)}:"
+                " leave it out to continue it"
+            )
+    return options, saved_tok
+
+
+def check_state(path: Path, name: str, meta: dict) -> None:
+    """Refuse a model that cannot be continued, naming ``--init`` as the way out."""
+    algo = meta.get("algorithm")
+    if algo not in NEEDS:
+        raise _no_state(name, f"it was not trained by emb (algorithm {algo!r})")
+    if "state" not in meta:
+        raise _no_state(name, "it holds no training state (trained with --no-state, or by the gensim trainer)")
+    if meta.get("storage"):
+        raise _no_state(name, "its vectors are compressed")
+    missing = [STATE_FILES[k] for k in NEEDS[algo] if not (Path(path) / STATE_FILES[k]).is_file()]
+    if not (Path(path) / "counts.npy").is_file():
+        missing.append("counts.npy")
+    if missing:
+        raise _no_state(name, f"its state is incomplete ({', '.join(missing)} missing)")
+
+
+def _damaged(path: Path, what: str) -> ModelError:
+    return ModelError(f"{path}: {what}: the model's training state is damaged; start from its vectors with --init")
+
+
+def load_continue(path: Path, name: str) -> Start:
+    """The saved state of the model at ``path`` (checked by ``continue_settings``), mapped, not copied."""
+    from embcli.folder.reader import ModelFolder, load_array
+
+    folder = ModelFolder(path)
+    meta = folder.meta
+    algo = meta["algorithm"]
+    arrays = {}
+    for key in NEEDS[algo]:
+        if key != "rare_words":
+            arrays[key] = load_array(Path(path) / STATE_FILES[key], f"training state ({key})")
+    if algo == "word2vec":
+        arrays["input"] = folder.vectors
+    if algo == "fasttext":
+        arrays["ngrams"] = folder.ngrams
+        if arrays["ngrams"] is None or arrays["ngrams"].shape != (meta["fasttext"]["buckets"], folder.dim):
+            raise _no_state(name, "its n-gram matrix (ngrams.npy) is missing or not of its --buckets")
+    words = folder.words
+    counts = np.asarray(folder.counts)
+    extra = 1 if algo == "fasttext" else 0
+    n, dim = len(words), folder.dim
+    want = {"input": (n + extra, dim), "output": (n + extra, dim), "biases": (2 * n,), "gradsq": (2 * n, dim + 1)}
+    for key, shape in want.items():
+        if key in arrays and (arrays[key].shape != shape or arrays[key].dtype.kind != "f"):
+            raise _damaged(Path(path) / STATE_FILES[key], f"{arrays[key].dtype} {arrays[key].shape}, not {shape}")
+    rare_path = Path(path) / STATE_FILES["rare_words"]
+    try:
+        rare_words = rare_path.read_bytes().decode("utf-8").split("\n")[:-1]
+    except (OSError, UnicodeDecodeError) as exc:
+        raise _damaged(rare_path, str(exc)) from None
+    rare_counts = arrays.pop("rare_counts")
+    if rare_counts.shape != (len(rare_words),) or rare_counts.dtype.kind not in "iu":
+        raise _damaged(Path(path) / STATE_FILES["rare_counts"], f"{len(rare_words)} words for counts of {rare_counts.dtype} {rare_counts.shape}")
+    state = meta["state"]
+    corpus = meta.get("corpus") or {}
+    return Start(
+        model=name, pretrained=False, arrays=arrays, saved_words=words, saved_counts=counts,
+        rare=Counter(dict(zip(rare_words, (int(c) for c in rare_counts)))),
+        tokens=int(state.get("tokens", corpus.get("tokens", 0))), lines=int(state.get("lines", corpus.get("lines", 0))),
+    )
+
+
+def init_start(folder, spec: str, dim: int) -> Start:
+    """Pretrained vectors of ``folder`` (an opened model or vector file, named ``spec``) for a model
+    of dimension ``dim``, which must be theirs."""
+    if folder.dim != dim:
+        raise UsageError(
+            f"--init {spec}: its vectors have dimension {folder.dim} but this model has --dim {dim}:"
+            f" pass --dim {folder.dim}"
+        )
+    return Start(model=spec, pretrained=True, arrays={"input": folder.vectors}, lookup=folder)

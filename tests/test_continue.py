@@ -1,0 +1,305 @@
+"""``emb train --continue MODEL`` and ``--init MODEL|FILE``: the state kept, what resumes from it, and bad input."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from conftest import SAMPLE, TINY, TINY_FT, assert_clean_error, invoke
+
+import embcli
+from embcli.api import model_info
+
+ALGOS = {"word2vec": TINY, "fasttext": TINY_FT, "glove": TINY}
+
+
+def fingerprint(folder):
+    """Every file of a folder with its bytes' hash: equal means byte-identical."""
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture
+def halves(tmp_path, web_lines):
+    """Two real corpora: the first 2,000 verses and the next 2,000; ``Zorblax`` is in the second only,
+    ``quimby`` 3 times in each (below --min-count 5 in either, above it in both)."""
+    first, second = tmp_path / "first.txt", tmp_path / "second.txt"
+    first.write_text("\n".join(web_lines[:2000] + ["the quimby came"] * 3) + "\n", encoding="utf-8")
+    second.write_text("\n".join(web_lines[2000:] + ["the zorblax of the king"] * 8 + ["quimby went"] * 3) + "\n",
+                      encoding="utf-8")
+    return first, second
+
+
+def train(corpus, name, algo="word2vec", *extra):
+    result = invoke(["train", corpus, "--algo", algo, "--name", name, *ALGOS[algo], *extra])
+    assert result.exit_code == 0, result.stderr
+    return result
+
+
+@pytest.mark.parametrize("algo", list(ALGOS))
+def test_continue_adds_new_words_and_keeps_the_original(emb_home, halves, algo):
+    first, second = halves
+    train(first, "a", algo, "--min-count", "5")
+    before = fingerprint(emb_home / "models" / "a")
+    info = model_info("a")
+    assert info["continuable"] is True and info["state_bytes"] > 0
+    assert info["state_bytes"] == sum((emb_home / "models" / "a" / f).stat().st_size for f in info["state"]["files"])
+    old = embcli.load("a")
+    result = invoke(["train", second, "--continue", "a", "--threads", "1"])
+    assert result.exit_code == 0, result.stderr
+    assert fingerprint(emb_home / "models" / "a") == before
+    new = embcli.load("a-continued")
+    assert new.dim == old.dim == 12
+    words = new.words
+    assert "zorblax" in words and "zorblax" not in old.words
+    # 3 + 3 occurrences: rare in each half, kept over both (the rare counts are in the state).
+    assert "quimby" in words and "quimby" not in old.words
+    assert set(old.words) <= set(words)
+    counts = np.asarray(new.counts)
+    assert (np.diff(counts) <= 0).all()  # still most frequent first
+    assert counts[words.index("quimby")] == 6
+    meta = model_info("a-continued")
+    assert meta["continued"]["model"] == "a" and meta["continued"]["new_words"] >= 2
+    assert meta["params"]["dim"] == 12 and meta["params"]["min_count"] == 5 and meta["algorithm"] == algo
+    assert meta["continuable"] is True
+
+
+@pytest.mark.parametrize("algo", list(ALGOS))
+def test_old_words_resume_from_their_rows(emb_home, halves, algo):
+    """With a vanishing learning rate the continued model's old words keep their vectors: rows are
+    carried over by word, not by position."""
+    first, second = halves
+    train(first, "a", algo)
+    old = embcli.load("a")
+    embcli.train(second, continue_from="a", name="b", lr=1e-9, min_lr=1e-10, threads=1)
+    new = embcli.load("b")
+    shared = [w for w in old.words if w in set(new.words)][::7]
+    np.testing.assert_allclose(np.array([new.vector(w) for w in shared]),
+                               np.array([old.vector(w) for w in shared]), atol=1e-5)
+
+
+def test_continuing_changes_the_vectors_and_state(emb_home, halves):
+    first, second = halves
+    train(first, "a")
+    embcli.train(second, continue_from="a", name="b", threads=1)
+    old, new = embcli.load("a"), embcli.load("b")
+    assert not np.allclose(old.vector("king"), new.vector("king"))
+    out_old = np.load(emb_home / "models" / "a" / "state" / "output.npy")
+    out_new = np.load(emb_home / "models" / "b" / "state" / "output.npy")
+    assert out_new.shape == (len(new.words), 12) and out_old.shape == (len(old.words), 12)
+
+
+def test_force_replaces_the_model_and_default_names_do_not_clobber(emb_home, halves):
+    first, second = halves
+    train(first, "a")
+    for expected in ("a-continued", "a-continued-2"):
+        assert invoke(["train", second, "--continue", "a", "-q"]).exit_code == 0
+        assert (emb_home / "models" / expected).is_dir()
+    before = len(embcli.load("a").words)
+    assert invoke(["train", second, "--continue", "a", "--force", "-q"]).exit_code == 0
+    assert len(embcli.load("a").words) > before
+    assert model_info("a")["continued"]["model"] == "a"
+
+
+def test_no_state_is_smaller_and_cannot_be_continued(emb_home, halves):
+    first, second = halves
+    train(first, "a")
+    train(first, "small", "word2vec", "--no-state")
+    assert not (emb_home / "models" / "small" / "state").exists()
+    info = model_info("small")
+    assert info["continuable"] is False and info["state_bytes"] == 0 and "--no-state" in info["not_continuable"]
+    assert info["size_bytes"] < model_info("a")["size_bytes"]
+    result = invoke(["train", second, "--continue", "small"])
+    assert_clean_error(result, 2, "model 'small' cannot be continued", "--init small")
+
+
+def test_imported_model_cannot_be_continued(emb_home, halves, vec_file):
+    assert invoke(["import", vec_file, "--name", "imp"]).exit_code == 0
+    result = invoke(["train", halves[1], "--continue", "imp"])
+    assert_clean_error(result, 2, "not trained by emb", "--init imp")
+    result = invoke(["train", halves[1], "--continue", str(vec_file)])
+    assert_clean_error(result, 2, "--init")
+    assert model_info("imp")["continuable"] is False
+
+
+def test_hs_model_from_gensim_cannot_be_continued(emb_home, halves):
+    train(halves[0], "hs", "word2vec", "--loss", "hs")
+    assert_clean_error(invoke(["train", halves[1], "--continue", "hs"]), 2, "--init hs")
+
+
+@pytest.mark.parametrize(
+    "algo,args,saved",
+    [
+        ("word2vec", ["--dim", "16"], "--dim 12"),
+        ("word2vec", ["--algo", "fasttext"], "--algo word2vec"),
+        ("word2vec", ["--arch", "cbow"], "--arch skipgram"),
+        ("fasttext", ["--minn", "2"], "--minn 3"),
+        ("fasttext", ["--buckets", "6000"], "--buckets 5000"),
+        ("word2vec", ["--tokenizer", "whitespace"], "--tokenizer unicode"),
+        ("word2vec", ["--min-token-length", "2"], "--min-token-length 1"),
+    ],
+)
+def test_contradicting_options_are_refused_naming_the_saved_value(emb_home, halves, algo, args, saved):
+    train(halves[0], "a", algo)
+    before = fingerprint(emb_home / "models" / "a")
+    result = invoke(["train", halves[1], "--continue", "a", *args])
+    assert_clean_error(result, 2, "contradicts model 'a'", saved)
+    assert sorted(p.name for p in (emb_home / "models").iterdir()) == ["a"]
+    assert fingerprint(emb_home / "models" / "a") == before
+
+
+def test_same_values_and_free_options_are_taken(emb_home, halves):
+    train(halves[0], "a")
+    result = invoke(["train", halves[1], "--continue", "a", "--dim", "12", "--epochs", "2", "--window", "3", "-q"])
+    assert result.exit_code == 0, result.stderr
+    params = model_info("a-continued")["params"]
+    assert params["epochs"] == 2 and params["window"] == 3 and params["dim"] == 12
+
+
+def test_failure_while_continuing_leaves_the_original_untouched(emb_home, halves, monkeypatch):
+    """A trainer failing, or Ctrl-C, in the middle of a --force continue: MODEL byte-identical, no leftovers."""
+    train(halves[0], "a")
+    before = fingerprint(emb_home / "models" / "a")
+
+    def stop(stage, done, total, info):
+        if stage == "train" and done > 0:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        embcli.train(halves[1], continue_from="a", force=True, progress=stop, threads=1, epochs=3)
+    assert fingerprint(emb_home / "models" / "a") == before
+    assert sorted(p.name for p in (emb_home / "models").iterdir()) == ["a"]
+
+    import embcli.training.word2vec as w2v
+
+    def broken(*args, **kwargs):
+        raise embcli.TrainingError("the disk caught fire")
+
+    monkeypatch.setattr(w2v, "train_word2vec", broken)
+    result = invoke(["train", halves[1], "--continue", "a", "--force"])
+    assert_clean_error(result, 1, "the disk caught fire")
+    assert fingerprint(emb_home / "models" / "a") == before
+    assert sorted(p.name for p in (emb_home / "models").iterdir()) == ["a"]
+
+
+def test_damaged_state_is_refused(emb_home, halves):
+    train(halves[0], "a")
+    (emb_home / "models" / "a" / "state" / "output.npy").unlink()
+    assert model_info("a")["continuable"] is False
+    assert_clean_error(invoke(["train", halves[1], "--continue", "a"]), 2, "state/output.npy missing", "--init a")
+
+
+@pytest.mark.parametrize(
+    "part,content,message",
+    [
+        ("output.npy", np.zeros((3, 12), dtype=np.float32), "not ("),
+        ("output.npy", None, "not ("),  # the right rows, the wrong width
+        ("rare.txt", b"\xff\xfe\n", "utf-8"),
+        ("rare.counts.npy", np.zeros(2, dtype=np.float32), "counts of float32"),
+    ],
+)
+def test_hostile_state_is_one_clean_error(emb_home, halves, part, content, message):
+    train(halves[0], "a")
+    path = emb_home / "models" / "a" / "state" / part
+    if content is None:
+        rows = np.load(path).shape[0]
+        np.save(path, np.zeros((rows, 7), dtype=np.float32))
+    elif isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        np.save(path, content)
+    before = fingerprint(emb_home / "models" / "a")
+    result = invoke(["train", halves[1], "--continue", "a"])
+    assert_clean_error(result, 1, "training state is damaged", "--init", message)
+    assert fingerprint(emb_home / "models" / "a") == before
+
+
+def test_continue_and_init_together_are_refused(emb_home, halves, vec_file):
+    train(halves[0], "a")
+    assert_clean_error(invoke(["train", halves[1], "--continue", "a", "--init", vec_file]), 2, "not both")
+
+
+def test_init_starts_known_words_from_pretrained_vectors(emb_home, tmp_path, halves):
+    """Words found in a vector file start from its vectors (fastText's -pretrainedVectors); others fresh."""
+    train(halves[0], "a")
+    assert invoke(["export", tmp_path / "a.vec", "-m", "a", "--format", "word2vec"]).exit_code == 0
+    pre = embcli.load("a")
+    embcli.train(halves[1], init=str(tmp_path / "a.vec"), name="b", lr=1e-9, min_lr=1e-10, threads=1, dim=12,
+                 min_count=3)
+    new = embcli.load("b")
+    shared = [w for w in new.words if w in set(pre.words)]
+    assert len(shared) > 100
+    np.testing.assert_allclose(np.array([new.vector(w) for w in shared[::5]]),
+                               np.array([pre.vector(w) for w in shared[::5]]), atol=1e-4)
+    meta = model_info("b")
+    assert meta["init"]["words_from_model"] == len(shared)
+    assert meta["init"]["new_words"] == len(new.words) - len(shared)
+
+
+@pytest.mark.parametrize("algo", ["fasttext", "glove"])
+def test_init_for_fasttext_and_glove(emb_home, halves, algo):
+    train(halves[0], "a")
+    result = invoke(["train", halves[1], "--algo", algo, "--init", "a", "--name", "b", *ALGOS[algo]])
+    assert result.exit_code == 0, result.stderr
+    assert model_info("b")["init"]["words_from_model"] > 100
+
+
+def test_init_takes_the_vectors_dimension_unless_given(emb_home, halves, vec_file):
+    train(halves[0], "a")
+    embcli.train(halves[1], init="a", name="b", epochs=1, min_count=3, threads=1)
+    assert embcli.load("b").dim == 12
+
+
+def test_init_with_another_dimension_names_both(emb_home, halves, vec_file):
+    result = invoke(["train", halves[0], "--init", vec_file, *TINY])
+    assert_clean_error(result, 2, "dimension 8", "--dim 12", "pass --dim 8")
+    assert not (emb_home / "models").exists() or not any((emb_home / "models").iterdir())
+
+
+def test_state_is_plain_npy_listed_in_meta(emb_home, halves):
+    train(halves[0], "g", "glove")
+    folder = emb_home / "models" / "g"
+    meta = json.loads((folder / "meta.json").read_text())
+    files = meta["state"]["files"]
+    assert set(files) == {"state/input.npy", "state/output.npy", "state/biases.npy", "state/gradsq.npy",
+                          "state/rare.txt", "state/rare.counts.npy"}
+    vocab = meta["vocab_size"]
+    assert np.load(folder / "state" / "gradsq.npy", allow_pickle=False).shape == (2 * vocab, 13)
+    assert np.load(folder / "state" / "biases.npy", allow_pickle=False).shape == (2 * vocab,)
+    words = embcli.load("g")
+    w = np.load(folder / "state" / "input.npy") + np.load(folder / "state" / "output.npy")
+    np.testing.assert_allclose(w[:5], np.array([words.vector(x) for x in words.words[:5]]), atol=1e-6)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_ctrl_c_while_continuing_with_force_leaves_the_model(emb_home, halves):
+    """A real SIGINT to ``emb train --continue a --force`` in the middle of training: exit 130,
+    ``a`` byte-identical, nothing else in the store."""
+    from test_interrupt import _wait_for_id_file
+
+    train(halves[0], "a", "word2vec", "--min-count", "5")
+    models = emb_home / "models"
+    before = fingerprint(models / "a")
+    cmd = [sys.executable, "-m", "embcli", "train", str(SAMPLE), "--continue", "a", "--force", "--epochs", "50",
+           "--threads", "2"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=dict(os.environ),
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+                            start_new_session=True)
+    try:
+        _wait_for_id_file(models)
+        assert proc.poll() is None, "training ended before it could be interrupted"
+        os.killpg(proc.pid, signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130, err.decode()
+    assert sorted(p.name for p in models.iterdir()) == ["a"]
+    assert fingerprint(models / "a") == before
