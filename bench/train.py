@@ -6,7 +6,9 @@ Measures, in one run and on the same machine:
   gensim's own Word2Vec / FastText with ``corpus_file`` on text tokenized beforehand (also a
   subprocess, timed from start to end, its vocabulary scan included), same parameters;
 - tokenizing alone (decompress + tokenize, one core), in tokens per second;
-- peak memory (RSS of the process tree) of ``emb train`` on the corpus and on it repeated three times;
+- peak memory of every run: the RSS of its whole process tree (emb's tokenizing workers included),
+  sampled every 50 ms, and the high-water mark of its largest process (``ru_maxrss``, exact); the
+  ratio emb / gensim of both; ``emb train`` on the corpus repeated three times;
 - analogy accuracy (``questions-words.txt``), WS353 and SimLex-999 Spearman of every model;
   ``--seeds N`` trains every variant with seeds 1..N (emb and gensim in turn) and prints the mean
   and range of each figure and the ratio of the summed times;
@@ -48,6 +50,8 @@ def run_measured(cmd: list[str], env: dict | None = None) -> dict:
     """Run ``cmd``; return wall seconds, CPU seconds (its process tree), peak RSS of the tree, output.
 
     CPU seconds (user + system, children included) are steadier than wall time on a shared machine.
+    ``peak_rss`` is the largest sum of the RSS of the process and all its descendants, sampled every
+    50 ms; ``max_rss`` the high-water mark of the largest single process of the tree (exact).
     """
     import psutil
 
@@ -74,7 +78,8 @@ def run_measured(cmd: list[str], env: dict | None = None) -> dict:
     if proc.returncode != 0:
         raise SystemExit(f"failed ({proc.returncode}): {' '.join(cmd)}\n{stderr[-3000:]}")
     cpu = usage.ru_utime + usage.ru_stime
-    return {"seconds": seconds, "cpu_seconds": cpu, "peak_rss": peak, "stdout": stdout, "stderr": stderr}
+    return {"seconds": seconds, "cpu_seconds": cpu, "peak_rss": peak, "max_rss": usage.ru_maxrss * 1024,
+            "stdout": stdout, "stderr": stderr}
 
 
 # --------------------------------------------------------------------------- evaluation
@@ -196,7 +201,8 @@ def run_child(kind: str, spec: dict) -> dict:
         cmd = [sys.executable, __file__, "--child", kind, json.dumps(spec)]
         measured = run_measured(cmd)
         result = json.loads(measured["stdout"].strip().splitlines()[-1])
-        result.update(seconds=measured["seconds"], cpu_seconds=measured["cpu_seconds"], peak_rss=measured["peak_rss"])
+        result.update(seconds=measured["seconds"], cpu_seconds=measured["cpu_seconds"], peak_rss=measured["peak_rss"],
+                      max_rss=measured["max_rss"])
         kv = fasttext_keyed_vectors(spec["save"]) if kind == "fasttext" else KeyedVectors.load(spec["save"])
         result.update(evaluate(kv))
     finally:
@@ -221,6 +227,7 @@ def run_emb(files: list[Path], algo: str, arch: str, threads: int, home: Path, n
         "seconds": measured["seconds"],
         "cpu_seconds": measured["cpu_seconds"],
         "peak_rss": measured["peak_rss"],
+        "max_rss": measured["max_rss"],
         "tokenize_seconds": meta["timings"]["tokenize_seconds"],
         "train_seconds": meta["timings"]["train_seconds"],
         "vocab": meta["vocab_size"],
@@ -267,7 +274,8 @@ def tokenize_beforehand(files: list[Path], out: Path) -> dict:
 
 def fmt_row(label: str, r: dict) -> str:
     return (
-        f"  {label:<40} {r['seconds']:7.1f} s (CPU {r['cpu_seconds']:6.1f} s)  peak {r['peak_rss'] / 1e6:6.0f} MB  vocab {r['vocab']:>7,}"
+        f"  {label:<40} {r['seconds']:7.1f} s (CPU {r['cpu_seconds']:6.1f} s)  peak {r['peak_rss'] / 1e6:4.0f} MB"
+        f" (largest process {r['max_rss'] / 1e6:4.0f} MB)  vocab {r['vocab']:>7,}"
         f"  analogies {100 * r['analogy']:5.1f}% (n={r['analogy_n']})  WS353 {r['ws353']:.3f}"
         f" ({r['ws353_oov']:.0f}% pairs OOV)  SimLex {r['simlex']:.3f}"
     )
@@ -277,7 +285,7 @@ def spread(label: str, rows: list[dict]) -> str:
     """Mean and range over seeds of every quality figure and of the wall and CPU time."""
     parts = []
     for key, scale, fmt in (("analogy", 100, "{:.2f}%"), ("ws353", 1, "{:.3f}"), ("simlex", 1, "{:.3f}"),
-                            ("seconds", 1, "{:.1f} s"), ("cpu_seconds", 1, "{:.1f} s")):
+                            ("seconds", 1, "{:.1f} s"), ("cpu_seconds", 1, "{:.1f} s"), ("peak_rss", 1e-6, "{:.0f} MB")):
         vals = [scale * r[key] for r in rows]
         mean = sum(vals) / len(vals)
         parts.append(f"{key} {fmt.format(mean)} [{fmt.format(min(vals))}..{fmt.format(max(vals))}]")
@@ -288,13 +296,16 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="web.txt.xz only, fewer variants")
     ap.add_argument("--threads", type=int, default=cores(), help="threads for every trainer [all cores]")
-    ap.add_argument("--no-memory", action="store_true", help="skip the corpus x3 memory run")
+    ap.add_argument("--no-memory", action="store_true", help="skip the memory runs (emb and gensim, corpus x3)")
+    ap.add_argument("--memory-only", action="store_true", help="only the memory runs")
     ap.add_argument("--no-fasttext-cpp", action="store_true", help="skip Facebook's fastText")
     ap.add_argument("--only", nargs="+", metavar="ALGO:ARCH", help="only these variants, e.g. word2vec:cbow")
     ap.add_argument("--gensim-ft-defaults", action="store_true",
                     help="also train gensim's FastText with gensim's own defaults (lr 0.025, sample 1e-3)")
     ap.add_argument("--seeds", type=int, default=1,
                     help="train every variant with seeds 1..N (emb and gensim alternately) and print the spread")
+    ap.add_argument("--first-seed", type=int, default=1, metavar="S",
+                    help="seeds S..S+N-1 instead (to run the seeds of one comparison in parallel processes)")
     ap.add_argument("--child", nargs=2, metavar=("KIND", "SPEC"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
@@ -323,6 +334,8 @@ def main() -> None:
             variants = [("word2vec", "cbow"), ("fasttext", "skipgram")]
         if args.only:
             variants = [tuple(v.split(":")) for v in args.only]
+        if args.memory_only:
+            variants = []
         home = work / "home"
         spec_base = dict(corpus_file=str(tokfile), threads=threads, **COMMON)
         results = {}
@@ -330,8 +343,8 @@ def main() -> None:
             label = f"{algo} {arch}"
             print(f"\n[{label}]", flush=True)
             embs, gss = [], []
-            for seed in range(1, args.seeds + 1):
-                if args.seeds > 1:
+            for seed in range(args.first_seed, args.first_seed + args.seeds):
+                if args.seeds > 1 or args.first_seed != 1:
                     print(f"  seed {seed}", flush=True)
                 emb = run_emb(files, algo, arch, threads, home, f"{algo}-{arch}", extra=("--seed", str(seed)))
                 print(fmt_row("emb train (from .xz, all included)", emb))
@@ -346,6 +359,8 @@ def main() -> None:
                 cpu_ratio = emb["cpu_seconds"] / gs["cpu_seconds"]
                 print(f"  ratio emb / gensim wall time: {ratio:.3f} (goal <= {goal:.2f}: "
                       f"{'met' if ratio <= goal else 'NOT met'}); CPU time {cpu_ratio:.3f};"
+                      f" peak memory {emb['peak_rss'] / gs['peak_rss']:.3f} (largest process"
+                      f" {emb['max_rss'] / gs['max_rss']:.3f}; goal <= 1);"
                       f" analogies {100 * emb['analogy']:.1f}% vs {100 * gs['analogy']:.1f}%", flush=True)
                 embs.append(emb)
                 gss.append(gs)
@@ -359,7 +374,7 @@ def main() -> None:
 
         # Facebook's fastText for every FastText architecture measured above (skip-gram if none).
         ft_archs = [arch for algo, arch in variants if algo == "fasttext"] or ["skipgram"]
-        for arch in [] if args.no_fasttext_cpp else ft_archs:
+        for arch in [] if args.no_fasttext_cpp or args.memory_only else ft_archs:
             print(f"\n[FastText: emb defaults vs Facebook's fastText (C++ core), {arch}, defaults of each]",
                   flush=True)
             emb = results.get(f"fasttext {arch}", (None,))[0] or run_emb(
@@ -377,8 +392,16 @@ def main() -> None:
                   f" analogies {100 * emb['analogy']:.1f}% vs {100 * ft['analogy']:.1f}%", flush=True)
 
         if not args.no_memory:
-            print("\n[peak memory of emb train, word2vec skipgram, 1 epoch]", flush=True)
+            print("\n[peak memory of emb train, word2vec skipgram, 1 epoch, against gensim's]", flush=True)
             one = run_emb(files, "word2vec", "skipgram", threads, home, "mem1", extra=("--epochs", "1"))
+            p = one["params"]
+            gs = run_child("gensim", dict(spec_base, algo="word2vec", arch="skipgram", epochs=1, alpha=p["lr"],
+                                          sample=p["sample"], ns_exponent=p.get("ns_exponent")))
+            print(fmt_row("emb train (from .xz, all included)", one))
+            print(fmt_row("gensim (pre-tokenized text)", gs))
+            print(f"  ratio emb / gensim peak memory: process tree {one['peak_rss'] / gs['peak_rss']:.3f},"
+                  f" largest process {one['max_rss'] / gs['max_rss']:.3f} (goal <= 1);"
+                  f" CPU time {one['cpu_seconds'] / gs['cpu_seconds']:.3f}", flush=True)
             three = run_emb(files * 3, "word2vec", "skipgram", threads, home, "mem3", extra=("--epochs", "1"))
             # Every count triples on the corpus x3, so min-count 5 there keeps the words seen 2-4 times
             # in the corpus as well: a larger vocabulary, hence larger matrices. Min-count 15 keeps

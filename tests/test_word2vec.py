@@ -138,13 +138,14 @@ def _prepared(tmp_path, text, name="c.txt"):
 def test_progress_within_epochs_and_files_removed(tmp_path, web_lines, monkeypatch, arch):
     monkeypatch.setattr(hogwild, "CHUNK", 2000)  # many chunks, so progress moves within an epoch
     prepared = _prepared(tmp_path, "\n".join(web_lines[:3000]) + "\n")
+    words, counts = select_vocabulary(prepared.counts, 3, None)
     options = TrainOptions(arch=arch, dim=8, epochs=2, min_count=3, threads=2, seed=5).resolved()
     seen = []
     result = train_word2vec(prepared, options, tmp_path, lambda stage, done, total, info: seen.append((done, total)))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c.txt"]  # temporary files removed
+    assert not prepared.counts  # given back once the vocabulary is chosen
     assert seen[0] == (0, 2) and seen[-1] == (2, 2)
     assert all(a <= b for (a, _), (b, _) in pairwise(seen))
-    words, counts = select_vocabulary(prepared.counts, 3, None)
     assert result.words == words and (result.counts == counts).all()
     assert result.vectors.shape == (len(words), 8) and np.isfinite(result.vectors).all()
 
@@ -190,3 +191,59 @@ def test_ids_of_a_real_corpus_in_any_chunks(tmp_path, web_lines, monkeypatch, te
     for line in prepared.path.read_text(encoding="utf-8").splitlines():
         expected += [index[w] for w in line.split(" ") if w in index] + [len(words)]
     assert np.fromfile(tmp_path / "ids", dtype=np.int32).tolist() == expected and n == len(expected)
+
+
+def test_ids_of_text_with_empty_tokens_and_no_final_newline(tmp_path):
+    src = tmp_path / "t.txt"
+    src.write_bytes("a  b\n\nzz é\nb a".encode("utf-8"))  # written by hand, not by prepare_corpus
+    n = write_ids(src, ["a", "b", "é"], tmp_path / "ids")
+    ids = np.fromfile(tmp_path / "ids", dtype=np.int32).tolist()
+    assert ids == [0, 1, 3, 3, 2, 3, 1, 0, 3] and n == len(ids)
+    src.write_bytes(b"")
+    assert write_ids(src, ["a"], tmp_path / "ids") == 0 and (tmp_path / "ids").stat().st_size == 0
+
+
+def test_many_words_share_the_hash_table(tmp_path):
+    words = [f"w{i}" for i in range(5000)] + ["".join(chr(0xAC00 + i)) for i in range(300)]
+    rng = np.random.default_rng(1)
+    picks = rng.integers(0, len(words) + 50, size=20000)  # 50 ids beyond: words not in the vocabulary
+    names = [words[i] if i < len(words) else f"x{i}" for i in picks]
+    lines = [" ".join(names[i : i + 37]) for i in range(0, len(names), 37)]
+    src = tmp_path / "t.txt"
+    src.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    write_ids(src, words, tmp_path / "ids")
+    index = {w: i for i, w in enumerate(words)}
+    expected = []
+    for line in lines:
+        expected += [index[w] for w in line.split(" ") if w in index] + [len(words)]
+    assert np.fromfile(tmp_path / "ids", dtype=np.int32).tolist() == expected
+
+
+def test_compiler_pages_are_given_back_and_kernels_still_run():
+    sig = kernels.sigmoid_table()
+    common.release_compiler_pages()
+    before = _llvm_resident()
+    assert njit(lambda x: x + 1)(2) == 3  # compiling reads LLVM's code in again
+    if before is None:
+        pytest.skip("no /proc/self/smaps here")
+    assert _llvm_resident() > before
+    assert common.release_compiler_pages() > 0
+    assert _llvm_resident() <= before
+    np.testing.assert_array_equal(kernels.sigmoid_table(), sig)  # and they run as before
+
+
+def _llvm_resident():
+    """Resident bytes of llvmlite's library in read-only mappings, None without smaps."""
+    try:
+        fh = open("/proc/self/smaps", encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    total, inside = 0, False
+    with fh:
+        for line in fh:
+            if line[0] in "0123456789abcdef" and "-" in line.split(" ", 1)[0]:
+                parts = line.split()
+                inside = "w" not in parts[1] and parts[-1].endswith("libllvmlite.so")
+            elif inside and line.startswith("Rss:"):
+                total += int(line.split()[1]) * 1024
+    return total

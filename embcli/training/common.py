@@ -16,6 +16,9 @@ MEMORY_SHARE = 0.9
 # Text read at a time when a tokenized corpus is turned into word ids.
 CHUNK_BYTES = 2 << 20
 
+# madvise(2): drop the pages of a range from the process (file pages stay in the page cache).
+MADV_DONTNEED = 4
+
 
 @dataclass
 class Trained:
@@ -64,36 +67,82 @@ def write_ids(corpus_path: Path, words: list[str], out_path: Path) -> int:
     """Write the tokenized corpus as int32 ids: word i of ``words`` is i, rare words are dropped and
     every line ends with the id len(words). Returns the number of ids written.
 
-    Lines are split and looked up in a hash table of ``words`` by pyarrow's compute kernels, a few MB
-    of text at a time (2.3x less CPU than ``id_chunks``' dict lookup a token).
+    Converted by compiled kernels (``id_kernels``: a hash table of the words' UTF-8 bytes), a few MB
+    of text at a time. Loading them (and numba) reads in much of LLVM's library: its pages are given
+    back at the end (``release_compiler_pages``), before the trainer allocates its matrices.
     """
-    import pyarrow as pa
-    import pyarrow.compute as pc
+    from embcli.training import id_kernels
 
+    encoded = [w.encode("utf-8") for w in words]
+    offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
+    np.cumsum([len(b) for b in encoded], out=offsets[1:])
+    blob = np.frombuffer(b"".join(encoded), dtype=np.uint8)
+    del encoded
+    table = id_kernels.build_table(blob, offsets)
     line_end = len(words)
-    lookup = pc.SetLookupOptions(value_set=pa.array(words, type=pa.string()))
+    out_ids = np.empty(CHUNK_BYTES + (1 << 16), dtype=np.int32)
     n = 0
-    with open(corpus_path, encoding="utf-8", newline="\n") as fh, open(out_path, "wb") as out:
+    rest = b""
+    with open(corpus_path, "rb") as fh, open(out_path, "wb") as out:
         while True:
-            text = fh.read(CHUNK_BYTES)
-            if not text:
-                return n
-            if not text.endswith("\n"):
-                text += fh.readline()
-            lines = pc.split_pattern(pa.array([text.removesuffix("\n")]), "\n").flatten()
-            tokens = pc.split_pattern(lines, " ")
-            del text, lines
-            starts = tokens.offsets.to_numpy()
-            ids = pc.index_in(tokens.flatten(), options=lookup).fill_null(-1).to_numpy(zero_copy_only=False)
-            count = starts.shape[0] - 1
-            # Token j of line i goes to j + i (one line end before it per earlier line); line i ends at
-            # starts[i + 1] + i.
-            both = np.empty(ids.shape[0] + count, dtype=np.int32)
-            both[np.arange(ids.shape[0]) + np.repeat(np.arange(count), np.diff(starts))] = ids
-            both[starts[1:] + np.arange(count)] = line_end
-            kept = both[both >= 0]
-            kept.tofile(out)
-            n += kept.shape[0]
+            data = fh.read(CHUNK_BYTES)
+            if data:
+                text = rest + data
+                cut = text.rfind(b"\n") + 1  # whole lines only
+                if cut == 0:  # a line longer than the chunk: read on
+                    rest = text
+                    continue
+            elif rest:  # a last line with no newline still gets its line end
+                text, cut = rest + b"\n", len(rest) + 1
+            else:
+                break
+            rest = text[cut:]
+            buf = np.frombuffer(text, dtype=np.uint8, count=cut)
+            if out_ids.shape[0] < cut:
+                out_ids = np.empty(cut, dtype=np.int32)
+            k = id_kernels.text_to_ids(buf, blob, offsets, table, line_end, out_ids)
+            out_ids[:k].tofile(out)
+            n += k
+    release_compiler_pages()
+    return n
+
+
+def release_compiler_pages() -> int:
+    """Unmap the pages of LLVM's library (llvmlite's, 180 MB) that loading numba's kernels read in.
+
+    Call it once the kernels a trainer runs are loaded: they run without LLVM, whose code pages then
+    count in the process's resident memory for nothing (about 100 MB). Only read-only mappings of the
+    file holding none of the process's own data are dropped, so the pages stay in the page cache and
+    are read back from there if LLVM runs again (a kernel compiled later). Returns the bytes released;
+    0 where ``/proc/self/smaps`` or ``madvise`` is missing (not Linux).
+    """
+    import ctypes
+    import re
+
+    ranges = []
+    try:
+        with open("/proc/self/smaps", encoding="utf-8", errors="replace") as fh:
+            current = None
+            for line in fh:
+                head = re.match(r"([0-9a-f]+)-([0-9a-f]+) (\S+) \S+ \S+ \S+\s*(.*)$", line)
+                if head:
+                    start, end, perms, path = head.groups()
+                    current = None
+                    if "w" not in perms and path.rstrip().endswith("libllvmlite.so"):
+                        current = [int(start, 16), int(end, 16), 0, 0]
+                        ranges.append(current)
+                elif current is not None and line.startswith(("Rss:", "Anonymous:")):
+                    current[2 if line.startswith("Rss:") else 3] = int(line.split()[1]) * 1024
+        libc = ctypes.CDLL(None, use_errno=True)
+        madvise = libc.madvise
+    except (OSError, AttributeError):
+        return 0
+    madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+    released = 0
+    for start, end, rss, anonymous in ranges:
+        if rss and not anonymous and madvise(start, end - start, MADV_DONTNEED) == 0:
+            released += rss
+    return released
 
 
 def available_memory() -> int | None:

@@ -16,13 +16,15 @@ from typing import Callable
 
 import numpy as np
 
+from embcli.training.common import release_compiler_pages
 from embcli.training.options import ProgressFn
 
 # Ids a kernel call trains on: small enough that Ctrl-C and progress are prompt.
 CHUNK = 1 << 16
 
 # step(ids, done_before, thread) -> ids consumed (at least 1, at most len(ids)); ``done_before`` is
-# how many ids every thread together had consumed when the chunk was read.
+# how many ids every thread together had consumed when the chunk was read. With no ids a step does
+# nothing and returns 0 (called once before the threads start, to load the kernel).
 Step = Callable[[np.ndarray, float, int], int]
 
 
@@ -68,6 +70,9 @@ def stream_threads(
     """
     done = np.zeros(threads, dtype=np.int64)
     bounds = slice_bounds(ids_path, n_ids, threads, line_end)
+    # Load the kernel now, then give back the compiler's pages it no longer needs.
+    step(np.empty(0, dtype=np.int32), 0.0, 0)
+    release_compiler_pages()
     stop = threading.Event()
     errors: list[BaseException] = []
 

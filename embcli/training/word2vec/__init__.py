@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from embcli.training.common import Trained, write_ids
+from embcli.training.common import Trained, release_compiler_pages, write_ids
 from embcli.training.hogwild import stream_threads
 from embcli.training.options import ProgressFn, TrainOptions
 from embcli.training.prepare import Prepared
@@ -45,22 +45,29 @@ def train_word2vec(
 
     The tokenized text file is deleted once converted to word ids. With ``start``, the vocabulary
     and the rows of known words come from a saved model (``resume``). The state returned holds the
-    output rows and the words left out.
+    output rows and the words left out. ``prepared.counts`` is emptied once the vocabulary is chosen
+    (its words are most of the memory held before the matrices).
     """
-    from embcli.training.fasttext import kernels as ft_kernels
-    from embcli.training.word2vec import kernels
-
     opts = options
     started = time.perf_counter()
     words, counts, left_out = choose_vocabulary(prepared.counts, opts, start)
+    rare = state_arrays(left_out)
+    del left_out
+    prepared.counts.clear()
     vocab = len(words)
+    # numba's import reads in much of LLVM's library; the kernels' loading a part of it again. The
+    # pages go back after the import and once the kernels are loaded (write_ids, stream_threads).
+    from embcli.training.fasttext import kernels as ft_kernels
+    from embcli.training.word2vec import kernels
+
+    release_compiler_pages()
+    sigmoid = kernels.sigmoid_table()
+    table = kernels.alias_table(counts.astype(np.float64) ** opts.ns_exponent)
+    keep = keep_probabilities(counts, opts.sample)
     ids_path = Path(workdir) / "corpus.ids"
     try:
         n_ids = write_ids(prepared.path, words, ids_path)
         prepared.path.unlink(missing_ok=True)
-        keep = keep_probabilities(counts, opts.sample)
-        table = kernels.alias_table(counts.astype(np.float64) ** opts.ns_exponent)
-        sigmoid = kernels.sigmoid_table()
         wi = np.empty((vocab, opts.dim), dtype=np.float32)
         ft_kernels.init_uniform(wi, 1.0 / opts.dim, opts.seed)
         wo = np.zeros((vocab, opts.dim), dtype=np.float32)
@@ -84,4 +91,4 @@ def train_word2vec(
         ids_path.unlink(missing_ok=True)
     spent = time.perf_counter() - started
     wps = prepared.stats.tokens * opts.epochs / spent if spent > 0 else 0.0
-    return Trained(words, wi, counts, wps, state={"output": wo, **state_arrays(left_out)})
+    return Trained(words, wi, counts, wps, state={"output": wo, **rare})
