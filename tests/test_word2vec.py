@@ -10,7 +10,6 @@ from conftest import W2V_TRAINERS, use_word2vec_trainer
 from numba import njit
 
 import embcli.training.hogwild as hogwild
-import embcli.training.common as common
 from embcli.training.common import select_vocabulary, write_ids
 from embcli.corpus import Corpus
 from embcli.folder import ModelFolder
@@ -217,33 +216,3 @@ def test_many_words_share_the_hash_table(tmp_path):
     for line in lines:
         expected += [index[w] for w in line.split(" ") if w in index] + [len(words)]
     assert np.fromfile(tmp_path / "ids", dtype=np.int32).tolist() == expected
-
-
-def test_compiler_pages_are_given_back_and_kernels_still_run():
-    sig = kernels.sigmoid_table()
-    common.release_compiler_pages()
-    before = _llvm_resident()
-    assert njit(lambda x: x + 1)(2) == 3  # compiling reads LLVM's code in again
-    if before is None:
-        pytest.skip("no /proc/self/smaps here")
-    assert _llvm_resident() > before
-    assert common.release_compiler_pages() > 0
-    assert _llvm_resident() <= before
-    np.testing.assert_array_equal(kernels.sigmoid_table(), sig)  # and they run as before
-
-
-def _llvm_resident():
-    """Resident bytes of llvmlite's library in read-only mappings, None without smaps."""
-    try:
-        fh = open("/proc/self/smaps", encoding="utf-8", errors="replace")
-    except OSError:
-        return None
-    total, inside = 0, False
-    with fh:
-        for line in fh:
-            if line[0] in "0123456789abcdef" and "-" in line.split(" ", 1)[0]:
-                parts = line.split()
-                inside = "w" not in parts[1] and parts[-1].endswith("libllvmlite.so")
-            elif inside and line.startswith("Rss:"):
-                total += int(line.split()[1]) * 1024
-    return total

@@ -16,9 +16,6 @@ MEMORY_SHARE = 0.9
 # Text read at a time when a tokenized corpus is turned into word ids.
 CHUNK_BYTES = 2 << 20
 
-# madvise(2): drop the pages of a range from the process (file pages stay in the page cache).
-MADV_DONTNEED = 4
-
 
 @dataclass
 class Trained:
@@ -68,8 +65,7 @@ def write_ids(corpus_path: Path, words: list[str], out_path: Path) -> int:
     every line ends with the id len(words). Returns the number of ids written.
 
     Converted by compiled kernels (``id_kernels``: a hash table of the words' UTF-8 bytes), a few MB
-    of text at a time. Loading them (and numba) reads in much of LLVM's library: its pages are given
-    back at the end (``release_compiler_pages``), before the trainer allocates its matrices.
+    of text at a time.
     """
     from embcli.training import id_kernels
 
@@ -103,46 +99,7 @@ def write_ids(corpus_path: Path, words: list[str], out_path: Path) -> int:
             k = id_kernels.text_to_ids(buf, blob, offsets, table, line_end, out_ids)
             out_ids[:k].tofile(out)
             n += k
-    release_compiler_pages()
     return n
-
-
-def release_compiler_pages() -> int:
-    """Unmap the pages of LLVM's library (llvmlite's, 180 MB) that loading numba's kernels read in.
-
-    Call it once the kernels a trainer runs are loaded: they run without LLVM, whose code pages then
-    count in the process's resident memory for nothing (about 100 MB). Only read-only mappings of the
-    file holding none of the process's own data are dropped, so the pages stay in the page cache and
-    are read back from there if LLVM runs again (a kernel compiled later). Returns the bytes released;
-    0 where ``/proc/self/smaps`` or ``madvise`` is missing (not Linux).
-    """
-    import ctypes
-    import re
-
-    ranges = []
-    try:
-        with open("/proc/self/smaps", encoding="utf-8", errors="replace") as fh:
-            current = None
-            for line in fh:
-                head = re.match(r"([0-9a-f]+)-([0-9a-f]+) (\S+) \S+ \S+ \S+\s*(.*)$", line)
-                if head:
-                    start, end, perms, path = head.groups()
-                    current = None
-                    if "w" not in perms and path.rstrip().endswith("libllvmlite.so"):
-                        current = [int(start, 16), int(end, 16), 0, 0]
-                        ranges.append(current)
-                elif current is not None and line.startswith(("Rss:", "Anonymous:")):
-                    current[2 if line.startswith("Rss:") else 3] = int(line.split()[1]) * 1024
-        libc = ctypes.CDLL(None, use_errno=True)
-        madvise = libc.madvise
-    except (OSError, AttributeError):
-        return 0
-    madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
-    released = 0
-    for start, end, rss, anonymous in ranges:
-        if rss and not anonymous and madvise(start, end - start, MADV_DONTNEED) == 0:
-            released += rss
-    return released
 
 
 def available_memory() -> int | None:

@@ -16,7 +16,6 @@ from typing import Callable
 
 import numpy as np
 
-from embcli.training.common import release_compiler_pages
 from embcli.training.options import ProgressFn
 
 # Ids a kernel call trains on: small enough that Ctrl-C and progress are prompt.
@@ -70,9 +69,6 @@ def stream_threads(
     """
     done = np.zeros(threads, dtype=np.int64)
     bounds = slice_bounds(ids_path, n_ids, threads, line_end)
-    # Load the kernel now, then give back the compiler's pages it no longer needs.
-    step(np.empty(0, dtype=np.int32), 0.0, 0)
-    release_compiler_pages()
     stop = threading.Event()
     errors: list[BaseException] = []
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from embcli.training.common import Trained, release_compiler_pages, write_ids
+from embcli.training.common import Trained, write_ids
 from embcli.training.hogwild import stream_threads
 from embcli.training.options import ProgressFn, TrainOptions
 from embcli.training.prepare import Prepared
@@ -55,12 +55,9 @@ def train_word2vec(
     del left_out
     prepared.counts.clear()
     vocab = len(words)
-    # numba's import reads in much of LLVM's library; the kernels' loading a part of it again. The
-    # pages go back after the import and once the kernels are loaded (write_ids, stream_threads).
     from embcli.training.fasttext import kernels as ft_kernels
     from embcli.training.word2vec import kernels
 
-    release_compiler_pages()
     sigmoid = kernels.sigmoid_table()
     table = kernels.alias_table(counts.astype(np.float64) ** opts.ns_exponent)
     keep = keep_probabilities(counts, opts.sample)
