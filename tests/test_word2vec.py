@@ -9,6 +9,7 @@ import pytest
 from conftest import W2V_TRAINERS, use_word2vec_trainer
 from numba import njit
 
+import embcli.training.common as common
 import embcli.training.hogwild as hogwild
 from embcli.training.common import select_vocabulary, write_ids
 from embcli.corpus import Corpus

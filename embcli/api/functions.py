@@ -59,7 +59,7 @@ def train(
     state: bool = True,
     engine: str = "local",
     master: str | None = None,
-    conf: dict[str, str] | None = None,
+    conf: dict[str, str] | Sequence[str] | None = None,
     partitions: int | None = None,
     spark_logs: bool = False,
     **options,
@@ -138,15 +138,11 @@ def train(
         if pretrained is not None:
             start = init_start(pretrained, str(init), settings.dim)
     tokenizer_settings.check_installed()
-    if engine == "spark":
+    spark = _spark_options(inputs, engine, master, conf, partitions, spark_logs)
+    if spark is not None:
         if start is not None:
             raise UsageError("--continue and --init train on the local engine only: leave out --engine spark")
-        return _train_spark(inputs, tokenizer_settings, settings, name, output, force, make_default, progress,
-                            master, conf, partitions, spark_logs)
-    if engine != "local":
-        raise UsageError(f"unknown engine {engine!r}: use local or spark")
-    if master is not None or conf or partitions is not None:
-        raise UsageError("--master, --conf and --partitions are options of --engine spark")
+        return _train_spark(inputs, tokenizer_settings, settings, name, output, force, make_default, progress, spark)
     source = Corpus(inputs)
     if output is not None:
         from embcli.api.paths import writing
@@ -186,14 +182,27 @@ def _store_target(inputs, algo, name, output, force):
     return store, name
 
 
-def _train_spark(inputs, tokenizer_settings, settings, name, output, force, make_default, progress,
-                 master, conf, partitions, spark_logs) -> Model:
-    from embcli.spark.run import train_spark
-    from embcli.spark.session import SparkOptions
+def _spark_options(inputs, engine, master, conf, partitions, spark_logs):
+    """The ``SparkOptions`` of ``engine="spark"``, None for the local engine; ``conf`` is a dict or
+    ``KEY=VALUE`` strings (``--conf``). Options of the other engine are refused."""
+    if engine == "local":
+        if master is not None or conf or partitions is not None:
+            raise UsageError("--master, --conf and --partitions are options of --engine spark")
+        return None
+    if engine != "spark":
+        raise UsageError(f"unknown engine {engine!r}: use local or spark")
+    from embcli.spark.session import SparkOptions, parse_conf
 
     if "-" in inputs:
         raise UsageError("--engine spark reads files, not stdin: give paths Spark can read")
-    spark_options = SparkOptions(master=master, conf=dict(conf or {}), partitions=partitions, show_logs=spark_logs)
+    conf = dict(conf) if isinstance(conf, dict) else parse_conf(conf)
+    return SparkOptions(master=master, conf=conf, partitions=partitions, show_logs=spark_logs)
+
+
+def _train_spark(inputs, tokenizer_settings, settings, name, output, force, make_default, progress,
+                 spark_options) -> Model:
+    from embcli.spark.run import train_spark
+
     store, name = _store_target(inputs, settings.algo, name, output, force)
     if output is not None:
         from embcli.api.paths import writing
@@ -221,7 +230,7 @@ def count_words(
     pos_tags: bool = False,
     engine: str = "local",
     master: str | None = None,
-    conf: dict[str, str] | None = None,
+    conf: dict[str, str] | Sequence[str] | None = None,
     partitions: int | None = None,
     spark_logs: bool = False,
     progress: ProgressFn | None = None,
@@ -235,18 +244,11 @@ def count_words(
     settings = TokenizerSettings(mode=tokenizer, lowercase=lowercase, min_token_length=min_token_length,
                                  pos_filter=pos_filter, pos_tags=pos_tags)
     settings.check_installed()
-    if engine == "spark":
+    spark = _spark_options(inputs, engine, master, conf, partitions, spark_logs)
+    if spark is not None:
         from embcli.spark.run import count_words_spark
-        from embcli.spark.session import SparkOptions
 
-        if "-" in inputs:
-            raise UsageError("--engine spark reads files, not stdin: give paths Spark can read")
-        options = SparkOptions(master=master, conf=dict(conf or {}), partitions=partitions, show_logs=spark_logs)
-        return count_words_spark(inputs, settings, options, min_count=min_count, top=top, on_progress=progress)
-    if engine != "local":
-        raise UsageError(f"unknown engine {engine!r}: use local or spark")
-    if master is not None or conf or partitions is not None:
-        raise UsageError("--master, --conf and --partitions are options of --engine spark")
+        return count_words_spark(inputs, settings, spark, min_count=min_count, top=top, on_progress=progress)
     from embcli.corpus import Corpus
     from embcli.vocab import count_words as count_local
 

@@ -141,7 +141,5 @@ VerboseOpt = Annotated[
 
 def spark_args(engine, master, conf, partitions, verbose) -> dict:
     """The API's keyword arguments for the engine options."""
-    from embcli.spark.session import parse_conf
-
-    return {"engine": engine.value, "master": master, "conf": parse_conf(conf), "partitions": partitions,
+    return {"engine": engine.value, "master": master, "conf": conf, "partitions": partitions,
             "spark_logs": verbose}
