@@ -21,7 +21,8 @@ from embcli.clusters import kmeans, unit_rows
 from embcli.errors import UnknownWordError, UsageError
 from embcli.extras import require
 from embcli.folder import ModelFolder
-from embcli.query import lookup_many, neighbors
+from embcli.lookup import lookup_many
+from embcli.query import neighbors
 
 METHODS = ("pca", "tsne", "umap")
 MIN_WORDS = 3

@@ -6,7 +6,8 @@ blocks, each block is multiplied with all the query vectors at once, and a runni
 keeps only the rows that beat its current k-th score. Scores follow gensim's definitions
 (``most_similar``, ``most_similar_cosmul``, ``similarity``), so the answers agree with gensim's.
 The search itself is in ``embcli.topk``; large batches of cosine neighbours take the exact int8
-prefilter of ``embcli.prefilter`` instead. This module turns words into rows and results.
+prefilter of ``embcli.prefilter`` instead. Query words become rows in ``embcli.lookup``; this
+module turns them into results.
 """
 
 from __future__ import annotations
@@ -16,33 +17,10 @@ from typing import Sequence
 
 import numpy as np
 
-from embcli.errors import EmbError, UnknownWordError, UsageError
+from embcli.errors import EmbError, UsageError
 from embcli.folder import ModelFolder
+from embcli.lookup import Term, check_direction, lookup_groups, lookup_many, terms_of
 from embcli.topk import METHODS, METRICS, analogy_topk, topk
-from embcli.subwords import oov_vector
-
-
-@dataclass
-class Term:
-    """A query word resolved against a model: its row, or for FastText its n-gram vector."""
-
-    text: str
-    word: str
-    index: int | None
-    vector: np.ndarray = field(repr=False)
-    norm: float
-    #: True when the model's tokenizer changed the query beyond its normal form (``"King,"`` looked
-    #: up as ``king``): a program may say what was looked up.
-    retokenized: bool = False
-
-    @property
-    def oov(self) -> bool:
-        """True when the word is not in the vocabulary (its vector comes from character n-grams)."""
-        return self.index is None
-
-    def unit(self) -> np.ndarray:
-        """The unit vector (float32), from the stored norm for vocabulary words."""
-        return (self.vector / np.float32(self.norm)).astype(np.float32, copy=False)
 
 
 @dataclass
@@ -95,122 +73,6 @@ class VectorResult:
     @property
     def oov(self) -> bool:
         return self.term is not None and self.term.oov
-
-
-# ---------------------------------------------------------------------------------------- words
-
-
-FASTTEXT_HINT = "a FastText model (emb train --algo fasttext) answers unseen words from their letters"
-
-
-def lookup(model: ModelFolder, text: str) -> Term:
-    """Resolve a query word through the model's tokenizer settings; FastText answers unknown words.
-
-    Raises ``UnknownWordError`` for a word the model cannot give a vector for.
-    """
-    (found,) = lookup_many(model, [text])
-    if isinstance(found, EmbError):
-        raise found
-    return found
-
-
-def lookup_many(model: ModelFolder, texts: Sequence[str]) -> list[Term | EmbError]:
-    """``lookup`` for many words at once (one pass over the vocabulary); failures are returned.
-
-    A query is read as training read text: first in its normal form (the model's case folding and
-    Unicode normalisation); when that is not a vocabulary word, through the model's tokenizer, so
-    ``"King,"`` finds ``king``. A model trained with phrases joins the tokens as its training text
-    was joined (``"New York"`` finds ``new_york``). A query that is still several words is an error
-    that says how to ask for them (``emb similar`` averages words; phrase models join them with ``_``).
-    """
-    words = [model.normalize(t) for t in texts]
-    rows = model.index_many(words)
-    # Misses go through the tokenizer; their tokens (and phrases) are looked up in one more pass.
-    misses = [i for i, row in enumerate(rows) if row is None and words[i]]
-    split = dict(zip(misses, map(_tokenizer(model), (texts[i] for i in misses)))) if misses else {}
-    if split and model.phrases is not None:
-        # Phrases are joined as training joined them: "new york" is looked up as new_york.
-        split = {i: model.phrases.join(tokens) for i, tokens in split.items()}
-    asked = sorted({t for tokens in split.values() for t in ([tokens[0]] if len(tokens) == 1 else ["_".join(tokens)])})
-    found = dict(zip(asked, model.index_many(asked))) if asked else {}
-    out: list[Term | EmbError] = []
-    for i, (text, word, row) in enumerate(zip(texts, words, rows)):
-        tokens = split.get(i)
-        try:
-            retokenized = False
-            if tokens and len(tokens) == 1 and tokens[0] != word:
-                word, row, retokenized = tokens[0], found[tokens[0]], True
-            elif tokens and len(tokens) > 1:
-                raise _several_words(model, text, tokens, found["_".join(tokens)] is not None)
-            term = _term(model, text, word, row)
-            term.retokenized = retokenized
-            out.append(term)
-        except EmbError as exc:
-            out.append(exc)
-    return out
-
-
-def _tokenizer(model: ModelFolder):
-    from embcli.tokenize import make_tokenizer
-
-    return make_tokenizer(model.tokenizer)
-
-
-def _several_words(model: ModelFolder, text: str, tokens: list[str], phrase: bool) -> UnknownWordError:
-    joined = "_".join(tokens)
-    if phrase:
-        hint = f"ask for the phrase as {joined!r}"
-    else:
-        hint = (f"ask for each word, or for their average with `emb similar {' '.join(tokens)}`"
-                " (a model trained on phrases joins them with _)")
-    return UnknownWordError(f"{text!r} is {len(tokens)} words for model {model.name!r} ({', '.join(tokens)}): {hint}")
-
-
-def _term(model: ModelFolder, text: str, word: str, index: int | None) -> Term:
-    if not word:
-        raise UnknownWordError(f"empty query word {text!r}: give a word")
-    if index is not None:
-        return Term(text, word, index, model.vectors[index], float(model.norms[index]))
-    shown = repr(text) if word == text else f"{text!r} (as {word!r})"
-    ft = model.meta.get("fasttext")
-    grams = model.ngrams if ft else None
-    if grams is None:
-        err = UnknownWordError(
-            f"unknown word {shown}: not among the {model.vocab_size} words of model {model.name!r}; {FASTTEXT_HINT}"
-        )
-        err.hint = FASTTEXT_HINT  # the part a program answering many queries need say only once
-        raise err
-    vector = oov_vector(word, grams, int(ft["minn"]), int(ft["maxn"]))
-    if vector is None:
-        why = (f"model {model.name!r} kept none of its character n-grams when pruned (emb compress --prune-ngrams)"
-               if getattr(grams, "kept", None) is not None else f"too short for any character n-gram of model {model.name!r}")
-        raise UnknownWordError(f"unknown word {shown}: {why}")
-    return Term(text, word, None, vector, float(np.linalg.norm(vector)))
-
-
-def _lookup_groups(model: ModelFolder, groups: Sequence[Sequence[str]]) -> list[list[Term | EmbError]]:
-    """``lookup_many`` over the words of several queries, returned query by query."""
-    flat = lookup_many(model, [w for g in groups for w in g])
-    out, at = [], 0
-    for g in groups:
-        out.append(flat[at : at + len(g)])
-        at += len(g)
-    return out
-
-
-def _terms(found: list[Term | EmbError], directed: bool) -> list[Term]:
-    """The terms of one query, raising its first error (and, if asked, a zero vector's)."""
-    for t in found:
-        if isinstance(t, EmbError):
-            raise t
-        if directed:
-            _check_direction(t)
-    return found  # type: ignore[return-value]
-
-
-def _check_direction(term: Term) -> None:
-    if not term.norm > 0:
-        raise EmbError(f"word {term.text!r} has a zero vector in model: it has no direction to compare")
 
 
 def check_options(k: int = 1, restrict: int | None = None, metric: str = "cosine", method: str = "add") -> None:
@@ -323,7 +185,7 @@ def neighbors(
     live = []
     for res, found in zip(results, lookup_many(model, queries)):
         try:
-            res.terms = _terms([found], directed=metric == "cosine")
+            res.terms = terms_of([found], directed=metric == "cosine")
             live.append(res)
         except EmbError as exc:
             res.error = exc
@@ -361,11 +223,11 @@ def analogy(
     live = []
     # Only queries of the right size are looked up: a runaway line of words costs no lookups.
     sized = [q if len(q) == 3 else [] for q in queries]
-    for res, words, found in zip(results, queries, _lookup_groups(model, sized)):
+    for res, words, found in zip(results, queries, lookup_groups(model, sized)):
         try:
             if len(words) != 3:
                 raise UsageError(f"an analogy takes 3 words (A B C for A - B + C), got {len(words)}")
-            res.terms = _terms(found, directed=True)
+            res.terms = terms_of(found, directed=True)
             live.append(res)
         except EmbError as exc:
             res.error = exc
@@ -383,12 +245,12 @@ def analogy(
 def similarity(model: ModelFolder, pairs: Sequence[Sequence[str]]) -> list[SimilarityResult]:
     """The cosine similarity of each pair of words (gensim's ``similarity``)."""
     results = []
-    for pair, found in zip(pairs, _lookup_groups(model, [p if len(p) == 2 else [] for p in pairs])):
+    for pair, found in zip(pairs, lookup_groups(model, [p if len(p) == 2 else [] for p in pairs])):
         res = SimilarityResult(tuple(pair))
         try:
             if len(pair) != 2:
                 raise UsageError(f"similarity takes 2 words, got {len(pair)}")
-            res.terms = _terms(found, directed=True)
+            res.terms = terms_of(found, directed=True)
             u, v = (t.unit() for t in res.terms)
             res.score = float(np.dot(u, v))
         except EmbError as exc:
@@ -403,7 +265,7 @@ def vectors(model: ModelFolder, queries: Sequence[str], normalize: bool = False)
     for q, found in zip(queries, lookup_many(model, queries)):
         res = VectorResult(q)
         try:
-            (res.term,) = _terms([found], directed=normalize)
+            (res.term,) = terms_of([found], directed=normalize)
             res.vector = res.term.unit() if normalize else np.asarray(res.term.vector, dtype=np.float32)
         except EmbError as exc:
             res.error = exc
@@ -477,7 +339,7 @@ def weighted_mean(model: ModelFolder, items: Sequence[tuple[object, float]]) -> 
             term = next(found)
             if isinstance(term, EmbError):
                 raise term
-            _check_direction(term)
+            check_direction(term)
             terms.append(term)
             vec = term.unit()
         else:
@@ -518,7 +380,7 @@ def rank_by_centrality(model: ModelFolder, words: Sequence[str]) -> list[tuple[f
     if len(words) < 2:
         raise UsageError(f"doesnt-match takes at least 2 words, got {len(words)}")
     found = lookup_many(model, list(words))
-    terms = _terms(found, directed=True)
+    terms = terms_of(found, directed=True)
     units = np.stack([t.unit() for t in terms])
     mean = units.mean(axis=0)
     mean = (mean / np.linalg.norm(mean)).astype(np.float32)

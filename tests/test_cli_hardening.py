@@ -67,7 +67,7 @@ def test_multi_word_query_says_what_to_do(toy):
 
 
 def test_library_lookup_splits_like_the_tokenizer(toy):
-    from embcli import query
+    from embcli import lookup as query
     from embcli.errors import UnknownWordError
     from embcli.folder import ModelFolder
 

@@ -13,6 +13,7 @@ from embcli.api.lines import EmbeddedBlock, EmbedSummary
 from embcli.api.maps import Alignment
 from embcli.api.results import Transfer
 from embcli.errors import UsageError
+from embcli.lookup import lookup
 from embcli.query import Hit, QueryResult, SimilarityResult, VectorResult
 
 # A query for ``neighbors``: a word, several words, one vector or a matrix of vectors.
@@ -153,7 +154,7 @@ class Model:
 
     def index(self, word: str) -> int:
         """The row of ``word`` in ``vectors``; ``UnknownWordError`` when it is not in the vocabulary."""
-        term = _query.lookup(self._folder, word)
+        term = lookup(self._folder, word)
         if term.index is None:
             from embcli.errors import UnknownWordError
 
