@@ -207,13 +207,25 @@ def _open(model: ModelFolder) -> _Opened | None:
     usearch = _usearch()
     path = model.path / ANN_DIR / ANN_GRAPH
     try:
-        graph = usearch.Index.restore(str(path), view=True)
+        graph = _view(usearch, path)
     except (OSError, RuntimeError, ValueError) as exc:
         raise ModelError(f"{path}: unreadable HNSW index ({exc}): build it again with emb index") from None
     if graph is None or graph.ndim != model.dim or len(graph) > model.vocab_size:
         raise ModelError(f"{path}: the HNSW index does not fit the model: build it again with emb index")
     graph.expansion_search = info.expansion_search
     return _Opened(graph, info)
+
+
+def _view(usearch, path: Path):
+    """The graph file memory-mapped, without usearch's key -> node table (the nodes' keys are their rows).
+
+    usearch builds that table by visiting every node: on a million rows it is most of the time of
+    opening the graph, and searching does not need it (measured in bench/compress.py --index).
+    """
+    try:
+        return usearch.Index.restore(str(path), view=True, enable_key_lookups=False)
+    except TypeError:  # a usearch without the setting
+        return usearch.Index.restore(str(path), view=True)
 
 
 def search(model: ModelFolder, index: _Opened, units: np.ndarray, k: int,
@@ -245,7 +257,10 @@ def search(model: ModelFolder, index: _Opened, units: np.ndarray, k: int,
             cand = cand[~np.isin(cand, exclude[i])]
         if not len(cand):
             continue
-        cand = np.unique(cand)  # sorted: equal scores keep the lower row first, as the exact search does
+        # Sorted, once each: equal scores keep the lower row first, as the exact search does. (Not
+        # np.unique, which imports numpy.ma: a cold query pays for that import.)
+        cand = np.sort(cand)
+        cand = cand[np.concatenate(([True], cand[1:] != cand[:-1]))]
         vecs = np.asarray(model.vectors[cand], dtype=np.float32)
         with np.errstate(divide="ignore", invalid="ignore"):
             s = (vecs @ units[i]) / model.norms[cand]

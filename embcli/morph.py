@@ -22,7 +22,6 @@ import re
 import unicodedata
 import warnings
 from functools import lru_cache
-from importlib.metadata import PackageNotFoundError, version
 from typing import Callable, Iterator
 
 from embcli import extras
@@ -77,6 +76,8 @@ def check_installed(language: str) -> None:
 
 def describe(language: str) -> dict:
     """The analyzer's name and its packages' versions, for a model's metadata."""
+    from importlib.metadata import PackageNotFoundError, version  # here: a query need not import it
+
     versions = {}
     for dist in _PACKAGES[language][1]:
         try:

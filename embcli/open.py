@@ -6,16 +6,15 @@ opened from there; the cache keeps the ``CACHE_ENTRIES`` most recently used file
 
 from __future__ import annotations
 
-import hashlib
 import os
-import shutil
-import tempfile
 from pathlib import Path
 
 from embcli.errors import ModelError
 from embcli.folder import ModelFolder, atomic_dir, is_model_folder
-from embcli.formats.convert import read_into
 from embcli.store import ModelStore
+
+# The readers of vector files (embcli.formats) are imported when a file is opened: a query on a
+# model folder does not pay for them.
 
 
 def resolve(spec: str | None = None, store: ModelStore | None = None) -> Path:
@@ -46,6 +45,10 @@ def cached_model_dir(path: Path, store) -> Path:
     changed file is read again; ``$EMB_HOME/cache`` can be deleted at any time. It keeps the
     ``CACHE_ENTRIES`` most recently used models: adding one removes the least recently used.
     """
+    import hashlib
+
+    from embcli.formats.convert import read_into
+
     path = Path(path).resolve()
     st = path.stat()
     key = hashlib.sha256(f"{path}\0{st.st_size}\0{st.st_mtime_ns}".encode()).hexdigest()[:24]
@@ -69,6 +72,9 @@ CACHE_ENTRIES = 8
 
 def _prune_cache(cache: Path, keep: Path) -> None:
     """Remove the least recently used cache entries beyond ``CACHE_ENTRIES`` (never ``keep``)."""
+    import shutil
+    import tempfile
+
     entries = []
     for entry in cache.iterdir():
         if entry.is_dir() and not entry.name.startswith(".") and entry != keep:
