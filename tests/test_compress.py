@@ -222,12 +222,18 @@ def test_pq_codes_decode_to_their_centroids_and_keep_neighbours(toy, tmp_path):
     cost = compress(ModelFolder(toy), out, Setting("pq", 16, 8), benchmarks=False, sample=300)
     small = ModelFolder(out)
     assert small.storage == "pq" and small.meta["storage"] == {"kind": "pq", "subquantizers": 16, "bits": 8,
-                                                               "opq": False}
+                                                               "opq": False, "unit": True}
     codes, books = np.load(out / "pq.codes.npy"), np.load(out / "pq.codebooks.npy")
     assert codes.shape == (2000, 16) and books.shape == (16, 256, 2)
-    expected = np.concatenate([books[j][codes[:, j]] for j in range(16)], axis=1)
-    assert np.allclose(np.asarray(small.vectors), expected)
-    error = np.linalg.norm(expected - ModelFolder(toy).vectors, axis=1) / ModelFolder(toy).norms
+    # The codes are of the unit rows: a row is its centroids' direction at the original's norm.
+    directions = np.concatenate([books[j][codes[:, j]] for j in range(16)], axis=1)
+    assert np.allclose(np.linalg.norm(directions, axis=1), 1, atol=0.3)
+    original = ModelFolder(toy)
+    assert np.array_equal(np.load(out / "norms.npy"), original.norms)
+    expected = directions / np.linalg.norm(directions, axis=1)[:, None] * original.norms[:, None]
+    assert np.allclose(np.asarray(small.vectors), expected, atol=1e-5)
+    assert np.allclose(small.vectors[[5, 3]], expected[[5, 3]], atol=1e-5) and np.allclose(small.vectors[7], expected[7], atol=1e-5)
+    error = np.linalg.norm(expected - original.vectors, axis=1) / original.norms
     assert np.median(error) < 0.35
     assert cost.recall_at_10 >= 0.5 and cost.ratio > 2.5
     # Few queries take the lookup-table path, many the decoding path: the same products.
@@ -249,7 +255,43 @@ def test_opq_stores_an_orthonormal_rotation_and_is_read_without_faiss(toy, tmp_p
     assert res.error is None and len(res.hits) == 5
     rows = np.asarray(small.vectors)
     codes, books = np.load(out / "pq.codes.npy"), np.load(out / "pq.codebooks.npy")
-    assert np.allclose(rows, np.concatenate([books[j][codes[:, j]] for j in range(8)], axis=1) @ rotation, atol=1e-5)
+    directions = np.concatenate([books[j][codes[:, j]] for j in range(8)], axis=1) @ rotation
+    norms = np.load(out / "norms.npy")
+    assert np.allclose(rows, directions / np.linalg.norm(directions, axis=1)[:, None] * norms[:, None], atol=1e-5)
+    # A few queries (lookup tables) and many (decoded rows) give the same products.
+    q = np.random.default_rng(3).standard_normal((12, 32)).astype(np.float32)
+    few = small.vectors.products(q[:2], 0, 2000, np.empty((2, 2000), np.float32))
+    many = small.vectors.products(q, 0, 2000, np.empty((12, 2000), np.float32))
+    assert np.allclose(few, q[:2] @ rows.T, atol=1e-3) and np.allclose(many, q @ rows.T, atol=1e-3)
+
+
+@needs_faiss
+def test_pq_folders_of_raw_rows_still_decode_to_their_centroids(toy, tmp_path):
+    """A folder written before the codes were of unit rows (no "unit" in its storage) reads as it did."""
+    out = tmp_path / "toy-pq-raw"
+    compress(ModelFolder(toy), out, Setting("pq", 8, 8), benchmarks=False, sample=20)
+    codes, books = np.load(out / "pq.codes.npy"), np.load(out / "pq.codebooks.npy")
+    raw = np.concatenate([books[j][codes[:, j]] for j in range(8)], axis=1)
+    meta = json.loads((out / "meta.json").read_text())
+    del meta["storage"]["unit"]
+    (out / "meta.json").write_text(json.dumps(meta))
+    np.save(out / "norms.npy", np.linalg.norm(raw, axis=1).astype(np.float32))
+    small = ModelFolder(out)
+    assert np.allclose(np.asarray(small.vectors), raw) and np.allclose(small.norms, np.linalg.norm(raw, axis=1))
+    [res] = query.neighbors(small, ["w1"], k=3)
+    assert res.error is None and len(res.hits) == 3
+
+
+@needs_faiss
+def test_pq_of_unit_rows_without_norms_is_reported(toy, tmp_path):
+    out = tmp_path / "toy-pq"
+    compress(ModelFolder(toy), out, Setting("pq", 8, 8), benchmarks=False, sample=20)
+    np.save(out / "norms.npy", np.ones(5, dtype=np.float32))
+    with pytest.raises(ModelError, match="expected 2000 float32 norms"):
+        ModelFolder(out)
+    (out / "norms.npy").unlink()
+    with pytest.raises(ModelError, match="missing norms"):
+        ModelFolder(out)
 
 
 @needs_faiss

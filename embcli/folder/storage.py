@@ -9,7 +9,10 @@ A compressed folder has no ``vectors.npy``; ``meta.json`` says how its rows are 
   original.
 - ``pq``: ``pq.codes.npy`` (uint8 [V, M], one byte a subquantizer), ``pq.codebooks.npy`` (float32
   [M, K, D / M]) and, for optimized PQ, ``pq.rotation.npy`` (float32 [D, D], orthonormal): a row is
-  the concatenated centroids of its codes, times the rotation.
+  the concatenated centroids of its codes, times the rotation. With ``"unit": true`` (what emb
+  writes) the codes are of the unit rows and the norms are kept apart: a row is that direction
+  scaled to its length in ``norms.npy``, which then holds the original norms. (A folder without it,
+  from an earlier emb, quantized the raw rows: a row is the centroids as they are.)
 
 ``StoredRows`` decodes them on demand: indexing it gives float32 rows like ``vectors.npy`` would, a
 block at a time, so one query on a million-row model never decodes the whole matrix. Everything here
@@ -24,7 +27,7 @@ import numpy as np
 
 from embcli.errors import ModelError
 
-from embcli.folder.layout import PQ_CODEBOOKS, PQ_CODES, PQ_ROTATION, SCALES
+from embcli.folder.layout import NORMS, PQ_CODEBOOKS, PQ_CODES, PQ_ROTATION, SCALES
 from embcli.folder.layout import VECTORS_F16 as F16
 from embcli.folder.layout import VECTORS_I8 as I8
 
@@ -69,10 +72,13 @@ class StoredRows:
     dtype = np.dtype(np.float32)
     ndim = 2
 
-    def __init__(self, kind: str, parts: dict[str, np.ndarray], shape: tuple[int, int]):
+    def __init__(self, kind: str, parts: dict[str, np.ndarray], shape: tuple[int, int],
+                 lengths: np.ndarray | None = None):
         self.kind = kind
         self.parts = parts
         self.shape = shape
+        # PQ of unit rows: each row's length (norms.npy, a file of its own: not one of ``parts``).
+        self.lengths = lengths
 
     def __len__(self) -> int:
         return self.shape[0]
@@ -116,6 +122,11 @@ class StoredRows:
         out = np.empty(codes.shape[:-1] + (m * dsub,), dtype=np.float32)
         for j in range(m):
             out[..., j * dsub : (j + 1) * dsub] = books[j][codes[..., j]]
+        if self.lengths is not None:  # the decoded direction at the row's own length (a rotation keeps it)
+            size = np.sqrt(np.einsum("...d,...d->...", out, out))
+            with np.errstate(divide="ignore", invalid="ignore"):
+                scale = np.where(size > 0, self.lengths[rows] / size, np.float32(0)).astype(np.float32)
+            out *= scale[..., None]
         rotation = p.get("rotation") if rotate else None
         return out if rotation is None else out @ rotation
 
@@ -138,6 +149,8 @@ class StoredRows:
     def pq_norms(self) -> np.ndarray:
         """The norms of the decoded rows of PQ storage from the centroids' norms (the subspaces are
         orthogonal and the rotation keeps lengths), without decoding a row."""
+        if self.lengths is not None:
+            return np.asarray(self.lengths, dtype=np.float32)
         books, codes = self.parts["codebooks"], self.parts["codes"]
         squares = np.einsum("jcd,jcd->jc", books, books, dtype=np.float64)
         out = np.empty(len(codes), dtype=np.float32)
@@ -154,16 +167,25 @@ class StoredRows:
         m, k, dsub = books.shape
         rotation = self.parts.get("rotation")
         q = queries if rotation is None else queries @ rotation.T
-        # tables[q, j, c]: query q's product with centroid c of subquantizer j.
+        # tables[q, j, c]: query q's product with centroid c of subquantizer j. Unit rows add one
+        # table, the centroids' squared norms, for the length of each decoded direction.
         tables = np.einsum("qjd,jcd->qjc", q.reshape(len(q), m, dsub), books).astype(np.float32)
+        if self.lengths is not None:
+            tables = np.concatenate([tables, np.einsum("jcd,jcd->jc", books, books)[None]]).astype(np.float32)
         for s in range(start, stop, 1 << 17):
             e = min(stop, s + (1 << 17))
             codes = self.parts["codes"][s:e]
-            for i in range(len(q)):
-                acc = np.zeros(e - s, dtype=np.float32)
-                for j in range(m):
-                    acc += tables[i, j][codes[:, j]]
-                out[i, s - start : e - start] = acc
+            sums = np.zeros((len(tables), e - s), dtype=np.float32)
+            for j in range(m):
+                column = codes[:, j]
+                for i in range(len(tables)):
+                    sums[i] += tables[i, j][column]
+            if self.lengths is not None:
+                size = np.sqrt(sums[-1])
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    scale = np.where(size > 0, self.lengths[s:e] / size, np.float32(0))
+                sums = sums[:-1] * scale
+            out[:, s - start : e - start] = sums
         return out
 
 
@@ -188,7 +210,8 @@ def open_storage(folder: Path, storage: dict, load_array) -> StoredRows:
     _check(books.ndim == 3 and books.dtype == np.float32 and books.shape[0] == codes.shape[1],
            folder / PQ_CODEBOOKS, f"float32 [{codes.shape[1]}, K, D/M] codebooks", books)
     books = np.ascontiguousarray(books)
-    if len(codes) and int(codes.max(initial=0)) >= books.shape[1]:
+    # Every byte is a valid code of 256 centroids: only fewer need the codes read (all of them).
+    if len(codes) and books.shape[1] < 256 and int(codes.max(initial=0)) >= books.shape[1]:
         raise ModelError(
             f"{folder / PQ_CODES}: a code is {int(codes.max())} but the codebooks have {books.shape[1]}"
             " centroids: the model folder is damaged; compress it again"
@@ -200,7 +223,12 @@ def open_storage(folder: Path, storage: dict, load_array) -> StoredRows:
         _check(rotation.shape == (dim, dim) and rotation.dtype == np.float32, folder / PQ_ROTATION,
                f"a float32 {dim} x {dim} matrix", rotation)
         parts["rotation"] = np.ascontiguousarray(rotation)
-    return StoredRows(kind, parts, (int(codes.shape[0]), dim))
+    lengths = None
+    if storage.get("unit"):
+        lengths = load_array(folder / NORMS, "norms")
+        _check(lengths.shape == codes.shape[:1] and lengths.dtype == np.float32, folder / NORMS,
+               f"{codes.shape[0]} float32 norms", lengths)
+    return StoredRows(kind, parts, (int(codes.shape[0]), dim), lengths)
 
 
 def _check(ok: bool, path: Path, expected: str, found: np.ndarray) -> None:
@@ -214,7 +242,8 @@ def encode_rows(model, kind: str, pq: dict | None = None, block_rows: int = 1 <<
     """``model``'s rows (an open ``ModelFolder``, read a block at a time) in ``kind`` storage, in memory.
 
     Returns the ``StoredRows`` and the ``meta["storage"]`` entry describing them. ``pq`` holds the
-    trained ``codes``, ``codebooks``, ``bits`` and optional ``rotation`` for ``kind="pq"``.
+    trained ``codes``, ``codebooks``, ``bits``, optional ``rotation`` and, when the codes are of the unit
+    rows, their ``lengths`` (the rows' norms) for ``kind="pq"``.
     """
     n, dim = model.vocab_size, model.dim
     if kind == "float32":  # rows kept as they are (a pruned vocabulary): the source's own array
@@ -247,9 +276,12 @@ def encode_rows(model, kind: str, pq: dict | None = None, block_rows: int = 1 <<
         if pq.get("rotation") is not None:
             parts["rotation"] = np.ascontiguousarray(pq["rotation"], np.float32)
         books = parts["codebooks"]
-        return StoredRows(kind, parts, (n, dim)), {
-            "kind": kind, "subquantizers": int(books.shape[0]), "bits": int(pq["bits"]),
-            "opq": "rotation" in parts}
+        lengths = pq.get("lengths")
+        entry = {"kind": kind, "subquantizers": int(books.shape[0]), "bits": int(pq["bits"]), "opq": "rotation" in parts}
+        if lengths is not None:
+            lengths = np.ascontiguousarray(lengths, dtype=np.float32)
+            entry["unit"] = True
+        return StoredRows(kind, parts, (n, dim), lengths), entry
     raise ModelError(f"unknown vector storage {kind!r}: use one of float16, int8, pq")
 
 
