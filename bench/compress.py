@@ -11,6 +11,8 @@ its made-up words know no benchmark set, so analogy and word-pair scores are emp
 ``--trained``, a word2vec model trained on sample_data/web.txt.xz (real words; its scores show the
 change in analogy accuracy and WS353/SimLex correlation).
 
+With ``--word2vec`` it trains (once, into the cache) a 300-dimension CBOW model of the benchmark
+corpus, the real-word model for the PQ curve over M; ``--model FOLDER`` adds any model folder.
 With ``--fasttext`` it also trains (once, into the cache) a fastText model on the benchmark corpus
 (/work/shared/corpora or ``--corpus``: default 2,000,000 buckets) and prunes it to ``--prune-ngrams``
 n-gram rows: size ratio and the median cosine of 1,000 unseen words to the original, per criterion.
@@ -21,6 +23,8 @@ numpy'`` (the floor of any Python command), wall and CPU, in the same run.
     python bench/compress.py                      # 1,000,000 x 300 (the cache of bench/query.py)
     python bench/compress.py --words 100000 --trained
     python bench/compress.py --skip-random --fasttext
+    python bench/compress.py --skip-random --word2vec --pq 25,50,75,100,150 --opq --kinds int8
+    python bench/compress.py --skip-random --model ~/.cache/emb-bench/bench-fasttext-100 --trained-pq 25,50 --opq
     python bench/compress.py --skip-random --index ~/.cache/emb-bench/emb-1000000x300-hnsw
 """
 
@@ -100,6 +104,16 @@ def trained_model(cache: Path) -> Path:
     return folder
 
 
+def word2vec_model(cache: Path, corpus: Path) -> Path:
+    """A word2vec model (CBOW, 300 dimensions) of the benchmark corpus, trained once into the cache."""
+    folder = cache / "bench-w2v-cbow-300"
+    if not (folder / "meta.json").is_file():
+        files = [str(corpus / f) for f in ("web.txt.xz", "tdavid.txt.xz", "mhcc.txt.xz", "gcide.txt.xz")]
+        subprocess.run([*EMB, "-q", "train", *files, "--dim", "300", "--arch", "cbow", "--epochs", "5",
+                        "--output", str(folder), "--force"], check=True)
+    return folder
+
+
 def fasttext_model(cache: Path, corpus: Path) -> Path:
     """A fastText model (100 dimensions, 2M buckets) of the benchmark corpus, trained once into the cache."""
     folder = cache / "bench-fasttext-100"
@@ -173,6 +187,10 @@ def main() -> None:
     ap.add_argument("--sample", type=int, default=1000)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--trained", action="store_true", help="also a word2vec model of sample_data")
+    ap.add_argument("--word2vec", action="store_true",
+                    help="also a 300-dim word2vec (CBOW) model of the benchmark corpus, PQ with --pq")
+    ap.add_argument("--model", type=Path, action="append", default=[],
+                    help="also this model folder (real words: benchmark scores), PQ with --trained-pq")
     ap.add_argument("--skip-random", action="store_true")
     ap.add_argument("--cache", type=Path, default=Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "emb-bench")
     ap.add_argument("--scratch", type=Path, default=None, help="where compressed copies go (default: a temp folder)")
@@ -196,6 +214,16 @@ def main() -> None:
             dim = ModelFolder(folder).dim
             run(folder, scratch, settings_for(dim, [int(d) for d in args.trained_pq.split(",") if d and dim % int(d) == 0], args.opq,
                              [k for k in args.kinds.split(",") if k]),
+                args.sample, args.runs, "king", True)
+        if args.word2vec:
+            run(word2vec_model(args.cache, args.corpus), scratch, settings_for(300, pq, args.opq,
+                [k for k in args.kinds.split(",") if k]), args.sample, args.runs, "king", True)
+        for folder in args.model:
+            from embcli.folder import ModelFolder
+
+            dim = ModelFolder(folder).dim
+            run(folder, scratch, settings_for(dim, [int(d) for d in args.trained_pq.split(",") if d and dim % int(d) == 0],
+                                             args.opq, [k for k in args.kinds.split(",") if k]),
                 args.sample, args.runs, "king", True)
         if args.fasttext:
             run_fasttext(fasttext_model(args.cache, args.corpus), scratch,

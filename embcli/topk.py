@@ -43,10 +43,11 @@ class _TopK:
             return
         k = self.k
         # Only the queries with new candidates are merged: their current k, then the candidates.
-        active = np.unique(hit // width)
+        owners = hit // width  # ascending, as ``hit`` is: each query once (np.unique would import numpy.ma)
+        active = owners[np.concatenate(([True], owners[1:] != owners[:-1]))]
         slot = np.zeros(nq, dtype=np.int64)
         slot[active] = np.arange(len(active))
-        owner = np.concatenate([np.repeat(np.arange(len(active)), k), slot[hit // width]])
+        owner = np.concatenate([np.repeat(np.arange(len(active)), k), slot[owners]])
         score = np.concatenate([self.scores[active].ravel(), block.ravel()[hit]])
         row = np.concatenate([self.rows[active].ravel(), hit % width + start])
         # By query, then score descending, then row ascending (a stable choice among equal scores).

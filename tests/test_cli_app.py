@@ -190,3 +190,35 @@ def test_help_loads_no_numpy_and_a_query_no_pydantic(tmp_path):
                            capture_output=True, text=True)
     assert query.stdout.splitlines()[1].split("\t")[:3] == ["a", "1", "b"]
     assert query.stderr.strip() == "loaded: numpy"
+
+
+def test_a_run_builds_only_the_command_it_names(monkeypatch):
+    """typer builds the click options of the commands it is given: a run gets the one it names; help,
+    --version, shell completion and unknown names get the whole app (the same output as ever)."""
+    from typer.main import get_command
+
+    from embcli.cli.app import app, app_for
+
+    only = app_for(["-q", "neighbors", "king", "-k", "3"])
+    assert [c.name for c in only.registered_commands] == ["neighbors"] and not only.registered_groups
+    assert len(app.registered_commands) > 10  # the app itself is left whole
+    assert list(get_command(only).commands) == ["neighbors"]
+    models = app_for(["models", "list"])
+    assert not models.registered_commands and [g.name for g in models.registered_groups] == ["models"]
+    for args in ([], ["--help"], ["-q"], ["--version"], ["neighbours", "king"], ["-x", "neighbors"]):
+        assert app_for(args) is app, args
+    monkeypatch.setenv("_EMB_COMPLETE", "bash_complete")
+    assert app_for(["neighbors"]) is app
+
+
+def test_a_query_on_a_model_folder_imports_no_file_readers(tmp_path):
+    """A cold query pays for what it uses: not the vector-file readers, numpy.ma or importlib.metadata."""
+    from query_models import write_toy_model
+
+    folder = write_toy_model(tmp_path / "toy", ["a", "b", "c"], [[1, 0], [0.9, 0.1], [0, 1]])
+    script = START.replace('("pydantic", "numpy", "rich", "gensim")',
+                           '("embcli.formats.convert", "numpy.ma", "importlib.metadata", "hashlib", "numpy")')
+    query = subprocess.run([sys.executable, "-c", script, "neighbors", "a", "-k", "1", "-m", str(folder)],
+                           capture_output=True, text=True)
+    assert query.stdout.splitlines()[1].split("\t")[:3] == ["a", "1", "b"]
+    assert query.stderr.strip() == "loaded: numpy"
