@@ -172,20 +172,30 @@ class StoredRows:
         tables = np.einsum("qjd,jcd->qjc", q.reshape(len(q), m, dsub), books).astype(np.float32)
         if self.lengths is not None:
             tables = np.concatenate([tables, np.einsum("jcd,jcd->jc", books, books)[None]]).astype(np.float32)
-        for s in range(start, stop, 1 << 17):
-            e = min(stop, s + (1 << 17))
-            codes = self.parts["codes"][s:e]
-            sums = np.zeros((len(tables), e - s), dtype=np.float32)
+        # Two tables at a time as one complex64 table: one gather a subquantizer serves both.
+        if len(tables) % 2:
+            tables = np.concatenate([tables, np.zeros_like(tables[:1])])
+        pairs = np.ascontiguousarray(tables[0::2] + 1j * tables[1::2], dtype=np.complex64)  # [T/2, M, K]
+        step = 1 << 16
+        buf = np.empty(min(step, max(0, stop - start)), dtype=np.complex64)
+        for s in range(start, stop, step):
+            e = min(stop, s + step)
+            columns = np.ascontiguousarray(self.parts["codes"][s:e].T)  # [M, rows]: each code column contiguous
+            sums = np.zeros((len(pairs), e - s), dtype=np.complex64)
+            part = buf[: e - s]
             for j in range(m):
-                column = codes[:, j]
-                for i in range(len(tables)):
-                    sums[i] += tables[i, j][column]
+                for i in range(len(pairs)):
+                    np.take(pairs[i, j], columns[j], out=part)
+                    sums[i] += part
+            flat = np.empty((2 * len(pairs), e - s), dtype=np.float32)
+            flat[0::2], flat[1::2] = sums.real, sums.imag
             if self.lengths is not None:
-                size = np.sqrt(sums[-1])
+                size = np.sqrt(flat[len(q)])
                 with np.errstate(divide="ignore", invalid="ignore"):
                     scale = np.where(size > 0, self.lengths[s:e] / size, np.float32(0))
-                sums = sums[:-1] * scale
-            out[:, s - start : e - start] = sums
+                out[:, s - start : e - start] = flat[: len(q)] * scale
+            else:
+                out[:, s - start : e - start] = flat[: len(q)]
         return out
 
 
