@@ -225,6 +225,7 @@ def test_pq_codes_decode_to_their_centroids_and_keep_neighbours(toy, tmp_path):
                                                                "opq": False, "unit": True}
     codes, books = np.load(out / "pq.codes.npy"), np.load(out / "pq.codebooks.npy")
     assert codes.shape == (2000, 16) and books.shape == (16, 256, 2)
+    assert codes.flags.f_contiguous  # column-major on disk: a scan reads each subquantizer's codes in one run
     # The codes are of the unit rows: a row is its centroids' direction at the original's norm.
     directions = np.concatenate([books[j][codes[:, j]] for j in range(16)], axis=1)
     assert np.allclose(np.linalg.norm(directions, axis=1), 1, atol=0.3)
@@ -241,6 +242,12 @@ def test_pq_codes_decode_to_their_centroids_and_keep_neighbours(toy, tmp_path):
     few = small.vectors.products(q[:3], 0, 2000, np.empty((3, 2000), np.float32))
     many = small.vectors.products(q, 0, 2000, np.empty((12, 2000), np.float32))
     assert np.allclose(few, q[:3] @ expected.T, atol=1e-3) and np.allclose(many, q @ expected.T, atol=1e-3)
+    part = small.vectors.products(q[:1], 100, 1500, np.empty((1, 1400), np.float32))
+    assert np.allclose(part, q[:1] @ expected[100:1500].T, atol=1e-3)
+    # A row-major codes file (as numpy writes by default) reads the same.
+    np.save(out / "pq.codes.npy", np.ascontiguousarray(codes))
+    again = ModelFolder(out).vectors.products(q[:3], 0, 2000, np.empty((3, 2000), np.float32))
+    assert np.allclose(again, few, atol=1e-5)
 
 
 @needs_faiss

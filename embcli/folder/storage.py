@@ -7,8 +7,8 @@ A compressed folder has no ``vectors.npy``; ``meta.json`` says how its rows are 
 - ``int8``: ``vectors.int8.npy`` [V, D] and ``scales.npy`` (float32 [V]); a row is ``codes * scale``,
   the scale being the row's largest magnitude / 127, so every value is within ``scale / 2`` of the
   original.
-- ``pq``: ``pq.codes.npy`` (uint8 [V, M], one byte a subquantizer), ``pq.codebooks.npy`` (float32
-  [M, K, D / M]) and, for optimized PQ, ``pq.rotation.npy`` (float32 [D, D], orthonormal): a row is
+- ``pq``: ``pq.codes.npy`` (uint8 [V, M], one byte a subquantizer, written column-major),
+  ``pq.codebooks.npy`` (float32 [M, K, D / M]) and, for optimized PQ, ``pq.rotation.npy`` (float32 [D, D], orthonormal): a row is
   the concatenated centroids of its codes, times the rotation. With ``"unit": true`` (what emb
   writes) the codes are of the unit rows and the norms are kept apart: a row is that direction
   scaled to its length in ``norms.npy``, which then holds the original norms. (A folder without it,
@@ -180,7 +180,9 @@ class StoredRows:
         buf = np.empty(min(step, max(0, stop - start)), dtype=np.complex64)
         for s in range(start, stop, step):
             e = min(stop, s + step)
-            columns = np.ascontiguousarray(self.parts["codes"][s:e].T)  # [M, rows]: each code column contiguous
+            columns = self.parts["codes"][s:e].T  # [M, rows]: each code column contiguous (the file is
+            if not columns.flags.c_contiguous:  # column-major as written; a C-order file is transposed here)
+                columns = np.ascontiguousarray(columns)
             sums = np.zeros((len(pairs), e - s), dtype=np.complex64)
             part = buf[: e - s]
             for j in range(m):
@@ -325,6 +327,10 @@ def save_compressed(folder: Path, model, stored: StoredRows, storage: dict, norm
     names = {"float32": {"vectors": VECTORS}, "float16": {"vectors": F16}, "int8": {"codes": I8, "scales": SCALES},
              "pq": {"codes": PQ_CODES, "codebooks": PQ_CODEBOOKS, "rotation": PQ_ROTATION}}[stored.kind]
     for part, array in stored.parts.items():
+        if stored.kind == "pq" and part == "codes":
+            # Column-major (the .npy header says so; np.load gives the same [V, M] array): a scan
+            # reads each subquantizer's codes as one contiguous run.
+            array = np.asfortranarray(array)
         np.save(folder / names[part], array)
     np.save(folder / NORMS, np.asarray(norms, dtype=np.float32))
     (folder / VOCAB).write_bytes(model._vocab_bytes)
