@@ -8,11 +8,12 @@ A compressed folder has no ``vectors.npy``; ``meta.json`` says how its rows are 
   the scale being the row's largest magnitude / 127, so every value is within ``scale / 2`` of the
   original.
 - ``pq``: ``pq.codes.npy`` (uint8 [V, M], one byte a subquantizer, written column-major),
-  ``pq.codebooks.npy`` (float32 [M, K, D / M]) and, for optimized PQ, ``pq.rotation.npy`` (float32 [D, D], orthonormal): a row is
-  the concatenated centroids of its codes, times the rotation. With ``"unit": true`` (what emb
-  writes) the codes are of the unit rows and the norms are kept apart: a row is that direction
-  scaled to its length in ``norms.npy``, which then holds the original norms. (A folder without it,
-  from an earlier emb, quantized the raw rows: a row is the centroids as they are.)
+  ``pq.codebooks.npy`` (float32 [M, K, D / M]) and, for optimized PQ, ``pq.rotation.npy`` (float32
+  [D, D], orthonormal): a row is the concatenated centroids of its codes, times the rotation. With
+  ``"unit": true`` (what emb writes) the codes are of the unit rows and the norms are kept apart: a
+  row is that direction scaled to its length in ``norms.npy``, which then holds the original norms.
+  (A folder without it, from an earlier build, quantized the raw rows: a row is the centroids as
+  they are.)
 
 ``StoredRows`` decodes them on demand: indexing it gives float32 rows like ``vectors.npy`` would, a
 block at a time, so one query on a million-row model never decodes the whole matrix. Everything here
