@@ -303,7 +303,7 @@ def test_fast_nfkc_is_nfkc():
 
     texts = _written("zh_sentences.txt") + _written("ja_sentences.txt") + [
         "全角：ＡＢＣ　１２３！（括号）", "Ａ\u0301 ｶﾞｷﾞ ﬁ ① ＼～", "".join(chr(c) for c in range(0xFF00, 0xFFEF)),
-        "ㅋㅋ plain ascii", "",
+        "ㅋㅋ plain ascii", "", "，，ＡＢ，Ａ　　！ｂ，" * 3,
     ]
     for text in texts:
         assert _nfkc(text) == unicodedata.normalize("NFKC", text), text
