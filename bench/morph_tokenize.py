@@ -36,6 +36,7 @@ import os
 import random
 import tempfile
 import time
+import warnings
 from collections import Counter
 from pathlib import Path
 
@@ -79,7 +80,9 @@ def _direct_split(lang: str):
         if lang == "ko":
             from kiwipiepy import Kiwi
 
-            kiwi = Kiwi(num_workers=0)
+            with warnings.catch_warnings():  # kiwi warns that 0 meant "all cores" before 0.21
+                warnings.simplefilter("ignore", DeprecationWarning)
+                kiwi = Kiwi(num_workers=0)
             _STATE[lang] = lambda line: [t.form for t in kiwi.tokenize(line)]
         elif lang == "ja":
             import fugashi
