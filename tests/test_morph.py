@@ -237,6 +237,21 @@ def test_tokenize_and_vocab_in_worker_processes_as_in_one(tmp_path, language):
     assert two.stdout == one.stdout and len(one.stdout.splitlines()) > 50
 
 
+def test_the_analyzer_is_loaded_once_before_the_workers_fork(tmp_path):
+    """The workers inherit the analyzer the parent loaded and ran once (kiwi's model and first line cost
+    seconds each per process), rather than each loading its own."""
+    ja()
+    from embcli import morph
+    from embcli.corpus import Corpus
+    from embcli.training.prepare import prepare_corpus
+
+    corpus = tmp_path / "c.txt"
+    corpus.write_text("\n".join(_written("ja_sentences.txt")) + "\n", encoding="utf-8")
+    morph._tagger.cache_clear()
+    prepare_corpus(Corpus([str(corpus)]), TokenizerSettings(mode="ja"), tmp_path / "out.txt", workers=2)
+    assert morph._tagger.cache_info().currsize == 1  # loaded here, in the parent
+
+
 def test_train_ko_model_remembers_its_tokenizer_and_queries_use_it(emb_home, tmp_path, nsmc):
     pytest.importorskip("kiwipiepy")
     corpus = tmp_path / "nsmc.txt"

@@ -27,6 +27,10 @@ BLOCK_LINES = 2048
 BLOCK_CHARS = 1 << 18
 # Blocks in flight per worker: enough to keep the workers busy, few enough to bound memory.
 IN_FLIGHT_PER_WORKER = 3
+# Workers are forked where that is safe (Linux), so they inherit what the parent has loaded.
+_FORK = sys.platform.startswith("linux")
+# A line the analyzers are first run on in the parent: Korean, Japanese, Chinese and Latin.
+WARM_UP = "영화가 좋다 東京都に住む 我们在北京 emb"
 
 
 @dataclass
@@ -137,7 +141,7 @@ class _Workers:
     """Worker processes fed round-robin, so results come back in input order."""
 
     def __init__(self, n: int, settings: TokenizerSettings, job: str = "prepare"):
-        method = "fork" if sys.platform.startswith("linux") else None
+        method = "fork" if _FORK else None
         ctx = multiprocessing.get_context(method)
         # Blocks go out through queues with feeder threads: a put never blocks, so parent and worker
         # cannot wait on each other's full pipes (the caller bounds the blocks in flight). Results
@@ -232,6 +236,15 @@ def map_blocks(
                 raise TrainingError(f"tokenizing failed: {_describe_failure(exc, block, tokenize)}") from None
             yield result
         return
+    if _FORK and settings.morphological:
+        # The analyzer loaded and warmed up once here (kiwi: a second to load its model, about 100 MB,
+        # and more than a second more on its first line), inherited by the forked workers, which
+        # share its pages, instead of in each one. Should it fail, each worker fails the same way
+        # and reports it.
+        try:
+            make_tokenizer(settings)(WARM_UP)
+        except Exception:
+            pass
     pool = _Workers(workers, settings, job)
     try:
         # Block i goes to worker i % n; at most IN_FLIGHT_PER_WORKER blocks wait per worker.
