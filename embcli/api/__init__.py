@@ -13,9 +13,9 @@ memory-mapped, never copied: opening a million-word model takes milliseconds.
 """
 
 from embcli.api.files import convert, import_vectors, load_name, model_info, remove, set_default, store_folder, write_output
+from embcli.api.corpora import PhrasesResult, count_words, phrases
 from embcli.api.functions import (
-    Evaluation, ModelSummary, PhrasesResult, align, count_words, embed_file, evaluate, load, models, phrases, search,
-    train,
+    Evaluation, ModelSummary, align, embed_file, evaluate, load, models, search, train,
 )
 from embcli.api.lines import EmbeddedBlock, EmbedSummary
 from embcli.api.maps import Alignment, map_kind, read_words, save_map, word_map

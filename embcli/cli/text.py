@@ -60,7 +60,7 @@ def tokenize_cmd(
     threads: ThreadsOpt = None,
 ) -> None:
     """Print each input line tokenized, tokens separated by one space."""
-    from embcli.api.functions import tokenized_text
+    from embcli.api.corpora import tokenized_text
     from embcli.corpus import Corpus
 
     source = Corpus(corpus_inputs(corpus))
