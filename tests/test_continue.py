@@ -84,6 +84,55 @@ def test_old_words_resume_from_their_rows(emb_home, halves, algo):
                                np.array([old.vector(w) for w in shared]), atol=1e-5)
 
 
+@pytest.mark.parametrize("algo", ["word2vec", "fasttext"])
+def test_continued_rows_are_the_running_mean_of_the_models(emb_home, halves, algo, monkeypatch):
+    """Old words end as the new text's token share times their rows trained on it plus the rest
+    times their saved rows; trained alone (weight 1) they would be further from the saved model."""
+    from embcli.training.resume import Start
+
+    first, second = halves
+    train(first, "a", algo)
+    common = dict(continue_from="a", threads=1, make_default=False)
+    embcli.train(second, name="mean", **common)
+    monkeypatch.setattr(Start, "new_weight", lambda self, tokens: 1.0)
+    embcli.train(second, name="trained", **common)
+    old, mean, trained = embcli.load("a"), embcli.load("mean"), embcli.load("trained")
+    tokens_old = model_info("a")["state"]["tokens"]
+    tokens_all = model_info("mean")["state"]["tokens"]
+    weight = model_info("mean")["continued"]["new_weight"]
+    assert 0.3 < weight < 0.7 and weight == pytest.approx((tokens_all - tokens_old) / tokens_all, abs=1e-6)
+    words = old.words
+    expected = weight * np.array([trained.vector(w) for w in words]) + (1 - weight) * np.array([old.vector(w) for w in words])
+    got = np.array([mean.vector(w) for w in words])
+    np.testing.assert_allclose(got, expected, atol=1e-5)
+    # A word only the new text has keeps its trained vector (FastText's n-gram rows are averaged).
+    if algo == "word2vec":
+        np.testing.assert_allclose(mean.vector("zorblax"), trained.vector("zorblax"), atol=1e-6)
+    drift = np.linalg.norm(got - np.array([old.vector(w) for w in words]), axis=1).mean()
+    alone = np.linalg.norm(np.array([trained.vector(w) for w in words]) - np.array([old.vector(w) for w in words]),
+                           axis=1).mean()
+    assert drift < 0.8 * alone
+
+
+def test_average_mixes_saved_rows_by_word_and_the_rows_after():
+    from embcli.training.resume import Start, blend
+
+    saved = np.arange(12, dtype=np.float32).reshape(4, 3)  # words x, y, z, then an extra row
+    start = Start(model="m", pretrained=False, arrays={"input": saved}, saved_words=["x", "y", "z"])
+    start.source = np.array([2, -1, 0, 1])  # z, a new word, x, y
+    matrix = np.ones((5, 3), dtype=np.float32)  # the four words and the extra row
+    start.average("input", matrix, 0.25, extra=1)
+    np.testing.assert_allclose(matrix[0], 0.25 + 0.75 * saved[2])
+    np.testing.assert_allclose(matrix[1], 1.0)  # a new word keeps its trained row
+    np.testing.assert_allclose(matrix[2], 0.25 + 0.75 * saved[0])
+    np.testing.assert_allclose(matrix[3], 0.25 + 0.75 * saved[1])
+    np.testing.assert_allclose(matrix[4], 0.25 + 0.75 * saved[3])
+    grams = np.full((3, 3), 2.0, dtype=np.float32)
+    blend(grams, np.zeros((3, 3), dtype=np.float32), 0.5)
+    np.testing.assert_allclose(grams, 1.0)
+    assert Start(model="m", pretrained=False, arrays={}, tokens=300).new_weight(100) == 0.25
+
+
 def test_continuing_changes_the_vectors_and_state(emb_home, halves):
     first, second = halves
     train(first, "a")
