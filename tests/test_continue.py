@@ -85,18 +85,22 @@ def test_old_words_resume_from_their_rows(emb_home, halves, algo):
 
 
 @pytest.mark.parametrize("algo", ["word2vec", "fasttext"])
-def test_continued_rows_are_the_running_mean_of_the_models(emb_home, halves, algo, monkeypatch):
+def test_continued_rows_are_the_running_mean_of_the_models(emb_home, halves, algo):
     """Old words end as the new text's token share times their rows trained on it plus the rest
-    times their saved rows; trained alone (weight 1) they would be further from the saved model."""
-    from embcli.training.resume import Start
-
+    times their saved rows; trained alone (--new-weight 1) they would be further from the saved
+    model, and --new-weight 0 keeps their vectors."""
     first, second = halves
     train(first, "a", algo)
     common = dict(continue_from="a", threads=1, make_default=False)
     embcli.train(second, name="mean", **common)
-    monkeypatch.setattr(Start, "new_weight", lambda self, tokens: 1.0)
-    embcli.train(second, name="trained", **common)
+    result = invoke(["train", second, "--continue", "a", "--threads", "1", "--name", "trained", "--new-weight", "1"])
+    assert result.exit_code == 0, result.stderr
+    embcli.train(second, name="kept", new_weight=0, **common)
     old, mean, trained = embcli.load("a"), embcli.load("mean"), embcli.load("trained")
+    assert model_info("trained")["continued"]["new_weight"] == 1.0
+    kept = embcli.load("kept")
+    np.testing.assert_allclose(np.array([kept.vector(w) for w in old.words]),
+                               np.array([old.vector(w) for w in old.words]), atol=1e-6)
     tokens_old = model_info("a")["state"]["tokens"]
     tokens_all = model_info("mean")["state"]["tokens"]
     weight = model_info("mean")["continued"]["new_weight"]
@@ -112,6 +116,26 @@ def test_continued_rows_are_the_running_mean_of_the_models(emb_home, halves, alg
     alone = np.linalg.norm(np.array([trained.vector(w) for w in words]) - np.array([old.vector(w) for w in words]),
                            axis=1).mean()
     assert drift < 0.8 * alone
+
+
+@pytest.mark.parametrize(
+    "algo,args,message",
+    [
+        ("word2vec", ["--new-weight", "1.5"], "--new-weight 1.5: give a number from 0 to 1"),
+        ("word2vec", ["--new-weight", "-0.1"], "give a number from 0 to 1"),
+        ("glove", ["--new-weight", "0.5"], "--new-weight applies to word2vec and FastText, not glove"),
+    ],
+)
+def test_bad_new_weight_is_refused(emb_home, halves, algo, args, message):
+    train(halves[0], "a", algo)
+    assert_clean_error(invoke(["train", halves[1], "--continue", "a", *args]), 2, message)
+    assert sorted(p.name for p in (emb_home / "models").iterdir()) == ["a"]
+
+
+def test_new_weight_without_continue_is_refused(emb_home, halves):
+    result = invoke(["train", halves[0], "--new-weight", "0.5", *TINY])
+    assert_clean_error(result, 2, "--new-weight applies to --continue only")
+    assert not (emb_home / "models").exists() or not any((emb_home / "models").iterdir())
 
 
 def test_average_mixes_saved_rows_by_word_and_the_rows_after():

@@ -42,6 +42,8 @@ FIXED = ("algo", "arch", "loss", "dim", "minn", "maxn", "buckets")
 INHERITED = ("window", "epochs", "min_count", "max_vocab", "negative", "sample", "ns_exponent", "lr", "min_lr",
              "seed", "x_max", "alpha")
 TOKENIZER_KEYS = ("mode", "lowercase", "min_token_length", "pos_filter", "pos_tags")
+# The algorithms whose continued rows are averaged with the saved ones (``Start.average``).
+AVERAGED = ("word2vec", "fasttext")
 # Rows averaged at a time (``Start.average``).
 BLOCK = 1 << 16
 # The state each algorithm needs, besides counts.npy (and vectors.npy, ngrams.npy).
@@ -74,6 +76,7 @@ class Start:
     left_out: Counter = field(default_factory=Counter)
     phrases: object = None  # --continue: the saved model's PhraseTable, joining the new text too
     weight: float | None = None  # --continue: the new text's weight in the averaged rows (``average``)
+    given_weight: float | None = None  # --new-weight, instead of the new text's share of the tokens
 
     def vocabulary(self, counts: Counter, options: TrainOptions) -> tuple[list[str], np.ndarray]:
         """The words to train and their counts, most frequent first; sets ``source`` and ``left_out``.
@@ -119,7 +122,10 @@ class Start:
         """The weight of the rows trained on the new text in the continued model (``average``): the
         new text's share of all the tokens seen, the saved model's and the new text's."""
         total = self.tokens + new_tokens
-        self.weight = new_tokens / total if total > 0 else 1.0
+        if self.given_weight is not None:
+            self.weight = self.given_weight
+        else:
+            self.weight = new_tokens / total if total > 0 else 1.0
         return self.weight
 
     def average(self, key: str, matrix: np.ndarray, weight: float, offset: int = 0, extra: int = 0) -> None:
@@ -250,9 +256,24 @@ def _damaged(path: Path, what: str) -> ModelError:
     return ModelError(f"{path}: {what}: the model's training state is damaged; start from its vectors with --init")
 
 
-def load_continue(path: Path, name: str) -> Start:
-    """The saved state of the model at ``path`` (checked by ``continue_settings``), mapped, not copied."""
+def check_new_weight(weight: float | None, algo: str) -> None:
+    """``--new-weight``: a number in [0, 1], for the trainers that average (not GloVe)."""
+    if weight is None:
+        return
+    if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not 0 <= weight <= 1:
+        raise UsageError(f"--new-weight {weight}: give a number from 0 to 1 (the weight of the rows trained on"
+                         " the new text; 1 keeps them, 0 keeps the old words' vectors)")
+    if algo not in AVERAGED:
+        raise UsageError(f"--new-weight applies to word2vec and FastText, not {algo}: GloVe goes on from its"
+                         " AdaGrad sums, which already slow the words it has trained; leave it out")
+
+
+def load_continue(path: Path, name: str, new_weight: float | None = None, algo: str | None = None) -> Start:
+    """The saved state of the model at ``path`` (checked by ``continue_settings``), mapped, not copied;
+    ``new_weight``: ``--new-weight`` (checked here; ``algo`` the saved model's)."""
     from embcli.folder.reader import ModelFolder, load_array
+
+    check_new_weight(new_weight, algo or "word2vec")
 
     folder = ModelFolder(path)
     meta = folder.meta
@@ -289,7 +310,7 @@ def load_continue(path: Path, name: str) -> Start:
         model=name, pretrained=False, arrays=arrays, saved_words=words, saved_counts=counts,
         rare=Counter(dict(zip(rare_words, (int(c) for c in rare_counts)))),
         tokens=int(state.get("tokens", corpus.get("tokens", 0))), lines=int(state.get("lines", corpus.get("lines", 0))),
-        phrases=folder.phrases,
+        phrases=folder.phrases, given_weight=None if new_weight is None else float(new_weight),
     )
 
 
