@@ -86,7 +86,7 @@ def test_old_words_resume_from_their_rows(emb_home, halves, algo):
 
 @pytest.mark.parametrize("algo", ["word2vec", "fasttext"])
 def test_continued_rows_are_the_running_mean_of_the_models(emb_home, halves, algo):
-    """Old words end as the new text's token share times their rows trained on it plus the rest
+    """Old words end as the new text's weight (its tokens against them and half the old ones) times their rows trained on it plus the rest
     times their saved rows; trained alone (--new-weight 1) they would be further from the saved
     model, and --new-weight 0 keeps their vectors."""
     first, second = halves
@@ -104,7 +104,8 @@ def test_continued_rows_are_the_running_mean_of_the_models(emb_home, halves, alg
     tokens_old = model_info("a")["state"]["tokens"]
     tokens_all = model_info("mean")["state"]["tokens"]
     weight = model_info("mean")["continued"]["new_weight"]
-    assert 0.3 < weight < 0.7 and weight == pytest.approx((tokens_all - tokens_old) / tokens_all, abs=1e-6)
+    tokens_new = tokens_all - tokens_old
+    assert 0.3 < weight < 0.8 and weight == pytest.approx(tokens_new / (tokens_new + tokens_old / 2), abs=1e-6)
     words = old.words
     expected = weight * np.array([trained.vector(w) for w in words]) + (1 - weight) * np.array([old.vector(w) for w in words])
     got = np.array([mean.vector(w) for w in words])
@@ -154,7 +155,8 @@ def test_average_mixes_saved_rows_by_word_and_the_rows_after():
     grams = np.full((3, 3), 2.0, dtype=np.float32)
     blend(grams, np.zeros((3, 3), dtype=np.float32), 0.5)
     np.testing.assert_allclose(grams, 1.0)
-    assert Start(model="m", pretrained=False, arrays={}, tokens=300).new_weight(100) == 0.25
+    assert Start(model="m", pretrained=False, arrays={}, tokens=300).new_weight(100) == 0.4  # 100 / (100 + 300 / 2)
+    assert Start(model="m", pretrained=False, arrays={}, tokens=300, given_weight=0.1).new_weight(100) == 0.1
 
 
 def test_continuing_changes_the_vectors_and_state(emb_home, halves):
