@@ -84,7 +84,7 @@ def train(
     options default to its own, and the result is a new model (by default ``MODEL-continued``)
     unless ``force`` replaces MODEL. Word2Vec's and FastText's rows that the saved model has end as the
     mean of their saved and their newly trained values, weighted by ``new_weight`` for the new
-    (default: the new text's share of all the tokens seen; 1 keeps the trained rows). ``init`` (a model or any vector file) starts a new model from
+    (default: new / (new + old / 2) in tokens; 1 keeps the trained rows). ``init`` (a model or any vector file) starts a new model from
     pretrained vectors (``dim`` defaults to theirs; another is a ``UsageError``). ``state=False`` leaves the training state out of the
     folder (it can then not be continued).
 

@@ -130,8 +130,8 @@ def train_cmd(
     new_weight: Annotated[
         Optional[float],
         typer.Option("--new-weight", metavar="W", help="With --continue (word2vec, FastText): the model's rows end"
-                     " as W x their rows trained on the new text + (1 - W) x their saved rows [default: the new"
-                     " text's share of all the tokens seen]; 1 keeps the trained rows, 0 the old words' vectors."),
+                     " as W x their rows trained on the new text + (1 - W) x their saved rows [default: new / (new +"
+                     " old / 2), in tokens]; 1 keeps the trained rows, 0 the old words' vectors."),
     ] = None,
     no_state: Annotated[
         bool, typer.Option("--no-state", help="Leave out the training state: a smaller model that cannot be continued.")

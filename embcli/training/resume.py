@@ -76,7 +76,7 @@ class Start:
     left_out: Counter = field(default_factory=Counter)
     phrases: object = None  # --continue: the saved model's PhraseTable, joining the new text too
     weight: float | None = None  # --continue: the new text's weight in the averaged rows (``average``)
-    given_weight: float | None = None  # --new-weight, instead of the new text's share of the tokens
+    given_weight: float | None = None  # --new-weight, instead of new / (new + old / 2) tokens
 
     def vocabulary(self, counts: Counter, options: TrainOptions) -> tuple[list[str], np.ndarray]:
         """The words to train and their counts, most frequent first; sets ``source`` and ``left_out``.
