@@ -8,7 +8,11 @@ Measures, in one run and on the same machine:
 - tokenizing alone (decompress + tokenize, one core), in tokens per second;
 - peak memory of every run: the RSS of its whole process tree (emb's tokenizing workers included),
   sampled every 50 ms, and the high-water mark of its largest process (``ru_maxrss``, exact); the
-  ratio emb / gensim of both; ``emb train`` on the corpus repeated three times;
+  ratio emb / gensim of both; ``emb train`` on the corpus repeated three times. Beside the RSS, the
+  peak of the tree's anonymous memory (``Anonymous`` of /proc/PID/smaps_rollup: heap, matrices,
+  stacks; not the pages of shared libraries and files mapped read-only, which the kernel can drop
+  and read again), since numba's LLVM library maps about 90 MB of code pages that gensim has no
+  counterpart for;
 - analogy accuracy (``questions-words.txt``), WS353 and SimLex-999 Spearman of every model;
   ``--seeds N`` trains every variant with seeds 1..N (emb and gensim in turn) and prints the mean
   and range of each figure and the ratio of the summed times;
@@ -46,6 +50,18 @@ def cores() -> int:
 # --------------------------------------------------------------------------- measuring a subprocess
 
 
+def anonymous_bytes(pid: int) -> int:
+    """The anonymous memory of process ``pid`` (/proc/PID/smaps_rollup), 0 if it cannot be read."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Anonymous:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
 def run_measured(cmd: list[str], env: dict | None = None) -> dict:
     """Run ``cmd``; return wall seconds, CPU seconds (its process tree), peak RSS of the tree, output.
 
@@ -59,14 +75,16 @@ def run_measured(cmd: list[str], env: dict | None = None) -> dict:
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         proc = subprocess.Popen(cmd, stdout=out, stderr=err, env=env)
         ps = psutil.Process(proc.pid)
-        peak = 0
+        peak = anon_peak = 0
         while True:
             pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
             if pid:
                 break
             try:
-                rss = ps.memory_info().rss + sum(c.memory_info().rss for c in ps.children(recursive=True))
+                tree = [ps, *ps.children(recursive=True)]
+                rss = sum(p.memory_info().rss for p in tree)
                 peak = max(peak, rss)
+                anon_peak = max(anon_peak, sum(anonymous_bytes(p.pid) for p in tree))
             except psutil.Error:
                 pass
             time.sleep(0.05)
@@ -79,6 +97,7 @@ def run_measured(cmd: list[str], env: dict | None = None) -> dict:
         raise SystemExit(f"failed ({proc.returncode}): {' '.join(cmd)}\n{stderr[-3000:]}")
     cpu = usage.ru_utime + usage.ru_stime
     return {"seconds": seconds, "cpu_seconds": cpu, "peak_rss": peak, "max_rss": usage.ru_maxrss * 1024,
+            "peak_anon": anon_peak,
             "stdout": stdout, "stderr": stderr}
 
 
@@ -202,7 +221,7 @@ def run_child(kind: str, spec: dict) -> dict:
         measured = run_measured(cmd)
         result = json.loads(measured["stdout"].strip().splitlines()[-1])
         result.update(seconds=measured["seconds"], cpu_seconds=measured["cpu_seconds"], peak_rss=measured["peak_rss"],
-                      max_rss=measured["max_rss"])
+                      max_rss=measured["max_rss"], peak_anon=measured["peak_anon"])
         kv = fasttext_keyed_vectors(spec["save"]) if kind == "fasttext" else KeyedVectors.load(spec["save"])
         result.update(evaluate(kv))
     finally:
@@ -228,6 +247,7 @@ def run_emb(files: list[Path], algo: str, arch: str, threads: int, home: Path, n
         "cpu_seconds": measured["cpu_seconds"],
         "peak_rss": measured["peak_rss"],
         "max_rss": measured["max_rss"],
+        "peak_anon": measured["peak_anon"],
         "tokenize_seconds": meta["timings"]["tokenize_seconds"],
         "train_seconds": meta["timings"]["train_seconds"],
         "vocab": meta["vocab_size"],
@@ -275,7 +295,7 @@ def tokenize_beforehand(files: list[Path], out: Path) -> dict:
 def fmt_row(label: str, r: dict) -> str:
     return (
         f"  {label:<40} {r['seconds']:7.1f} s (CPU {r['cpu_seconds']:6.1f} s)  peak {r['peak_rss'] / 1e6:4.0f} MB"
-        f" (largest process {r['max_rss'] / 1e6:4.0f} MB)  vocab {r['vocab']:>7,}"
+        f" (largest process {r['max_rss'] / 1e6:4.0f} MB, anonymous {r['peak_anon'] / 1e6:4.0f} MB)  vocab {r['vocab']:>7,}"
         f"  analogies {100 * r['analogy']:5.1f}% (n={r['analogy_n']})  WS353 {r['ws353']:.3f}"
         f" ({r['ws353_oov']:.0f}% pairs OOV)  SimLex {r['simlex']:.3f}"
     )
@@ -401,6 +421,8 @@ def main() -> None:
             print(fmt_row("gensim (pre-tokenized text)", gs))
             print(f"  ratio emb / gensim peak memory: process tree {one['peak_rss'] / gs['peak_rss']:.3f},"
                   f" largest process {one['max_rss'] / gs['max_rss']:.3f} (goal <= 1);"
+                  f" anonymous memory of the tree {one['peak_anon'] / 1e6:.0f} MB vs {gs['peak_anon'] / 1e6:.0f} MB:"
+                  f" {one['peak_anon'] / gs['peak_anon']:.3f};"
                   f" CPU time {one['cpu_seconds'] / gs['cpu_seconds']:.3f}", flush=True)
             three = run_emb(files * 3, "word2vec", "skipgram", threads, home, "mem3", extra=("--epochs", "1"))
             # Every count triples on the corpus x3, so min-count 5 there keeps the words seen 2-4 times

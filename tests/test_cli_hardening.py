@@ -108,11 +108,16 @@ def test_ctrl_c_while_importing_exits_130_without_traceback(tmp_path):
     import time
 
     env = {**os.environ, "EMB_HOME": str(tmp_path / "home")}
+    cmd = [sys.executable, "-m", "embcli", "models", "list"]
+    # The moments are fractions of one whole run's time, so that a loaded machine (slower start-up)
+    # still sees signals land while the command line is imported, not all before it.
+    started = time.perf_counter()
+    subprocess.run(cmd, env=env, capture_output=True, timeout=60, check=True)
+    whole = max(time.perf_counter() - started, 0.2)
     interrupted = 0
     stray: list = []
-    for delay in (0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.6):
-        proc = subprocess.Popen([sys.executable, "-m", "embcli", "models", "list"], env=env,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    for delay in [whole * f for f in (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 1.0)]:
+        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         time.sleep(delay)
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=60)

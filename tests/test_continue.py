@@ -378,3 +378,21 @@ def test_ctrl_c_while_continuing_with_force_leaves_the_model(emb_home, halves):
     assert proc.returncode == 130, err.decode()
     assert sorted(p.name for p in models.iterdir()) == ["a"]
     assert fingerprint(models / "a") == before
+
+
+def test_settled_vocabulary_is_the_chosen_one_with_the_rare_words_as_their_file():
+    from collections import Counter
+
+    from embcli.training.options import TrainOptions
+    from embcli.training.resume import choose_vocabulary, settle_vocabulary
+
+    counts = Counter({"the": 9, "á": 7, "cat": 7, "sat": 2, "mat": 1, "ㅋㅋ": 2})
+    opts = TrainOptions(algo="word2vec", min_count=3)
+    words, kept, left_out = choose_vocabulary(Counter(counts), opts, None)
+    given = Counter(counts)
+    settled, settled_counts, rare = settle_vocabulary(given, opts, None)
+    assert settled == words == ["the", "cat", "á"]
+    assert settled_counts.tolist() == kept.tolist() == [9, 7, 7]
+    assert not given  # the corpus's counts are freed
+    assert rare["rare_words"] == "sat\nㅋㅋ\nmat\n".encode()
+    assert rare["rare_counts"].tolist() == [2, 2, 1] and set(left_out) == {"sat", "ㅋㅋ", "mat"}

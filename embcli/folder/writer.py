@@ -307,7 +307,8 @@ def write_model(
 
     The rows go through ``FolderWriter`` like an import's, so every folder has one layout and one
     metadata policy; a duplicate, empty or line-breaking word is an error here, not skipped.
-    ``state`` (keys of ``layout.STATE_FILES``: arrays, and ``rare_words`` a list of words) is written
+    ``state`` (keys of ``layout.STATE_FILES``: arrays, and ``rare_words`` a list of words or
+    the UTF-8 bytes of its file) is written
     under ``state/`` and listed in ``meta["state"]["files"]`` with its size. ``phrases`` (an
     ``embcli.phrasing.PhraseTable``) is written as ``phrases.tsv``, its settings and number of passes
     into ``meta["phrases"]``.
@@ -351,9 +352,9 @@ def write_state(folder: Path, state: dict) -> dict:
     files, size = [], 0
     for key, value in state.items():
         path = Path(folder) / STATE_FILES[key]
-        if key == "rare_words":
+        if key == "rare_words":  # a list of words, or the file's bytes already joined
             with open(path, "wb") as fh:
-                fh.write("".join(w + "\n" for w in value).encode("utf-8"))
+                fh.write(value if isinstance(value, bytes) else "".join(w + "\n" for w in value).encode("utf-8"))
         else:
             value = np.asarray(value)
             if value.dtype.kind == "f" and not np.isfinite(value).all():

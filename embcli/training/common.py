@@ -65,8 +65,15 @@ def write_ids(corpus_path: Path, words: list[str], out_path: Path) -> int:
     every line ends with the id len(words). Returns the number of ids written.
 
     Converted by compiled kernels (``id_kernels``: a hash table of the words' UTF-8 bytes), a few MB
-    of text at a time.
+    of text at a time; the buffers' memory goes back to the system before this returns, ahead of the
+    trainer's matrices.
     """
+    n = _write_ids(corpus_path, words, out_path)
+    return_freed_memory()
+    return n
+
+
+def _write_ids(corpus_path: Path, words: list[str], out_path: Path) -> int:
     from embcli.training import id_kernels
 
     encoded = [w.encode("utf-8") for w in words]
@@ -100,6 +107,24 @@ def write_ids(corpus_path: Path, words: list[str], out_path: Path) -> int:
             out_ids[:k].tofile(out)
             n += k
     return n
+
+
+def return_freed_memory() -> None:
+    """Hand the heap memory freed so far back to the system (glibc's ``malloc_trim``; a no-op elsewhere).
+
+    glibc keeps freed heap pages in the process for reuse; trimming after a large structure is freed
+    lets the memory the training allocates next come from the system instead of being counted twice.
+    """
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("c")
+    try:
+        trim = ctypes.CDLL(name).malloc_trim if name else None
+    except (OSError, AttributeError):
+        trim = None
+    if trim is not None:
+        trim(0)
 
 
 def available_memory() -> int | None:

@@ -33,7 +33,7 @@ import numpy as np
 from embcli.errors import ModelError, UsageError
 from embcli.folder.layout import STATE, STATE_FILES, read_meta, validate_meta
 from embcli.tokenize import TokenizerSettings
-from embcli.training.common import select_vocabulary
+from embcli.training.common import return_freed_memory, select_vocabulary
 from embcli.training.options import TrainOptions
 
 # Options fixed by the saved model (its matrices' shapes and meaning) and those taken from it unless
@@ -186,9 +186,32 @@ def choose_vocabulary(counts: Counter, options: TrainOptions, start: Start | Non
 
 
 def state_arrays(rare: Counter) -> dict:
-    """The rare words' part of a trainer's state: words left out of the vocabulary and their counts."""
+    """The rare words' part of a trainer's state: words left out of the vocabulary and their counts.
+
+    The words come as the bytes of ``state/rare.txt`` (UTF-8, a word a line): one object held
+    through the training instead of a string per word (often more words than the vocabulary has).
+    """
     words = sorted(rare, key=lambda w: (-rare[w], w))
-    return {"rare_words": words, "rare_counts": np.array([rare[w] for w in words], dtype=np.int64)}
+    counts = np.array([rare[w] for w in words], dtype=np.int64)
+    return {"rare_words": "".join(w + "\n" for w in words).encode("utf-8"), "rare_counts": counts}
+
+
+def settle_vocabulary(counts: Counter, options: TrainOptions, start: Start | None) -> tuple[list[str], np.ndarray, dict]:
+    """``choose_vocabulary`` and ``state_arrays`` in one, for a trainer about to allocate its matrices:
+    the words, their counts and the rare words' state; ``counts`` is emptied.
+
+    The corpus's word counts (a string and a count object for every distinct word, often hundreds of
+    thousands) are freed, and the vocabulary's words are made anew, so that the small blocks those
+    objects held can go back to the system instead of being counted beside the training's matrices.
+    """
+    words, kept, left_out = choose_vocabulary(counts, options, start)
+    rare = state_arrays(left_out)
+    del left_out
+    counts.clear()
+    blob = "\n".join(words)
+    del words
+    return_freed_memory()
+    return (blob.split("\n") if blob else []), kept, rare
 
 
 def _no_state(name: str, why: str) -> UsageError:

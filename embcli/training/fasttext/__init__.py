@@ -24,7 +24,7 @@ from embcli.training.common import Trained, write_ids
 from embcli.training.hogwild import stream_threads
 from embcli.training.options import ProgressFn, TrainOptions
 from embcli.training.prepare import Prepared
-from embcli.training.resume import Start, blend, choose_vocabulary, state_arrays
+from embcli.training.resume import Start, blend, settle_vocabulary
 
 # fastText's Dictionary::getLine stops after this many tokens, and its table of negatives.
 MAX_LINE = 1024
@@ -113,7 +113,7 @@ def train_fasttext(
 
     opts = options
     started = time.perf_counter()
-    words, counts, left_out = choose_vocabulary(prepared.counts, opts, start)
+    words, counts, rare = settle_vocabulary(prepared.counts, opts, start)
     vocab = len(words)
     ids_path = Path(folder) / "corpus.ids"
     try:
@@ -150,5 +150,5 @@ def train_fasttext(
     spent = time.perf_counter() - started
     wps = prepared.stats.tokens * opts.epochs / spent if spent > 0 else 0.0
     info = {"minn": opts.minn, "maxn": opts.maxn, "buckets": opts.buckets}
-    state = {"input": wi[: vocab + 1], "output": wo, **state_arrays(left_out)}
+    state = {"input": wi[: vocab + 1], "output": wo, **rare}
     return Trained(words, vectors, counts, wps, ngrams=wi[vocab + 1 :], meta={"fasttext": info}, state=state)

@@ -22,7 +22,7 @@ from embcli.training.common import Trained, write_ids
 from embcli.training.hogwild import stream_threads
 from embcli.training.options import ProgressFn, TrainOptions
 from embcli.training.prepare import Prepared
-from embcli.training.resume import Start, choose_vocabulary, state_arrays
+from embcli.training.resume import Start, settle_vocabulary
 
 
 def keep_probabilities(counts: np.ndarray, sample: float) -> np.ndarray:
@@ -50,10 +50,7 @@ def train_word2vec(
     """
     opts = options
     started = time.perf_counter()
-    words, counts, left_out = choose_vocabulary(prepared.counts, opts, start)
-    rare = state_arrays(left_out)
-    del left_out
-    prepared.counts.clear()
+    words, counts, rare = settle_vocabulary(prepared.counts, opts, start)
     vocab = len(words)
     from embcli.training.fasttext import kernels as ft_kernels
     from embcli.training.word2vec import kernels
