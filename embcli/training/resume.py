@@ -13,7 +13,7 @@ row that the saved model has (words, ``</s>``, n-grams; input and output) with i
 weighted by the new text's tokens against them and half the saved model's (``Start.new_weight``):
 a running mean of the models trained so far. Training alone pulls the old words towards the new
 text as if the old one had never been seen (a restarted rate forgets it); on the benchmark's halves
-this averaging takes the analogy accuracy from 4.5 points below whole-corpus training to within 1.
+this averaging takes the analogy accuracy from 4 to 5 points below whole-corpus training to about 1.
 
 ``--init`` starts a fresh model whose words found in a pretrained model or vector file take their
 vectors from it (fastText's ``-pretrainedVectors``); the dimension must match.
@@ -125,8 +125,8 @@ class Start:
         The running mean of two independent models would weigh them by their tokens, but the newly
         trained rows are not independent of the saved ones: they started from them and keep part of
         them. Counting the saved text at half its tokens is what matched whole-corpus training on
-        the benchmark corpus (bench/continue.py) with half and with a quarter of the text new, where
-        the plain token share fell 0.5 to 1.7 points of analogy accuracy short.
+        the benchmark corpus (bench/continue.py) best, with half and with a quarter of the text new,
+        where the plain token share fell 0.9 to 1.7 points of analogy accuracy short of it.
         """
         if self.given_weight is not None:
             self.weight = self.given_weight
