@@ -17,5 +17,10 @@ def count_words(
     update = counts.update
     for line in corpus.lines():
         update(split(line))
+    return ranked(counts, min_count, top)
+
+
+def ranked(counts: Counter, min_count: int = 1, top: int | None = None) -> list[tuple[str, int]]:
+    """(word, count) pairs of ``counts``, most frequent first (ties in the counter's order)."""
     items = counts.most_common(top) if top else counts.most_common()
     return [(w, c) for w, c in items if c >= min_count]

@@ -213,6 +213,45 @@ def test_tokenize_and_vocab_commands(tmp_path):
     assert result.stdout.splitlines()[1] == "영화\t2"
 
 
+@pytest.mark.parametrize("language", ["ja", "zh"])
+def test_tokenize_and_vocab_in_worker_processes_as_in_one(tmp_path, language):
+    """The analyzers run in worker processes for ``emb tokenize`` and ``emb vocab``: the same lines, in
+    order (one for each input line, empty ones too), and the same counts with ties in order of first
+    appearance, as one process gives, over several blocks of lines."""
+    {"ja": ja, "zh": zh}[language]()
+    sentences = _written(f"{language}_sentences.txt")
+    lines = [sentences[i % len(sentences)] + ("" if i % 7 else " 。！") for i in range(5000)]
+    lines[10] = lines[4000] = "。、！"  # no tokens: an empty line out
+    corpus = tmp_path / "c.txt"
+    corpus.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    one = invoke(["tokenize", corpus, "--tokenizer", language, "--threads", "1"])
+    two = invoke(["tokenize", corpus, "--tokenizer", language, "--threads", "2"])
+    assert one.exit_code == two.exit_code == 0, two.stderr
+    assert two.stdout == one.stdout
+    out = one.stdout.split("\n")
+    assert len(out) == 5001 and out[10] == out[4000] == ""
+    assert out[1] == " ".join(make_tokenizer(TokenizerSettings(mode=language))(lines[1])) != ""
+    one = invoke(["vocab", corpus, "--tokenizer", language, "--threads", "1", "-f", "tsv"])
+    two = invoke(["vocab", corpus, "--tokenizer", language, "--threads", "2", "-f", "tsv"])
+    assert one.exit_code == two.exit_code == 0, two.stderr
+    assert two.stdout == one.stdout and len(one.stdout.splitlines()) > 50
+
+
+def test_the_analyzer_is_loaded_once_before_the_workers_fork(tmp_path):
+    """The workers inherit the analyzer the parent loaded and ran once (kiwi's model and first line cost
+    seconds each per process), rather than each loading its own."""
+    ja()
+    from embcli import morph
+    from embcli.corpus import Corpus
+    from embcli.training.prepare import prepare_corpus
+
+    corpus = tmp_path / "c.txt"
+    corpus.write_text("\n".join(_written("ja_sentences.txt")) + "\n", encoding="utf-8")
+    morph._tagger.cache_clear()
+    prepare_corpus(Corpus([str(corpus)]), TokenizerSettings(mode="ja"), tmp_path / "out.txt", workers=2)
+    assert morph._tagger.cache_info().currsize == 1  # loaded here, in the parent
+
+
 def test_train_ko_model_remembers_its_tokenizer_and_queries_use_it(emb_home, tmp_path, nsmc):
     pytest.importorskip("kiwipiepy")
     corpus = tmp_path / "nsmc.txt"
@@ -303,7 +342,7 @@ def test_fast_nfkc_is_nfkc():
 
     texts = _written("zh_sentences.txt") + _written("ja_sentences.txt") + [
         "全角：ＡＢＣ　１２３！（括号）", "Ａ\u0301 ｶﾞｷﾞ ﬁ ① ＼～", "".join(chr(c) for c in range(0xFF00, 0xFFEF)),
-        "ㅋㅋ plain ascii", "",
+        "ㅋㅋ plain ascii", "", "，，ＡＢ，Ａ　　！ｂ，" * 3,
     ]
     for text in texts:
         assert _nfkc(text) == unicodedata.normalize("NFKC", text), text

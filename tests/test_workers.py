@@ -27,8 +27,8 @@ def test_a_killed_worker_stops_the_pass_with_an_error(corpus_file, tmp_path, mon
     started = threading.Event()
     real = prepare._Workers.__init__
 
-    def spy(self, n, settings):
-        real(self, n, settings)
+    def spy(self, n, settings, *job):
+        real(self, n, settings, *job)
         started.set()
         victim = self.procs[1].pid
 

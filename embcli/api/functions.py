@@ -239,10 +239,12 @@ def count_words(
     partitions: int | None = None,
     spark_logs: bool = False,
     progress: ProgressFn | None = None,
+    threads: int | None = None,
 ):
     """The words of a corpus with their counts, most frequent first (ties in order of first
     appearance), as training sees them; and the corpus figures (``CorpusStats``: lines, replaced bytes).
-    ``engine="spark"`` counts in Spark (options as for ``train``)."""
+    ``engine="spark"`` counts in Spark (options as for ``train``). The morphological tokenizers
+    (``ko``, ``ja``, ``zh``) analyse in ``threads`` processes (default: all cores)."""
     from embcli.tokenize import TokenizerSettings
 
     inputs = [str(corpus)] if isinstance(corpus, (str, Path)) else [str(c) for c in corpus]
@@ -256,9 +258,45 @@ def count_words(
         return count_words_spark(inputs, settings, spark, min_count=min_count, top=top, on_progress=progress)
     from embcli.corpus import Corpus
     from embcli.vocab import count_words as count_local
+    from embcli.vocab import ranked
 
     source = Corpus(inputs)
+    workers = _tokenizing_processes(settings, threads)
+    if workers > 1:
+        from embcli.training.prepare import count_blocks
+
+        return ranked(count_blocks(source, settings, workers), min_count, top), source.stats
     return count_local(source, settings, min_count=min_count, top=top), source.stats
+
+
+def _tokenizing_processes(settings, threads: int | None) -> int:
+    """Processes for ``count_words`` and ``tokenized_text``: the morphological analyzers run in worker
+    processes (``threads``, default all cores) as in training; the regular expressions in this one."""
+    from embcli.training.options import available_cores
+
+    if threads is not None and threads < 1:
+        raise UsageError("--threads must be at least 1")
+    if not settings.morphological:
+        return 1
+    return threads or available_cores()
+
+
+def tokenized_text(source, settings, threads: int | None = None):
+    """``emb tokenize``: the lines of ``source`` (a ``Corpus``) tokenized with ``settings``, tokens
+    separated by one space, one line for each line read (empty when it has no tokens), as pieces of
+    text ending with a line break. The morphological tokenizers analyse a block of lines at a time in
+    ``threads`` processes (default: all cores); the others a line at a time, as it comes."""
+    workers = _tokenizing_processes(settings, threads)
+    if workers > 1:
+        from embcli.training.prepare import map_blocks
+
+        yield from map_blocks(source, settings, "lines", workers)
+        return
+    from embcli.tokenize import make_tokenizer
+
+    split = make_tokenizer(settings)
+    for line in source.lines():
+        yield " ".join(split(line)) + "\n"
 
 
 @dataclass

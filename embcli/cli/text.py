@@ -33,6 +33,12 @@ from embcli.cli.options import (
 )
 
 
+ThreadsOpt = Annotated[
+    Optional[int],
+    typer.Option(min=1, help="Processes the ko, ja and zh analyzers run in [default: all cores]; other tokenizers use one."),
+]
+
+
 def _settings(tokenizer, lowercase, min_token_length, pos_filter=PosFilter.all, pos_tags=False):
     from embcli.tokenize import TokenizerSettings
 
@@ -51,18 +57,19 @@ def tokenize_cmd(
     min_token_length: MinTokenLengthOpt = 1,
     pos_filter: PosFilterOpt = PosFilter.all,
     pos_tags: PosTagsOpt = False,
+    threads: ThreadsOpt = None,
 ) -> None:
     """Print each input line tokenized, tokens separated by one space."""
+    from embcli.api.functions import tokenized_text
     from embcli.corpus import Corpus
-    from embcli.tokenize import make_tokenizer
 
     source = Corpus(corpus_inputs(corpus))
-    split = make_tokenizer(_settings(tokenizer, lowercase, min_token_length, pos_filter, pos_tags))
+    settings = _settings(tokenizer, lowercase, min_token_length, pos_filter, pos_tags)
     write = sys.stdout.write
     interactive = sys.stdout.isatty() or "-" in source.files
-    for line in source.lines():
-        write(" ".join(split(line)))
-        write("\n")
+    # Interactive: each line as soon as it is read, so one process; else blocks in worker processes.
+    for text in tokenized_text(source, settings, 1 if interactive else threads):
+        write(text)
         if interactive:
             sys.stdout.flush()
     sys.stdout.flush()
@@ -80,6 +87,7 @@ def vocab_cmd(
     min_token_length: MinTokenLengthOpt = 1,
     pos_filter: PosFilterOpt = PosFilter.all,
     pos_tags: PosTagsOpt = False,
+    threads: ThreadsOpt = None,
     engine: EngineOpt = Engine.local,
     master: MasterOpt = None,
     conf: ConfOpt = None,
@@ -95,7 +103,7 @@ def vocab_cmd(
         counts, stats = count_words(
             corpus_inputs(corpus), min_count=min_count, top=top, tokenizer=tokenizer.value, lowercase=lowercase,
             min_token_length=min_token_length, pos_filter=pos_filter.value, pos_tags=pos_tags,
-            progress=progress if engine == Engine.spark else None,
+            progress=progress if engine == Engine.spark else None, threads=threads,
             **spark_args(engine, master, conf, partitions, verbose),
         )
     out = Renderer(fmt, ["word", "count"])

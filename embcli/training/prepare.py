@@ -15,6 +15,7 @@ import sys
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 from embcli.corpus import Corpus, CorpusStats
 from embcli.errors import CorpusError, EmbError, TrainingError
@@ -26,6 +27,10 @@ BLOCK_LINES = 2048
 BLOCK_CHARS = 1 << 18
 # Blocks in flight per worker: enough to keep the workers busy, few enough to bound memory.
 IN_FLIGHT_PER_WORKER = 3
+# Workers are forked where that is safe (Linux), so they inherit what the parent has loaded.
+_FORK = sys.platform.startswith("linux")
+# A line the analyzers are first run on in the parent: Korean, Japanese, Chinese and Latin.
+WARM_UP = "영화가 좋다 東京都に住む 我们在北京 emb"
 
 
 @dataclass
@@ -78,21 +83,43 @@ def _describe_failure(exc: Exception, lines: list[str] | None = None, tokenize=N
     return message
 
 
-def _worker(settings: TokenizerSettings, inbox, outbox) -> None:
+def _lines_text(lines: list[str], tokenize, counts: Counter) -> str:
+    """The tokens of each line, one line of text for each (empty when it has none): ``emb tokenize``."""
+    return "\n".join(map(" ".join, block_tokenizer(tokenize)(lines))) + "\n"
+
+
+def _block_counts(lines: list[str], tokenize, counts: Counter) -> Counter:
+    """The block's word counts, in the order the words first appear: ``emb vocab``."""
+    block: Counter = Counter()
+    update = block.update
+    for toks in block_tokenizer(tokenize)(lines):
+        update(toks)
+    return block
+
+
+# What a block of lines becomes: (lines, tokenizer, this process's running word counts) -> result.
+_JOBS = {
+    "prepare": lambda lines, tokenize, counts: _tokenize_lines(lines, tokenize, counts.update),
+    "lines": _lines_text,
+    "counts": _block_counts,
+}
+
+
+def _worker(settings: TokenizerSettings, inbox, outbox, job: str = "prepare") -> None:
     """Tokenize blocks from ``inbox`` into ``outbox``; keep the counts and send them at the end."""
     # Ctrl-C is the parent's to handle: it stops the workers, and they print no tracebacks.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     lines = tokenize = None
+    work = _JOBS[job]
     try:
         tokenize = make_tokenizer(settings)
         counts: Counter = Counter()
-        update = counts.update
         while True:
             lines = inbox.get()
             if lines is None:
                 outbox.send(counts)
                 return
-            outbox.send(_tokenize_lines(lines, tokenize, update))
+            outbox.send(work(lines, tokenize, counts))
     except Exception as exc:  # reported by the parent as the training's error
         outbox.send(_Failure(_describe_failure(exc, lines, tokenize)))
 
@@ -113,8 +140,8 @@ def _blocks(lines):
 class _Workers:
     """Worker processes fed round-robin, so results come back in input order."""
 
-    def __init__(self, n: int, settings: TokenizerSettings):
-        method = "fork" if sys.platform.startswith("linux") else None
+    def __init__(self, n: int, settings: TokenizerSettings, job: str = "prepare"):
+        method = "fork" if _FORK else None
         ctx = multiprocessing.get_context(method)
         # Blocks go out through queues with feeder threads: a put never blocks, so parent and worker
         # cannot wait on each other's full pipes (the caller bounds the blocks in flight). Results
@@ -127,7 +154,7 @@ class _Workers:
         for _ in range(n):
             inbox = ctx.Queue()
             reader, writer = ctx.Pipe(duplex=False)
-            proc = ctx.Process(target=_worker, args=(settings, inbox, writer), daemon=True)
+            proc = ctx.Process(target=_worker, args=(settings, inbox, writer, job), daemon=True)
             proc.start()
             writer.close()
             self.inboxes.append(inbox)
@@ -181,6 +208,62 @@ class _Workers:
             outbox.close()
 
 
+def map_blocks(
+    corpus: Corpus,
+    settings: TokenizerSettings,
+    job: str,
+    workers: int = 1,
+    on_progress=None,
+    counts: Counter | None = None,
+) -> Iterator:
+    """What each block of the corpus's lines becomes, in input order: ``job`` "prepare" (text of
+    sentences, tokens, sentences; the words counted into ``counts``), "lines" (text, one line a line)
+    or "counts" (the block's word counts). ``workers`` > 1: tokenized in that many processes, the
+    results the same. ``on_progress(done, total)`` is the corpus reader's."""
+    # A missing analyzer (an extra) is one line here, before any worker starts.
+    settings.check_installed()
+    work = _JOBS[job]
+    if counts is None:
+        counts = Counter()
+    if workers <= 1:
+        tokenize = make_tokenizer(settings)
+        for block in _blocks(corpus.lines(on_progress)):
+            try:
+                result = work(block, tokenize, counts)
+            except EmbError:
+                raise
+            except Exception as exc:  # an analyzer failing on some input: the training's error
+                raise TrainingError(f"tokenizing failed: {_describe_failure(exc, block, tokenize)}") from None
+            yield result
+        return
+    if _FORK and settings.morphological:
+        # The analyzer loaded and warmed up once here (kiwi: a second to load its model, about 100 MB,
+        # and more than a second more on its first line), inherited by the forked workers, which
+        # share its pages, instead of in each one. Should it fail, each worker fails the same way
+        # and reports it.
+        try:
+            make_tokenizer(settings)(WARM_UP)
+        except Exception:
+            pass
+    pool = _Workers(workers, settings, job)
+    try:
+        # Block i goes to worker i % n; at most IN_FLIGHT_PER_WORKER blocks wait per worker.
+        sent = received = 0
+        limit = workers * IN_FLIGHT_PER_WORKER
+        for block in _blocks(corpus.lines(on_progress)):
+            pool.inboxes[sent % workers].put(block)
+            sent += 1
+            if sent - received >= limit:
+                yield pool.receive(received % workers)
+                received += 1
+        while received < sent:
+            yield pool.receive(received % workers)
+            received += 1
+        counts.update(pool.counts())
+    finally:
+        pool.stop()
+
+
 def prepare_corpus(
     corpus: Corpus,
     settings: TokenizerSettings,
@@ -193,52 +276,19 @@ def prepare_corpus(
     ``workers`` > 1 tokenizes in that many processes; the output is identical either way.
     """
     counts: Counter = Counter()
-    totals = {"tokens": 0, "sentences": 0}
+    tokens = sentences = 0
 
     def progress(done: int, total: int | None) -> None:
         if on_progress is not None:
-            on_progress("tokenize", done, total, {"lines": corpus.stats.lines, "tokens": totals["tokens"]})
+            on_progress("tokenize", done, total, {"lines": corpus.stats.lines, "tokens": tokens})
 
     with open(path, "w", encoding="utf-8", newline="\n", buffering=1 << 20) as out:
-
-        def take_text(result) -> None:
-            text, tokens, sentences = result
+        for text, block_tokens, block_sentences in map_blocks(corpus, settings, "prepare", workers, progress, counts):
             out.write(text)
-            totals["tokens"] += tokens
-            totals["sentences"] += sentences
-
-        # A missing analyzer (an extra) is one line here, before any worker starts.
-        settings.check_installed()
-        if workers <= 1:
-            tokenize = make_tokenizer(settings)
-            for block in _blocks(corpus.lines(progress)):
-                try:
-                    result = _tokenize_lines(block, tokenize, counts.update)
-                except EmbError:
-                    raise
-                except Exception as exc:  # an analyzer failing on some input: the training's error
-                    raise TrainingError(f"tokenizing failed: {_describe_failure(exc, block, tokenize)}") from None
-                take_text(result)
-        else:
-            pool = _Workers(workers, settings)
-            try:
-                # Block i goes to worker i % n; at most IN_FLIGHT_PER_WORKER blocks wait per worker.
-                sent = received = 0
-                limit = workers * IN_FLIGHT_PER_WORKER
-                for block in _blocks(corpus.lines(progress)):
-                    pool.inboxes[sent % workers].put(block)
-                    sent += 1
-                    if sent - received >= limit:
-                        take_text(pool.receive(received % workers))
-                        received += 1
-                while received < sent:
-                    take_text(pool.receive(received % workers))
-                    received += 1
-                counts.update(pool.counts())
-            finally:
-                pool.stop()
+            tokens += block_tokens
+            sentences += block_sentences
     stats = corpus.stats
-    stats.tokens = totals["tokens"]
+    stats.tokens = tokens
     if stats.lines == 0:
         raise CorpusError(f"the corpus is empty ({', '.join(corpus.inputs)}): pass a file with text in it")
     if stats.tokens == 0:
@@ -246,7 +296,16 @@ def prepare_corpus(
             f"the corpus has no tokens ({stats.lines} lines, no words): check the input"
             " or try --tokenizer whitespace"
         )
-    return Prepared(path=path, counts=counts, stats=stats, sentences=totals["sentences"])
+    return Prepared(path=path, counts=counts, stats=stats, sentences=sentences)
+
+
+def count_blocks(corpus: Corpus, settings: TokenizerSettings, workers: int = 1) -> Counter:
+    """The word counts of ``corpus``, words in the order they first appear (as one process counting
+    line by line has them), tokenized in ``workers`` processes."""
+    counts: Counter = Counter()
+    for block in map_blocks(corpus, settings, "counts", workers):
+        counts.update(block)
+    return counts
 
 
 def check_vocabulary(counts: Counter, min_count: int) -> int:
