@@ -86,7 +86,7 @@ def child_gensim(spec: dict) -> None:
     from gensim.models import Word2Vec
 
     common = dict(vector_size=spec["dim"], window=spec["window"], negative=spec["negative"],
-                  min_count=spec["min_count"], sg=1, workers=spec["threads"], epochs=spec["epochs"], seed=1)
+                  min_count=spec["min_count"], sg=1, workers=spec["threads"], epochs=spec["epochs"], seed=spec["seed"])
     model = Word2Vec(corpus_file=spec["first"], **common)
     model.wv.save_word2vec_format(spec["out_first"])
     if spec.get("second"):
@@ -134,13 +134,14 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--algo", default="word2vec", choices=["word2vec", "fasttext", "glove"])
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--seed", type=int, default=1, help="of every training, emb's and gensim's")
     ap.add_argument("--part", choices=["all", "emb", "gensim"], default="all",
                     help="run emb's models, gensim's (word2vec only), or both (the default)")
     ap.add_argument("--split", choices=["files", "concat"], default="files",
                     help="halves of every file (default) or of the concatenation (a change of domain)")
     args = ap.parse_args()
     settings = {k: v for k, v in SETTINGS.items() if not (args.algo == "glove" and k == "negative")}
-    common = ["--algo", args.algo, "--threads", str(args.threads)] + [
+    common = ["--algo", args.algo, "--threads", str(args.threads), "--seed", str(args.seed)] + [
         x for k, v in settings.items() for x in (f"--{k.replace('_', '-')}", str(v))]
     with tempfile.TemporaryDirectory(prefix="emb-bench-continue-") as tmp:
         work = Path(tmp)
@@ -151,7 +152,8 @@ def main() -> None:
         c2 = tokenize(second, work / "second.tok")
         print(f"halves: {sum(c1.values()):,} + {sum(c2.values()):,} tokens"
               f" ({first.stat().st_size / 1e6:.1f} + {second.stat().st_size / 1e6:.1f} MB);"
-              f" split {args.split}; settings {settings}, --threads {args.threads}, algo {args.algo}", flush=True)
+              f" split {args.split}; settings {settings}, --threads {args.threads}, --seed {args.seed},"
+              f" algo {args.algo}", flush=True)
         if args.part != "gensim":
             only, c = run_emb_part(args, common, home, whole, first, second, c1, c2)
         else:
@@ -206,7 +208,7 @@ def run_emb_part(args, common, home, whole, first, second, c1, c2):
 
 def run_gensim_part(args, work: Path, only: list[str], c: dict | None) -> None:
     """gensim Word2Vec on the whole corpus, and on the first half updated with the second."""
-    spec = dict(SETTINGS, threads=args.threads, first=str(work / "first.tok"), second=str(work / "second.tok"),
+    spec = dict(SETTINGS, threads=args.threads, seed=args.seed, first=str(work / "first.tok"), second=str(work / "second.tok"),
                 out_first=str(work / "g-first.txt"), out=str(work / "g-cont.txt"))
     g_cont = bench.run_measured([sys.executable, __file__, "--child", json.dumps(spec)])
     spec_whole = dict(spec, first=str(work / "whole.tok"), second=None, out_first=str(work / "g-whole.txt"))

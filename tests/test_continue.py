@@ -84,6 +84,81 @@ def test_old_words_resume_from_their_rows(emb_home, halves, algo):
                                np.array([old.vector(w) for w in shared]), atol=1e-5)
 
 
+@pytest.mark.parametrize("algo", ["word2vec", "fasttext"])
+def test_continued_rows_are_the_running_mean_of_the_models(emb_home, halves, algo):
+    """Old words end as the new text's weight (its tokens against them and half the old ones) times their rows trained on it plus the rest
+    times their saved rows; trained alone (--new-weight 1) they would be further from the saved
+    model, and --new-weight 0 keeps their vectors."""
+    first, second = halves
+    train(first, "a", algo)
+    common = dict(continue_from="a", threads=1, make_default=False)
+    embcli.train(second, name="mean", **common)
+    result = invoke(["train", second, "--continue", "a", "--threads", "1", "--name", "trained", "--new-weight", "1"])
+    assert result.exit_code == 0, result.stderr
+    embcli.train(second, name="kept", new_weight=0, **common)
+    old, mean, trained = embcli.load("a"), embcli.load("mean"), embcli.load("trained")
+    assert model_info("trained")["continued"]["new_weight"] == 1.0
+    kept = embcli.load("kept")
+    np.testing.assert_allclose(np.array([kept.vector(w) for w in old.words]),
+                               np.array([old.vector(w) for w in old.words]), atol=1e-6)
+    tokens_old = model_info("a")["state"]["tokens"]
+    tokens_all = model_info("mean")["state"]["tokens"]
+    weight = model_info("mean")["continued"]["new_weight"]
+    tokens_new = tokens_all - tokens_old
+    assert 0.3 < weight < 0.8 and weight == pytest.approx(tokens_new / (tokens_new + tokens_old / 2), abs=1e-6)
+    words = old.words
+    expected = weight * np.array([trained.vector(w) for w in words]) + (1 - weight) * np.array([old.vector(w) for w in words])
+    got = np.array([mean.vector(w) for w in words])
+    np.testing.assert_allclose(got, expected, atol=1e-5)
+    # A word only the new text has keeps its trained vector (FastText's n-gram rows are averaged).
+    if algo == "word2vec":
+        np.testing.assert_allclose(mean.vector("zorblax"), trained.vector("zorblax"), atol=1e-6)
+    drift = np.linalg.norm(got - np.array([old.vector(w) for w in words]), axis=1).mean()
+    alone = np.linalg.norm(np.array([trained.vector(w) for w in words]) - np.array([old.vector(w) for w in words]),
+                           axis=1).mean()
+    assert drift < 0.8 * alone
+
+
+@pytest.mark.parametrize(
+    "algo,args,message",
+    [
+        ("word2vec", ["--new-weight", "1.5"], "--new-weight 1.5: give a number from 0 to 1"),
+        ("word2vec", ["--new-weight", "-0.1"], "give a number from 0 to 1"),
+        ("glove", ["--new-weight", "0.5"], "--new-weight applies to word2vec and FastText, not glove"),
+    ],
+)
+def test_bad_new_weight_is_refused(emb_home, halves, algo, args, message):
+    train(halves[0], "a", algo)
+    assert_clean_error(invoke(["train", halves[1], "--continue", "a", *args]), 2, message)
+    assert sorted(p.name for p in (emb_home / "models").iterdir()) == ["a"]
+
+
+def test_new_weight_without_continue_is_refused(emb_home, halves):
+    result = invoke(["train", halves[0], "--new-weight", "0.5", *TINY])
+    assert_clean_error(result, 2, "--new-weight applies to --continue only")
+    assert not (emb_home / "models").exists() or not any((emb_home / "models").iterdir())
+
+
+def test_average_mixes_saved_rows_by_word_and_the_rows_after():
+    from embcli.training.resume import Start, blend
+
+    saved = np.arange(12, dtype=np.float32).reshape(4, 3)  # words x, y, z, then an extra row
+    start = Start(model="m", pretrained=False, arrays={"input": saved}, saved_words=["x", "y", "z"])
+    start.source = np.array([2, -1, 0, 1])  # z, a new word, x, y
+    matrix = np.ones((5, 3), dtype=np.float32)  # the four words and the extra row
+    start.average("input", matrix, 0.25, extra=1)
+    np.testing.assert_allclose(matrix[0], 0.25 + 0.75 * saved[2])
+    np.testing.assert_allclose(matrix[1], 1.0)  # a new word keeps its trained row
+    np.testing.assert_allclose(matrix[2], 0.25 + 0.75 * saved[0])
+    np.testing.assert_allclose(matrix[3], 0.25 + 0.75 * saved[1])
+    np.testing.assert_allclose(matrix[4], 0.25 + 0.75 * saved[3])
+    grams = np.full((3, 3), 2.0, dtype=np.float32)
+    blend(grams, np.zeros((3, 3), dtype=np.float32), 0.5)
+    np.testing.assert_allclose(grams, 1.0)
+    assert Start(model="m", pretrained=False, arrays={}, tokens=300).new_weight(100) == 0.4  # 100 / (100 + 300 / 2)
+    assert Start(model="m", pretrained=False, arrays={}, tokens=300, given_weight=0.1).new_weight(100) == 0.1
+
+
 def test_continuing_changes_the_vectors_and_state(emb_home, halves):
     first, second = halves
     train(first, "a")

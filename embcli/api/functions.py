@@ -58,6 +58,7 @@ def train(
     continue_from: str | Path | None = None,
     init: str | Path | None = None,
     state: bool = True,
+    new_weight: float | None = None,
     engine: str = "local",
     master: str | None = None,
     conf: dict[str, str] | Sequence[str] | None = None,
@@ -82,7 +83,9 @@ def train(
     ``continue_from`` (a model name or folder) trains that model further on the corpus: its
     settings and tokenizer are kept (an option contradicting them is a ``UsageError``), the other
     options default to its own, and the result is a new model (by default ``MODEL-continued``)
-    unless ``force`` replaces MODEL. ``init`` (a model or any vector file) starts a new model from
+    unless ``force`` replaces MODEL. Word2Vec's and FastText's rows that the saved model has end as the
+    mean of their saved and their newly trained values, weighted by ``new_weight`` for the new
+    (default: new / (new + old / 2) in tokens; 1 keeps the trained rows). ``init`` (a model or any vector file) starts a new model from
     pretrained vectors (``dim`` defaults to theirs; another is a ``UsageError``). ``state=False`` leaves the training state out of the
     folder (it can then not be continued).
 
@@ -106,6 +109,8 @@ def train(
         raise UsageError("give --name or --output, not both")
     if continue_from is not None and init is not None:
         raise UsageError("give --continue or --init, not both")
+    if new_weight is not None and continue_from is None:
+        raise UsageError("--new-weight applies to --continue only: leave it out")
     tok = {"mode": tokenizer, "lowercase": lowercase, "min_token_length": min_token_length,
            "pos_filter": pos_filter, "pos_tags": pos_tags}
     store = ModelStore()
@@ -119,7 +124,7 @@ def train(
         except TypeError as exc:
             raise UsageError(f"unknown training option: {exc}") from None
         settings = settings.resolved()
-        start = load_continue(path, spec)
+        start = load_continue(path, spec, new_weight, settings.algo)
         in_store = path.parent.resolve() == store.root.resolve()
         if name is None and output is None:
             if force:

@@ -127,6 +127,12 @@ def train_cmd(
         typer.Option("--init", metavar="MODEL|FILE", help="Start from pretrained vectors (a model or any file"
                      " `emb import` reads); --dim defaults to theirs."),
     ] = None,
+    new_weight: Annotated[
+        Optional[float],
+        typer.Option("--new-weight", metavar="W", help="With --continue (word2vec, FastText): the model's rows end"
+                     " as W x their rows trained on the new text + (1 - W) x their saved rows [default: new / (new +"
+                     " old / 2), in tokens]; 1 keeps the trained rows, 0 the old words' vectors."),
+    ] = None,
     no_state: Annotated[
         bool, typer.Option("--no-state", help="Leave out the training state: a smaller model that cannot be continued.")
     ] = False,
@@ -163,7 +169,8 @@ def train_cmd(
     with TrainProgress() as progress:
         model = train(
             corpus_inputs(corpus), name=name, output=output, force=force, make_default=not no_default,
-            progress=progress, continue_from=continue_from, init=init, state=not no_state, **given,
+            progress=progress, continue_from=continue_from, init=init, state=not no_state, new_weight=new_weight,
+            **given,
             **spark_args(engine, master, conf, partitions, verbose),
         )
         progress.finish(model.trained)

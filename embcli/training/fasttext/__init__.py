@@ -24,7 +24,7 @@ from embcli.training.common import Trained, write_ids
 from embcli.training.hogwild import stream_threads
 from embcli.training.options import ProgressFn, TrainOptions
 from embcli.training.prepare import Prepared
-from embcli.training.resume import Start, settle_vocabulary
+from embcli.training.resume import Start, blend, settle_vocabulary
 
 # fastText's Dictionary::getLine stops after this many tokens, and its table of negatives.
 MAX_LINE = 1024
@@ -138,6 +138,11 @@ def train_fasttext(
         # included, though it reads only the others: the words kept are read a little more often.
         budget = opts.epochs * (prepared.stats.tokens + prepared.sentences)
         _run_threads(ids_path, n_ids, budget, wi, wo, sub_off, sub_rows, keep, negs, opts, on_progress)
+        if old:
+            weight = start.new_weight(prepared.stats.tokens)
+            start.average("input", wi, weight, extra=1)
+            start.average("output", wo, weight, extra=1)
+            blend(wi[vocab + 1 :], start.arrays["ngrams"], weight)
     finally:
         ids_path.unlink(missing_ok=True)
     vectors = np.empty((vocab, opts.dim), dtype=np.float32)

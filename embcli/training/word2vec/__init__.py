@@ -81,6 +81,10 @@ def train_word2vec(
 
         stream_threads(ids_path, n_ids, opts.threads, opts.epochs, total, step, on_progress,
                        passes=True, line_end=vocab)
+        if start is not None and not start.pretrained:
+            weight = start.new_weight(prepared.stats.tokens)
+            start.average("input", wi, weight)
+            start.average("output", wo, weight)
     finally:
         ids_path.unlink(missing_ok=True)
     spent = time.perf_counter() - started
