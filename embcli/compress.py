@@ -188,25 +188,34 @@ def _stored_bytes(model: ModelFolder, stored: StoredRows) -> int:
     return model_bytes(model) - _vector_bytes(model) + stored.nbytes + 128 * len(stored.parts)
 
 
-def encode(model: ModelFolder, setting: Setting, seed: int = 0) -> tuple[StoredRows, dict]:
+def encode(model: ModelFolder, setting: Setting, seed: int = 0, threads: int = 1) -> tuple[StoredRows, dict]:
     """``model``'s rows in ``setting``'s storage, in memory, and the ``meta["storage"]`` entry."""
-    pq = train_pq(model, setting, seed) if setting.to == "pq" else None
+    pq = train_pq(model, setting, seed, threads) if setting.to == "pq" else None
     return encode_rows(model, setting.to, pq)
 
 
-def train_pq(model: ModelFolder, setting: Setting, seed: int = 0) -> dict:
-    """Train PQ (or OPQ) codebooks with faiss on a sample of rows and encode every row."""
+def check_threads(threads: int) -> None:
+    """``--threads``: a whole number of at least 1."""
+    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+        raise UsageError(f"--threads {threads}: give a whole number of at least 1")
+
+
+def train_pq(model: ModelFolder, setting: Setting, seed: int = 0, threads: int = 1) -> dict:
+    """Train PQ (or OPQ) codebooks with faiss on a sample of rows and encode every row, in ``threads``
+    threads. The same seed and thread count give the same codes; another thread count may not (faiss
+    sums in another order)."""
     from embcli.extras import require
 
     faiss = require("faiss", "compress", "product quantization (--to pq)")
-    # One thread: on a shared machine faiss's OpenMP barriers spin against the other processes
-    # (k-means measured 6x slower with 2 threads than with 1 on a loaded 2-core machine).
-    threads = faiss.omp_get_max_threads()
-    faiss.omp_set_num_threads(1)
+    # One thread unless asked: on a busy machine faiss's OpenMP barriers spin against the other
+    # processes (k-means measured 6x slower with 2 threads than with 1 on a loaded 2-core machine);
+    # on an idle one 2 threads took OPQ M=60 of 1M x 300 from 198 s to 122 s.
+    before = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(threads)
     try:
         return _train_pq(faiss, model, setting, seed)
     finally:
-        faiss.omp_set_num_threads(threads)
+        faiss.omp_set_num_threads(before)
 
 
 def _train_pq(faiss, model: ModelFolder, setting: Setting, seed: int) -> dict:
@@ -300,6 +309,7 @@ def compress(
     max_vocab: int | None = None,
     prune_ngrams: int | None = None,
     prune_by: str = "auto",
+    threads: int = 1,
 ) -> Cost:
     """Write ``model`` compressed by ``setting`` as the model folder ``target``; return what it cost.
 
@@ -308,13 +318,15 @@ def compress(
     is itself compressed is compressed again from its stored (decoded) values. ``max_vocab`` keeps
     the N most frequent words (recall@10 is then measured among them); ``prune_ngrams`` keeps N of a
     fastText model's n-gram rows, chosen by ``prune_by`` (``embcli.prune``). A fastText model's
-    n-gram rows are stored as its vectors are (int8 for PQ).
+    n-gram rows are stored as its vectors are (int8 for PQ). PQ trains and encodes in ``threads``
+    threads (``train_pq``).
     """
     from embcli import prune
 
     if Path(target).resolve() == model.path.resolve():
         raise UsageError("the compressed model would replace its original: give another --name or --output")
     setting = setting.check(model)
+    check_threads(threads)
     started = time.perf_counter()
     stage = on_stage or (lambda _: None)
     if prune_ngrams is not None and (model.ngrams is None or not model.meta.get("fasttext")):
@@ -324,7 +336,7 @@ def compress(
         stage("measuring the original")
         baseline = Baseline(work, sample, seed, benchmarks)
     stage(f"encoding {setting.label}")
-    stored, storage = encode(work, setting, seed)
+    stored, storage = encode(work, setting, seed, threads)
     ngrams, ngram_report = None, None
     if work.ngrams is not None and work.meta.get("fasttext"):
         kept = None
@@ -384,14 +396,16 @@ def dry_run(
     seed: int = 0,
     benchmarks: bool = True,
     on_result: Callable[[Cost], None] | None = None,
+    threads: int = 1,
 ) -> list[Cost]:
     """Measure each setting without writing anything (the original is measured once)."""
     checked = [s.check(model) for s in settings]
+    check_threads(threads)
     baseline = Baseline(model, sample, seed, benchmarks)
     costs = []
     for setting in checked:
         started = time.perf_counter()
-        stored, _ = encode(model, setting, seed)
+        stored, _ = encode(model, setting, seed, threads)
         cost, _ = measure(baseline, setting, stored, benchmarks)
         cost.seconds = time.perf_counter() - started
         costs.append(cost)

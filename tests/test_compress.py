@@ -341,3 +341,23 @@ def test_api_model_compress(toy, tmp_path):
     assert [n.word for n in small.neighbors("w1", k=3)][:1] == [n.word for n in model.neighbors("w1", k=3)][:1]
     with pytest.raises(UsageError, match="exists"):
         model.compress("int8", output=tmp_path / "small")
+
+
+@needs_faiss
+def test_pq_threads_are_reproducible_and_checked(toy, tmp_path):
+    runs = []
+    for n, threads in enumerate((2, 2)):
+        out = tmp_path / f"toy-pq-{n}"
+        compress(ModelFolder(toy), out, Setting("pq", 8, 8, opq=True), benchmarks=False, sample=200, threads=threads)
+        runs.append((np.load(out / "pq.codes.npy"), np.load(out / "pq.codebooks.npy")))
+    assert np.array_equal(runs[0][0], runs[1][0]) and np.array_equal(runs[0][1], runs[1][1])
+    with pytest.raises(UsageError, match="--threads 0"):
+        compress(ModelFolder(toy), tmp_path / "none", Setting("pq", 8, 8), benchmarks=False, threads=0)
+    assert not (tmp_path / "none").exists()
+    res = invoke(["compress", str(toy), "--to", "pq", "-M", "8", "--threads", "2", "--no-benchmarks",
+                  "--sample", "100", "-o", str(tmp_path / "cli"), "-f", "tsv"])
+    assert res.exit_code == 0, res.stderr
+    assert ModelFolder(tmp_path / "cli").meta["storage"]["subquantizers"] == 8
+    res = invoke(["compress", str(toy), "--to", "pq", "--threads", "0", "-o", str(tmp_path / "cli0")])
+    assert_clean_error(res, 2, "--threads")
+    assert not (tmp_path / "cli0").exists()

@@ -355,18 +355,19 @@ class Model:
     def compress(self, to: str = "int8", *, name: str | None = None, output: str | Path | None = None,
                  subquantizers: int | None = None, bits: int = 8, opq: bool = False, force: bool = False,
                  sample: int = 1000, benchmarks: bool = True, seed: int = 0, max_vocab: int | None = None,
-                 prune_ngrams: int | None = None, prune_by: str = "auto") -> "Model":
+                 prune_ngrams: int | None = None, prune_by: str = "auto", threads: int = 1) -> "Model":
         """A smaller copy of this model (``to``: float32, float16, int8, or pq, which needs the compress
         extra) written to the store as ``name`` (default ``NAME-TO``) or the folder ``output``; this
         model is not changed. ``max_vocab`` keeps the N most frequent words; ``prune_ngrams`` keeps N of
         a fastText model's n-gram rows (``prune_by``: auto, words, counts or norm). The returned model's
         ``compression`` is the measured cost (``embcli.compress.Cost``: sizes, recall@10 against this
-        model, benchmark scores before and after, the n-gram report)."""
+        model, benchmark scores before and after, the n-gram report). PQ trains and encodes in
+        ``threads`` threads (the same seed and thread count give the same codes)."""
         from embcli.compress import Setting, compress, target_path
 
         target = target_path(self._folder, to, name, None if output is None else Path(output), force)
         cost = compress(self._folder, target, Setting(to, subquantizers, bits, opq), force, sample, seed, benchmarks,
-                        max_vocab=max_vocab, prune_ngrams=prune_ngrams, prune_by=prune_by)
+                        max_vocab=max_vocab, prune_ngrams=prune_ngrams, prune_by=prune_by, threads=threads)
         small = Model(target)
         small.compression = cost
         return small

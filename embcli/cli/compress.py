@@ -91,6 +91,10 @@ def compress_cmd(
         bool, typer.Option("--no-benchmarks", help="Skip the analogy and word-pair sets (recall@10 only).")
     ] = False,
     seed: Annotated[int, typer.Option("--seed", min=0, help="Seed of the sampled words and the codebooks.")] = 0,
+    threads: Annotated[
+        int, typer.Option("--threads", min=1, help="PQ: threads training and encoding (the same seed and threads"
+                          " give the same codes; more threads are faster on an idle machine).")
+    ] = 1,
     max_vocab: Annotated[
         Optional[int], typer.Option("--max-vocab", help="Keep only the N most frequent words.", show_default=False)
     ] = None,
@@ -127,7 +131,8 @@ def compress_cmd(
     if dry_run:
         settings = dry_run_settings(source)
         info(f"measuring {len(settings)} settings on {source.name} ({source.vocab_size:,} x {source.dim}); nothing is written")
-        run_dry(source, settings, sample, seed, benchmarks, on_result=lambda c: out.row(_row(c, out.fmt)))
+        run_dry(source, settings, sample, seed, benchmarks, on_result=lambda c: out.row(_row(c, out.fmt)),
+                threads=threads)
         out.close()
         return
     setting = Setting(to.value, subquantizers, bits, opq)
@@ -135,7 +140,7 @@ def compress_cmd(
     if source.storage != "float32":
         info(f"{source.name} is stored as {source.storage}: compressing again from its stored values")
     cost = compress(source, target, setting, force, sample, seed, benchmarks, on_stage=lambda s: info(f"{s}..."),
-                    max_vocab=max_vocab, prune_ngrams=prune_ngrams, prune_by=prune_by.value)
+                    max_vocab=max_vocab, prune_ngrams=prune_ngrams, prune_by=prune_by.value, threads=threads)
     out.row(_row(cost, out.fmt))
     out.close()
     if cost.vocab_after != cost.vocab_before:
