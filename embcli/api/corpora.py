@@ -28,7 +28,6 @@ def spark_options(inputs, engine, master, conf, partitions, spark_logs):
     return SparkOptions(master=master, conf=conf, partitions=partitions, show_logs=spark_logs)
 
 
-
 def count_words(
     corpus: str | Path | Sequence[str | Path],
     *,
@@ -75,13 +74,17 @@ def count_words(
     return count_local(source, settings, min_count=min_count, top=top), source.stats
 
 
+def _check_threads(threads: int | None) -> None:
+    if threads is not None and threads < 1:
+        raise UsageError("--threads must be at least 1")
+
+
 def _tokenizing_processes(settings, threads: int | None) -> int:
     """Processes for ``count_words`` and ``tokenized_text``: the morphological analyzers run in worker
     processes (``threads``, default all cores) as in training; the regular expressions in this one."""
     from embcli.training.options import available_cores
 
-    if threads is not None and threads < 1:
-        raise UsageError("--threads must be at least 1")
+    _check_threads(threads)
     if not settings.morphological:
         return 1
     return threads or available_cores()
@@ -182,8 +185,7 @@ def phrases(
     tok = TokenizerSettings(mode=tokenizer, lowercase=lowercase, min_token_length=min_token_length,
                             pos_filter=pos_filter, pos_tags=pos_tags)
     tok.check_installed()
-    if threads is not None and threads < 1:
-        raise UsageError("--threads must be at least 1")
+    _check_threads(threads)
     inputs = [str(corpus)] if isinstance(corpus, (str, Path)) else [str(c) for c in corpus]
     table = PhraseTable(settings)
     with tempfile.TemporaryDirectory(prefix="emb-phrases-") as tmp:

@@ -65,15 +65,8 @@ def write_ids(corpus_path: Path, words: list[str], out_path: Path) -> int:
     every line ends with the id len(words). Returns the number of ids written.
 
     Converted by compiled kernels (``id_kernels``: a hash table of the words' UTF-8 bytes), a few MB
-    of text at a time; the buffers' memory goes back to the system before this returns, ahead of the
-    trainer's matrices.
+    of text at a time.
     """
-    n = _write_ids(corpus_path, words, out_path)
-    return_freed_memory()
-    return n
-
-
-def _write_ids(corpus_path: Path, words: list[str], out_path: Path) -> int:
     from embcli.training import id_kernels
 
     encoded = [w.encode("utf-8") for w in words]
