@@ -115,32 +115,27 @@ def compress_cmd(
     original, and the analogy accuracy and WS353/SimLex correlations before -> after. It is kept in
     the new model's meta.json. The original model is never changed.
     """
+    from embcli.api import load
     from embcli.cli.output import Renderer
-    from embcli.compress import Setting, compress, dry_run_settings, target_path
-    from embcli.compress import dry_run as run_dry
     from embcli.errors import UsageError
-    from embcli.open import open_model
 
-    source = open_model(model)
-    if source.vocab_size < 1:
-        raise UsageError(f"model {source.name!r} has no words: nothing to compress")
+    source = load(model)
     out = Renderer(fmt.value, COLUMNS)
-    benchmarks = not no_benchmarks
     if dry_run and (max_vocab is not None or prune_ngrams is not None):
         raise UsageError("--dry-run compares storages only: drop --max-vocab/--prune-ngrams, or --dry-run")
     if dry_run:
-        settings = dry_run_settings(source)
-        info(f"measuring {len(settings)} settings on {source.name} ({source.vocab_size:,} x {source.dim}); nothing is written")
-        run_dry(source, settings, sample, seed, benchmarks, on_result=lambda c: out.row(_row(c, out.fmt)),
-                threads=threads)
+        info(f"measuring several settings on {source.name} ({len(source):,} x {source.dim}); nothing is written")
+        source.compare_compressions(sample=sample, benchmarks=not no_benchmarks, seed=seed, threads=threads,
+                                    on_result=lambda c: out.row(_row(c, out.fmt)))
         out.close()
         return
-    setting = Setting(to.value, subquantizers, bits, opq)
-    target = target_path(source, to.value, name, output, force)
     if source.storage != "float32":
         info(f"{source.name} is stored as {source.storage}: compressing again from its stored values")
-    cost = compress(source, target, setting, force, sample, seed, benchmarks, on_stage=lambda s: info(f"{s}..."),
-                    max_vocab=max_vocab, prune_ngrams=prune_ngrams, prune_by=prune_by.value, threads=threads)
+    small = source.compress(to.value, name=name, output=output, subquantizers=subquantizers, bits=bits, opq=opq,
+                            force=force, sample=sample, benchmarks=not no_benchmarks, seed=seed,
+                            max_vocab=max_vocab, prune_ngrams=prune_ngrams, prune_by=prune_by.value,
+                            threads=threads, on_stage=lambda s: info(f"{s}..."))
+    cost = small.compression
     out.row(_row(cost, out.fmt))
     out.close()
     if cost.vocab_after != cost.vocab_before:
@@ -153,7 +148,7 @@ def compress_cmd(
              f" {grams['by']}; median cosine of {grams['unseen_words']} unseen words to the original: {tried}")
     elif grams:
         info(f"n-gram rows stored as {grams['storage']}")
-    info(f"wrote {target} ({setting.to}): {human_bytes(cost.bytes_before)} -> {human_bytes(cost.bytes_after)}")
+    info(f"wrote {small.path} ({to.value}): {human_bytes(cost.bytes_before)} -> {human_bytes(cost.bytes_after)}")
 
 
 def register(app: typer.Typer) -> None:
