@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -106,3 +107,28 @@ def test_ctrl_c(emb_home, small_corpus, wait, threads, algo, loss):
     assert sorted(p.name for p in models.iterdir()) == ["previous"]
     assert (emb_home / "default").read_text().strip() == "previous"
     assert _digest(models / "previous") == before
+
+
+@pytest.mark.skipif(not hasattr(signal, "pthread_sigmask"), reason="POSIX signal masks")
+def test_gensim_runs_where_ctrl_c_cannot_land():
+    """gensim's training thread, and the threads it starts, block SIGINT: the kernel must hand Ctrl-C
+    to the waiting thread, not to a thread busy in C that gensim would hear only at the epoch's end."""
+    from embcli.training.gensim_trainer import _run_blocking_sigint
+
+    seen = {}
+
+    def work():
+        seen["runner"] = signal.SIGINT in signal.pthread_sigmask(signal.SIG_BLOCK, [])
+        inner = threading.Thread(target=lambda: seen.update(inner=signal.SIGINT in signal.pthread_sigmask(signal.SIG_BLOCK, [])))
+        inner.start()
+        inner.join()
+
+    _run_blocking_sigint(work)
+    assert seen == {"runner": True, "inner": True}
+    assert signal.SIGINT not in signal.pthread_sigmask(signal.SIG_BLOCK, [])  # the caller's mask is untouched
+
+    def fail():
+        raise ValueError("from the training thread")
+
+    with pytest.raises(ValueError, match="from the training thread"):
+        _run_blocking_sigint(fail)

@@ -6,10 +6,17 @@ sampling when those are taken out of the registry (the tests compare both).
 
 The vocabulary comes from the counts emb gathered while tokenizing (``build_vocab_from_freq``), so
 gensim does not scan the corpus a second time; everything else is gensim's own training.
+
+gensim's ``train`` runs in a thread of its own that, like the threads it starts, blocks SIGINT, so
+that Ctrl-C always reaches the calling thread, which waits in short steps (``_run_blocking_sigint``).
+Otherwise the kernel may hand the signal to one of gensim's threads, busy in C, and gensim's main
+loop, asleep on its progress queue, would notice it only at the end of the epoch: many seconds.
 """
 
 from __future__ import annotations
 
+import signal
+import threading
 import time
 from pathlib import Path
 
@@ -74,12 +81,12 @@ def train_gensim(
     model._log_epoch_end = epoch_end
     if on_progress is not None:
         on_progress("train", 0, opts.epochs, {"words_per_s": 0.0})
-    model.train(
+    _run_blocking_sigint(lambda: model.train(
         corpus_file=str(prepared.path),
         total_words=total_words,
         total_examples=prepared.sentences,
         epochs=opts.epochs,
-    )
+    ))
     spent = time.perf_counter() - started
     wv = model.wv
     words = list(wv.index_to_key)
@@ -89,3 +96,25 @@ def train_gensim(
     wps = total_words * opts.epochs / spent if spent > 0 else 0.0
     meta = {"fasttext": {"minn": opts.minn, "maxn": opts.maxn, "buckets": opts.buckets}} if ngrams is not None else {}
     return Trained(words, vectors, counts, wps, ngrams=ngrams, meta=meta)
+
+
+def _run_blocking_sigint(work) -> None:
+    """Run ``work()`` in a thread that blocks SIGINT (and so do the threads it starts), waiting for it
+    in steps of a quarter second: Ctrl-C raises ``KeyboardInterrupt`` here at once. The thread is a
+    daemon: on Ctrl-C it is left to end with the process."""
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        if hasattr(signal, "pthread_sigmask"):
+            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            work()
+        except BaseException as exc:  # noqa: BLE001 - raised again by the waiting thread
+            errors.append(exc)
+
+    worker = threading.Thread(target=run, name="gensim-train", daemon=True)
+    worker.start()
+    while worker.is_alive():
+        worker.join(0.25)
+    if errors:
+        raise errors[0]
