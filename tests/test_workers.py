@@ -62,3 +62,63 @@ def test_workers_give_the_same_file_as_one_process(corpus_file, tmp_path):
     two = prepare_corpus(Corpus([str(corpus_file)]), TokenizerSettings(), tmp_path / "two.txt", workers=2)
     assert (tmp_path / "one.txt").read_bytes() == (tmp_path / "two.txt").read_bytes()
     assert one.counts == two.counts and one.stats.tokens == two.stats.tokens == 60_000 * 6
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children", encoding="ascii") as fh:
+            return [int(c) for c in fh.read().split()]
+    except OSError:
+        return []
+
+
+def _running(pid: int) -> bool:
+    """Whether process ``pid`` exists and has not ended (a zombie has ended: nobody has reaped it yet)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="reads /proc")
+@pytest.mark.parametrize("busy", [True, False], ids=["blocked-sending", "idle"])
+def test_workers_end_when_their_parent_is_killed(tmp_path, busy):
+    """A parent killed outright (SIGKILL, the out-of-memory killer) runs no clean-up: its workers must
+    notice and end, whether blocked sending it a result or waiting for the next block."""
+    import subprocess
+    import sys
+    import time
+
+    cmd = [sys.executable, "-m", "embcli", "train", "--threads", "2", "--name", "killed", "--epochs", "1"]
+    env = dict(os.environ, EMB_HOME=str(tmp_path / "home"))
+    if busy:
+        corpus = tmp_path / "c.txt"
+        corpus.write_text("".join(f"line {i} of some words here and more\n" for i in range(300_000)), encoding="utf-8")
+        proc = subprocess.Popen([*cmd, str(corpus)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    else:
+        # A few lines and stdin left open: the workers wait for the next block.
+        proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+        proc.stdin.write(b"a few words\n" * 10)
+        proc.stdin.flush()
+    try:
+        deadline = time.monotonic() + 60
+        while len(_children(proc.pid)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        workers = _children(proc.pid)
+        assert len(workers) == 2, "the worker processes did not start"
+        if busy:
+            # The parent stops reading: the workers finish their blocks and block sending the results.
+            os.kill(proc.pid, signal.SIGSTOP)
+        time.sleep(1.0)
+        assert all(_running(w) for w in workers)
+    finally:
+        proc.kill()
+        proc.wait()
+    deadline = time.monotonic() + 10
+    while any(_running(w) for w in workers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    left = [w for w in workers if _running(w)]
+    for w in left:
+        os.kill(w, signal.SIGKILL)
+    assert not left, "worker processes outlived their killed parent"

@@ -10,8 +10,11 @@ in flight, so memory does not grow with the corpus.
 from __future__ import annotations
 
 import multiprocessing
+import os
 import signal
 import sys
+import threading
+import time
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +30,8 @@ BLOCK_LINES = 2048
 BLOCK_CHARS = 1 << 18
 # Blocks in flight per worker: enough to keep the workers busy, few enough to bound memory.
 IN_FLIGHT_PER_WORKER = 3
+# How often a worker checks that its parent is alive (``_end_with_parent``).
+PARENT_CHECK_SECONDS = 0.5
 # Workers are forked where that is safe (Linux), so they inherit what the parent has loaded.
 _FORK = sys.platform.startswith("linux")
 # A line the analyzers are first run on in the parent: Korean, Japanese, Chinese and Latin.
@@ -109,6 +114,7 @@ def _worker(settings: TokenizerSettings, inbox, outbox, job: str = "prepare") ->
     """Tokenize blocks from ``inbox`` into ``outbox``; keep the counts and send them at the end."""
     # Ctrl-C is the parent's to handle: it stops the workers, and they print no tracebacks.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threading.Thread(target=_end_with_parent, args=(os.getppid(),), daemon=True).start()
     lines = tokenize = None
     work = _JOBS[job]
     try:
@@ -122,6 +128,15 @@ def _worker(settings: TokenizerSettings, inbox, outbox, job: str = "prepare") ->
             outbox.send(work(lines, tokenize, counts))
     except Exception as exc:  # reported by the parent as the training's error
         outbox.send(_Failure(_describe_failure(exc, lines, tokenize)))
+
+
+def _end_with_parent(parent: int) -> None:
+    """End this worker process once its parent is gone: a parent killed outright (SIGKILL, the
+    out-of-memory killer) runs no clean-up, and the worker may be blocked for ever sending it a
+    result or reading a block it was halfway through writing."""
+    while os.getppid() == parent:
+        time.sleep(PARENT_CHECK_SECONDS)
+    os._exit(1)
 
 
 def _blocks(lines):
