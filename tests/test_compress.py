@@ -341,6 +341,23 @@ def test_api_model_compress(toy, tmp_path):
     assert [n.word for n in small.neighbors("w1", k=3)][:1] == [n.word for n in model.neighbors("w1", k=3)][:1]
     with pytest.raises(UsageError, match="exists"):
         model.compress("int8", output=tmp_path / "small")
+    assert (model.storage, small.storage) == ("float32", "int8")
+    stages = []
+    model.compress("float16", output=tmp_path / "half", sample=100, benchmarks=False, on_stage=stages.append)
+    assert stages and all(isinstance(s, str) and s for s in stages)
+
+
+def test_api_compare_compressions_writes_nothing(toy, tmp_path):
+    import embcli
+
+    model = embcli.load(str(toy))
+    before = sorted(p.name for p in toy.parent.iterdir())
+    heard = []
+    costs = model.compare_compressions(sample=100, benchmarks=False, on_result=heard.append)
+    assert [c.setting for c in costs][:2] == ["float16", "int8"] and heard == costs
+    assert costs[1].bytes_after < costs[0].bytes_after < costs[0].bytes_before
+    assert all(0.0 <= c.recall_at_10 <= 1.0 for c in costs)
+    assert sorted(p.name for p in toy.parent.iterdir()) == before
 
 
 @needs_faiss
