@@ -1,6 +1,7 @@
 """The exceptions the library raises; the CLI turns each into one line on stderr and exit code 1."""
 
 import errno
+import signal
 
 
 class EmbError(Exception):
@@ -103,3 +104,28 @@ def caused_by_interrupt(exc: BaseException) -> bool:
         seen.add(id(exc))
         exc = exc.__cause__ or exc.__context__
     return False
+
+
+# Ctrl-C that library code swallowed is still Ctrl-C. Some code clears every error it meets (C code
+# around an optional import, importlib's callbacks, which print "Exception ignored"), so the
+# KeyboardInterrupt that a SIGINT raised there is lost and the work goes on as if nothing happened.
+# A program that calls ``note_interrupts`` (the command line does) has SIGINT leave a note as well,
+# which ``raise_if_interrupted`` turns into a KeyboardInterrupt at the next long wait or before a
+# result is saved. The library itself installs no handler: in a notebook, Ctrl-C stays Python's.
+_INTERRUPTED: list[int] = []
+
+
+def _note_and_raise(signum, frame):
+    _INTERRUPTED.append(signum)
+    raise KeyboardInterrupt
+
+
+def note_interrupts() -> None:
+    """Have SIGINT raise KeyboardInterrupt, as Python's own handler does, and leave a note of it."""
+    signal.signal(signal.SIGINT, _note_and_raise)
+
+
+def raise_if_interrupted() -> None:
+    """Raise KeyboardInterrupt if a SIGINT has been noted (``note_interrupts``), even one swallowed."""
+    if _INTERRUPTED:
+        raise KeyboardInterrupt

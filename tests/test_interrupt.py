@@ -132,3 +132,33 @@ def test_gensim_runs_where_ctrl_c_cannot_land():
 
     with pytest.raises(ValueError, match="from the training thread"):
         _run_blocking_sigint(fail)
+
+
+def test_a_swallowed_ctrl_c_is_raised_again_and_nothing_is_saved(tmp_path):
+    """Library code that swallows the KeyboardInterrupt of a SIGINT (C code clearing every error,
+    importlib's callbacks) does not make the command carry on and save: the note SIGINT leaves is
+    raised at the next wait and before a folder is moved into place."""
+    script = f"""
+import os, signal, sys
+from pathlib import Path
+from embcli.errors import note_interrupts, raise_if_interrupted
+from embcli.folder.atomic import atomic_dir
+
+raise_if_interrupted()  # nothing noted yet: no error
+note_interrupts()
+try:
+    os.kill(os.getpid(), signal.SIGINT)
+    for _ in range(10**6):
+        pass
+except BaseException:
+    pass  # swallowed, as some library code does
+target = Path({str(tmp_path / "model")!r})
+try:
+    with atomic_dir(target) as tmp:
+        (tmp / "vectors.npy").write_bytes(b"x")
+except KeyboardInterrupt:
+    print("interrupted", target.exists(), sorted(p.name for p in target.parent.iterdir()))
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "interrupted False []"

@@ -7,6 +7,9 @@ import sys
 def main() -> None:
     """Import the command line and run it; Ctrl-C during the import exits 130 quietly."""
     try:
+        from embcli.errors import note_interrupts
+
+        note_interrupts()
         from embcli.cli.app import main as run
     except KeyboardInterrupt:
         _interrupted()

@@ -25,7 +25,7 @@ from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Callable, ContextManager, Iterator
 
-from embcli.errors import ModelError, storage_error
+from embcli.errors import ModelError, raise_if_interrupted, storage_error
 
 # The files and folders of the folders emb writes (a model folder, an Embedding Projector export):
 # a folder holding only these (or nothing) is emb's, and ``--force`` may replace it.
@@ -262,6 +262,7 @@ def atomic_dir(
         raise storage_error(exc, target) or exc
     try:
         yield tmp
+        raise_if_interrupted()  # Ctrl-C that some library swallowed: the result is not saved
         apply_umask(tmp, folder=True)
         with lock() if lock is not None else nullcontext():
             _commit(tmp, target, force, keep_existing)

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from embcli.errors import raise_if_interrupted
 from embcli.training.common import Trained
 from embcli.training.options import ProgressFn, TrainOptions
 from embcli.training.prepare import Prepared
@@ -100,8 +101,9 @@ def train_gensim(
 
 def _run_blocking_sigint(work) -> None:
     """Run ``work()`` in a thread that blocks SIGINT (and so do the threads it starts), waiting for it
-    in steps of a quarter second: Ctrl-C raises ``KeyboardInterrupt`` here at once. The thread is a
-    daemon: on Ctrl-C it is left to end with the process."""
+    in steps of a quarter second: Ctrl-C raises ``KeyboardInterrupt`` here at once, even one that
+    gensim's set-up swallowed (``raise_if_interrupted``). The thread is a daemon: on Ctrl-C it is
+    left to end with the process."""
     errors: list[BaseException] = []
 
     def run() -> None:
@@ -116,5 +118,6 @@ def _run_blocking_sigint(work) -> None:
     worker.start()
     while worker.is_alive():
         worker.join(0.25)
+        raise_if_interrupted()
     if errors:
         raise errors[0]

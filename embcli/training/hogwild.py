@@ -16,6 +16,7 @@ from typing import Callable
 
 import numpy as np
 
+from embcli.errors import raise_if_interrupted
 from embcli.training.options import ProgressFn
 
 # Ids a kernel call trains on: small enough that Ctrl-C and progress are prompt.
@@ -110,6 +111,7 @@ def stream_threads(
         for w in workers:
             while w.is_alive():
                 w.join(0.25)
+                raise_if_interrupted()
                 if on_progress is not None and not stop.is_set():
                     report()
     except BaseException:
