@@ -24,6 +24,7 @@ import argparse
 import json
 import lzma
 import os
+import shlex
 import sys
 import tempfile
 from collections import Counter
@@ -139,6 +140,8 @@ def main() -> None:
                     help="run emb's models, gensim's (word2vec only), or both (the default)")
     ap.add_argument("--split", choices=["files", "concat"], default="files",
                     help="halves of every file (default) or of the concatenation (a change of domain)")
+    ap.add_argument("--continue-args", default="",
+                    help="more options for the continued run only, as one string: '--new-weight 0.6', '--epochs 7'")
     args = ap.parse_args()
     settings = dict(SETTINGS)
     if args.algo == "glove":
@@ -158,7 +161,7 @@ def main() -> None:
         print(f"halves: {sum(c1.values()):,} + {sum(c2.values()):,} tokens"
               f" ({first.stat().st_size / 1e6:.1f} + {second.stat().st_size / 1e6:.1f} MB);"
               f" split {args.split}; settings {settings}, --threads {args.threads}, --seed {args.seed},"
-              f" algo {args.algo}", flush=True)
+              f" algo {args.algo}" + (f", continued with {args.continue_args}" if args.continue_args else ""), flush=True)
         if args.part != "gensim":
             only, c = run_emb_part(args, common, home, whole, first, second, c1, c2)
         else:
@@ -179,7 +182,7 @@ def run_emb_part(args, common, home, whole, first, second, c1, c2):
         "first": emb([str(first), *common, "--name", "first"], home),
         # Only the options that may change are given: the rest come from the saved model.
         "continued": emb([str(second), "--continue", "first", "--name", "continued",
-                          "--threads", str(args.threads)], home),
+                          "--threads", str(args.threads), *shlex.split(args.continue_args)], home),
         "second": emb([str(second), *common, "--name", "second"], home),
     }
     models = {k: str(home / "models" / k) for k in runs}
