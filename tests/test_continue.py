@@ -15,6 +15,7 @@ from conftest import SAMPLE, TINY, TINY_FT, assert_clean_error, invoke
 
 import embcli
 from embcli.api import model_info
+from embcli.training import resume
 
 ALGOS = {"word2vec": TINY, "fasttext": TINY_FT, "glove": TINY}
 
@@ -85,10 +86,11 @@ def test_old_words_resume_from_their_rows(emb_home, halves, algo):
 
 
 @pytest.mark.parametrize("algo", ["word2vec", "fasttext"])
-def test_continued_rows_are_the_running_mean_of_the_models(emb_home, halves, algo):
+def test_continued_rows_are_the_running_mean_of_the_models(emb_home, halves, algo, monkeypatch):
     """Old words end as the new text's weight (its tokens against them and half the old ones) times their rows trained on it plus the rest
     times their saved rows; trained alone (--new-weight 1) they would be further from the saved
-    model, and --new-weight 0 keeps their vectors."""
+    model, and --new-weight 0 keeps their vectors. (Without the healing pass, tested below.)"""
+    monkeypatch.setattr(resume, "HEAL_EPOCHS", 0)
     first, second = halves
     train(first, "a", algo)
     common = dict(continue_from="a", threads=1, make_default=False)
@@ -117,6 +119,42 @@ def test_continued_rows_are_the_running_mean_of_the_models(emb_home, halves, alg
     alone = np.linalg.norm(np.array([trained.vector(w) for w in words]) - np.array([old.vector(w) for w in words]),
                            axis=1).mean()
     assert drift < 0.8 * alone
+
+
+@pytest.mark.parametrize("algo", ["word2vec", "fasttext"])
+def test_averaged_rows_get_one_gentle_pass_more(emb_home, halves, algo, monkeypatch):
+    """After averaging, one more epoch over the new text at a tenth of the rate: recorded in
+    meta.json, reported as one epoch more, deterministic with one thread and a seed, and a small
+    step from the plain mean; --new-weight 1 and 0 (no mean) make no such pass."""
+    first, second = halves
+    train(first, "a", algo)
+    common = dict(continue_from="a", threads=1, make_default=False, seed=3)
+    seen = []
+    embcli.train(second, name="healed", progress=lambda stage, done, total, info=None: seen.append((stage, done, total)),
+                 **common)
+    embcli.train(second, name="again", **common)
+    info = model_info("healed")["continued"]
+    epochs = model_info("healed")["params"]["epochs"]
+    assert info["healing_pass"] == {"epochs": resume.HEAL_EPOCHS, "lr": pytest.approx(
+        model_info("healed")["params"]["lr"] * resume.HEAL_RATE)}
+    trained = [(done, total) for stage, done, total in seen if stage == "train"]
+    assert {total for _, total in trained} == {epochs + 1}
+    assert [d for d, _ in trained] == sorted(d for d, _ in trained) and trained[-1][0] == epochs + 1
+    healed, again = embcli.load("healed"), embcli.load("again")
+    np.testing.assert_array_equal(healed.vectors, again.vectors)
+    heal_epochs = resume.HEAL_EPOCHS
+    monkeypatch.setattr(resume, "HEAL_EPOCHS", 0)
+    embcli.train(second, name="mean", **common)
+    mean, old = embcli.load("mean"), embcli.load("a")
+    assert "healing_pass" not in model_info("mean")["continued"]
+    words = old.words
+    step = np.linalg.norm(np.array([healed.vector(w) - mean.vector(w) for w in words]), axis=1).mean()
+    drift = np.linalg.norm(np.array([mean.vector(w) - old.vector(w) for w in words]), axis=1).mean()
+    assert 0 < step < drift
+    monkeypatch.setattr(resume, "HEAL_EPOCHS", heal_epochs)
+    for weight in (0, 1):
+        embcli.train(second, name=f"w{weight}", new_weight=weight, **common)
+        assert "healing_pass" not in model_info(f"w{weight}")["continued"]
 
 
 @pytest.mark.parametrize(

@@ -136,13 +136,20 @@ def train_fasttext(
             wi[vocab + 1 :] = start.arrays["ngrams"]
         # fastText counts an epoch as every token of the corpus and every line end, rare words
         # included, though it reads only the others: the words kept are read a little more often.
-        budget = opts.epochs * (prepared.stats.tokens + prepared.sentences)
-        _run_threads(ids_path, n_ids, budget, wi, wo, sub_off, sub_rows, keep, negs, opts, on_progress)
         if old:
             weight = start.new_weight(prepared.stats.tokens)
+
+        def run(o: TrainOptions, progress: ProgressFn | None) -> None:
+            budget = o.epochs * (prepared.stats.tokens + prepared.sentences)
+            _run_threads(ids_path, n_ids, budget, wi, wo, sub_off, sub_rows, keep, negs, o, progress)
+
+        run(opts, start.train_progress(opts, on_progress) if old else on_progress)
+        if old:
             start.average("input", wi, weight, extra=1)
             start.average("output", wo, weight, extra=1)
             blend(wi[vocab + 1 :], start.arrays["ngrams"], weight)
+            if start.heals():
+                run(*start.heal(opts, on_progress))
     finally:
         ids_path.unlink(missing_ok=True)
     vectors = np.empty((vocab, opts.dim), dtype=np.float32)

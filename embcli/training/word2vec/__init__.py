@@ -70,21 +70,28 @@ def train_word2vec(
             if not start.pretrained:
                 start.fill("output", wo)
         rng = np.random.SeedSequence(opts.seed).generate_state(opts.threads, dtype=np.uint64)
-        total = float(opts.epochs * n_ids)
         cbow = opts.arch == "cbow"
 
-        def step(buf, before, t):
-            return kernels.train_span(
-                buf, wi, wo, keep, table, sigmoid, vocab, cbow, opts.window, opts.negative,
-                opts.lr, opts.min_lr, before, total, rng, t,
-            )
+        def run(o: TrainOptions, progress: ProgressFn | None) -> None:
+            total = float(o.epochs * n_ids)
 
-        stream_threads(ids_path, n_ids, opts.threads, opts.epochs, total, step, on_progress,
-                       passes=True, line_end=vocab)
-        if start is not None and not start.pretrained:
+            def step(buf, before, t):
+                return kernels.train_span(
+                    buf, wi, wo, keep, table, sigmoid, vocab, cbow, o.window, o.negative,
+                    o.lr, o.min_lr, before, total, rng, t,
+                )
+
+            stream_threads(ids_path, n_ids, o.threads, o.epochs, total, step, progress, passes=True, line_end=vocab)
+
+        continued = start is not None and not start.pretrained
+        if continued:
             weight = start.new_weight(prepared.stats.tokens)
+        run(opts, start.train_progress(opts, on_progress) if continued else on_progress)
+        if continued:
             start.average("input", wi, weight)
             start.average("output", wo, weight)
+            if start.heals():
+                run(*start.heal(opts, on_progress))
     finally:
         ids_path.unlink(missing_ok=True)
     spent = time.perf_counter() - started
