@@ -175,7 +175,7 @@ class Start:
         """The options and the progress of the healing pass: ``HEAL_EPOCHS`` at ``HEAL_RATE`` of the rate,
         its progress reported after the run's own epochs (``train_progress`` counted them in)."""
         healing = replace(options, epochs=HEAL_EPOCHS, lr=options.lr * HEAL_RATE, seed=options.seed + 1)
-        self.healed = {"epochs": HEAL_EPOCHS, "lr": healing.lr}
+        self.healed = {"epochs": HEAL_EPOCHS, "lr": round(healing.lr, 9)}
         if on_progress is None:
             return healing, None
         total = options.epochs + HEAL_EPOCHS
