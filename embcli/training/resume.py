@@ -176,25 +176,13 @@ class Start:
         its progress reported after the run's own epochs (``train_progress`` counted them in)."""
         healing = replace(options, epochs=HEAL_EPOCHS, lr=options.lr * HEAL_RATE, seed=options.seed + 1)
         self.healed = {"epochs": HEAL_EPOCHS, "lr": round(healing.lr, 9)}
-        if on_progress is None:
-            return healing, None
-        total = options.epochs + HEAL_EPOCHS
-
-        def progress(stage, done, epochs, info=None):
-            on_progress(stage, options.epochs + done, total, info)
-
-        return healing, progress
+        return healing, _epochs_of(on_progress, options.epochs, options.epochs + HEAL_EPOCHS)
 
     def train_progress(self, options: TrainOptions, on_progress):
         """The progress of the run's own epochs, out of all epochs with the healing pass."""
-        if on_progress is None or not self.heals():
+        if not self.heals():
             return on_progress
-        total = options.epochs + HEAL_EPOCHS
-
-        def progress(stage, done, epochs, info=None):
-            on_progress(stage, done, total, info)
-
-        return progress
+        return _epochs_of(on_progress, 0, options.epochs + HEAL_EPOCHS)
 
     def meta(self) -> dict:
         """meta.json's entry on where the model started."""
@@ -206,6 +194,17 @@ class Start:
         if self.healed is not None:
             entry["healing_pass"] = self.healed
         return {key: entry}
+
+
+def _epochs_of(on_progress, first: float, total: float):
+    """``on_progress`` for one pass of a longer run: its epochs reported after ``first``, out of ``total``."""
+    if on_progress is None:
+        return None
+
+    def progress(stage, done, epochs, info=None):
+        on_progress(stage, first + done, total, info)
+
+    return progress
 
 
 def blend(matrix: np.ndarray, saved: np.ndarray, weight: float) -> None:
