@@ -19,7 +19,7 @@ from typing import Callable
 
 import numpy as np
 
-from embcli.errors import UsageError
+from embcli.errors import UsageError, check_threads
 from embcli.folder import ModelFolder, atomic_dir
 from embcli.folder.layout import MODEL_FILES
 from embcli.folder.storage import StoredRows, encode_rows, save_compressed, stored_norms
@@ -192,12 +192,6 @@ def encode(model: ModelFolder, setting: Setting, seed: int = 0, threads: int = 1
     """``model``'s rows in ``setting``'s storage, in memory, and the ``meta["storage"]`` entry."""
     pq = train_pq(model, setting, seed, threads) if setting.to == "pq" else None
     return encode_rows(model, setting.to, pq)
-
-
-def check_threads(threads: int) -> None:
-    """``--threads``: a whole number of at least 1."""
-    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
-        raise UsageError(f"--threads {threads}: give a whole number of at least 1")
 
 
 def train_pq(model: ModelFolder, setting: Setting, seed: int = 0, threads: int = 1) -> dict:

@@ -91,6 +91,14 @@ class MissingExtraError(EmbError):
         return f"{what} needs the '{self.extra}' extra ({why}): pip install 'embcli[{self.extra}]'"
 
 
+def check_threads(threads) -> None:
+    """``--threads``: a whole number of at least 1 (None: the default, all cores)."""
+    if threads is None:
+        return
+    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+        raise UsageError(f"--threads {threads}: give a whole number of at least 1")
+
+
 def caused_by_interrupt(exc: BaseException) -> bool:
     """Whether ``exc`` is, or was raised while handling, a KeyboardInterrupt (Ctrl-C).
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Sequence
 
 from embcli.api.model import ProgressFn
-from embcli.errors import UsageError
+from embcli.errors import UsageError, check_threads
 
 
 def spark_options(inputs, engine, master, conf, partitions, spark_logs):
@@ -74,17 +74,12 @@ def count_words(
     return count_local(source, settings, min_count=min_count, top=top), source.stats
 
 
-def _check_threads(threads: int | None) -> None:
-    if threads is not None and threads < 1:
-        raise UsageError("--threads must be at least 1")
-
-
 def _tokenizing_processes(settings, threads: int | None) -> int:
     """Processes for ``count_words`` and ``tokenized_text``: the morphological analyzers run in worker
     processes (``threads``, default all cores) as in training; the regular expressions in this one."""
     from embcli.training.options import available_cores
 
-    _check_threads(threads)
+    check_threads(threads)
     if not settings.morphological:
         return 1
     return threads or available_cores()
@@ -185,7 +180,7 @@ def phrases(
     tok = TokenizerSettings(mode=tokenizer, lowercase=lowercase, min_token_length=min_token_length,
                             pos_filter=pos_filter, pos_tags=pos_tags)
     tok.check_installed()
-    _check_threads(threads)
+    check_threads(threads)
     inputs = [str(corpus)] if isinstance(corpus, (str, Path)) else [str(c) for c in corpus]
     table = PhraseTable(settings)
     with tempfile.TemporaryDirectory(prefix="emb-phrases-") as tmp:
