@@ -124,10 +124,7 @@ class StoredRows:
         for j in range(m):
             out[..., j * dsub : (j + 1) * dsub] = books[j][codes[..., j]]
         if self.lengths is not None:  # the decoded direction at the row's own length (a rotation keeps it)
-            size = np.sqrt(np.einsum("...d,...d->...", out, out))
-            with np.errstate(divide="ignore", invalid="ignore"):
-                scale = np.where(size > 0, self.lengths[rows] / size, np.float32(0)).astype(np.float32)
-            out *= scale[..., None]
+            out *= _to_length(self.lengths[rows], np.sqrt(np.einsum("...d,...d->...", out, out)))[..., None]
         rotation = p.get("rotation") if rotate else None
         return out if rotation is None else out @ rotation
 
@@ -193,13 +190,17 @@ class StoredRows:
             flat = np.empty((2 * len(pairs), e - s), dtype=np.float32)
             flat[0::2], flat[1::2] = sums.real, sums.imag
             if self.lengths is not None:
-                size = np.sqrt(flat[len(q)])
-                with np.errstate(divide="ignore", invalid="ignore"):
-                    scale = np.where(size > 0, self.lengths[s:e] / size, np.float32(0))
-                out[:, s - start : e - start] = flat[: len(q)] * scale
+                out[:, s - start : e - start] = flat[: len(q)] * _to_length(self.lengths[s:e], np.sqrt(flat[len(q)]))
             else:
                 out[:, s - start : e - start] = flat[: len(q)]
         return out
+
+
+def _to_length(lengths: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+    """The factors that take decoded directions of norm ``sizes`` to the rows' ``lengths`` (0 for a
+    zero direction), float32."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(sizes > 0, lengths / sizes, np.float32(0)).astype(np.float32)
 
 
 def open_storage(folder: Path, storage: dict, load_array) -> StoredRows:
