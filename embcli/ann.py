@@ -27,6 +27,7 @@ import numpy as np
 
 from embcli.errors import ModelError, UsageError
 from embcli.folder import ModelFolder, atomic_dir
+from embcli.topk import distinct_sorted
 from embcli.folder.layout import ANN_DIR, ANN_GRAPH, ANN_INFO
 from embcli.topk import topk
 
@@ -257,10 +258,8 @@ def search(model: ModelFolder, index: _Opened, units: np.ndarray, k: int,
             cand = cand[~np.isin(cand, exclude[i])]
         if not len(cand):
             continue
-        # Sorted, once each: equal scores keep the lower row first, as the exact search does. (Not
-        # np.unique, which imports numpy.ma: a cold query pays for that import.)
-        cand = np.sort(cand)
-        cand = cand[np.concatenate(([True], cand[1:] != cand[:-1]))]
+        # Sorted, once each: equal scores keep the lower row first, as the exact search does.
+        cand = distinct_sorted(np.sort(cand))
         vecs = np.asarray(model.vectors[cand], dtype=np.float32)
         with np.errstate(divide="ignore", invalid="ignore"):
             s = (vecs @ units[i]) / model.norms[cand]

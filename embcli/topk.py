@@ -26,6 +26,12 @@ _GROWTH = 8
 _MAX_ROWS = 1 << 21
 
 
+def distinct_sorted(values: np.ndarray) -> np.ndarray:
+    """The distinct values of ascending ``values``, each once, ascending: ``np.unique`` of a sorted
+    array without its import of numpy.ma, which a cold query would pay for."""
+    return values[np.concatenate(([True], values[1:] != values[:-1]))] if len(values) else values
+
+
 class _TopK:
     """A running top-k per query over blocks of scores (higher is better)."""
 
@@ -43,8 +49,8 @@ class _TopK:
             return
         k = self.k
         # Only the queries with new candidates are merged: their current k, then the candidates.
-        owners = hit // width  # ascending, as ``hit`` is: each query once (np.unique would import numpy.ma)
-        active = owners[np.concatenate(([True], owners[1:] != owners[:-1]))]
+        owners = hit // width  # ascending, as ``hit`` is
+        active = distinct_sorted(owners)
         slot = np.zeros(nq, dtype=np.int64)
         slot[active] = np.arange(len(active))
         owner = np.concatenate([np.repeat(np.arange(len(active)), k), slot[owners]])
