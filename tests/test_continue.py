@@ -381,7 +381,7 @@ def test_state_is_plain_npy_listed_in_meta(emb_home, halves):
     meta = json.loads((folder / "meta.json").read_text())
     files = meta["state"]["files"]
     assert set(files) == {"state/input.npy", "state/output.npy", "state/biases.npy", "state/gradsq.npy",
-                          "state/rare.txt", "state/rare.counts.npy"}
+                          "state/rare.txt", "state/rare.counts.npy", "state/cooc.pairs.npy", "state/cooc.x.npy"}
     vocab = meta["vocab_size"]
     assert np.load(folder / "state" / "gradsq.npy", allow_pickle=False).shape == (2 * vocab, 13)
     assert np.load(folder / "state" / "biases.npy", allow_pickle=False).shape == (2 * vocab,)

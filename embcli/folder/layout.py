@@ -67,6 +67,9 @@ STATE_FILES = {
     "gradsq": "state/gradsq.npy",
     "rare_counts": "state/rare.counts.npy",
     "rare_words": "state/rare.txt",
+    # GloVe: each pair of words once (a <= b) and its co-occurrence count (``training.glove.carry``).
+    "cooc_pairs": "state/cooc.pairs.npy",
+    "cooc_x": "state/cooc.x.npy",
 }
 
 # Imported vocabularies are taken as they are: query words are matched exactly.

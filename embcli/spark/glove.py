@@ -146,4 +146,4 @@ def train_spark_glove(
     prepared.release()
     with prepared.local():
         return fit_counted(co, words, counts, options, on_progress, prepared.stats.tokens, started,
-                           info={"counted_by": "spark"})
+                           info={"counted_by": "spark"}, keep_cooccurrences=False)

@@ -60,6 +60,9 @@ NEEDS = {
     "fasttext": ("input", "output", "rare_counts", "rare_words"),
     "glove": ("input", "output", "biases", "gradsq", "rare_counts", "rare_words"),
 }
+# State read when present: GloVe's co-occurrence counts (models saved before they were kept lack them
+# and continue on the new text's counts alone).
+OPTIONAL = {"glove": ("cooc_pairs", "cooc_x")}
 
 
 @dataclass
@@ -86,6 +89,7 @@ class Start:
     weight: float | None = None  # --continue: the new text's weight in the averaged rows (``average``)
     given_weight: float | None = None  # --new-weight, instead of new / (new + old / 2) tokens
     healed: dict | None = None  # --continue: the healing pass made after averaging (``heal``)
+    carried: dict | None = None  # --continue of GloVe: the saved co-occurrences added to the new ones
 
     def vocabulary(self, counts: Counter, options: TrainOptions) -> tuple[list[str], np.ndarray]:
         """The words to train and their counts, most frequent first; sets ``source`` and ``left_out``.
@@ -193,6 +197,8 @@ class Start:
             entry["new_weight"] = round(self.weight, 6)
         if self.healed is not None:
             entry["healing_pass"] = self.healed
+        if self.carried is not None:
+            entry["cooccurrences"] = self.carried
         return {key: entry}
 
 
@@ -326,6 +332,21 @@ def _damaged(path: Path, what: str) -> ModelError:
     return ModelError(f"{path}: {what}: the model's training state is damaged; start from its vectors with --init")
 
 
+def check_cooccurrences(pairs: np.ndarray, xs: np.ndarray, words: int, path: Path) -> None:
+    """Refuse a damaged co-occurrence state (GloVe's, ``training.glove.carry``): its shapes, word ids
+    within the ``words`` saved, finite counts."""
+    if pairs.ndim != 2 or pairs.shape[1:] != (2,) or pairs.dtype != np.int32:
+        raise _damaged(path, f"pairs of {pairs.dtype} {pairs.shape}, not int32 (n, 2)")
+    if xs.shape != (pairs.shape[0],) or xs.dtype != np.float32:
+        raise _damaged(path, f"{pairs.shape[0]} pairs for counts of {xs.dtype} {xs.shape}")
+    for lo in range(0, pairs.shape[0], BLOCK * 16):
+        part = np.asarray(pairs[lo : lo + BLOCK * 16])
+        if part.size and (int(part.min()) < 0 or int(part.max()) >= words):
+            raise _damaged(path, f"a word id outside the model's {words} words")
+        if not np.isfinite(np.asarray(xs[lo : lo + BLOCK * 16])).all():
+            raise _damaged(path, "a count that is not a finite number")
+
+
 def check_new_weight(weight: float | None, algo: str) -> None:
     """``--new-weight``: a number in [0, 1], for the trainers that average (not GloVe)."""
     if weight is None:
@@ -352,6 +373,12 @@ def load_continue(path: Path, name: str, new_weight: float | None = None, algo: 
     for key in NEEDS[algo]:
         if key != "rare_words":
             arrays[key] = load_array(Path(path) / STATE_FILES[key], f"training state ({key})")
+    optional = [k for k in OPTIONAL.get(algo, ()) if (Path(path) / STATE_FILES[k]).is_file()]
+    if optional and len(optional) != len(OPTIONAL[algo]):
+        raise _damaged(Path(path) / STATE, f"{', '.join(STATE_FILES[k] for k in optional)} without the rest of"
+                       f" {', '.join(STATE_FILES[k] for k in OPTIONAL[algo])}")
+    for key in optional:
+        arrays[key] = load_array(Path(path) / STATE_FILES[key], f"training state ({key})")
     if algo == "word2vec":
         arrays["input"] = folder.vectors
     if algo == "fasttext":
@@ -366,6 +393,8 @@ def load_continue(path: Path, name: str, new_weight: float | None = None, algo: 
     for key, shape in want.items():
         if key in arrays and (arrays[key].shape != shape or arrays[key].dtype.kind != "f"):
             raise _damaged(Path(path) / STATE_FILES[key], f"{arrays[key].dtype} {arrays[key].shape}, not {shape}")
+    if "cooc_pairs" in arrays:
+        check_cooccurrences(arrays["cooc_pairs"], arrays["cooc_x"], n, Path(path) / STATE_FILES["cooc_pairs"])
     rare_path = Path(path) / STATE_FILES["rare_words"]
     try:
         rare_words = rare_path.read_bytes().decode("utf-8").split("\n")[:-1]

@@ -6,7 +6,8 @@ the weighting f(x) = min(1, (x / x_max) ** alpha), AdaGrad with squared-gradient
 Stanford's current glove.c), vectors initialised uniformly in [-0.5, 0.5] / dim, the entries
 shuffled, threads updating shared parameters without locks, and word plus context vectors summed in
 the saved model. Parameters are float32 (Stanford's are double), which halves the memory traffic of
-the solver.
+the solver. The training state keeps the counts of every pair (``carry``), so that a continued model
+fits the counts of all the text it has seen.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import numpy as np
 
 from embcli.errors import TrainingError
 from embcli.training.common import Trained
+from embcli.training.glove import carry
 from embcli.training.options import ProgressFn, TrainOptions
 from embcli.training.prepare import Prepared
 from embcli.training.resume import Start, choose_vocabulary, state_arrays
@@ -125,7 +127,7 @@ def train_glove(
     The tokenized corpus file is deleted once counted. Everything this function writes is removed
     before it returns or raises. With ``start`` (``resume``) the vocabulary and the parameters of
     known words come from a saved model: AdaGrad goes on from its sums over the new text's
-    co-occurrences.
+    co-occurrences, to which the saved model's counts of the same pairs are added (``carry``).
     """
     from embcli.training.glove.cooccur import count_cooccurrences
 
@@ -144,12 +146,26 @@ def train_glove(
         shutil.rmtree(work, ignore_errors=True)
 
 
+def carry_saved(pairs, xs, start: Start | None):
+    """``--continue`` of a model that kept its co-occurrences: add their counts to the new text's
+    entries (``carry``), noted in ``start.carried``; the saved pairs, or None."""
+    if start is None or start.pretrained or "cooc_pairs" not in start.arrays:
+        return None
+    saved = carry.saved_entries(start.arrays["cooc_pairs"], start.arrays["cooc_x"], start.source)
+    matched = carry.add_saved(pairs, xs, saved)
+    start.carried = {"saved_pairs": saved.pairs, "new_entries_with_saved_counts": matched,
+                     "saved_pairs_in_new_text": int(saved.used.sum())}
+    return saved
+
+
 def fit_counted(
     co, words: list[str], counts: np.ndarray, options: TrainOptions, on_progress: ProgressFn | None, tokens: int,
     started: float, info: dict | None = None, start: Start | None = None, left_out: Counter | None = None,
+    keep_cooccurrences: bool = True,
 ) -> Trained:
     """Fit GloVe vectors to counted co-occurrences (``cooccur.Cooccurrences``, whoever counted them);
-    ``start`` and ``left_out`` as ``resume.choose_vocabulary`` gives them."""
+    ``start`` and ``left_out`` as ``resume.choose_vocabulary`` gives them. The state returned holds
+    the co-occurrences (``carry``) unless ``keep_cooccurrences`` is false."""
     from embcli.training.glove.kernels import shuffle_entries
 
     counted = time.perf_counter()
@@ -159,12 +175,14 @@ def fit_counted(
             " use a corpus with several words a line, or a lower --min-count"
         )
     pairs, xs = co.open()
+    saved = carry_saved(pairs, xs, start)
     shuffle_entries(pairs, xs, options.seed)
     params = init_params(len(words), options.dim, options.seed)
     if start is not None:
         start_params(params, options.dim, start)
     costs = fit(pairs, xs, params, len(words), options, on_progress, tokens)
-    del pairs, xs
+    cooccurrences = carry.state_entries(pairs, xs, saved) if keep_cooccurrences else {}
+    del pairs, xs, saved
     vocab = len(words)
     vectors = params[:vocab, : options.dim] + params[vocab:, : options.dim]
     spent = time.perf_counter() - started
@@ -178,6 +196,7 @@ def fit_counted(
         "costs": [round(c, 6) for c in costs],
     }
     wps = tokens * options.epochs / spent if spent > 0 else 0.0
-    state = {**state_of(params, options.dim), **state_arrays(left_out if left_out is not None else Counter())}
+    state = {**state_of(params, options.dim), **state_arrays(left_out if left_out is not None else Counter()),
+             **cooccurrences}
     return Trained(words, np.ascontiguousarray(vectors, dtype=np.float32), counts, wps, meta={"glove": info},
                    state=state)
