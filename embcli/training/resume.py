@@ -17,6 +17,8 @@ this averaging takes the analogy accuracy from 4 to 5 points below whole-corpus 
 The averaged rows then get one more pass over the new text at a tenth of the rate (``HEAL_EPOCHS``,
 ``HEAL_RATE``; ``Start.heal``): a mean of two trainings' input and output rows no longer quite fits
 together, and this short pass mends it, to 0.8 points below over four seeds (bench/continue.py).
+GloVe is not averaged: its state keeps the co-occurrence counts of the text seen so far, which are
+added to the new text's before AdaGrad goes on from the saved sums (``training.glove.carry``).
 
 ``--init`` starts a fresh model whose words found in a pretrained model or vector file take their
 vectors from it (fastText's ``-pretrainedVectors``); the dimension must match.
