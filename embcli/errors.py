@@ -122,6 +122,13 @@ def caused_by_interrupt(exc: BaseException) -> bool:
 # result is saved. The library itself installs no handler: in a notebook, Ctrl-C stays Python's.
 _INTERRUPTED: list[int] = []
 
+# The signals that end a command as Ctrl-C does (its clean-up run, nothing half-written left): SIGINT;
+# SIGTERM (``kill``, ``timeout``, a container stopping) and SIGHUP (its terminal closed), whose default
+# would end the process at once and leave its temporary folder behind. Each is named and exits
+# 128 + its number, as a shell reports a process it ended.
+ENDING = {name: getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)}
+_SAID = {"SIGINT": "interrupted", "SIGTERM": "terminated", "SIGHUP": "hung up"}
+
 
 def _note_and_raise(signum, frame):
     _INTERRUPTED.append(signum)
@@ -129,11 +136,21 @@ def _note_and_raise(signum, frame):
 
 
 def note_interrupts() -> None:
-    """Have SIGINT raise KeyboardInterrupt, as Python's own handler does, and leave a note of it."""
-    signal.signal(signal.SIGINT, _note_and_raise)
+    """Have SIGINT, SIGTERM and SIGHUP raise KeyboardInterrupt, as Python's own handler does for SIGINT,
+    and leave a note of the signal (``interruption``)."""
+    for signum in ENDING.values():
+        signal.signal(signum, _note_and_raise)
+
+
+def interruption() -> tuple[str, int]:
+    """What to say of the interruption noted first, and the exit code: ("interrupted", 130) for
+    Ctrl-C, and for none noted (a KeyboardInterrupt raised otherwise)."""
+    signum = _INTERRUPTED[0] if _INTERRUPTED else ENDING["SIGINT"]
+    name = next((n for n, s in ENDING.items() if s == signum), "SIGINT")
+    return _SAID[name], 128 + int(signum)
 
 
 def raise_if_interrupted() -> None:
-    """Raise KeyboardInterrupt if a SIGINT has been noted (``note_interrupts``), even one swallowed."""
+    """Raise KeyboardInterrupt if an ending signal has been noted (``note_interrupts``), even one swallowed."""
     if _INTERRUPTED:
         raise KeyboardInterrupt

@@ -77,6 +77,29 @@ def _wait_for_id_file(models, timeout=120.0):
          "tokenizing-in-workers", "fasttext-training-in-threads"],
 )
 def test_ctrl_c(emb_home, small_corpus, wait, threads, algo, loss):
+    _interrupt_training(emb_home, small_corpus, wait, threads, algo, loss, signal.SIGINT, group=True)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+@pytest.mark.parametrize(
+    "wait, threads, algo, loss",
+    [
+        (_wait_for_training, 1, "word2vec", "hs"),
+        (_wait_for_id_file, 2, "word2vec", "ns"),
+        (_wait_for_tokenizing, 2, "word2vec", "ns"),
+    ],
+    ids=["gensim-training", "word2vec-training-in-threads", "tokenizing-in-workers"],
+)
+@pytest.mark.parametrize("signum, group", [(signal.SIGTERM, False), (signal.SIGTERM, True), (signal.SIGHUP, True)],
+                         ids=["kill", "kill-group", "hang-up"])
+def test_sigterm_and_sighup_clean_up_as_ctrl_c_does(emb_home, small_corpus, wait, threads, algo, loss, signum, group):
+    """``kill PID`` (SIGTERM to emb alone, its tokenizing workers left to it), SIGTERM to the whole
+    group (a service manager) and a closed terminal (SIGHUP) leave no temporary folder behind and exit
+    128 + the signal's number, naming it."""
+    _interrupt_training(emb_home, small_corpus, wait, threads, algo, loss, signum, group)
+
+
+def _interrupt_training(emb_home, small_corpus, wait, threads, algo, loss, signum, group):
     assert invoke(["train", small_corpus, *TINY, "--name", "previous"]).exit_code == 0
     models = emb_home / "models"
     before = _digest(models / "previous")
@@ -84,29 +107,47 @@ def test_ctrl_c(emb_home, small_corpus, wait, threads, algo, loss):
     # The whole sample corpus for 50 epochs: minutes of work, interrupted a moment after it starts.
     cmd = [sys.executable, "-m", "embcli", "train", str(SAMPLE), "--epochs", "50", "--dim", "50",
            "--threads", str(threads), "--name", "interrupted", "--algo", algo, "--loss", loss]
+
+    def default_signals():
+        # A test runner started in the background may ignore SIGINT; the child must not.
+        for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(s, signal.SIG_DFL)
+
     proc = subprocess.Popen(
         cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=dict(os.environ),
-        # A test runner started in the background may ignore SIGINT; the child must not.
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-        start_new_session=True,
+        preexec_fn=default_signals, start_new_session=True,
     )
     try:
         wait(models)
         assert proc.poll() is None, "training ended before it could be interrupted"
-        os.killpg(proc.pid, signal.SIGINT)  # as a terminal does: the whole process group
+        if group:
+            os.killpg(proc.pid, signum)  # as a terminal does: the whole process group
+        else:
+            os.kill(proc.pid, signum)
         out, err = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:
-            proc.kill()
+            os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
     err = err.decode()
-    assert proc.returncode == 130, err
+    said = {signal.SIGINT: "interrupted", signal.SIGTERM: "terminated", signal.SIGHUP: "hung up"}[signum]
+    assert proc.returncode == 128 + signum, err
     assert "Traceback" not in err
-    assert err.strip().splitlines()[-1] == "emb: interrupted"
+    assert err.strip().splitlines()[-1] == f"emb: {said}"
     assert out == b""
     assert sorted(p.name for p in models.iterdir()) == ["previous"]
     assert (emb_home / "default").read_text().strip() == "previous"
     assert _digest(models / "previous") == before
+    # No process of the run is left (the tokenizing workers end with it).
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(proc.pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.1)
+    else:
+        pytest.fail("a process of the interrupted run outlived it")
 
 
 @pytest.mark.skipif(not hasattr(signal, "pthread_sigmask"), reason="POSIX signal masks")
@@ -118,7 +159,7 @@ def test_gensim_runs_where_ctrl_c_cannot_land():
     seen = {}
 
     def work():
-        seen["runner"] = signal.SIGINT in signal.pthread_sigmask(signal.SIG_BLOCK, [])
+        seen["runner"] = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP} <= signal.pthread_sigmask(signal.SIG_BLOCK, [])
         inner = threading.Thread(target=lambda: seen.update(inner=signal.SIGINT in signal.pthread_sigmask(signal.SIG_BLOCK, [])))
         inner.start()
         inner.join()

@@ -1,7 +1,7 @@
 """The root ``emb`` command: global options, command registration, and the one error handler.
 
 Library errors (``EmbError``) become one line on stderr and their exit code (1, or 2 for bad
-usage); Ctrl-C exits 130. No traceback reaches the user for a mistake of theirs. An ``OSError`` of a
+usage); Ctrl-C exits 130 (SIGTERM 143, SIGHUP 129: ``errors.interruption``). No traceback reaches the user for a mistake of theirs. An ``OSError`` of a
 full or read-only disk, or of a closed stdin/stdout, is translated here too (one line naming the
 place and the fix). Leftovers of killed runs that the library removed are noted on stderr.
 """
@@ -16,7 +16,7 @@ import typer
 from typer.core import TyperGroup
 
 from embcli.cli.console import STATE
-from embcli.errors import EmbError, caused_by_interrupt, storage_error
+from embcli.errors import EmbError, caused_by_interrupt, interruption, storage_error
 from embcli.versions import engine_versions
 
 
@@ -182,11 +182,12 @@ def tidy_command(command) -> None:
 
 
 def _interrupted():
-    """Report Ctrl-C once and exit 130."""
+    """Report Ctrl-C (or SIGTERM, SIGHUP) once and exit 130 (143, 129)."""
+    said, code = interruption()
     if not STATE.get("interrupted"):
         STATE["interrupted"] = True
-        sys.stderr.write("emb: interrupted\n")
-    raise typer.Exit(130) from None
+        sys.stderr.write(f"emb: {said}\n")
+    raise typer.Exit(code) from None
 
 
 EXAMPLES = """\
@@ -349,9 +350,10 @@ def main() -> None:
         app_for(sys.argv[1:])(prog_name="emb")
     except KeyboardInterrupt:
         # Ctrl-C outside a command (while starting, or while cleaning up after the first one).
+        said, code = interruption()
         if not STATE.get("interrupted"):
-            sys.stderr.write("emb: interrupted\n")
-        _exit_now(130)
+            sys.stderr.write(f"emb: {said}\n")
+        _exit_now(code)
     except SystemExit as done:
         code = done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
         if STATE.get("stdout_failed"):
@@ -369,7 +371,7 @@ def main() -> None:
             # The temporary folder is already gone; leave at once rather than finalize the
             # interpreter under gensim's still-running daemon threads, which could end the
             # process by SIGINT instead of exit code 130.
-            _exit_now(130)
+            _exit_now(interruption()[1])
         raise
 
 

@@ -1,5 +1,6 @@
 """The ``emb`` console script and ``python -m embcli``: the first module imported, so that Ctrl-C
-while Python is still importing the command line ends with exit code 130, not a traceback."""
+while Python is still importing the command line ends with exit code 130, not a traceback (and
+SIGTERM, SIGHUP with theirs: ``errors.note_interrupts``)."""
 
 import sys
 
@@ -27,8 +28,14 @@ def _interrupted() -> None:
     import os
 
     try:
-        sys.stderr.write("emb: interrupted\n")
+        from embcli.errors import interruption
+
+        said, code = interruption()
+    except BaseException:
+        said, code = "interrupted", 130
+    try:
+        sys.stderr.write(f"emb: {said}\n")
         sys.stderr.flush()
     except Exception:
         pass
-    os._exit(130)
+    os._exit(code)

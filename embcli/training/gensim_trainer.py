@@ -7,8 +7,8 @@ sampling when those are taken out of the registry (the tests compare both).
 The vocabulary comes from the counts emb gathered while tokenizing (``build_vocab_from_freq``), so
 gensim does not scan the corpus a second time; everything else is gensim's own training.
 
-gensim's ``train`` runs in a thread of its own that, like the threads it starts, blocks SIGINT, so
-that Ctrl-C always reaches the calling thread, which waits in short steps (``_run_blocking_sigint``).
+gensim's ``train`` runs in a thread of its own that, like the threads it starts, blocks SIGINT (and
+SIGTERM, SIGHUP: ``errors.ENDING``), so that Ctrl-C always reaches the calling thread, which waits in short steps (``_run_blocking_sigint``).
 Otherwise the kernel may hand the signal to one of gensim's threads, busy in C, and gensim's main
 loop, asleep on its progress queue, would notice it only at the end of the epoch: many seconds.
 """
@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from embcli.errors import raise_if_interrupted
+from embcli.errors import ENDING, raise_if_interrupted
 from embcli.training.common import Trained
 from embcli.training.options import ProgressFn, TrainOptions
 from embcli.training.prepare import Prepared
@@ -100,7 +100,7 @@ def train_gensim(
 
 
 def _run_blocking_sigint(work) -> None:
-    """Run ``work()`` in a thread that blocks SIGINT (and so do the threads it starts), waiting for it
+    """Run ``work()`` in a thread that blocks SIGINT, SIGTERM and SIGHUP (and so do the threads it starts), waiting for it
     in steps of a quarter second: Ctrl-C raises ``KeyboardInterrupt`` here at once, even one that
     gensim's set-up swallowed (``raise_if_interrupted``). The thread is a daemon: on Ctrl-C it is
     left to end with the process."""
@@ -108,7 +108,7 @@ def _run_blocking_sigint(work) -> None:
 
     def run() -> None:
         if hasattr(signal, "pthread_sigmask"):
-            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+            signal.pthread_sigmask(signal.SIG_BLOCK, set(ENDING.values()))
         try:
             work()
         except BaseException as exc:  # noqa: BLE001 - raised again by the waiting thread

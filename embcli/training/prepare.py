@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Iterator
 
 from embcli.corpus import Corpus, CorpusStats
-from embcli.errors import CorpusError, EmbError, TrainingError
+from embcli.errors import ENDING, CorpusError, EmbError, TrainingError
 from embcli.tokenize import MAX_SENTENCE_TOKENS, TokenizerSettings, block_tokenizer, chunks, make_tokenizer
 from embcli.training.options import ProgressFn
 
@@ -112,8 +112,10 @@ _JOBS = {
 
 def _worker(settings: TokenizerSettings, inbox, outbox, job: str = "prepare") -> None:
     """Tokenize blocks from ``inbox`` into ``outbox``; keep the counts and send them at the end."""
-    # Ctrl-C is the parent's to handle: it stops the workers, and they print no tracebacks.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # Ctrl-C (and SIGTERM, SIGHUP sent to the whole group) is the parent's to handle: it stops the
+    # workers, and they print no tracebacks.
+    for signum in ENDING.values():
+        signal.signal(signum, signal.SIG_IGN)
     threading.Thread(target=_end_with_parent, args=(os.getppid(),), daemon=True).start()
     lines = tokenize = None
     work = _JOBS[job]
@@ -210,10 +212,11 @@ class _Workers:
         return total
 
     def stop(self) -> None:
-        """End the workers, finished or not (after an error or Ctrl-C)."""
+        """End the workers, finished or not (after an error or Ctrl-C). SIGKILL: they ignore SIGTERM,
+        which is their parent's to handle, and hold nothing that needs cleaning up."""
         for proc in self.procs:
             if proc.is_alive():
-                proc.terminate()
+                proc.kill()
         for proc in self.procs:
             proc.join()
         for inbox in self.inboxes:
