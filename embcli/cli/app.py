@@ -1,9 +1,9 @@
 """The root ``emb`` command: global options, command registration, and the one error handler.
 
 Library errors (``EmbError``) become one line on stderr and their exit code (1, or 2 for bad
-usage); Ctrl-C exits 130 (SIGTERM 143, SIGHUP 129: ``errors.interruption``). No traceback reaches the user for a mistake of theirs. An ``OSError`` of a
-full or read-only disk, or of a closed stdin/stdout, is translated here too (one line naming the
-place and the fix). Leftovers of killed runs that the library removed are noted on stderr.
+usage); Ctrl-C exits 130 (SIGTERM 143, SIGHUP 129: ``errors.interruption``). No traceback reaches
+the user for a mistake of theirs. An ``OSError`` of a full or read-only disk, or of a closed
+stdin/stdout, is translated here too (one line naming the place and the fix). Leftovers of killed runs that the library removed are noted on stderr.
 """
 
 from __future__ import annotations

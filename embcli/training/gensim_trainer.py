@@ -8,7 +8,8 @@ The vocabulary comes from the counts emb gathered while tokenizing (``build_voca
 gensim does not scan the corpus a second time; everything else is gensim's own training.
 
 gensim's ``train`` runs in a thread of its own that, like the threads it starts, blocks SIGINT (and
-SIGTERM, SIGHUP: ``errors.ENDING``), so that Ctrl-C always reaches the calling thread, which waits in short steps (``_run_blocking_sigint``).
+SIGTERM, SIGHUP: ``errors.ENDING``), so that Ctrl-C always reaches the calling thread, which waits in
+short steps (``_run_blocking_sigint``).
 Otherwise the kernel may hand the signal to one of gensim's threads, busy in C, and gensim's main
 loop, asleep on its progress queue, would notice it only at the end of the epoch: many seconds.
 """
@@ -100,10 +101,10 @@ def train_gensim(
 
 
 def _run_blocking_sigint(work) -> None:
-    """Run ``work()`` in a thread that blocks SIGINT, SIGTERM and SIGHUP (and so do the threads it starts), waiting for it
-    in steps of a quarter second: Ctrl-C raises ``KeyboardInterrupt`` here at once, even one that
-    gensim's set-up swallowed (``raise_if_interrupted``). The thread is a daemon: on Ctrl-C it is
-    left to end with the process."""
+    """Run ``work()`` in a thread that blocks SIGINT, SIGTERM and SIGHUP (and so do the threads it
+    starts), waiting for it in steps of a quarter second: Ctrl-C raises ``KeyboardInterrupt`` here at
+    once, even one that gensim's set-up swallowed (``raise_if_interrupted``). The thread is a daemon:
+    on Ctrl-C it is left to end with the process."""
     errors: list[BaseException] = []
 
     def run() -> None:

@@ -70,9 +70,7 @@ def add_saved(pairs: np.ndarray, xs: np.ndarray, saved: Saved) -> int:
         pos = np.minimum(np.searchsorted(saved.keys, keys), saved.pairs - 1)
         hit = saved.keys[pos] == keys
         where = pos[hit]
-        block = np.asarray(xs[lo:hi])
-        block[hit] += saved.x[where]
-        xs[lo:hi] = block
+        xs[lo:hi][hit] += saved.x[where]  # a view of the entries (memory-mapped): changed in place
         saved.used[where] = True
         matched += int(hit.sum())
     return matched
