@@ -215,9 +215,14 @@ def test_force_replaces_the_model_and_default_names_do_not_clobber(emb_home, hal
         assert invoke(["train", second, "--continue", "a", "-q"]).exit_code == 0
         assert (emb_home / "models" / expected).is_dir()
     before = len(embcli.load("a").words)
-    assert invoke(["train", second, "--continue", "a", "--force", "-q"]).exit_code == 0
+    train(first, "other")  # now the default
+    result = invoke(["train", second, "--continue", "a", "--force"])
+    assert result.exit_code == 0, result.stderr
     assert len(embcli.load("a").words) > before
     assert model_info("a")["continued"]["model"] == "a"
+    # Replaced in the store, as a model trained with --name a --force would be: named, and the default.
+    assert "trained word2vec model a:" in result.stderr and "now the default model" in result.stderr
+    assert (emb_home / "default").read_text().strip() == "a"
 
 
 def test_no_state_is_smaller_and_cannot_be_continued(emb_home, halves):

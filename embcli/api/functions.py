@@ -125,7 +125,7 @@ def train(
             raise UsageError(f"unknown training option: {exc}") from None
         settings = settings.resolved()
         start = load_continue(path, spec, new_weight, settings.algo)
-        in_store = path.parent.resolve() == store.root.resolve()
+        in_store = path.parent.resolve() == store.models_dir.resolve()
         if name is None and output is None:
             if force:
                 name, output = (path.name, None) if in_store else (None, path)
