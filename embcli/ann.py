@@ -25,7 +25,7 @@ from typing import Callable
 
 import numpy as np
 
-from embcli.errors import ModelError, UsageError
+from embcli.errors import ModelError, UsageError, raise_if_interrupted
 from embcli.folder import ModelFolder, atomic_dir
 from embcli.topk import distinct_sorted
 from embcli.folder.layout import ANN_DIR, ANN_GRAPH, ANN_INFO
@@ -117,7 +117,11 @@ def build(
         units = _units(model, s, e)
         keep = np.flatnonzero(np.any(units != 0, axis=1))  # a zero row has no direction: never an answer
         if len(keep):
-            graph.add(keep + s, units[keep], threads=threads)
+            try:
+                graph.add(keep + s, units[keep], threads=threads)
+            except RuntimeError:
+                raise_if_interrupted()  # usearch turns a Ctrl-C inside its loop into a RuntimeError
+                raise
         progress("add", e, n)
     info = IndexInfo("hnsw", f"usearch {_version()}", n, model.dim, model.meta.get("created"),
                      connectivity, expansion_add, expansion_search, DTYPE, None, 0, 0.0)

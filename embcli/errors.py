@@ -137,9 +137,17 @@ def _note_and_raise(signum, frame):
 
 def note_interrupts() -> None:
     """Have SIGINT, SIGTERM and SIGHUP raise KeyboardInterrupt, as Python's own handler does for SIGINT,
-    and leave a note of the signal (``interruption``)."""
+    and leave a note of the signal (``interruption``). A signal the parent set to be ignored stays
+    ignored (``nohup``, a shell's background job), as Python leaves an ignored SIGINT."""
     for signum in ENDING.values():
-        signal.signal(signum, _note_and_raise)
+        if signal.getsignal(signum) != signal.SIG_IGN:
+            signal.signal(signum, _note_and_raise)
+
+
+def was_interrupted() -> bool:
+    """Whether an ending signal has been noted (``note_interrupts``): an error raised after it (library
+    code that turned the KeyboardInterrupt into its own error) is the interruption, not a fault."""
+    return bool(_INTERRUPTED)
 
 
 def interruption() -> tuple[str, int]:

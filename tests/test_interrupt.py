@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import os
 import signal
 import subprocess
@@ -203,3 +204,73 @@ except KeyboardInterrupt:
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "interrupted False []"
+
+
+def _signals(pid: int, field: str) -> int:
+    """The signal mask ``field`` (SigIgn, SigCgt) of process ``pid``, from /proc."""
+    with open(f"/proc/{pid}/status", encoding="ascii") as fh:
+        for line in fh:
+            if line.startswith(field + ":"):
+                return int(line.split()[1], 16)
+    raise AssertionError(f"no {field} for {pid}")
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="reads signal masks from /proc")
+@pytest.mark.parametrize("signum", [signal.SIGHUP, signal.SIGINT], ids=["nohup", "background-job"])
+def test_a_signal_the_parent_ignored_stays_ignored(tmp_path, signum):
+    """``nohup emb ...`` ignores SIGHUP, a shell's background job SIGINT: emb keeps them ignored (and
+    carries on when they come) while it handles the other ending signals."""
+    env = {**os.environ, "EMB_HOME": str(tmp_path / "home")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "embcli", "tokenize", "-"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, env=env, preexec_fn=lambda: signal.signal(signum, signal.SIG_IGN),
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not _signals(proc.pid, "SigCgt") & (1 << (signal.SIGTERM - 1)):  # emb's handlers are in place
+            assert time.monotonic() < deadline and proc.poll() is None, "emb did not start"
+            time.sleep(0.02)
+        assert _signals(proc.pid, "SigIgn") & (1 << (signum - 1))
+        proc.send_signal(signum)
+        time.sleep(0.3)
+        assert proc.poll() is None
+        out, err = proc.communicate(b"Still here, after all\n", timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, err
+    assert out.decode().split() == ["still", "here", "after", "all"]
+
+
+@pytest.mark.skipif(importlib.util.find_spec("usearch") is None, reason="usearch (the index extra) is not installed")
+def test_kill_while_indexing_is_a_clean_end(tmp_path):
+    """usearch turns a signal inside its insertion loop into a RuntimeError ("Operation has been
+    terminated"): the note the signal left makes it the interruption it is, with no traceback and no
+    index half-written."""
+    import numpy as np
+    from query_models import write_toy_model
+
+    vectors = np.random.default_rng(0).standard_normal((100_000, 64)).astype(np.float32)
+    model = write_toy_model(tmp_path / "big", [f"w{i}" for i in range(len(vectors))], vectors)
+    script = f"""
+import os, signal, sys, threading
+import usearch.index
+
+add = usearch.index.Index.add
+
+def add_then_killed(self, *args, **kwargs):  # SIGTERM a moment after the insertion starts
+    threading.Timer(0.2, os.kill, (os.getpid(), signal.SIGTERM)).start()
+    return add(self, *args, **kwargs)
+
+usearch.index.Index.add = add_then_killed
+sys.argv = ["emb", "index", {str(model)!r}, "--threads", "1", "--sample", "50"]
+from embcli.cli.entry import main
+main()
+"""
+    env = {**os.environ, "EMB_HOME": str(tmp_path / "home")}
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, env=env)
+    assert done.returncode == 143, done.stderr
+    assert "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines()[-1] == "emb: terminated"
+    assert sorted(p.name for p in model.iterdir()) == ["meta.json", "norms.npy", "vectors.npy", "vocab.txt"]

@@ -16,7 +16,7 @@ import typer
 from typer.core import TyperGroup
 
 from embcli.cli.console import STATE
-from embcli.errors import EmbError, caused_by_interrupt, interruption, storage_error
+from embcli.errors import EmbError, caused_by_interrupt, interruption, storage_error, was_interrupted
 from embcli.versions import engine_versions
 
 
@@ -34,20 +34,23 @@ class EmbGroup(TyperGroup):
         try:
             return super().invoke(ctx)
         except EmbError as exc:
+            if was_interrupted():
+                _interrupted()
             _flush_stdout()
             _error(str(exc), exc.exit_code)
         except KeyboardInterrupt:
             _interrupted()
         except OSError as exc:
-            if caused_by_interrupt(exc):
+            if caused_by_interrupt(exc) or was_interrupted():
                 _interrupted()
             message = _os_error(exc)
             if message is None:
                 raise
             _error(message, 1)
         except Exception as exc:
-            # Ctrl-C that library code turned into another exception is still Ctrl-C.
-            if caused_by_interrupt(exc):
+            # Ctrl-C that library code turned into another exception is still Ctrl-C (usearch makes it
+            # a RuntimeError: only the note of the signal tells).
+            if caused_by_interrupt(exc) or was_interrupted():
                 _interrupted()
             raise
         finally:
