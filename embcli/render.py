@@ -28,7 +28,7 @@ import numpy as np
 from embcli.errors import MissingExtraError, UsageError
 from embcli.extras import available
 from embcli.extras import require as require_module
-from embcli.folder.output import write_file
+from embcli.folder.output import output_target, write_file
 from embcli.maps import WordMap, build_map, label_order, place_labels, text_width
 
 SUFFIXES = (".png", ".svg", ".html")
@@ -45,6 +45,16 @@ def output_kind(path: str | os.PathLike) -> str:
     if suffix not in SUFFIXES:
         raise UsageError(f"{path}: a map is written as .png, .svg or .html: change the suffix of -o")
     return suffix[1:]
+
+
+def check_map_path(path: str | os.PathLike, force: bool) -> str:
+    """The kind of map ``path`` names, its library installed and (without ``force``) no file there yet."""
+    kind = output_kind(path)
+    require(kind)
+    if Path(path).is_dir():
+        raise UsageError(f"{path} is a folder: give a file name ending in .{kind}")
+    output_target(Path(path), force)
+    return kind
 
 
 def require(kind: str) -> None:
@@ -344,17 +354,15 @@ def html_page(wmap: WordMap, notes: list[str] | None = None) -> str:
 # ------------------------------------------------------------------------------------------- files
 
 
-def save_map(wmap: WordMap, path: str | os.PathLike) -> tuple[Path, list[str]]:
-    """Write the map to ``path`` (.png, .svg or .html), through a temporary file renamed at the end.
+def save_map(wmap: WordMap, path: str | os.PathLike, force: bool = False) -> tuple[Path, list[str]]:
+    """Write the map to ``path`` (.png, .svg or .html), through a temporary file renamed at the end;
+    an existing file is refused unless ``force``.
 
     Returns the path and messages for the person (labels left out, characters no font has).
     """
     notes: list[str] = []
-    kind = output_kind(path)
-    require(kind)
+    kind = check_map_path(path, force)
     target = Path(path)
-    if target.is_dir():
-        raise UsageError(f"{target} is a folder: give a file name ending in .{kind}")
 
     def write(path: str) -> None:
         if kind == "html":
@@ -363,25 +371,29 @@ def save_map(wmap: WordMap, path: str | os.PathLike) -> tuple[Path, list[str]]:
             # The format is named: the temporary file's suffix is not the picture's.
             _save_matplotlib(wmap, path, kind, notes)
 
-    # A regular file is replaced atomically (umask modes); a FIFO or /dev/stdout is written through.
-    write_file(target, write, force=True)
+    # A new file, or one replaced atomically with ``force`` (umask modes); a FIFO or /dev/stdout is
+    # written through.
+    write_file(target, write, force=force)
     if kind != "html":
         notes.extend(_glyph_note(wmap.words))
     return target, notes
 
 
 def plot(models, words=None, method: str = "pca", path: str | os.PathLike | None = None, top: int | None = None,
-         neighbours_of: str | None = None, k: int = 30, seed: int = 0, clusters: int | None = None):
-    """Map words of one model (or two, aligned): the matplotlib Figure, or with ``path`` the file written.
+         neighbours_of: str | None = None, k: int = 30, seed: int = 0, clusters: int | None = None,
+         force: bool = False):
+    """Map words of one model (or two, aligned): the matplotlib Figure, or with ``path`` the file
+    written (an existing file refused unless ``force``, before any work).
 
     ``models`` is a ``ModelFolder`` or a list of one or two. The Python API's ``Model.plot`` is this.
     """
     models = list(models) if isinstance(models, (list, tuple)) else [models]
-    kind = output_kind(path) if path is not None else "png"
-    require(kind)
+    kind = check_map_path(path, force) if path is not None else "png"
+    if path is None:
+        require(kind)
     wmap = build_map(models, words, top, neighbours_of, k, method, seed, clusters,
                      hover_neighbours=8 if kind == "html" else 0)
     if path is None:
         return figure(wmap)
-    written, _ = save_map(wmap, path)
+    written, _ = save_map(wmap, path, force)
     return written

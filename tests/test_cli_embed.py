@@ -73,6 +73,17 @@ def test_embed_npy_and_parquet_files(store_model, tmp_path, web_lines):
     assert not list(tmp_path.glob("*.part"))
 
 
+def test_embed_refuses_to_replace_a_file_without_force(store_model, tmp_path, web_lines):
+    out = tmp_path / "mine.tsv"
+    out.write_text("precious\n", encoding="utf-8")
+    text = "\n".join(web_lines[:5]) + "\n"
+    assert_clean_error(invoke(["embed", "-o", out], input=text), 1, f"{out} exists: pass --force to replace it")
+    assert out.read_text(encoding="utf-8") == "precious\n"
+    res = invoke(["embed", "-o", out, "--force"], input=text)
+    assert res.exit_code == 0, res.stderr
+    assert len(rows(out.read_text(encoding="utf-8"))) == 6
+
+
 def test_embed_refuses_non_utf8_input(store_model, tmp_path):
     path = tmp_path / "latin1.txt"
     path.write_bytes("first line\ncaf\xe9 au lait\n".encode("latin-1"))

@@ -49,6 +49,25 @@ def test_plot_from_a_file_and_neighbours_of_a_word(tmp_path, en):
     assert "8 words" in result.stderr and "Plotly.newPlot" in html.read_text()
 
 
+def test_an_existing_file_is_refused_before_any_work_and_replaced_with_force(tmp_path, en, monkeypatch):
+    out = tmp_path / "mine.png"
+    out.write_bytes(b"the user's own picture")
+    import embcli.api as api
+
+    def never(*args, **kwargs):
+        raise AssertionError("the map was computed before the output was checked")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(api, "word_map", never)
+        result = run("plot", "king", "queen", "prince", "-o", str(out))
+    assert result.exit_code == 1 and result.stderr.strip().splitlines() == [
+        f"emb: error: {out} exists: pass --force to replace it"]
+    assert out.read_bytes() == b"the user's own picture"
+    result = run("plot", "king", "queen", "prince", "-o", str(out), "--force")
+    assert result.exit_code == 0, result.stderr
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
 def test_plot_bad_input(tmp_path, en):
     cases = [
         (["plot", "unicorn", "dragon", "-o", str(tmp_path / "a.png")], 1, "none of the words is in model 'en'"),

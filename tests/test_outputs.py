@@ -8,7 +8,7 @@ import stat
 import threading
 
 import pytest
-from conftest import invoke
+from conftest import assert_clean_error, invoke
 from query_models import install, small_corpus_file, w2v_dir  # noqa: F401
 
 from embcli.errors import FormatError
@@ -70,7 +70,10 @@ def test_emb_embed_writes_through_a_symlink_and_keeps_the_link(w2v_dir, tmp_path
     real.write_text("")
     link = tmp_path / "link.tsv"
     link.symlink_to(real)
-    result = invoke(["embed", docs, "-o", link, "-q"])
+    # The file it points to exists: refused without --force, untouched.
+    assert_clean_error(invoke(["embed", docs, "-o", link]), 1, "exists: pass --force to replace it")
+    assert real.read_text() == ""
+    result = invoke(["embed", docs, "-o", link, "--force", "-q"])
     assert result.exit_code == 0, result.stderr
     assert link.is_symlink() and real.read_text().splitlines()[0] == "line\ttext\tvector"
     assert len(real.read_text().splitlines()) == 3

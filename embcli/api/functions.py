@@ -287,11 +287,12 @@ def search(queries: str | Sequence[str], docs, model: str | Model | None = None,
 
 
 def embed_file(inputs, output, model: str | Model | None = None, pooling: str = "mean", format: str = "tsv",
-               empty: str = "zero", sif_sample: int = 100_000):
+               empty: str = "zero", sif_sample: int = 100_000, force: bool = False):
     """Embed every line of text files into one vector file: ``Model.embed_file`` on ``model`` (a name,
     folder, file or ``Model``; None: the default model)."""
     opened = model if isinstance(model, Model) else load(model)
-    return opened.embed_file(inputs, output, pooling=pooling, format=format, empty=empty, sif_sample=sif_sample)
+    return opened.embed_file(inputs, output, pooling=pooling, format=format, empty=empty, sif_sample=sif_sample,
+                             force=force)
 
 
 def align(first: str | Model, second: str | Model, words: Sequence[str] | None = None, top: int | None = None,

@@ -80,7 +80,7 @@ def _text_lines(inputs: Sequence[str | Path]):
 
 def embed_file(folder, inputs: str | Path | Sequence[str | Path], output: str | Path | BinaryIO,
                pooling: str = "mean", format: str = "tsv", empty: str = "zero",
-               sif_sample: int = 100_000) -> EmbedSummary:
+               sif_sample: int = 100_000, force: bool = False) -> EmbedSummary:
     """Embed the lines of text files (``-``: stdin) into one vector file (``Model.embed_file``)."""
     from embcli.vector_writers import FORMATS, VectorWriter
 
@@ -127,8 +127,9 @@ def embed_file(folder, inputs: str | Path | Sequence[str | Path], output: str | 
                 run(stream)
 
         try:
-            # A regular file is replaced atomically; a FIFO, /dev/stdout or a device is written through.
-            write_file(Path(output), run_into, force=True)
+            # A new file, or one replaced atomically with ``force``; a FIFO, /dev/stdout or a device is
+            # written through.
+            write_file(Path(output), run_into, force=force)
         except EmbError:
             raise
         except OSError as exc:

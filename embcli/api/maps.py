@@ -35,14 +35,12 @@ def _folder(model):
     return getattr(model, "folder", model)
 
 
-def map_kind(path: str | Path) -> str:
-    """``png``, ``svg`` or ``html`` from a map's file name; a missing ``plot`` extra is the one-line
-    error naming the install, raised before any work."""
-    from embcli.render import output_kind, require
+def map_kind(path: str | Path, force: bool = False) -> str:
+    """``png``, ``svg`` or ``html`` from a map's file name; a missing ``plot`` extra, and without
+    ``force`` an existing file, are one-line errors raised before any work."""
+    from embcli.render import check_map_path
 
-    kind = output_kind(path)
-    require(kind)
-    return kind
+    return check_map_path(path, force)
 
 
 def read_words(path: str | Path) -> list[str]:
@@ -67,12 +65,13 @@ def word_map(models, words: Sequence[str] | None = None, top: int | None = None,
                      seed, clusters, hover_neighbours=hover_neighbours)
 
 
-def save_map(wmap, path: str | Path) -> tuple[Path, list[str]]:
-    """Write a ``WordMap`` as .png, .svg or .html (replaced atomically); return the path and notes
-    for the person (labels thinned out, characters no font has)."""
+def save_map(wmap, path: str | Path, force: bool = False) -> tuple[Path, list[str]]:
+    """Write a ``WordMap`` as .png, .svg or .html (an existing file refused unless ``force``, then
+    replaced atomically); return the path and notes for the person (labels thinned out, characters
+    no font has)."""
     from embcli.render import save_map as _save
 
-    return _save(wmap, path)
+    return _save(wmap, path, force)
 
 
 def align(first, second, words: Sequence[str] | None = None, top: int | None = None,

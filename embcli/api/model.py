@@ -309,16 +309,17 @@ class Model(Shrinking):
 
     def embed_file(self, inputs: str | Path | Sequence[str | Path], output: str | Path | BinaryIO,
                    pooling: str = "mean", format: str = "tsv", empty: str = "zero",
-                   sif_sample: int = 100_000) -> EmbedSummary:
+                   sif_sample: int = 100_000, force: bool = False) -> EmbedSummary:
         """Embed every line of text files (``-``: stdin; compressed files as they are) into one vector
         file, as ``emb embed`` does: ``format`` tsv or jsonl (line, text, vector), npy (the matrix) or
         parquet (line, text, vector; the model, pooling and SIF component in its metadata, for
-        ``search``). ``output`` is a path (replaced atomically) or a binary stream. Lines without a
+        ``search``). ``output`` is a path (an existing file is refused unless ``force``, then replaced
+        atomically) or a binary stream. Lines without a
         known word get a zero vector (``empty="zero"``) or are left out (``"drop"``); the returned
         ``EmbedSummary`` counts them. Input that is not UTF-8 raises ``CorpusError``."""
         from embcli.api.lines import embed_file
 
-        return embed_file(self._folder, inputs, output, pooling, format, empty, sif_sample)
+        return embed_file(self._folder, inputs, output, pooling, format, empty, sif_sample, force)
 
     def open_docs(self, source: str | Path | Sequence[str], pooling: str | None = None):
         """A collection of documents to search many times (``search``, ``query_docs``): a Parquet
@@ -373,18 +374,19 @@ class Model(Shrinking):
 
     def plot(self, words: Sequence[str] | None = None, method: str = "pca", path: str | Path | None = None,
              top: int | None = None, neighbors_of: str | None = None, k: int = 30, seed: int = 0,
-             clusters: int | None = None, compare: "Model | None" = None):
+             clusters: int | None = None, compare: "Model | None" = None, force: bool = False):
         """A 2-D map of ``words`` (or the ``top`` most frequent, or ``neighbors_of`` a word and its
         ``k`` nearest): a matplotlib Figure, or with ``path`` (.png, .svg, .html) the file's Path.
         ``method`` is pca, tsne or umap (seeded by ``seed``); ``clusters`` colours words by k-means;
-        ``compare`` maps another model beside this one, rotated onto it by orthogonal Procrustes.
-        Needs the ``plot`` extra."""
+        ``compare`` maps another model beside this one, rotated onto it by orthogonal Procrustes;
+        an existing ``path`` is refused unless ``force``. Needs the ``plot`` extra."""
         from embcli import render
 
         if isinstance(words, str):
             raise UsageError("give a list of words, not one string")
         models = [self._folder] + ([compare._folder if isinstance(compare, Model) else compare] if compare else [])
-        return render.plot(models, list(words) if words else None, method, path, top, neighbors_of, k, seed, clusters)
+        return render.plot(models, list(words) if words else None, method, path, top, neighbors_of, k, seed, clusters,
+                           force)
 
     def cluster(self, k: int = 100, top: int | None = 10_000, seed: int = 0):
         """k-means of the unit vectors of the ``top`` most frequent words into ``k`` clusters: a

@@ -50,6 +50,7 @@ def embed_cmd(
         typer.Option("--format", "-f", help="tsv and jsonl: line, text, vector; npy: the matrix; parquet: line, text, vector."),
     ] = VectorFormat.tsv,
     output: Annotated[Optional[str], typer.Option("--output", "-o", help="Output file [default: stdout].")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace the output file if it exists.")] = False,
     empty: Annotated[
         Empty, typer.Option("--empty", help="Lines without a known word: a zero vector, or left out.")
     ] = Empty.zero,
@@ -65,7 +66,7 @@ def embed_cmd(
         raise typer.BadParameter(f"{fmt.value} is binary: write it to a file with -o FILE", param_hint="--format")
     target = sys.stdout.buffer if output is None or output == "-" else output
     done = m.embed_file(inputs or ["-"], target, pooling=pooling.value, format=fmt.value, empty=empty.value,
-                        sif_sample=sif_sample)
+                        sif_sample=sif_sample, force=force)
     if done.empty:
         what = "left out" if empty is Empty.drop else "zero vectors"
         warn(f"{done.empty} of {done.lines} lines have no word in the model's vocabulary ({what})")

@@ -49,6 +49,7 @@ def plot_cmd(
     k: Annotated[int, typer.Option("-k", min=1, help="How many neighbours with --neighbors-of.")] = 30,
     method: Annotated[Method, typer.Option("--method", help="pca: exact and fast; tsne, umap: need the plot extra.")] = Method.pca,
     output: Annotated[str, typer.Option("--output", "-o", help="map.png, map.svg or map.html.")] = "map.png",
+    force: Annotated[bool, typer.Option("--force", help="Replace the output file if it exists.")] = False,
     color_by_cluster: Annotated[bool, typer.Option("--color-by-cluster", help="Colour words by k-means cluster.")] = False,
     clusters: Annotated[int, typer.Option("--clusters", min=1, help="How many clusters for --color-by-cluster.")] = 10,
     seed: Annotated[int, typer.Option("--seed", help="Seed of t-SNE, UMAP and k-means.")] = 0,
@@ -59,7 +60,7 @@ def plot_cmd(
     from embcli.api import load, map_kind, read_words, save_map, word_map
     from embcli.errors import UsageError
 
-    kind = map_kind(output)
+    kind = map_kind(output, force)
     if model and len(model) > 2:
         raise UsageError(f"-m given {len(model)} times: a map compares at most two models")
     wanted = list(words or [])
@@ -75,7 +76,7 @@ def plot_cmd(
     if wmap.unknown:
         shown = ", ".join(wmap.unknown[:20]) + (" ..." if len(wmap.unknown) > 20 else "")
         warn(f"{len(wmap.unknown):,} word(s) not in model {models[0].name!r}, left out: {shown}")
-    path, notes = save_map(wmap, output)
+    path, notes = save_map(wmap, output, force)
     for note in wmap.notes + notes:
         warn(note)
     if wmap.moved:
