@@ -246,6 +246,13 @@ def test_imported_model_cannot_be_continued(emb_home, halves, vec_file):
     assert model_info("imp")["continuable"] is False
 
 
+def test_compressed_model_cannot_be_continued_and_says_why(emb_home, halves):
+    train(halves[0], "a")
+    assert invoke(["compress", "a", "--to", "int8", "--name", "a8", "--no-benchmarks", "-q"]).exit_code == 0
+    assert model_info("a8")["continuable"] is False
+    assert_clean_error(invoke(["train", halves[1], "--continue", "a8"]), 2, "its vectors are compressed", "--init a8")
+
+
 def test_hs_model_from_gensim_cannot_be_continued(emb_home, halves):
     train(halves[0], "hs", "word2vec", "--loss", "hs")
     assert_clean_error(invoke(["train", halves[1], "--continue", "hs"]), 2, "--init hs")

@@ -104,7 +104,9 @@ def test_a_model_saved_without_counts_continues_on_the_new_text(emb_home, texts)
     for name in ("cooc.pairs.npy", "cooc.x.npy"):
         (state / name).unlink()
     assert model_info("a")["continuable"] is True
-    run(second, "--continue", "a", "--name", "ab")
+    result = invoke(["train", str(second), "--continue", "a", "--name", "ab"])
+    assert result.exit_code == 0, result.stderr
+    assert "emb: warning: model 'a' keeps no co-occurrence counts (saved by an earlier emb)" in result.stderr
     assert "cooccurrences" not in model_info("ab")["continued"]
     assert_same_counts(counts_by_words(emb_home, "ab"), counts_by_words(emb_home, "b"))
 
@@ -112,10 +114,11 @@ def test_a_model_saved_without_counts_continues_on_the_new_text(emb_home, texts)
 @pytest.mark.parametrize(
     "change,message",
     [
-        ("drop-x", "without the rest"),
+        ("drop-x", "state/cooc.x.npy missing"),
         ("id", "outside the model's"),
         ("dtype", "counts of float64"),
-        ("nan", "not a finite number"),
+        ("nan", "not a positive number"),
+        ("negative", "not a positive number"),
         ("shape", "not int32 (n, 2)"),
     ],
 )
@@ -135,10 +138,17 @@ def test_damaged_counts_are_one_clean_error(emb_home, texts, change, message):
     elif change == "nan":
         xs[3] = np.nan
         np.save(state / "cooc.x.npy", xs)
+    elif change == "negative":
+        xs[:] = -5
+        np.save(state / "cooc.x.npy", xs)
     else:
         np.save(state / "cooc.pairs.npy", pairs.reshape(-1))
     before = fingerprint(emb_home / "models" / "a")
     result = invoke(["train", str(second), "--continue", "a"])
-    assert_clean_error(result, 1, "training state is damaged", "--init", message)
+    if change == "drop-x":  # seen before anything is read: not continuable, as emb models info says
+        assert model_info("a")["continuable"] is False
+        assert_clean_error(result, 2, "its state is incomplete", "--init", message)
+    else:
+        assert_clean_error(result, 1, "training state is damaged", "--init", message)
     assert fingerprint(emb_home / "models" / "a") == before
     assert sorted(p.name for p in (emb_home / "models").iterdir()) == ["a"]

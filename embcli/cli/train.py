@@ -177,6 +177,8 @@ def train_cmd(
     result = model.trained
     if result.replaced_bytes:
         warn(f"{result.replaced_bytes} invalid UTF-8 bytes in the corpus were replaced by U+FFFD")
+    for note in result.warnings:
+        warn(note)
     info(
         f"trained {result.algorithm} model {result.name or ''}".rstrip()
         + f": {result.vocab_size:,} words x {result.dim} dims from {human_count(result.tokens)} tokens"

@@ -54,7 +54,8 @@ def prepare(spark, inputs: list[str], settings: TokenizerSettings, min_count: in
     if corpus.tokens == 0:
         rdd.unpersist()
         raise CorpusError(
-            f"the corpus has no tokens ({corpus.lines} lines, no words): check the input or try --tokenizer whitespace"
+            f"the corpus has no tokens ({corpus.lines:,} line{'' if corpus.lines == 1 else 's'}, no words):"
+            " check the input or try --tokenizer whitespace"
         )
     if not counts:
         rdd.unpersist()

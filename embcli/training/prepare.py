@@ -311,7 +311,8 @@ def prepare_corpus(
         raise CorpusError(f"the corpus is empty ({', '.join(corpus.inputs)}): pass a file with text in it")
     if stats.tokens == 0:
         raise CorpusError(
-            f"the corpus has no tokens ({stats.lines} lines, no words): check the input"
+            f"the corpus has no tokens ({stats.lines:,} line{'' if stats.lines == 1 else 's'}, no words):"
+            " check the input"
             " or try --tokenizer whitespace"
         )
     return Prepared(path=path, counts=counts, stats=stats, sentences=sentences)

@@ -92,6 +92,7 @@ class Start:
     given_weight: float | None = None  # --new-weight, instead of new / (new + old / 2) tokens
     healed: dict | None = None  # --continue: the healing pass made after averaging (``heal``)
     carried: dict | None = None  # --continue of GloVe: the saved co-occurrences added to the new ones
+    notes: list[str] = field(default_factory=list)  # for the person: how the continuation differs
 
     def vocabulary(self, counts: Counter, options: TrainOptions) -> tuple[list[str], np.ndarray]:
         """The words to train and their counts, most frequent first; sets ``source`` and ``left_out``.
@@ -319,11 +320,15 @@ def check_state(path: Path, name: str, meta: dict) -> None:
     algo = meta.get("algorithm")
     if algo not in NEEDS:
         raise _no_state(name, f"it was not trained by emb (algorithm {algo!r})")
-    if "state" not in meta:
-        raise _no_state(name, "it holds no training state (trained with --no-state, or by the gensim trainer)")
     if meta.get("storage"):
         raise _no_state(name, "its vectors are compressed")
+    if "state" not in meta:
+        raise _no_state(name, "it holds no training state (trained with --no-state, or by the gensim trainer)")
     missing = [STATE_FILES[k] for k in NEEDS[algo] if not (Path(path) / STATE_FILES[k]).is_file()]
+    optional = [STATE_FILES[k] for k in OPTIONAL.get(algo, ())]
+    present = [f for f in optional if (Path(path) / f).is_file()]
+    if present:  # all or none of them
+        missing += [f for f in optional if f not in present]
     if not (Path(path) / "counts.npy").is_file():
         missing.append("counts.npy")
     if missing:
@@ -345,8 +350,9 @@ def check_cooccurrences(pairs: np.ndarray, xs: np.ndarray, words: int, path: Pat
         part = np.asarray(pairs[lo : lo + BLOCK * 16])
         if part.size and (int(part.min()) < 0 or int(part.max()) >= words):
             raise _damaged(path, f"a word id outside the model's {words} words")
-        if not np.isfinite(np.asarray(xs[lo : lo + BLOCK * 16])).all():
-            raise _damaged(path, "a count that is not a finite number")
+        x = np.asarray(xs[lo : lo + BLOCK * 16])
+        if not (np.isfinite(x) & (x > 0)).all():
+            raise _damaged(path, "a count that is not a positive number")
 
 
 def check_new_weight(weight: float | None, algo: str) -> None:
@@ -375,12 +381,13 @@ def load_continue(path: Path, name: str, new_weight: float | None = None, algo: 
     for key in NEEDS[algo]:
         if key != "rare_words":
             arrays[key] = load_array(Path(path) / STATE_FILES[key], f"training state ({key})")
-    optional = [k for k in OPTIONAL.get(algo, ()) if (Path(path) / STATE_FILES[k]).is_file()]
-    if optional and len(optional) != len(OPTIONAL[algo]):
-        raise _damaged(Path(path) / STATE, f"{', '.join(STATE_FILES[k] for k in optional)} without the rest of"
-                       f" {', '.join(STATE_FILES[k] for k in OPTIONAL[algo])}")
-    for key in optional:
-        arrays[key] = load_array(Path(path) / STATE_FILES[key], f"training state ({key})")
+    notes = []
+    for key in OPTIONAL.get(algo, ()):  # all or none of them (``check_state``)
+        if (Path(path) / STATE_FILES[key]).is_file():
+            arrays[key] = load_array(Path(path) / STATE_FILES[key], f"training state ({key})")
+    if algo == "glove" and "cooc_pairs" not in arrays:
+        notes.append(f"model {name!r} keeps no co-occurrence counts (saved by an earlier emb): it continues on"
+                     " the new text's counts alone, and what only the old text said fades")
     if algo == "word2vec":
         arrays["input"] = folder.vectors
     if algo == "fasttext":
@@ -411,7 +418,7 @@ def load_continue(path: Path, name: str, new_weight: float | None = None, algo: 
         model=name, pretrained=False, arrays=arrays, saved_words=words, saved_counts=counts,
         rare=Counter(dict(zip(rare_words, (int(c) for c in rare_counts)))),
         tokens=int(state.get("tokens", corpus.get("tokens", 0))), lines=int(state.get("lines", corpus.get("lines", 0))),
-        phrases=folder.phrases, given_weight=None if new_weight is None else float(new_weight),
+        phrases=folder.phrases, given_weight=None if new_weight is None else float(new_weight), notes=notes,
     )
 
 

@@ -73,8 +73,11 @@ def _train_into(
     if phrase_meta is not None:
         extra["phrases"] = phrase_meta
         prepared.stats.tokens = tokens_read  # the corpus summary counts the tokens read
-    return finish_model(folder, trainer, options, tokenizer, prepared.stats, trained, started, tokenized, extra,
-                        state=state, phrases=phrases)
+    result = finish_model(folder, trainer, options, tokenizer, prepared.stats, trained, started, tokenized, extra,
+                          state=state, phrases=phrases)
+    if start is not None:
+        result.warnings.extend(start.notes)
+    return result
 
 
 def finish_model(folder: Path, trainer, options: TrainOptions, tokenizer: TokenizerSettings, stats, trained,
