@@ -8,7 +8,8 @@ folder is written atomically; the model's own files are not touched.
 Queries map the graph (``Index.restore(view=True)``: the file is memory-mapped, not loaded), ask it
 for a shortlist a little longer than ``k`` and rank the shortlist by the exact cosine from the model's
 own rows, so the scores are those of the exact search and only the choice of candidates is
-approximate. Cosine queries over the whole vocabulary use the graph when it is there; ``--exact``
+approximate. Cosine queries over the whole vocabulary use the graph when it is there and ``k`` is a
+short list (up to about half the vocabulary: ``answers``; a graph need not reach every row); ``--exact``
 (``exact=True``), ``--restrict``, other metrics and analogies search exactly. A graph built for
 another model (a folder replaced since) is ignored, and a folder without usearch installed searches
 exactly: the answers stay right, only slower.
@@ -231,6 +232,12 @@ def _view(usearch, path: Path):
         return usearch.Index.restore(str(path), view=True, enable_key_lookups=False)
     except TypeError:  # a usearch without the setting
         return usearch.Index.restore(str(path), view=True)
+
+
+def answers(rows: int, k: int, excluded: int = 0) -> bool:
+    """Whether the graph is the way to the ``k`` best of ``rows``: a short list, not a large share of the
+    vocabulary, which the graph may not reach in full (and a scan answers as fast)."""
+    return k + excluded + MARGIN <= rows // 2
 
 
 def search(model: ModelFolder, index: _Opened, units: np.ndarray, k: int,

@@ -149,6 +149,8 @@ def _indexed(model: ModelFolder, units: np.ndarray, k: int, restrict: int | None
         return None
     from embcli import ann
 
+    if not ann.answers(model.vocab_size, k, 0 if exclude is None else exclude.shape[1]):
+        return None
     index = ann.opened(model)
     if index is None:
         return None

@@ -100,6 +100,20 @@ def test_cli_index_then_neighbors_and_remove(toy):
     assert gone.exit_code == 0 and not (toy / ANN_DIR).exists()
 
 
+@pytest.mark.parametrize("k", [1600, 5000, 10**9])
+def test_a_k_near_or_past_the_vocabulary_is_answered_in_full_by_the_exact_search(toy, k):
+    """The graph answers short lists; half the vocabulary or more (or a k beyond any allocation) is
+    the exact search's, every other word once."""
+    assert invoke(["index", str(toy), "--sample", "100", "--threads", "1", "-q"]).exit_code == 0
+    result = invoke(["neighbors", "-m", str(toy), "w5", "-k", str(k), "-f", "tsv"])
+    exact = invoke(["neighbors", "-m", str(toy), "w5", "-k", str(k), "-f", "tsv", "--exact"])
+    assert result.exit_code == exact.exit_code == 0, result.stderr
+    assert result.stdout == exact.stdout
+    answered = min(k, 2998)  # every word but w5 and the zero row, at most
+    assert len(result.stdout.splitlines()) == 1 + answered
+    assert len(load(str(toy)).neighbors("w5", k=k)) == answered
+
+
 def test_an_index_of_another_model_is_ignored(toy, tmp_path):
     ann.build(ModelFolder(toy), sample=50, threads=1)
     info = json.loads((toy / ANN_DIR / ANN_INFO).read_text())
