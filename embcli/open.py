@@ -26,10 +26,15 @@ def resolve(spec: str | None = None, store: ModelStore | None = None) -> Path:
     if candidate.is_file() and (os.sep in spec or not store.has(spec)):
         # A file in a supported format (a model of the same name wins): read once, then cached.
         return cached_model_dir(candidate, store)
+    if os.sep in spec and not candidate.exists():
+        raise ModelError(f"{spec}: no such file or folder: pass a model name, a model folder or a vector file")
     if os.sep in spec or candidate.exists() and is_model_folder(candidate):
         if not is_model_folder(candidate):
             raise ModelError(f"{spec}: not a model folder (no meta.json): pass a model name or folder")
         return candidate
+    if candidate.suffix and not candidate.exists() and not store.has(spec):
+        # A file name (words.vec), most likely: say that no file is there either.
+        raise ModelError(f"{spec}: no such file, and no model of that name {store.lookup_hint()}")
     return store.lookup(spec)
 
 

@@ -239,9 +239,13 @@ class ModelStore:
         return [self.info(n) for n in self.names()]
 
     def _unknown(self, name: str) -> str:
+        return f"no model named {name!r} {self.lookup_hint()}"
+
+    def lookup_hint(self) -> str:
+        """The models there are, for an error about one that is not."""
         names = self.names()
         known = ", ".join(names) if names else "none yet"
-        return f"no model named {name!r} (models: {known}): see `emb models list`"
+        return f"(models: {known}): see `emb models list`"
 
 
 def storage_label(meta: dict) -> str:

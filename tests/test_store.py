@@ -146,6 +146,13 @@ def test_store_names_default_remove_and_resolve(tmp_path):
     assert open_model(store=store).path == store.path("b")
     with pytest.raises(ModelError, match="not a model folder"):
         resolve(str(tmp_path), store)
+    # A path or a file name that is not there says so, and names the models there are.
+    with pytest.raises(ModelError, match=r"nosuch\.vec: no such file or folder: pass a model name"):
+        resolve(str(tmp_path / "nosuch.vec"), store)
+    with pytest.raises(ModelError, match=r"^nosuch\.txt: no such file, and no model of that name \(models: a, b\)"):
+        resolve("nosuch.txt", store)
+    with pytest.raises(ModelError, match=r"^no model named 'nosuch' \(models: a, b\): see `emb models list`"):
+        resolve("nosuch", store)
     with pytest.raises(ModelError, match="no model named 'c'"):
         store.set_default("c")
     with pytest.raises(ModelError, match="exists"):
