@@ -21,7 +21,7 @@ import numpy as np
 
 from embcli.errors import UsageError, check_threads
 from embcli.folder import ModelFolder, atomic_dir
-from embcli.folder.layout import MODEL_FILES
+from embcli.folder.layout import MODEL_FILES, read_meta, write_meta
 from embcli.folder.storage import StoredRows, encode_rows, save_compressed, stored_norms
 from embcli.topk import topk
 
@@ -172,7 +172,25 @@ def benchmark_scores(model: ModelFolder) -> dict:
 
 def model_bytes(model: ModelFolder) -> int:
     """Bytes of a model's own files (search indexes and caches left out)."""
-    return sum((model.path / f).stat().st_size for f in MODEL_FILES if (model.path / f).is_file())
+    return folder_bytes(model.path)
+
+
+def folder_bytes(path: Path) -> int:
+    """Bytes of the model files in the folder ``path``."""
+    return sum((path / f).stat().st_size for f in MODEL_FILES if (path / f).is_file())
+
+
+def _record_size(folder: Path, cost: Cost) -> None:
+    """Make ``cost.bytes_after`` the written folder's own size, and its meta.json say so (the file
+    counts itself, so the figure settles in a round or two)."""
+    for _ in range(4):
+        size = folder_bytes(folder)
+        if size == cost.bytes_after:
+            return
+        cost.bytes_after = size
+        meta = read_meta(folder)
+        meta["compression"] = {**meta["compression"], **cost.as_dict()}
+        write_meta(folder, meta)
 
 
 def _vector_bytes(model: ModelFolder) -> int:
@@ -355,7 +373,7 @@ def compress(
     stage("writing")
     with atomic_dir(Path(target), force=force) as tmp:
         save_compressed(tmp, work, stored, storage, norms, meta, ngrams)
-    cost.bytes_after = model_bytes(ModelFolder(Path(target)))
+        _record_size(tmp, cost)
     return cost
 
 

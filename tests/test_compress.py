@@ -17,6 +17,7 @@ from embcli import query
 from embcli.compress import Setting, compress, dry_run, dry_run_settings
 from embcli.errors import MissingExtraError, ModelError, UsageError
 from embcli.folder import ModelFolder, write_model
+from embcli.folder.layout import MODEL_FILES
 from embcli.folder.storage import StoredRows, encode_int8
 
 HAS_FAISS = importlib.util.find_spec("faiss") is not None
@@ -116,7 +117,7 @@ def test_queries_and_evaluate_run_on_a_compressed_trained_model(w2v_dir, tmp_pat
     assert rho["before"] is not None and abs(rho["before"] - rho["after"]) < 0.05
 
 
-def test_cli_compress_then_every_command(w2v_dir, tmp_path):
+def test_cli_compress_then_every_command(w2v_dir, tmp_path, emb_home):
     install(w2v_dir, "web")
     result = invoke(["compress", "web", "--to", "int8", "--sample", "200", "-f", "json"])
     assert result.exit_code == 0, result.stderr
@@ -140,6 +141,15 @@ def test_cli_compress_then_every_command(w2v_dir, tmp_path):
     assert storage == {"web": "float32", "web-int8": "int8"}
     info = json.loads(invoke(["models", "info", "web-int8"]).stdout)
     assert info["storage_kind"] == "int8" and info["size_bytes"] > 0 and info["compression"]["setting"] == "int8"
+    # What was printed, what meta.json keeps and what the listing says are the folder's own bytes.
+    folder = emb_home / "models" / "web-int8"
+    on_disk = sum((folder / f).stat().st_size for f in MODEL_FILES if (folder / f).is_file())
+    assert row["size"] == info["compression"]["bytes_after"] == info["size_bytes"] == on_disk
+    tsv = invoke(["compress", "web", "--to", "float16", "--sample", "100", "-f", "tsv", "-o", tmp_path / "f16"])
+    header, line = tsv.stdout.splitlines()
+    fields = dict(zip(header.split("\t"), line.split("\t")))
+    before, after = (float(x) for x in fields["ws353"].split(" -> "))  # plain numbers, not a Python dict
+    assert abs(before - after) < 0.01
     # Export decompresses: word2vec text and an emb folder with float32 vectors.npy.
     text = tmp_path / "web.txt"
     assert invoke(["export", "-m", "web-int8", text, "--format", "word2vec"]).exit_code == 0

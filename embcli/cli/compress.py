@@ -46,8 +46,10 @@ def _row(cost, fmt: str) -> dict:
         s = cost.scores.get(key)
         if not s or s["before"] is None or s["after"] is None:
             return None if fmt != "table" else "-"
-        if fmt != "table":
+        if fmt in ("json", "jsonl"):
             return s
+        if fmt != "table":  # TSV: one field, both numbers as they are
+            return f"{s['before']} -> {s['after']}"
         return f"{s['before']:.4g} -> {s['after']:.4g}"
 
     table = fmt == "table"
