@@ -19,7 +19,7 @@ from typing import Callable
 
 import numpy as np
 
-from embcli.errors import UsageError, check_threads
+from embcli.errors import UsageError, check_threads, check_whole
 from embcli.folder import ModelFolder, atomic_dir
 from embcli.folder.layout import MODEL_FILES, read_meta, write_meta
 from embcli.folder.storage import StoredRows, encode_rows, save_compressed, stored_norms
@@ -63,6 +63,8 @@ class Setting:
                 raise UsageError("--subquantizers and --opq are for --to pq")
             return self
         dim = model.dim
+        check_whole("--subquantizers", self.subquantizers)
+        check_whole("--bits", self.bits, optional=False)
         m = self.subquantizers if self.subquantizers is not None else default_subquantizers(dim)
         if m < 1 or dim % m:
             fits = ", ".join(str(d) for d in divisors(dim) if d <= 512)
@@ -337,6 +339,9 @@ def compress(
 
     if Path(target).resolve() == model.path.resolve():
         raise UsageError("the compressed model would replace its original: give another --name or --output")
+    for name, value in (("--max-vocab", max_vocab), ("--prune-ngrams", prune_ngrams), ("--sample", sample),
+                        ("--seed", seed)):
+        check_whole(name, value)
     setting = setting.check(model)
     check_threads(threads)
     started = time.perf_counter()

@@ -1,6 +1,7 @@
 """The exceptions the library raises; the CLI turns each into one line on stderr and exit code 1."""
 
 import errno
+import numbers
 import signal
 
 
@@ -97,6 +98,15 @@ def check_threads(threads) -> None:
         return
     if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
         raise UsageError(f"--threads {threads}: give a whole number of at least 1")
+
+
+def check_whole(name: str, value, optional: bool = True) -> None:
+    """Refuse a value that is not a whole number (a string, a float, a bool) for the setting ``name``
+    (``--dim``, ``k``): the library's callers pass Python values the command line would refuse."""
+    if value is None and optional:
+        return
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise UsageError(f"{name} {value!r}: give a whole number")
 
 
 def caused_by_interrupt(exc: BaseException) -> bool:

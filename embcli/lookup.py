@@ -12,7 +12,7 @@ from typing import Sequence
 
 import numpy as np
 
-from embcli.errors import EmbError, UnknownWordError
+from embcli.errors import EmbError, UnknownWordError, UsageError
 from embcli.folder import ModelFolder
 from embcli.subwords import oov_vector
 
@@ -62,6 +62,9 @@ def lookup_many(model: ModelFolder, texts: Sequence[str]) -> list[Term | EmbErro
     was joined (``"New York"`` finds ``new_york``). A query that is still several words is an error
     that says how to ask for them (``emb similar`` averages words; phrase models join them with ``_``).
     """
+    for t in texts:
+        if not isinstance(t, str):
+            raise UsageError(f"a query word must be a string, not {type(t).__name__} ({t!r:.60})")
     words = [model.normalize(t) for t in texts]
     rows = model.index_many(words)
     # Misses go through the tokenizer; their tokens (and phrases) are looked up in one more pass.

@@ -17,7 +17,7 @@ from typing import Sequence
 
 import numpy as np
 
-from embcli.errors import EmbError, UsageError
+from embcli.errors import EmbError, UsageError, check_whole
 from embcli.folder import ModelFolder
 from embcli.lookup import Term, check_direction, lookup_groups, lookup_many, terms_of
 from embcli.topk import METHODS, METRICS, analogy_topk, topk
@@ -96,6 +96,8 @@ def queries_per_pass(model: ModelFolder, k: int, restrict: int | None = None) ->
 
 
 def _check_k(k: int, restrict: int | None) -> None:
+    check_whole("k", k, optional=False)
+    check_whole("restrict", restrict)
     if k < 1:
         raise UsageError(f"-k must be at least 1 (got {k})")
     if restrict is not None and restrict < 1:

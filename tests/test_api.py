@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
@@ -228,6 +229,37 @@ def test_bad_queries_raise_the_cli_message(model, w2v_dir, call, kind, cli):
     assert not isinstance(err.value, (KeyError, ValueError))
     if cli is not None:
         assert _cli_message([*cli, "-m", w2v_dir]) == str(err.value)
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda m: m.neighbors(5), "neighbors takes a word, a vector, or a list of them, not int"),
+        (lambda m: m.neighbors(None), "not NoneType"),
+        (lambda m: m[0], "model[...] takes a word or a list of words, not int"),
+        (lambda m: m.similarity(["king"], ["god"]), "a query word must be a string, not list"),
+        (lambda m: m.neighbors(["king", 3]), "a query word must be a string, not int"),
+        (lambda m: m.neighbors("king", k="3"), "k '3': give a whole number"),
+        (lambda m: m.neighbors("king", k=None), "k None: give a whole number"),
+        (lambda m: m.neighbors("king", k=2.5), "k 2.5: give a whole number"),
+        (lambda m: m.analogy("king", "man", "woman", k=2.5), "k 2.5: give a whole number"),
+        (lambda m: m.neighbors("king", restrict="100"), "restrict '100': give a whole number"),
+        (lambda m: m.compress("int8", max_vocab="10"), "--max-vocab '10': give a whole number"),
+    ],
+)
+def test_wrong_types_are_usage_errors_not_python_ones(model, call, message):
+    """A notebook user's wrong argument gets emb's one clear error, not a TypeError from deep inside."""
+    with pytest.raises(embcli.UsageError, match=re.escape(message)):
+        call(model)
+
+
+@pytest.mark.parametrize("options, message", [({"dim": "10"}, "--dim '10': give a whole number"),
+                                              ({"epochs": 1.5}, "--epochs 1.5: give a whole number"),
+                                              ({"lr": "fast"}, "--lr 'fast': give a number")])
+def test_train_refuses_options_of_the_wrong_type(small_corpus_file, tmp_path, options, message):
+    with pytest.raises(embcli.UsageError, match=re.escape(message)):
+        embcli.train(small_corpus_file, output=tmp_path / "m", **options)
+    assert not (tmp_path / "m").exists()
 
 
 @pytest.mark.parametrize("k", [0, -3])

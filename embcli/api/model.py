@@ -181,6 +181,8 @@ class Model(Shrinking):
         """``model["king"]``: the word's vector; a list of words gives a matrix, one row each."""
         if isinstance(word, str):
             return self.vector(word)
+        if not isinstance(word, (list, tuple)):
+            raise UsageError(f"model[...] takes a word or a list of words, not {type(word).__name__}")
         return np.stack([self.vector(w) for w in word]) if len(word) else np.zeros((0, self.dim), np.float32)
 
     # ------------------------------------------------------------------------------ queries
@@ -197,6 +199,8 @@ class Model(Shrinking):
         """
         if isinstance(query, str):
             return self.neighbors_many([query], k, metric, restrict, exact)[0]
+        if not isinstance(query, (np.ndarray, list, tuple)):
+            raise UsageError(f"neighbors takes a word, a vector, or a list of them, not {type(query).__name__}")
         if isinstance(query, np.ndarray) and query.ndim == 2:
             return [_neighbors(h) for h in _query.neighbors_of_vectors(self._folder, list(query), k, metric, restrict, exact)]
         if isinstance(query, np.ndarray) or (len(query) and not isinstance(query[0], str)):

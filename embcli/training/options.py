@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import math
+import numbers
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from embcli.errors import UsageError
+from embcli.errors import UsageError, check_whole
 from embcli.names import ALGORITHMS, ARCHS, LOSSES  # noqa: F401  (defined without numpy, for the CLI)
 
 # on_progress(stage, done, total, info): stage is "tokenize" (bytes) or "train" (epochs).
@@ -107,6 +108,13 @@ class TrainOptions:
             out.ns_exponent = 0.5 if fasttext else 0.75
         if out.threads is None:
             out.threads = available_cores()
+        for name in ("dim", "window", "epochs", "min_count", "threads", "negative", "seed", "minn", "maxn", "buckets",
+                     "max_vocab"):
+            check_whole(f"--{name.replace('_', '-')}", getattr(out, name))
+        for name in ("sample", "ns_exponent", "lr", "min_lr", "x_max", "alpha"):
+            value = getattr(out, name)
+            if isinstance(value, bool) or not isinstance(value, numbers.Real):
+                raise UsageError(f"--{name.replace('_', '-')} {value!r}: give a number")
         for name, low in (("dim", 1), ("window", 1), ("epochs", 1), ("min_count", 1), ("threads", 1)):
             if getattr(out, name) < low:
                 raise UsageError(f"--{name.replace('_', '-')} must be at least {low}")
