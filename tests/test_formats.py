@@ -225,10 +225,11 @@ def test_header_row_count_disagreeing_with_the_rows(tmp_path):
 def test_text_with_crlf_blank_lines_and_words_holding_spaces(tmp_path):
     path = tmp_path / "w.txt"
     # GloVe's Common Crawl files hold a few words with spaces; Windows files end lines with CRLF.
-    path.write_bytes(b"a 1 2\r\n\r\n. . . 3 4\r\nat name@x.org 5 6\r\nlast 7 8")
+    path.write_bytes(b"a 1 2\r\n\r\n. . . 3 4\r\nat name@x.org 5 6\r\nlast 7 8\r\ntab\tin  it 9 10")
     m = read(tmp_path, path)
-    assert m.words == ["a", ". . .", "at name@x.org", "last"]
-    assert m.vectors.tolist() == [[1, 2], [3, 4], [5, 6], [7, 8]]
+    # The word is the text before the values as written: a tab stays a tab, as gensim reads it.
+    assert m.words == ["a", ". . .", "at name@x.org", "last", "tab\tin  it"]
+    assert m.vectors.tolist() == [[1, 2], [3, 4], [5, 6], [7, 8], [9, 10]]
 
 
 def test_glove_row_with_a_different_width(tmp_path):

@@ -64,8 +64,9 @@ def _parse_lines(lines: list[bytes], first_line: int, dim: int, source: str, dim
         elif n == 0:
             continue
         elif n > want and not _is_number(parts[n - want]):
-            # A word holding spaces (GloVe's Common Crawl files have some): the last D fields are values.
-            words.append(b" ".join(parts[: n - dim]))
+            # A word holding spaces (GloVe's Common Crawl files have some): the last D fields are values,
+            # the word what comes before them, as it is written (a tab inside stays a tab, as gensim reads it).
+            words.append(line.rsplit(None, dim)[0].strip())
             values += parts[n - dim :]
         else:
             raise FormatError(
