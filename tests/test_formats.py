@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import re
 import struct
 from pathlib import Path
 
@@ -382,3 +383,23 @@ def test_npy_header_is_fixed_size_and_readable(tmp_path):
     path = tmp_path / "h.npy"
     path.write_bytes(npy_header((2, 2)) + np.arange(4, dtype="<f4").tobytes())
     assert np.load(path).tolist() == [[0, 1], [2, 3]]
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b"3 3\na 1 2\nb 3 4\nc 5 6\n", "line 2: 2 values, but the header says 3"),
+        (b"2 2\na 1 x\nb 3 4\n", "line 2, column 3: 'x' is not a number"),
+        (b"", "the file is empty: there are no vectors to read"),
+    ],
+)
+def test_a_faulty_text_file_is_named_as_text_by_its_fault(tmp_path, content, message):
+    """Detection does not take a text file with a fault for a binary one: the text reader says what is wrong."""
+    from embcli.formats.detect import detect_format
+
+    path = tmp_path / "v.txt"
+    path.write_bytes(content)
+    with pytest.raises(FormatError, match=re.escape(message)):
+        read(tmp_path, path, name="faulty")
+    if content:
+        assert detect_format(str(tmp_path / "v.vectors"), content) == "word2vec"

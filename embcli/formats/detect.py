@@ -31,9 +31,20 @@ def refuse_pickle(head: bytes, source: str) -> None:
         )
 
 
+def _printable(row: bytes) -> bool:
+    """Whether ``row`` is UTF-8 text of printable characters and tabs."""
+    try:
+        text = row.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return all(ch.isprintable() or ch in "\t\r" for ch in text)
+
+
 def sniff(head: bytes, source: str) -> str:
     """Name the format of a file from its first bytes (up to a few KB)."""
     refuse_pickle(head, source)
+    if not head:
+        raise FormatError(f"{source}: the file is empty: there are no vectors to read")
     if looks_like_fasttext(head):
         return "fasttext-bin"
     if head.startswith(b"PAR1"):
@@ -49,6 +60,10 @@ def sniff(head: bytes, source: str) -> str:
         text_like = set(row) <= _TEXT_BYTES
         # A text row has D numbers (or runs past what was read); binary bytes hardly ever look like that.
         if text_like and (len(row.split()) == dim or not newline):
+            return "word2vec"
+        # Printable text all the same: a text file with a fault (a wrong count, a word for a number),
+        # which the text reader names by line; D * 4 bytes of float32 are almost never printable.
+        if newline and _printable(row):
             return "word2vec"
         return "word2vec-binary"
     if len(parts) >= 2:

@@ -128,6 +128,8 @@ def iter_text_blocks(
 
 def _first_line(stream: BinaryIO, source: str) -> bytes:
     line = stream.readline(MAX_LINE + 1)
+    if not line:
+        raise FormatError(f"{source}: the file is empty: there are no vectors to read")
     if len(line) > MAX_LINE:
         raise FormatError(
             f"{source}: the first line is longer than {MAX_LINE:,} bytes: not a text vector file"
