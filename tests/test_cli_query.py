@@ -118,6 +118,23 @@ def test_neighbors_from_stdin_skips_blank_lines(runner, store_model):
     assert "line 5: unknown word 'zzzqqq'" in res.stderr
 
 
+@pytest.mark.parametrize("through", ["pipe", "in-memory"])
+def test_stdin_queries_drop_a_byte_order_mark_and_name_lines_that_are_not_utf8(runner, store_model, through):
+    data = b"\xef\xbb\xbfking\nk\xffing\ngod\n"
+    if through == "pipe":
+        done = subprocess.run([sys.executable, "-m", "embcli", "neighbors", "-k", "1", "-f", "tsv"], input=data,
+                              capture_output=True, env=dict(os.environ), timeout=120)
+        code, out, err = done.returncode, done.stdout.decode(), done.stderr.decode()
+    else:
+        res = run(runner, ["neighbors", "-k", "1", "-f", "tsv"], input=data.decode("utf-8", "replace"))
+        code, out, err = res.exit_code, res.stdout, res.stderr
+    assert code == 1
+    assert [r[0] for r in tsv(out)[1:]] == ["king", "god"]  # the query column without the mark
+    assert err.strip().splitlines() == [
+        "emb: error: line 2: the line is not valid UTF-8 (or holds U+FFFD): convert the input, e.g. with"
+        " iconv -f LATIN1 -t UTF-8"]
+
+
 def test_dash_reads_stdin(runner, store_model):
     res = run(runner, ["neighbors", "-", "-k", "1", "-f", "tsv"], input="king\ngod\n")
     assert res.exit_code == 0 and [r[0] for r in tsv(res.stdout)[1:]] == ["king", "god"]

@@ -16,9 +16,13 @@ MAX_QUERY_LINE = 1 << 20
 
 
 def check_query_line(line: str) -> None:
-    """Raise ``UsageError`` for a query line longer than ``MAX_QUERY_LINE`` (before splitting it)."""
+    """Raise ``UsageError`` for a query line longer than ``MAX_QUERY_LINE`` (before splitting it), or
+    one with U+FFFD, what bytes that are not UTF-8 become when read (no vocabulary word holds it)."""
     if len(line) > MAX_QUERY_LINE:
         raise UsageError(f"a query line of more than {MAX_QUERY_LINE:,} characters: give one query a line")
+    if "\ufffd" in line:
+        raise UsageError("the line is not valid UTF-8 (or holds U+FFFD): convert the input, e.g. with"
+                         " iconv -f LATIN1 -t UTF-8")
 
 
 def check_query(k: int = 1, restrict: int | None = None, metric: str = "cosine", method: str = "add") -> None:

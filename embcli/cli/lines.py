@@ -8,6 +8,8 @@ from typing import Iterator
 
 # Queries answered together at most: bounds the latency of the first answers of a long stream.
 MAX_BATCH = 1024
+# A byte order mark starting the input (Windows editors write one): not part of the first query.
+BOM = "\ufeff"
 
 
 def stdin_lines() -> Iterator[list[tuple[int, str]]]:
@@ -28,6 +30,8 @@ def stdin_lines() -> Iterator[list[tuple[int, str]]]:
         # Not a real file (an in-memory stream): nothing can block, so read in fixed batches.
         batch: list[tuple[int, str]] = []
         for number, line in enumerate(sys.stdin, 1):
+            if number == 1:
+                line = line.removeprefix(BOM)
             batch.append((number, line[:keep].rstrip("\r\n")))
             if len(batch) >= MAX_BATCH:
                 yield batch
@@ -73,7 +77,8 @@ def stdin_lines() -> Iterator[list[tuple[int, str]]]:
         batch = []
         for raw in lines:
             number += 1
-            batch.append((number, raw[:keep_bytes].decode("utf-8", "replace")[:keep].rstrip("\r")))
+            text = raw[:keep_bytes].decode("utf-8", "replace")[:keep].rstrip("\r")
+            batch.append((number, text.removeprefix(BOM) if number == 1 else text))
             if len(batch) >= MAX_BATCH:
                 yield batch
                 batch = []
@@ -83,10 +88,13 @@ def stdin_lines() -> Iterator[list[tuple[int, str]]]:
 
 def bounded_lines(fh, keep: int) -> Iterator[str]:
     """The lines of a text file, each cut to ``keep`` characters (the rest of a line is read past)."""
+    first = True
     while True:
         line = fh.readline(keep)
         if not line:
             return
+        if first:
+            line, first = line.removeprefix(BOM), False
         if not line.endswith("\n"):
             while True:  # read past the rest of an over-long line
                 rest = fh.readline(keep)
