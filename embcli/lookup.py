@@ -117,8 +117,13 @@ def _term(model: ModelFolder, text: str, word: str, index: int | None) -> Term:
     ft = model.meta.get("fasttext")
     grams = model.ngrams if ft else None
     if grams is None:
+        # A case-sensitive model (imported vectors are matched exactly) may hold the word in another case.
+        other = next((w for w in dict.fromkeys((word.lower(), word.capitalize(), word.upper()))
+                      if w != word and model.index_of(w) is not None), None)
+        case = f" (it has {other!r}: its words are matched case for case)" if other else ""
         err = UnknownWordError(
-            f"unknown word {shown}: not among the {model.vocab_size} words of model {model.name!r}; {FASTTEXT_HINT}"
+            f"unknown word {shown}: not among the {model.vocab_size} words of model {model.name!r}{case};"
+            f" {FASTTEXT_HINT}"
         )
         err.hint = FASTTEXT_HINT  # the part a program answering many queries need say only once
         raise err

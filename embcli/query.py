@@ -256,7 +256,7 @@ def similarity(model: ModelFolder, pairs: Sequence[Sequence[str]]) -> list[Simil
                 raise UsageError(f"similarity takes 2 words, got {len(pair)}")
             res.terms = terms_of(found, directed=True)
             u, v = (t.unit() for t in res.terms)
-            res.score = float(np.dot(u, v))
+            res.score = min(1.0, max(-1.0, float(np.dot(u, v))))  # float32 rounding: not 1.0000001
         except EmbError as exc:
             res.error = exc
         results.append(res)

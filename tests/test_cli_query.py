@@ -170,6 +170,26 @@ def test_analogy_wrong_number_of_arguments_is_usage_error(runner, store_model):
     assert res.exit_code == 2 and "expected 3 words, got 2" in res.stderr
 
 
+def test_a_case_sensitive_model_names_the_word_in_its_case(runner, tmp_path):
+    """Imported vectors are matched exactly: an unknown word that the model holds in another case says so."""
+    vec = tmp_path / "cs.txt"
+    vec.write_text("3 2\nking 1 2\nParis 2 3\nUSA 5 6\n", encoding="utf-8")
+    assert run(runner, ["import", str(vec), "--name", "cs", "-q"]).exit_code == 0
+    for query, held in (("King", "king"), ("paris", "Paris"), ("usa", "USA")):
+        res = run(runner, ["neighbors", "-m", "cs", query])
+        assert res.exit_code == 1 and f"(it has {held!r}: its words are matched case for case)" in res.stderr
+    res = run(runner, ["neighbors", "-m", "cs", "zzz"])
+    assert res.exit_code == 1 and "it has" not in res.stderr
+    # A cosine is at most 1, where float32 rounding of a unit vector gives 1.0000001 for one word in five.
+    rng = np.random.default_rng(0)
+    rows = [f"w{i} " + " ".join(f"{x:.4f}" for x in rng.standard_normal(20)) for i in range(50)]
+    (tmp_path / "r.txt").write_text("50 20\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    assert run(runner, ["import", str(tmp_path / "r.txt"), "--name", "r", "-q"]).exit_code == 0
+    res = run(runner, ["similarity", "-m", "r", "-f", "jsonl"], input="".join(f"w{i} w{i}\n" for i in range(50)))
+    scores = [json.loads(line)["score"] for line in res.stdout.splitlines()]
+    assert res.exit_code == 0 and len(scores) == 50 and max(scores) == 1.0 and min(scores) > 0.9999
+
+
 def test_similarity_arguments_and_stdin(runner, store_model, w2v_dir):
     kv = gensim_keyed_vectors(w2v_dir)
     res = run(runner, ["similarity", "king", "god", "-f", "json"])
