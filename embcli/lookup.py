@@ -29,6 +29,8 @@ class Term:
     #: True when the model's tokenizer changed the query beyond its normal form (``"King,"`` looked
     #: up as ``king``): a program may say what was looked up.
     retokenized: bool = False
+    #: True when a morphological model (ko, ja, zh) has the query as written: it was not analysed.
+    written: bool = False
 
     @property
     def oov(self) -> bool:
@@ -65,7 +67,8 @@ def lookup_many(model: ModelFolder, texts: Sequence[str]) -> list[Term | EmbErro
     for t in texts:
         if not isinstance(t, str):
             raise UsageError(f"a query word must be a string, not {type(t).__name__} ({t!r:.60})")
-    words = [model.normalize(t) for t in texts]
+    written = _as_written(model, texts)
+    words = [w if w is not None else model.normalize(t) for t, w in zip(texts, written)]
     rows = model.index_many(words)
     # Misses go through the tokenizer; their tokens (and phrases) are looked up in one more pass.
     misses = [i for i, row in enumerate(rows) if row is None and words[i]]
@@ -86,10 +89,26 @@ def lookup_many(model: ModelFolder, texts: Sequence[str]) -> list[Term | EmbErro
                 raise _several_words(model, text, tokens, found["_".join(tokens)] is not None)
             term = _term(model, text, word, row)
             term.retokenized = retokenized
+            term.written = written[i] is not None
             out.append(term)
         except EmbError as exc:
             out.append(exc)
     return out
+
+
+def _as_written(model: ModelFolder, texts: Sequence[str]) -> list[str | None]:
+    """For a morphological model (ko, ja, zh), each query that is a vocabulary word as written (in
+    NFKC, case folded if the model folds case): such a word is looked up as it is, not analysed into
+    morphemes (the analyzer reads 는 alone as 늘 + ᆫ). None where it is not, and for other models."""
+    settings = model.tokenizer
+    if not settings.morphological:
+        return [None] * len(texts)
+    import unicodedata
+
+    plain = [unicodedata.normalize("NFKC", t).strip() for t in texts]
+    if settings.lowercase:
+        plain = [p.casefold() for p in plain]
+    return [p if p and row is not None else None for p, row in zip(plain, model.index_many(plain))]
 
 
 def _tokenizer(model: ModelFolder):

@@ -272,6 +272,13 @@ def test_train_ko_model_remembers_its_tokenizer_and_queries_use_it(emb_home, tmp
     assert "'영화는' is 2 tokens (영화 는): looked up '영화'" in result.stderr
     result = invoke(["similarity", "영화가", "영화를", "-m", "ko", "-f", "tsv"])
     assert result.exit_code == 0 and float(result.stdout.splitlines()[1].split("\t")[2]) == pytest.approx(1.0)
+    # A vocabulary word is looked up as written, not analysed: alone, kiwi reads the particle 는 as
+    # 늘 + ᆫ, and half a dozen of the 100 most frequent words likewise as another word.
+    assert "는" in words
+    result = invoke(["vector", "-m", "ko", "-f", "tsv"], input="".join(w + "\n" for w in words[:100] if w))
+    assert result.exit_code == 0, result.stderr
+    assert [r.split("\t")[:2] for r in result.stdout.splitlines()[1:]] == [[w, w] for w in words[:100] if w]
+    assert "tokens" not in result.stderr
     # Evaluation sets go through the analyzer too: 영화는 and 영화를 are both 영화.
     from embcli.evaluation import evaluate_pairs
     from embcli.folder import ModelFolder as Model

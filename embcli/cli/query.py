@@ -130,6 +130,8 @@ def _note_splits(model, terms) -> None:
     from embcli.cli.console import info
 
     for term in terms:
+        if getattr(term, "written", False):
+            continue  # a vocabulary word as written: not analysed
         word, tokens = query_tokens(term.text, settings)
         if len(tokens) > 1:
             info(f"emb: {term.text!r} is {len(tokens)} tokens ({' '.join(tokens)}): looked up {word!r}")
