@@ -104,6 +104,9 @@ def open_docs(model: ModelFolder, source: str, pooling: str | None = None) -> Do
         raise UsageError(f"unknown pooling {pooling!r}: use one of {', '.join(POOLINGS)}")
     if is_parquet(source):
         return _parquet_docs(model, source, pooling)
+    if source != "-" and Path(source).suffix.lower() in (".parquet", ".npy"):
+        raise UsageError(f"{source}: named {Path(source).suffix} but not a Parquet file: give the Parquet"
+                         " that emb embed -f parquet writes, or a text file of one document a line")
     return embed_docs(model, [source], pooling or "mean")
 
 

@@ -84,6 +84,26 @@ def test_embed_refuses_to_replace_a_file_without_force(store_model, tmp_path, we
     assert len(rows(out.read_text(encoding="utf-8"))) == 6
 
 
+def test_embed_takes_the_format_from_the_output_suffix(store_model, tmp_path, web_lines):
+    text = tmp_path / "in.txt"
+    text.write_text("\n".join(web_lines[:6]) + "\n", encoding="utf-8")
+    for name, head in (("d.parquet", b"PAR1"), ("v.npy", b"\x93NUMPY"), ("v.tsv", b"line\ttext")):
+        res = invoke(["embed", text, "-o", tmp_path / name, "-q"])
+        assert res.exit_code == 0, res.stderr
+        assert (tmp_path / name).read_bytes()[: len(head)] == head
+    assert_clean_error(invoke(["embed", text, "-o", tmp_path / "x.parquet", "-f", "tsv"]), 2,
+                       "is named .parquet but the format is tsv")
+    assert not (tmp_path / "x.parquet").exists()
+    # search reads the Parquet, and refuses a file named .parquet that is not one
+    res = invoke(["search", "the", "--docs", tmp_path / "d.parquet", "-k", "1", "-f", "tsv"])
+    assert res.exit_code == 0, res.stderr
+    (tmp_path / "fake.parquet").write_text("line\ttext\tvector\n", encoding="utf-8")
+    assert_clean_error(invoke(["search", "the", "--docs", tmp_path / "fake.parquet"]), 2, "not a Parquet file")
+    # the output is never one of the inputs
+    assert_clean_error(invoke(["embed", text, "-o", text, "--force"]), 2, "is also an input")
+    assert text.read_text(encoding="utf-8").splitlines()[0] == web_lines[0]
+
+
 def test_embed_refuses_non_utf8_input(store_model, tmp_path):
     path = tmp_path / "latin1.txt"
     path.write_bytes("first line\ncaf\xe9 au lait\n".encode("latin-1"))

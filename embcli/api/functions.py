@@ -286,7 +286,7 @@ def search(queries: str | Sequence[str], docs, model: str | Model | None = None,
     return opened.search(queries, docs, k=k, pooling=pooling)
 
 
-def embed_file(inputs, output, model: str | Model | None = None, pooling: str = "mean", format: str = "tsv",
+def embed_file(inputs, output, model: str | Model | None = None, pooling: str = "mean", format: str | None = None,
                empty: str = "zero", sif_sample: int = 100_000, force: bool = False):
     """Embed every line of text files into one vector file: ``Model.embed_file`` on ``model`` (a name,
     folder, file or ``Model``; None: the default model)."""

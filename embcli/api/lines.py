@@ -78,12 +78,29 @@ def _text_lines(inputs: Sequence[str | Path]):
     return text_lines(Corpus([str(i) for i in inputs]))
 
 
+# What ``-o FILE`` names when no format is given.
+_SUFFIX_FORMATS = {".tsv": "tsv", ".txt": "tsv", ".jsonl": "jsonl", ".json": "jsonl", ".npy": "npy", ".parquet": "parquet"}
+
+
+def _embed_format(path: Path | None, format: str | None) -> str:
+    """The format to write: ``format``, else the output's suffix, else TSV; a format that contradicts
+    a binary suffix (``-o v.parquet -f tsv``) is refused, since search would misread the file."""
+    by_suffix = _SUFFIX_FORMATS.get(path.suffix.lower()) if path is not None else None
+    if format is None:
+        return by_suffix or "tsv"
+    if by_suffix in ("npy", "parquet") and format != by_suffix:
+        raise UsageError(f"{path} is named .{by_suffix} but the format is {format}: drop --format or rename the file")
+    return format
+
+
 def embed_file(folder, inputs: str | Path | Sequence[str | Path], output: str | Path | BinaryIO,
-               pooling: str = "mean", format: str = "tsv", empty: str = "zero",
+               pooling: str = "mean", format: str | None = None, empty: str = "zero",
                sif_sample: int = 100_000, force: bool = False) -> EmbedSummary:
     """Embed the lines of text files (``-``: stdin) into one vector file (``Model.embed_file``)."""
     from embcli.vector_writers import FORMATS, VectorWriter
 
+    path = None if hasattr(output, "write") or str(output) == "-" else Path(output)
+    format = _embed_format(path, format)
     if format not in FORMATS:
         raise UsageError(f"unknown output format {format!r}: use one of {', '.join(FORMATS)}")
     if empty not in EMPTY_POLICIES:
@@ -91,6 +108,10 @@ def embed_file(folder, inputs: str | Path | Sequence[str | Path], output: str | 
     sources = [inputs] if isinstance(inputs, (str, Path)) else list(inputs)
     if not sources:
         raise UsageError("no input to embed: give text files or - for stdin")
+    if path is not None and path.exists():
+        for source in sources:
+            if str(source) != "-" and Path(source).exists() and os.path.samefile(source, path):
+                raise UsageError(f"{path} is also an input: write the vectors to another file")
     meta = {"model": folder.name, "model_path": os.path.realpath(folder.path), "dim": folder.dim, "pooling": pooling}
     counts = {"lines": 0, "empty": 0, "written": 0}
 

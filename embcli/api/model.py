@@ -312,12 +312,12 @@ class Model(Shrinking):
         return embed_blocks(self._folder, lines, pooling, sif_sample, batch, reuse)
 
     def embed_file(self, inputs: str | Path | Sequence[str | Path], output: str | Path | BinaryIO,
-                   pooling: str = "mean", format: str = "tsv", empty: str = "zero",
+                   pooling: str = "mean", format: str | None = None, empty: str = "zero",
                    sif_sample: int = 100_000, force: bool = False) -> EmbedSummary:
         """Embed every line of text files (``-``: stdin; compressed files as they are) into one vector
         file, as ``emb embed`` does: ``format`` tsv or jsonl (line, text, vector), npy (the matrix) or
         parquet (line, text, vector; the model, pooling and SIF component in its metadata, for
-        ``search``). ``output`` is a path (an existing file is refused unless ``force``, then replaced
+        ``search``); None takes it from the output's suffix (TSV for others and for streams). ``output`` is a path (an existing file is refused unless ``force``, then replaced
         atomically) or a binary stream. Lines without a
         known word get a zero vector (``empty="zero"``) or are left out (``"drop"``); the returned
         ``EmbedSummary`` counts them. Input that is not UTF-8 raises ``CorpusError``."""

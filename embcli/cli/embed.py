@@ -46,9 +46,9 @@ def embed_cmd(
     model: ModelOpt = None,
     pooling: Annotated[Pooling, typer.Option("--pooling", "-p", help=POOLING_HELP)] = Pooling.mean,
     fmt: Annotated[
-        VectorFormat,
-        typer.Option("--format", "-f", help="tsv and jsonl: line, text, vector; npy: the matrix; parquet: line, text, vector."),
-    ] = VectorFormat.tsv,
+        Optional[VectorFormat],
+        typer.Option("--format", "-f", help="tsv and jsonl: line, text, vector; npy: the matrix; parquet: line, text, vector [default: from -o's suffix, else tsv]."),
+    ] = None,
     output: Annotated[Optional[str], typer.Option("--output", "-o", help="Output file [default: stdout].")] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace the output file if it exists.")] = False,
     empty: Annotated[
@@ -62,10 +62,10 @@ def embed_cmd(
     from embcli.api import load
 
     m = load(model)
-    if output is None and fmt.value in ("npy", "parquet") and sys.stdout.isatty():
+    if output is None and fmt is not None and fmt.value in ("npy", "parquet") and sys.stdout.isatty():
         raise typer.BadParameter(f"{fmt.value} is binary: write it to a file with -o FILE", param_hint="--format")
     target = sys.stdout.buffer if output is None or output == "-" else output
-    done = m.embed_file(inputs or ["-"], target, pooling=pooling.value, format=fmt.value, empty=empty.value,
+    done = m.embed_file(inputs or ["-"], target, pooling=pooling.value, format=fmt and fmt.value, empty=empty.value,
                         sif_sample=sif_sample, force=force)
     if done.empty:
         what = "left out" if empty is Empty.drop else "zero vectors"
