@@ -62,6 +62,16 @@ def test_similar_words_that_look_like_options(store_model, kv):
     assert [r[2] for r in tsv(res.stdout)[1:]] == [w for w, _ in want]
 
 
+def test_similar_and_doesnt_match_say_what_a_word_was_looked_up_as(store_model):
+    """'KING,' is the vocabulary word king, not an out-of-vocabulary one, and stderr says so."""
+    res = run(["similar", "KING,", "-Man", "-k", "1", "-f", "jsonl"])
+    assert res.exit_code == 0, res.stderr
+    assert json.loads(res.stdout)["oov"] is False
+    assert res.stderr == "emb: 'KING,' looked up as 'king'\n"
+    res = run(["doesnt-match", "KING,", "father", "water", "-f", "tsv"])
+    assert res.exit_code == 0 and res.stderr == "emb: 'KING,' looked up as 'king'\n"
+
+
 def test_similar_from_stdin_one_query_a_line(store_model, kv):
     res = run(["similar", "-k", "2", "-f", "jsonl"], input="king -man +woman\nfather -man\n\nqqqzzz +king\n")
     assert res.exit_code == 1

@@ -137,6 +137,15 @@ def _note_splits(model, terms) -> None:
             info(f"emb: {term.text!r} is {len(tokens)} tokens ({' '.join(tokens)}): looked up {word!r}")
 
 
+def _terms_of(m, number: int | None, words, errors: _Errors) -> list:
+    """The terms a query's words were looked up as (all found: the query was answered), each change
+    the tokenizer made said on stderr as the other commands say it."""
+    terms = [r.term for r in m.query_vectors(list(words)) if r.term is not None]
+    errors.looked_up(number, terms)
+    _note_splits(m, terms)
+    return terms
+
+
 def _open(model: Optional[str]):
     from embcli.api import load
 
@@ -398,7 +407,8 @@ def similar_cmd(
             except EmbError as exc:
                 errors.report(number, exc)
                 continue
-            oov = any(word not in m for word in positive + negative)  # FastText built a vector for it
+            terms = _terms_of(m, number, positive + negative, errors)
+            oov = any(t.oov for t in terms)  # FastText built a vector for one
             for hit in hits:
                 out.row({"query": query, "rank": hit.rank, "word": hit.word, "score": hit.score, "oov": oov})
             out.flush_block(flush=False)
@@ -432,6 +442,7 @@ def doesnt_match_cmd(
             except EmbError as exc:
                 errors.report(number, exc)
                 continue
+            _terms_of(m, number, group, errors)
             out.row({"query": " ".join(group), "word": word, "score": score})
             out.flush_block(flush=False)
         out.flush()
