@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from embcli.errors import UsageError
+from embcli.errors import UsageError, check_seed
 from embcli.extras import require
 from embcli.folder import ModelFolder
 
@@ -72,6 +72,7 @@ def kmeans(units: np.ndarray, k: int, seed: int = 0) -> tuple[np.ndarray, np.nda
 
 def cluster_model(model: ModelFolder, k: int = 100, top: int | None = 10_000, seed: int = 0) -> Clusters:
     """k-means of the unit vectors of the ``top`` most frequent words of ``model``."""
+    check_seed(seed)
     if top is not None and top < 1:
         raise UsageError(f"--top must be at least 1 (got {top})")
     n = model.vocab_size if top is None else min(top, model.vocab_size)

@@ -109,6 +109,13 @@ def check_whole(name: str, value, optional: bool = True) -> None:
         raise UsageError(f"{name} {value!r}: give a whole number")
 
 
+def check_seed(seed) -> None:
+    """``--seed``: a whole number from 0 to 2**32 - 1 (what numpy's and scikit-learn's generators take)."""
+    check_whole("--seed", seed, optional=False)
+    if not 0 <= seed < 2**32:
+        raise UsageError(f"--seed {seed} is out of range: use a number from 0 to {2**32 - 1}")
+
+
 def caused_by_interrupt(exc: BaseException) -> bool:
     """Whether ``exc`` is, or was raised while handling, a KeyboardInterrupt (Ctrl-C).
 

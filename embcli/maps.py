@@ -18,7 +18,7 @@ from typing import Sequence
 import numpy as np
 
 from embcli.clusters import kmeans, unit_rows
-from embcli.errors import UnknownWordError, UsageError
+from embcli.errors import UnknownWordError, UsageError, check_seed
 from embcli.extras import require
 from embcli.folder import ModelFolder
 from embcli.lookup import lookup_many
@@ -239,6 +239,7 @@ def _umap(units: np.ndarray, seed: int) -> np.ndarray:
 
 def project(units: np.ndarray, method: str = "pca", seed: int = 0) -> np.ndarray:
     """[n, 2] coordinates of the rows of ``units`` by PCA, t-SNE or UMAP."""
+    check_seed(seed)
     if method not in METHODS:
         raise UsageError(f"unknown method {method!r}: use one of {', '.join(METHODS)}")
     n = len(units)
@@ -417,6 +418,7 @@ def build_map(models: Sequence[ModelFolder], words: Sequence[str] | None = None,
     """
     if not 1 <= len(models) <= 2:
         raise UsageError(f"a map shows one or two models, got {len(models)}")
+    check_seed(seed)
     if method not in METHODS:
         raise UsageError(f"unknown method {method!r}: use one of {', '.join(METHODS)}")
     first = models[0]

@@ -68,6 +68,17 @@ def test_an_existing_file_is_refused_before_any_work_and_replaced_with_force(tmp
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+@pytest.mark.parametrize("seed", ["-1", "4294967296"])
+def test_a_seed_out_of_range_is_one_line(tmp_path, en, seed):
+    for args in (["cluster", "-k", "3", "--top", "50"], ["plot", "--top", "30", "-o", str(tmp_path / "m.png")],
+                 ["plot", "--top", "30", "--color-by-cluster", "-o", str(tmp_path / "m.png")]):
+        result = run(*args, "--seed", seed)
+        assert result.exit_code == 2, result.stderr
+        assert result.stderr.strip().splitlines() == [
+            f"emb: error: --seed {seed} is out of range: use a number from 0 to 4294967295"]
+    assert not (tmp_path / "m.png").exists()
+
+
 def test_plot_bad_input(tmp_path, en):
     cases = [
         (["plot", "unicorn", "dragon", "-o", str(tmp_path / "a.png")], 1, "none of the words is in model 'en'"),

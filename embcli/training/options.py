@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from embcli.errors import UsageError, check_whole
+from embcli.errors import UsageError, check_seed, check_whole
 from embcli.names import ALGORITHMS, ARCHS, LOSSES  # noqa: F401  (defined without numpy, for the CLI)
 
 # on_progress(stage, done, total, info): stage is "tokenize" (bytes) or "train" (epochs).
@@ -120,8 +120,7 @@ class TrainOptions:
                 raise UsageError(f"--{name.replace('_', '-')} must be at least {low}")
         if out.negative < 0 or (out.loss == "ns" and out.negative < 1):
             raise UsageError("--negative must be at least 1 with --loss ns")
-        if not 0 <= out.seed < 2**32:
-            raise UsageError(f"--seed {out.seed} is out of range: use a number from 0 to {2**32 - 1}")
+        check_seed(out.seed)
         if out.max_vocab is not None and out.max_vocab < 1:
             raise UsageError("--max-vocab must be at least 1")
         if not 0 <= out.sample < 1:
