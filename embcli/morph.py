@@ -73,6 +73,8 @@ def check_installed(language: str) -> None:
     require(module, extra)
     if language == "ja":
         require("unidic_lite", extra)
+    if language == "ko":
+        require("kiwipiepy_model", extra)  # kiwi's model package: without it Kiwi() cannot load
 
 
 def describe(language: str) -> dict:
@@ -169,6 +171,7 @@ def _clean(form: str) -> str:
 def _kiwi():
     """One Kiwi per process (loading its model takes about a second); forked workers share its pages."""
     kiwipiepy = require("kiwipiepy", "ko")
+    require("kiwipiepy_model", "ko")
     # No threads of its own (num_workers=0; kiwi warns that 0 meant "all cores" before its 0.21):
     # the tokenizing pass parallelises with processes.
     with warnings.catch_warnings():

@@ -179,7 +179,8 @@ def test_pos_options_need_a_morphological_tokenizer():
     assert_clean_error(result, 2, "need a morphological tokenizer")
 
 
-@pytest.mark.parametrize("lang, module, extra", [("ko", "kiwipiepy", "ko"), ("ja", "fugashi", "ja"), ("zh", "jieba", "zh")])
+@pytest.mark.parametrize("lang, module, extra", [("ko", "kiwipiepy", "ko"), ("ko", "kiwipiepy_model", "ko"),
+                                                ("ja", "fugashi", "ja"), ("ja", "unidic_lite", "ja"), ("zh", "jieba", "zh")])
 def test_missing_extra_is_one_line_naming_the_install(monkeypatch, emb_home, tmp_path, lang, module, extra):
     monkeypatch.setitem(sys.modules, module, None)  # as if not installed
     with pytest.raises(MissingExtraError, match=rf"pip install 'embcli\[{extra}\]'"):
