@@ -31,17 +31,21 @@ def store_root() -> Path:
 
 
 def check_name(name: str) -> str:
-    """Return ``name`` if it can name a model folder; refuse separators, ``..`` and hidden names."""
+    """Return ``name`` if it can name a model folder; refuse separators, ``..``, hidden names, tabs,
+    line breaks and other characters that do not print, and names over 200 bytes."""
+    if len(name.encode("utf-8")) > 200:
+        raise UsageError(f"invalid model name {name[:40]!r}...: a name is at most 200 bytes of UTF-8 (a shorter --name)")
     if (
         not name
         or name in (".", "..")
         or name.startswith(".")
         or any(c in name for c in "/\\\x00")
-        or len(name.encode("utf-8")) > 200
         or name != name.strip()
+        or not name.isprintable()
     ):
         raise UsageError(
-            f"invalid model name {name!r}: use letters, digits, '-', '_' or '.', without '/' or a leading '.'"
+            f"invalid model name {name!r}: use letters, digits, '-', '_' or '.', without '/', a leading '.',"
+            " spaces at the ends or characters that do not print (tabs, line breaks)"
         )
     return name
 

@@ -97,10 +97,13 @@ def test_good_names(name):
     assert check_name(name) == name
 
 
-@pytest.mark.parametrize("name", ["", ".", "..", "a/b", "../x", "a\\b", ".hidden", " x", "x\x00", "a" * 201])
+@pytest.mark.parametrize("name", ["", ".", "..", "a/b", "../x", "a\\b", ".hidden", " x", "x\x00", "a" * 201,
+                                  "a\tb", "a\nb", "a\x1bb", "영" * 67])
 def test_bad_names(name):
-    with pytest.raises(UsageError, match="invalid model name"):
+    with pytest.raises(UsageError, match="invalid model name") as err:
         check_name(name)
+    if len(name.encode("utf-8")) > 200:
+        assert "at most 200 bytes" in str(err.value)
 
 
 def test_atomic_dir_success_and_failure(tmp_path):
