@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-from embcli.errors import EmbError, ModelError, UsageError, storage_error
+from embcli.errors import EmbError, ModelError, StorageError, UsageError, storage_error
 from embcli.folder.atomic import apply_umask, atomic_dir, clean_stale
 from embcli.folder.layout import REQUIRED_FILES, VECTORS, is_model_folder, read_meta, validate_meta
 from embcli.folder.storage import required_files
@@ -82,9 +82,20 @@ class ModelStore:
         self.models_dir = self.root / "models"
 
     def path(self, name: str) -> Path:
+        self._check_folders()
         return self.models_dir / check_name(name)
 
+    def _check_folders(self) -> None:
+        """Refuse a store whose root or ``models`` folder is a file (``EMB_HOME`` set to a file, say)."""
+        for folder in (self.root, self.models_dir):
+            if folder.exists() and not folder.is_dir():
+                raise StorageError(
+                    f"{folder} is a file, where the model store keeps its folders: point EMB_HOME at a folder"
+                    " (or move the file away)"
+                )
+
     def names(self) -> list[str]:
+        self._check_folders()
         if not self.models_dir.is_dir():
             return []
         return sorted(
@@ -97,6 +108,7 @@ class ModelStore:
     @contextmanager
     def lock(self) -> Iterator[None]:
         """Hold the store's lock (``.lock`` at the root): changes of names and the default, one at a time."""
+        self._check_folders()
         try:
             import fcntl
         except ImportError:  # no flock on this system: renames alone keep each change whole

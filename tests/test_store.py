@@ -207,3 +207,19 @@ def test_compiled_ngram_hashes_equal_gensims():
         expected = [ft_ngram_hashes(w, minn, maxn, buckets) for w in words]
         assert lengths.tolist() == [len(e) for e in expected]
         assert ids.tolist() == [h for e in expected for h in e]
+
+
+@pytest.mark.parametrize("where", ["root", "models"])
+def test_a_store_folder_that_is_a_file_is_one_line(tmp_path, monkeypatch, where, small_corpus):
+    from conftest import assert_clean_error, invoke
+
+    home = tmp_path / "home"
+    if where == "root":
+        home.write_text("not a folder\n")
+    else:
+        home.mkdir()
+        (home / "models").write_text("not a folder\n")
+    monkeypatch.setenv("EMB_HOME", str(home))
+    for args in (["train", str(small_corpus), "--epochs", "1", "--dim", "8"], ["models", "list"]):
+        assert_clean_error(invoke(args), 1, "is a file, where the model store keeps its folders", "EMB_HOME")
+    assert (home if where == "root" else home / "models").read_text() == "not a folder\n"
