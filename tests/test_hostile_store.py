@@ -139,7 +139,22 @@ def test_folder_export_and_train_output_refuse_what_is_not_a_model_folder(model,
     result = invoke(["train", web_file, "--output", tmp_path / "file.txt", "--force", "--dim", "8", "--epochs", "1"])
     assert_clean_error(result, 1, "is a file, not a model folder")
     assert (tmp_path / "file.txt").read_text() == "precious\n"
+    # Someone's folder is refused with or without --force, and the message does not suggest it.
+    for force in ([], ["--force"]):
+        result = invoke(["train", web_file, "--output", tmp_path / "thesis", *force, "--dim", "8", "--epochs", "1"])
+        assert_clean_error(result, 1, "emb replaces only model folders")
+        assert "--force" not in result.stderr
     assert _dot_files(tmp_path) == []
+
+
+def test_output_to_the_current_folder_is_refused_before_training(tmp_path, web_file, monkeypatch):
+    here = tmp_path / "work"
+    here.mkdir()
+    monkeypatch.chdir(here)
+    for output in (".", "", ".."):
+        result = invoke(["train", web_file, "--output", output, "--dim", "8", "--epochs", "1"])
+        assert_clean_error(result, 1, "is the current folder (or holds it)")
+    assert list(here.iterdir()) == []
 
 
 def test_folder_export_replaces_a_model_folder_with_force(model, tmp_path):

@@ -175,6 +175,14 @@ def check_folder_target(target: Path, force: bool) -> Path:
         return target
     if kind != "a folder":
         raise ModelError(f"{target} is {kind}, not a model folder: emb does not replace it; choose another path")
+    here = Path.cwd().resolve()
+    if target.resolve() in (here, *here.parents):
+        raise ModelError(f"{target or '.'} is the current folder (or holds it): give the name of a new folder to write")
+    if os.listdir(target) and not is_emb_folder(target):
+        raise ModelError(
+            f"{target} is a folder that is not an emb model: emb replaces only model folders;"
+            " choose another path, or empty it first"
+        )
     if not force and os.listdir(target):
         raise ModelError(f"{target} exists: pass --force to replace it, or choose another name")
     if not is_emb_folder(target):
