@@ -65,6 +65,14 @@ def test_vocabulary_emptied_by_min_count(emb_home, small_corpus):
     store_untouched(emb_home)
 
 
+@pytest.mark.parametrize("algo", ["word2vec", "fasttext"])
+def test_hierarchical_softmax_with_one_word_is_one_line(emb_home, small_corpus, algo):
+    result = invoke(["train", small_corpus, "--algo", algo, "--loss", "hs", "--max-vocab", "1", "--dim", "8",
+                     "--epochs", "1", "--threads", "1", "--buckets", "1000"])
+    assert_clean_error(result, 1, "hierarchical softmax needs at least 2 words", "--loss ns")
+    assert not (emb_home / "models").exists() or not any((emb_home / "models").iterdir())
+
+
 def test_binary_file_refused_as_not_text(emb_home, tmp_path):
     rng = random.Random(1)
     path = tmp_path / "photo.jpg"

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from embcli.errors import ENDING, raise_if_interrupted
+from embcli.errors import ENDING, TrainingError, raise_if_interrupted
 from embcli.training.common import Trained
 from embcli.training.options import ProgressFn, TrainOptions
 from embcli.training.prepare import Prepared
@@ -64,6 +64,13 @@ def train_gensim(
         kwargs.update(min_n=opts.minn, max_n=opts.maxn, bucket=opts.buckets)
     model = _model_class(opts.algo)(**kwargs)
     model.build_vocab_from_freq(prepared.counts, corpus_count=prepared.sentences)
+    if opts.loss == "hs" and len(model.wv.index_to_key) < 2:
+        # gensim's Huffman tree needs two leaves; with one word it fails deep inside.
+        raise TrainingError(
+            f"hierarchical softmax needs at least 2 words, and {len(model.wv.index_to_key)} reach --min-count"
+            f" {opts.min_count}{'' if opts.max_vocab is None else f' (--max-vocab {opts.max_vocab})'}:"
+            " lower --min-count, raise --max-vocab, or use --loss ns"
+        )
     total_words = prepared.stats.tokens
     started = time.perf_counter()
     done_words = [0]
