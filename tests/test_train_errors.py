@@ -73,6 +73,14 @@ def test_hierarchical_softmax_with_one_word_is_one_line(emb_home, small_corpus, 
     assert not (emb_home / "models").exists() or not any((emb_home / "models").iterdir())
 
 
+def test_a_diverging_training_names_the_learning_rate(emb_home, small_corpus):
+    result = invoke(["train", small_corpus, "--algo", "fasttext", "--lr", "900", "--dim", "8", "--epochs", "1",
+                     "--threads", "1", "--buckets", "1000"])
+    assert_clean_error(result, 1, "training diverged", "lower --lr (now 900)")
+    assert ".tmp-" not in result.stderr
+    assert not (emb_home / "models").exists() or not any((emb_home / "models").iterdir())
+
+
 def test_binary_file_refused_as_not_text(emb_home, tmp_path):
     rng = random.Random(1)
     path = tmp_path / "photo.jpg"

@@ -59,6 +59,7 @@ def _train_into(
     finally:
         corpus_path.unlink(missing_ok=True)
         shutil.rmtree(work, ignore_errors=True)
+    check_finite(trained, options)
     state = None
     if keep_state and trained.state:
         state = trained.state
@@ -78,6 +79,17 @@ def _train_into(
     if start is not None:
         result.warnings.extend(start.notes)
     return result
+
+
+def check_finite(trained, options: TrainOptions) -> None:
+    """A training that diverged (too high a learning rate) is named as such, with the fix, before the
+    folder writer finds its first NaN."""
+    import numpy as np
+
+    for lo in range(0, len(trained.vectors), 1 << 16):
+        if not np.isfinite(trained.vectors[lo : lo + (1 << 16)]).all():
+            raise TrainingError(f"training diverged (the vectors hold NaN or infinite values): lower --lr"
+                                f" (now {options.lr:g})")
 
 
 def finish_model(folder: Path, trainer, options: TrainOptions, tokenizer: TokenizerSettings, stats, trained,
