@@ -28,7 +28,9 @@ def resolve(spec: str | None = None, store: ModelStore | None = None) -> Path:
         return cached_model_dir(candidate, store)
     if os.sep in spec and not candidate.exists():
         raise ModelError(f"{spec}: no such file or folder: pass a model name, a model folder or a vector file")
-    if os.sep in spec or candidate.exists() and is_model_folder(candidate):
+    # A bare name is the store's model when there is one, as for a file of that name: ./NAME for the
+    # folder here.
+    if os.sep in spec or candidate.exists() and is_model_folder(candidate) and not store.has(spec):
         if not is_model_folder(candidate):
             raise ModelError(f"{spec}: not a model folder (no meta.json): pass a model name or folder")
         return candidate

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -223,3 +224,18 @@ def test_a_store_folder_that_is_a_file_is_one_line(tmp_path, monkeypatch, where,
     for args in (["train", str(small_corpus), "--epochs", "1", "--dim", "8"], ["models", "list"]):
         assert_clean_error(invoke(args), 1, "is a file, where the model store keeps its folders", "EMB_HOME")
     assert (home if where == "root" else home / "models").read_text() == "not a folder\n"
+
+
+def test_a_bare_name_is_the_store_model_before_a_folder_here(tmp_path, monkeypatch):
+    """As for a file of the same name: `-m w` is the store's w; ./w is the folder here."""
+    store = ModelStore(tmp_path / "home")
+    with store.writer("w") as tmp:
+        _write(tmp)
+    here = tmp_path / "here"
+    (here / "w").mkdir(parents=True)
+    _write(here / "w")
+    monkeypatch.chdir(here)
+    assert resolve("w", store) == store.path("w")
+    assert resolve(f".{os.sep}w", store) == Path(f".{os.sep}w")
+    store.remove("w")
+    assert resolve("w", store) == Path("w")  # no store model of that name: the folder here
