@@ -23,7 +23,7 @@ from typing import Iterator
 from embcli.corpus import Corpus, CorpusStats
 from embcli.errors import ENDING, CorpusError, EmbError, TrainingError
 from embcli.tokenize import MAX_SENTENCE_TOKENS, TokenizerSettings, block_tokenizer, chunks, make_tokenizer
-from embcli.training.options import ProgressFn
+from embcli.training.options import ProgressFn, available_cores
 
 # A block handed to a worker: this many lines or characters, whichever comes first.
 BLOCK_LINES = 2048
@@ -243,6 +243,9 @@ def map_blocks(
     work = _JOBS[job]
     if counts is None:
         counts = Counter()
+    # More tokenizing processes than cores only take turns (and each costs a process, its pipes and
+    # for ko its share of the analyzer): at most one a core; the output is the same.
+    workers = min(workers, available_cores())
     if workers <= 1:
         tokenize = make_tokenizer(settings)
         for block in _blocks(corpus.lines(on_progress)):
