@@ -206,6 +206,9 @@ class ModelStore:
         """The folder of the model called ``name``; an error listing the models when there is none."""
         check_name(name)
         if not self.exists(name):
+            if self.path(name).is_dir():
+                raise ModelError(f"model {name!r} is damaged (its meta.json is missing): remove it with"
+                                 f" `emb models rm {name}`, or train or import it again")
             raise ModelError(self._unknown(name))
         return self.path(name)
 

@@ -239,3 +239,14 @@ def test_a_bare_name_is_the_store_model_before_a_folder_here(tmp_path, monkeypat
     assert resolve(f".{os.sep}w", store) == Path(f".{os.sep}w")
     store.remove("w")
     assert resolve("w", store) == Path("w")  # no store model of that name: the folder here
+
+
+def test_a_model_folder_without_meta_is_named_damaged_not_unknown(tmp_path):
+    store = ModelStore(tmp_path / "home")
+    with store.writer("x") as tmp:
+        _write(tmp)
+    (store.path("x") / "meta.json").unlink()
+    with pytest.raises(ModelError, match=r"model 'x' is damaged \(its meta.json is missing\): remove it with"):
+        resolve("x", store)
+    with pytest.raises(ModelError, match="no model named 'y'"):
+        resolve("y", store)
