@@ -113,6 +113,8 @@ def test_invalid_numbers_and_choices_are_usage_errors(emb_home, small_corpus, op
         (["--lr", "0"], "--lr must be greater than 0"),
         (["--negative", "0"], "--negative must be at least 1 with --loss ns"),
         (["--algo", "fasttext", "--minn", "5", "--maxn", "3"], "minn <= maxn"),
+        (["--algo", "glove", "--arch", "cbow"], "--arch cbow is for word2vec and fasttext"),
+        (["--algo", "glove", "--loss", "hs"], "--loss hs is for word2vec and fasttext"),
     ],
 )
 def test_inconsistent_options_are_usage_errors(emb_home, small_corpus, args, message):

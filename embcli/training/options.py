@@ -96,6 +96,9 @@ class TrainOptions:
         out = TrainOptions(**asdict(self))
         fasttext = self.algo == "fasttext"
         glove = self.algo == "glove"
+        if glove and (self.arch != "skipgram" or self.loss != "ns"):
+            flag = f"--arch {self.arch}" if self.arch != "skipgram" else f"--loss {self.loss}"
+            raise UsageError(f"{flag} is for word2vec and fasttext: GloVe fits co-occurrence counts; leave it out")
         if out.window is None:
             out.window = 10 if self.algo == "glove" else 5
         if out.epochs is None:
