@@ -206,11 +206,19 @@ def figure(wmap: WordMap, notes: list[str] | None = None):
 
 
 def _save_matplotlib(wmap: WordMap, tmp: str, kind: str, notes: list[str]) -> None:
-    fig = figure(wmap, notes)
-    with warnings.catch_warnings():
-        # Missing glyphs are reported once, in the notes, not as a warning per character.
-        warnings.filterwarnings("ignore", message=r"Glyph \d+ .*missing from font")
-        fig.savefig(tmp, format=kind, dpi=DPI)
+    # matplotlib logs "findfont: Failed to find font weight bold for NanumGothic" (a title in bold,
+    # drawn in the regular weight): a library prints nothing, so its font log is quiet meanwhile.
+    log = logging.getLogger("matplotlib.font_manager")
+    level = log.level
+    log.setLevel(logging.ERROR)
+    try:
+        fig = figure(wmap, notes)
+        with warnings.catch_warnings():
+            # Missing glyphs are reported once, in the notes, not as a warning per character.
+            warnings.filterwarnings("ignore", message=r"Glyph \d+ .*missing from font")
+            fig.savefig(tmp, format=kind, dpi=DPI)
+    finally:
+        log.setLevel(level)
 
 
 # ------------------------------------------------------------------------------------------ plotly

@@ -81,6 +81,21 @@ def test_a_diverging_training_names_the_learning_rate(emb_home, small_corpus):
     assert not (emb_home / "models").exists() or not any((emb_home / "models").iterdir())
 
 
+def test_output_to_stdout_is_refused(emb_home, small_corpus, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = invoke(["train", small_corpus, *TINY, "--output", "-"])
+    assert_clean_error(result, 2, "a model is a folder, not a stream")
+    assert not (tmp_path / "-").exists()
+
+
+def test_init_that_shares_no_word_says_so(emb_home, small_corpus, tmp_path):
+    far = tmp_path / "far.txt"
+    far.write_text("2 4\nzzqa 1 2 3 4\nzzqb 2 3 4 5\n", encoding="utf-8")
+    result = invoke(["train", small_corpus, *TINY, "--init", far, "--dim", "4", "--name", "m"])
+    assert result.exit_code == 0, result.stderr
+    assert f"emb: warning: none of the corpus's words is in --init {far}" in result.stderr
+
+
 def test_binary_file_refused_as_not_text(emb_home, tmp_path):
     rng = random.Random(1)
     path = tmp_path / "photo.jpg"

@@ -107,6 +107,8 @@ def train(
     inputs = [str(corpus)] if isinstance(corpus, (str, Path)) else [str(c) for c in corpus]
     if name is not None and output is not None:
         raise UsageError("give --name or --output, not both")
+    if output is not None and str(output) in ("-", ""):
+        raise UsageError(f"--output {str(output)!r}: a model is a folder, not a stream: give the name of a folder")
     if continue_from is not None and init is not None:
         raise UsageError("give --continue or --init, not both")
     if new_weight is not None and continue_from is None:

@@ -20,7 +20,7 @@ NameArg = Annotated[
 def list_cmd(fmt: FormatOpt = OutputFormat.auto) -> None:
     """List the models: name, algorithm, dim, vocabulary, vector storage, size, created, default.
 
-    A damaged model is listed with the algorithm ``damaged`` and a warning saying what is wrong.
+    A damaged model is listed with the algorithm "damaged" and a warning saying what is wrong.
     """
     from embcli.api import models as list_models
     from embcli.cli.output import Renderer

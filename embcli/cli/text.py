@@ -116,6 +116,23 @@ def vocab_cmd(
 Scoring = Enum("Scoring", {name: name for name in ("default", "npmi")}, type=str)
 Connectors = Enum("Connectors", {name: name for name in ("none", "english")}, type=str)
 
+TOKENIZE_EXAMPLES = """\
+Examples:
+
+\b
+  emb tokenize notes.txt.gz | head                     one tokenized line per input line
+  echo "Don't stop-the-music!" | emb tokenize -         don't stop-the-music
+  echo "인생 최고의 영화" | emb tokenize - --tokenizer ko   (pip install 'embcli[ko]')
+"""
+
+VOCAB_EXAMPLES = """\
+Examples:
+
+\b
+  emb vocab sample_data/web.txt.xz --top 20            word<TAB>count, most frequent first
+  emb vocab corpus/ --min-count 5 -f json > vocab.json
+"""
+
 PHRASES_EXAMPLES = """\
 Examples:
 
@@ -177,6 +194,6 @@ def phrases_cmd(
 
 
 def register(app: typer.Typer) -> None:
-    app.command("tokenize")(tokenize_cmd)
-    app.command("vocab")(vocab_cmd)
+    app.command("tokenize", epilog=TOKENIZE_EXAMPLES)(tokenize_cmd)
+    app.command("vocab", epilog=VOCAB_EXAMPLES)(vocab_cmd)
     app.command("phrases", epilog=PHRASES_EXAMPLES)(phrases_cmd)

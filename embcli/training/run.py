@@ -78,6 +78,9 @@ def _train_into(
                           state=state, phrases=phrases)
     if start is not None:
         result.warnings.extend(start.notes)
+        if start.pretrained and start.source is not None and not (start.source >= 0).any():
+            result.warnings.append(f"none of the corpus's words is in --init {start.model}: every vector started"
+                                   " fresh, as without --init")
     return result
 
 
