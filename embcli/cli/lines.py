@@ -101,3 +101,21 @@ def bounded_lines(fh, keep: int) -> Iterator[str]:
                 if not rest or rest.endswith("\n"):
                     break
         yield line.rstrip("\r\n")
+
+
+def vector_lines(source: str) -> Iterator[list[tuple[int, str]]]:
+    """Batches of (line number, text) of query vectors: stdin (``-``) or a file read whole, each
+    line cut as ``stdin_lines`` cuts them."""
+    if source == "-":
+        yield from stdin_lines()
+        return
+    from embcli.api import MAX_QUERY_LINE
+    from embcli.errors import EmbError
+
+    try:
+        with open(source, encoding="utf-8") as fh:
+            lines = list(enumerate(bounded_lines(fh, MAX_QUERY_LINE + 1), 1))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise EmbError(f"{source}: cannot read vectors ({exc})") from None
+    for at in range(0, len(lines), MAX_BATCH):
+        yield lines[at : at + MAX_BATCH]

@@ -18,7 +18,7 @@ from typing import Annotated, Iterator, Optional
 import typer
 from typer.core import TyperCommand
 
-from embcli.cli.lines import MAX_BATCH, bounded_lines, stdin_lines
+from embcli.cli.lines import stdin_lines, vector_lines
 from embcli.cli.options import AnalogyMethod as Method
 from embcli.cli.options import FormatOpt, ModelOpt, OutputFormat
 from embcli.names import METRICS
@@ -196,30 +196,13 @@ def neighbors_cmd(
     errors.exit()
 
 
-def _vector_lines(source: str) -> Iterator[list[tuple[int, str]]]:
-    if source == "-":
-        yield from stdin_lines()
-        return
-    from embcli.errors import EmbError
-
-    from embcli.api import MAX_QUERY_LINE
-
-    try:
-        with open(source, encoding="utf-8") as fh:
-            lines = list(enumerate(bounded_lines(fh, MAX_QUERY_LINE + 1), 1))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise EmbError(f"{source}: cannot read vectors ({exc})") from None
-    for at in range(0, len(lines), MAX_BATCH):
-        yield lines[at : at + MAX_BATCH]
-
-
 def _vector_neighbors(m, source: str, k: int, metric: str, restrict, out, errors: _Errors, exact: bool = False) -> None:
     """Neighbours of the vectors of a file or stdin; ``emb vector``'s header line is skipped."""
     from embcli.api import check_query, check_query_line, parse_vector
     from embcli.errors import EmbError
 
     check_query(k=k, restrict=restrict, metric=metric)
-    for batch in _vector_lines(source):
+    for batch in vector_lines(source):
         for number, line in batch:
             if not line.strip() or line.startswith("query\t"):
                 continue
