@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import json
 import random
 import re
 
@@ -81,6 +82,11 @@ def test_a_diverging_training_names_the_learning_rate(emb_home, small_corpus):
     assert not (emb_home / "models").exists() or not any((emb_home / "models").iterdir())
 
 
+def test_min_lr_is_an_option_and_kept(emb_home, small_corpus):
+    assert invoke(["train", small_corpus, *TINY, "--min-lr", "0.001", "--name", "m"]).exit_code == 0
+    assert json.loads((emb_home / "models" / "m" / "meta.json").read_text())["params"]["min_lr"] == 0.001
+
+
 def test_output_to_stdout_is_refused(emb_home, small_corpus, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     result = invoke(["train", small_corpus, *TINY, "--output", "-"])
@@ -129,6 +135,7 @@ def test_invalid_numbers_and_choices_are_usage_errors(emb_home, small_corpus, op
         (["--negative", "0"], "--negative must be at least 1 with --loss ns"),
         (["--algo", "fasttext", "--minn", "5", "--maxn", "3"], "minn <= maxn"),
         (["--algo", "glove", "--arch", "cbow"], "--arch cbow is for word2vec and fasttext"),
+        (["--min-lr", "1"], "--min-lr 1 must be from 0 to --lr (0.025)"),
         (["--algo", "glove", "--loss", "hs"], "--loss hs is for word2vec and fasttext"),
     ],
 )

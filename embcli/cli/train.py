@@ -83,6 +83,9 @@ def train_cmd(
         Optional[float],
         typer.Option(help="Initial learning rate [default: 0.025; fasttext and glove 0.05]."),
     ] = None,
+    min_lr: Annotated[
+        float, typer.Option("--min-lr", help="Word2Vec and FastText: the rate at the end, reached linearly.")
+    ] = 0.0001,
     minn: Annotated[int, typer.Option(help="FastText: shortest character n-gram.")] = 3,
     maxn: Annotated[int, typer.Option(help="FastText: longest character n-gram.")] = 6,
     buckets: Annotated[int, typer.Option(help="FastText: n-gram hash buckets.")] = 2_000_000,
@@ -157,7 +160,7 @@ def train_cmd(
         algo=algo.value, tokenizer=tokenizer.value, lowercase=lowercase, min_token_length=min_token_length,
         pos_filter=pos_filter.value, pos_tags=pos_tags,
         arch=arch.value, loss=loss.value, dim=dim, window=window, epochs=epochs, min_count=min_count,
-        max_vocab=max_vocab, negative=negative, sample=sample, ns_exponent=ns_exponent, lr=lr, minn=minn,
+        max_vocab=max_vocab, negative=negative, sample=sample, ns_exponent=ns_exponent, lr=lr, min_lr=min_lr, minn=minn,
         maxn=maxn, buckets=buckets, threads=threads, seed=seed, memory=memory, x_max=x_max, alpha=alpha,
         phrases=phrases, phrase_threshold=phrase_threshold, phrase_scoring=phrase_scoring,
         connector_words=connector_words,
