@@ -110,3 +110,20 @@ def test_embed_file_writes_parquet_and_text_through_the_vector_writers(w2v_dir, 
     with pytest.raises(embcli.UsageError, match="unknown output format"):
         model.embed_file(src, tmp_path / "x.out", format="csv")
     assert not (tmp_path / "x.out").exists()
+
+
+def test_embed_lines_takes_a_file_object_as_it_is(tmp_path, w2v_dir):
+    """A file object gives lines with their ends: each is one line, embedded as without it."""
+    import io
+
+    import embcli
+
+    model = embcli.load(w2v_dir)
+    path = tmp_path / "s.txt"
+    path.write_bytes(b"the king\r\nthe lord god\n")
+    with open(path, encoding="utf-8", newline="") as fh:
+        from_file = list(model.embed_lines(fh))
+    plain = list(model.embed_lines(["the king", "the lord god"]))
+    assert from_file[0].lines == ["the king", "the lord god"]
+    np.testing.assert_array_equal(from_file[0].vectors, plain[0].vectors)
+    assert list(model.embed_lines(io.StringIO("the king\n")))[0].lines == ["the king"]

@@ -62,8 +62,13 @@ def embed_blocks(folder, lines: Iterable[str], pooling: str = "mean", sif_sample
         raise UsageError(f"batch must be at least 1 (got {batch})")
     embedder = Embedder(folder, pooling, sif_sample=sif_sample)  # bad settings raise now, not at the first block
 
+    def ends_dropped(items):
+        # A file object gives its lines with their ends: one line each, without them.
+        for line in items:
+            yield line.rstrip("\r\n") if isinstance(line, str) else line
+
     def blocks() -> Iterator[EmbeddedBlock]:
-        for block, pooled in embedder.stream(lines, batch=batch, reuse=reuse):
+        for block, pooled in embedder.stream(ends_dropped(lines), batch=batch, reuse=reuse):
             first = pooled.first_line
             yield EmbeddedBlock(np.arange(first, first + len(block), dtype=np.int64), block, pooled.vectors,
                                 pooled.empty, embedder.component)
