@@ -75,8 +75,9 @@ def index_cmd(
         "recall@10": (f"{built['recall_at_10']:.3f}" if table else built["recall_at_10"])
         if built["recall_at_10"] is not None else None,
         "sampled": built["sampled"], "connectivity": built["connectivity"],
-        "expansion": f"{built['expansion_add']}/{built['expansion_search']}" if table
-        else {"add": built["expansion_add"], "search": built["expansion_search"]},
+        # JSON keeps the two settings apart; a table and TSV show them as add/search.
+        "expansion": {"add": built["expansion_add"], "search": built["expansion_search"]}
+        if out.fmt in ("json", "jsonl") else f"{built['expansion_add']}/{built['expansion_search']}",
         "seconds": built["seconds"],
     })
     out.close()
