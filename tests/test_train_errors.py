@@ -135,7 +135,7 @@ def test_invalid_numbers_and_choices_are_usage_errors(emb_home, small_corpus, op
         (["--negative", "0"], "--negative must be at least 1 with --loss ns"),
         (["--algo", "fasttext", "--minn", "5", "--maxn", "3"], "minn <= maxn"),
         (["--algo", "glove", "--arch", "cbow"], "--arch cbow is for word2vec and fasttext"),
-        (["--min-lr", "1"], "--min-lr 1 must be from 0 to --lr (0.025)"),
+        (["--min-lr", "-1"], "--min-lr -1 must be a finite number of 0 or more"),
         (["--algo", "glove", "--loss", "hs"], "--loss hs is for word2vec and fasttext"),
     ],
 )

@@ -317,10 +317,11 @@ class Model(Shrinking):
         """Embed every line of text files (``-``: stdin; compressed files as they are) into one vector
         file, as ``emb embed`` does: ``format`` tsv or jsonl (line, text, vector), npy (the matrix) or
         parquet (line, text, vector; the model, pooling and SIF component in its metadata, for
-        ``search``); None takes it from the output's suffix (TSV for others and for streams). ``output`` is a path (an existing file is refused unless ``force``, then replaced
-        atomically) or a binary stream. Lines without a
-        known word get a zero vector (``empty="zero"``) or are left out (``"drop"``); the returned
-        ``EmbedSummary`` counts them. Input that is not UTF-8 raises ``CorpusError``."""
+        ``search``); None takes it from the output's suffix (TSV for others and for streams).
+        ``output`` is a path (an existing file is refused unless ``force``, then replaced atomically)
+        or a binary stream. Lines without a known word get a zero vector (``empty="zero"``) or are left
+        out (``"drop"``); the returned ``EmbedSummary`` counts them. Input that is not UTF-8 raises
+        ``CorpusError``."""
         from embcli.api.lines import embed_file
 
         return embed_file(self._folder, inputs, output, pooling, format, empty, sif_sample, force)

@@ -138,8 +138,8 @@ class TrainOptions:
             raise UsageError("--buckets must be at least 1")
         if not (math.isfinite(out.lr) and out.lr < 1e3):
             raise UsageError("--lr must be a finite number below 1000")
-        if not 0 <= out.min_lr <= out.lr:
-            raise UsageError(f"--min-lr {out.min_lr:g} must be from 0 to --lr ({out.lr:g})")
+        if not (math.isfinite(out.min_lr) and out.min_lr >= 0):
+            raise UsageError(f"--min-lr {out.min_lr:g} must be a finite number of 0 or more")
         if not (math.isfinite(out.x_max) and out.x_max > 0):
             raise UsageError("--x-max must be greater than 0")
         if not (math.isfinite(out.alpha) and 0 < out.alpha <= 10):
