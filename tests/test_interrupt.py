@@ -63,34 +63,30 @@ def _wait_for_id_file(models, timeout=120.0):
     pytest.fail("training did not start in time")
 
 
+# Moments of a training run to stop: (wait, threads, algo, loss) by name.
+STAGES = {
+    "gensim-training": (_wait_for_training, 1, "word2vec", "hs"),
+    "word2vec-training": (_wait_for_id_file, 1, "word2vec", "ns"),
+    "word2vec-training-in-threads": (_wait_for_id_file, 2, "word2vec", "ns"),
+    "tokenizing": (_wait_for_tokenizing, 1, "word2vec", "ns"),
+    "tokenizing-in-workers": (_wait_for_tokenizing, 2, "word2vec", "ns"),
+    "fasttext-training-in-threads": (_wait_for_id_file, 2, "fasttext", "ns"),
+}
+
+
+def _stages(*names):
+    return pytest.mark.parametrize("wait, threads, algo, loss", [STAGES[n] for n in names or STAGES],
+                                   ids=list(names or STAGES))
+
+
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
-@pytest.mark.parametrize(
-    "wait, threads, algo, loss",
-    [
-        (_wait_for_training, 1, "word2vec", "hs"),
-        (_wait_for_id_file, 1, "word2vec", "ns"),
-        (_wait_for_id_file, 2, "word2vec", "ns"),
-        (_wait_for_tokenizing, 1, "word2vec", "ns"),
-        (_wait_for_tokenizing, 2, "word2vec", "ns"),
-        (_wait_for_id_file, 2, "fasttext", "ns"),
-    ],
-    ids=["gensim-training", "word2vec-training", "word2vec-training-in-threads", "tokenizing",
-         "tokenizing-in-workers", "fasttext-training-in-threads"],
-)
+@_stages()
 def test_ctrl_c(emb_home, small_corpus, wait, threads, algo, loss):
     _interrupt_training(emb_home, small_corpus, wait, threads, algo, loss, signal.SIGINT, group=True)
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
-@pytest.mark.parametrize(
-    "wait, threads, algo, loss",
-    [
-        (_wait_for_training, 1, "word2vec", "hs"),
-        (_wait_for_id_file, 2, "word2vec", "ns"),
-        (_wait_for_tokenizing, 2, "word2vec", "ns"),
-    ],
-    ids=["gensim-training", "word2vec-training-in-threads", "tokenizing-in-workers"],
-)
+@_stages("gensim-training", "word2vec-training-in-threads", "tokenizing-in-workers")
 @pytest.mark.parametrize("signum, group", [(signal.SIGTERM, False), (signal.SIGTERM, True), (signal.SIGHUP, True)],
                          ids=["kill", "kill-group", "hang-up"])
 def test_sigterm_and_sighup_clean_up_as_ctrl_c_does(emb_home, small_corpus, wait, threads, algo, loss, signum, group):
