@@ -138,3 +138,18 @@ def test_an_appender_closed_with_no_rows_leaves_an_empty_array(tmp_path):
     NpyAppender(path, 4).close()
     back = np.load(path)
     assert back.shape == (0, 4) and back.dtype == np.float32
+
+
+@pytest.mark.parametrize("shape", [(0, 3), (9,), (10, 3), (4097, 2)])
+def test_all_finite_finds_a_bad_value_in_any_piece(shape):
+    from embcli.folder import all_finite
+
+    values = np.ones(shape, dtype=np.float32)
+    assert all_finite(values, piece_rows=4)
+    if values.size:
+        for bad in (np.nan, np.inf, -np.inf):
+            for where in (0, values.shape[0] // 2, values.shape[0] - 1):  # first, middle and last (partial) piece
+                broken = values.copy()
+                broken[where] = bad
+                assert not all_finite(broken, piece_rows=4)
+                assert not all_finite(broken)

@@ -8,7 +8,15 @@ temporary sibling, rename into place), ``read_meta``. See ``layout`` for the fil
 from embcli.folder.atomic import atomic_dir
 from embcli.folder.layout import FORMAT_VERSION, MODEL_FILES, is_model_folder, read_meta
 from embcli.folder.reader import ModelFolder, load_array
-from embcli.folder.writer import FolderWriter, ImportSummary, NpyAppender, RowProgress, row_norms, write_model
+from embcli.folder.writer import (
+    FolderWriter,
+    ImportSummary,
+    NpyAppender,
+    RowProgress,
+    all_finite,
+    row_norms,
+    write_model,
+)
 
 __all__ = [
     "FORMAT_VERSION",
@@ -18,6 +26,7 @@ __all__ = [
     "ModelFolder",
     "NpyAppender",
     "RowProgress",
+    "all_finite",
     "atomic_dir",
     "is_model_folder",
     "load_array",

@@ -357,7 +357,7 @@ def write_state(folder: Path, state: dict) -> dict:
                 fh.write(value if isinstance(value, bytes) else "".join(w + "\n" for w in value).encode("utf-8"))
         else:
             value = np.asarray(value)
-            if value.dtype.kind == "f" and not np.isfinite(value).all():
+            if value.dtype.kind == "f" and not all_finite(value):
                 raise ModelError(f"the training state {key} holds non-finite values: a model cannot hold them")
             np.save(path, np.ascontiguousarray(value), allow_pickle=False)
         files.append(STATE_FILES[key])
@@ -396,6 +396,14 @@ def compose_word_vectors(folder: Path, minn: int, maxn: int, block_rows: int = 4
 def row_norms(vectors: np.ndarray) -> np.ndarray:
     """Euclidean norms of float32 rows, summed in float64 (no overflow, no lost digits), stored as float32."""
     return np.sqrt(np.einsum("ij,ij->i", vectors, vectors, dtype=np.float64)).astype(np.float32)
+
+
+def all_finite(values: np.ndarray, piece_rows: int = 4096) -> bool:
+    """Whether every value is finite, checked ``piece_rows`` rows at a time (no matrix-sized mask)."""
+    values = np.asarray(values)
+    if values.ndim == 0:
+        return bool(np.isfinite(values))
+    return all(np.isfinite(values[lo : lo + piece_rows]).all() for lo in range(0, values.shape[0], piece_rows))
 
 
 def _valid_utf8(raw: bytes) -> bool:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from embcli.corpus import Corpus
 from embcli.errors import TrainingError, UsageError
-from embcli.folder import atomic_dir, write_model
+from embcli.folder import all_finite, atomic_dir, write_model
 from embcli.store import ModelStore
 from embcli.tokenize import TokenizerSettings
 from embcli.training import find_trainer
@@ -87,12 +87,9 @@ def _train_into(
 def check_finite(trained, options: TrainOptions) -> None:
     """A training that diverged (too high a learning rate) is named as such, with the fix, before the
     folder writer finds its first NaN."""
-    import numpy as np
-
-    for lo in range(0, len(trained.vectors), 1 << 16):
-        if not np.isfinite(trained.vectors[lo : lo + (1 << 16)]).all():
-            raise TrainingError(f"training diverged (the vectors hold NaN or infinite values): lower --lr"
-                                f" (now {options.lr:g})")
+    if not all_finite(trained.vectors):
+        raise TrainingError(f"training diverged (the vectors hold NaN or infinite values): lower --lr"
+                            f" (now {options.lr:g})")
 
 
 def finish_model(folder: Path, trainer, options: TrainOptions, tokenizer: TokenizerSettings, stats, trained,
