@@ -25,6 +25,25 @@ class ModelError(EmbError):
     """A model that does not exist, already exists, or is damaged."""
 
 
+class DamagedRowError(ModelError):
+    """A stored row holding NaN or an infinity, which emb never writes: the file was damaged after it
+    was written. ``row`` counts from 0; the message says which model and word when the caller knows."""
+
+    def __init__(self, message: str, row: int):
+        super().__init__(message)
+        self.row = row
+
+
+def damaged_rows(row: int, word: str | None = None, model: str | None = None) -> DamagedRowError:
+    """The ``DamagedRowError`` of ``row``, naming its word and model when given."""
+    if model is None:
+        return DamagedRowError(f"row {row + 1} of the vectors searched holds NaN or infinite values, which emb never"
+                               " writes: the file was damaged after it was written; write it again", row)
+    which = f"the vector of {word!r} (row {row + 1} of vectors.npy)" if word is not None else f"row {row + 1} of vectors.npy"
+    return DamagedRowError(f"model {model!r} is damaged: {which} holds NaN or infinite values; import or train"
+                           " it again", row)
+
+
 class UnknownWordError(EmbError):
     """A query word that is not in the model's vocabulary."""
 

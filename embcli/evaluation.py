@@ -17,8 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-from embcli.errors import DatasetError, UsageError
+from embcli.errors import DatasetError, UsageError, damaged_rows
 from embcli.folder import ModelFolder
+from embcli.lookup import names_damage
 from embcli.topk import analogy_topk_rows
 
 DEFAULT_RESTRICT = 300_000
@@ -182,6 +183,7 @@ def parse_pairs(path: Path) -> list[tuple[str, str, float]]:
     return pairs
 
 
+@names_damage
 def evaluate_analogies(
     model: ModelFolder,
     path: Path,
@@ -292,10 +294,13 @@ def evaluate_pairs(
                 predicted.append(0.0)
             continue
         answered += 1
-        va = np.asarray(model.vectors[ia], dtype=np.float32) / norms[ia]
-        vb = np.asarray(model.vectors[ib], dtype=np.float32) / norms[ib]
+        va, vb = (np.asarray(model.vectors[i], dtype=np.float32) for i in (ia, ib))
+        for i, v in ((ia, va), (ib, vb)):
+            if not (np.isfinite(v).all() and np.isfinite(norms[i])):
+                raise damaged_rows(i, model.word_at(i), model.name)
         gold.append(score)
-        predicted.append(float(np.dot(va, vb)))
+        # A zero vector has no direction: its similarity counts as 0 (not NaN, which would void the correlation).
+        predicted.append(float(np.dot(va / norms[ia], vb / norms[ib])) if norms[ia] > 0 and norms[ib] > 0 else 0.0)
     spearman = pearson = None
     if len(gold) >= 2:
         g = np.asarray(gold, dtype=np.float64)

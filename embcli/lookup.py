@@ -7,12 +7,13 @@ and the other question-answering modules take the ``Term`` objects made here.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Sequence
 
 import numpy as np
 
-from embcli.errors import EmbError, UnknownWordError, UsageError
+from embcli.errors import DamagedRowError, EmbError, UnknownWordError, UsageError, damaged_rows
 from embcli.folder import ModelFolder
 from embcli.subwords import oov_vector
 
@@ -131,7 +132,10 @@ def _term(model: ModelFolder, text: str, word: str, index: int | None) -> Term:
     if not word:
         raise UnknownWordError(f"empty query word {text!r}: give a word")
     if index is not None:
-        return Term(text, word, index, model.vectors[index], float(model.norms[index]))
+        vector, norm = model.vectors[index], float(model.norms[index])
+        if not (np.isfinite(norm) and np.isfinite(vector).all()):
+            raise damaged_rows(index, word, model.name)
+        return Term(text, word, index, vector, norm)
     shown = repr(text) if word == text else f"{text!r} (as {word!r})"
     ft = model.meta.get("fasttext")
     grams = model.ngrams if ft else None
@@ -177,3 +181,20 @@ def terms_of(found: list[Term | EmbError], directed: bool) -> list[Term]:
 def check_direction(term: Term) -> None:
     if not term.norm > 0:
         raise EmbError(f"word {term.text!r} has a zero vector in model: it has no direction to compare")
+
+
+def names_damage(fn):
+    """Re-raise a search's ``DamagedRowError`` naming the model and the row's word."""
+
+    @functools.wraps(fn)
+    def wrapper(model: ModelFolder, *args, **kwargs):
+        try:
+            return fn(model, *args, **kwargs)
+        except DamagedRowError as exc:
+            try:
+                word = model.word_at(exc.row)
+            except EmbError:
+                word = None
+            raise damaged_rows(exc.row, word, model.name) from None
+
+    return wrapper

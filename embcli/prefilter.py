@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from embcli.errors import FormatError, ModelError
+from embcli.errors import FormatError, ModelError, damaged_rows
 
 BLOCK = 4096  # rows per int8 product: its int32 result (queries x BLOCK) stays in the CPU's cache
 GROUP = 64  # columns per maximum: runs of 64 rows below every threshold are skipped unread
@@ -119,7 +119,12 @@ def build(vectors: np.ndarray, norms: np.ndarray, out: np.ndarray | None = None)
         s, e = b * BLOCK, min(n, (b + 1) * BLOCK)
         with np.errstate(divide="ignore", invalid="ignore"):
             u = vectors[s:e] * (np.float32(1) / norms[s:e])[:, None]
-        u[~np.isfinite(u).all(axis=1)] = 0  # zero rows: never an answer (their cosine is NaN)
+        bad = ~np.isfinite(u).all(axis=1)
+        if bad.any():
+            damaged = np.flatnonzero(bad & (norms[s:e] != 0))  # a NaN norm counts as damaged too
+            if damaged.size:
+                raise damaged_rows(s + int(damaged[0]))
+            u[bad] = 0  # zero rows: never an answer (their cosine is NaN)
         top = float(np.abs(u).max()) if e > s else 0.0
         a = top / 127 if top > 0 else 1.0
         q = np.rint(u / np.float32(a))

@@ -19,7 +19,7 @@ import numpy as np
 
 from embcli.errors import EmbError, UsageError, check_whole
 from embcli.folder import ModelFolder
-from embcli.lookup import Term, check_direction, lookup_groups, lookup_many, terms_of
+from embcli.lookup import Term, check_direction, lookup_groups, lookup_many, names_damage, terms_of
 from embcli.topk import METHODS, METRICS, analogy_topk, topk
 
 
@@ -168,6 +168,7 @@ def _cosine_topk(model: ModelFolder, units: np.ndarray, k: int, restrict: int | 
     return found if found is not None else topk(model.vectors, model.norms, units, k, restrict, "cosine", exclude)
 
 
+@names_damage
 def neighbors(
     model: ModelFolder,
     queries: Sequence[str],
@@ -208,6 +209,7 @@ def neighbors(
     return results
 
 
+@names_damage
 def analogy(
     model: ModelFolder,
     queries: Sequence[Sequence[str]],
@@ -294,6 +296,7 @@ def query_vector(model: ModelFolder, vector, what: str = "query vector") -> np.n
     return out
 
 
+@names_damage
 def neighbors_of_vectors(
     model: ModelFolder,
     vectors: Sequence,
@@ -358,6 +361,7 @@ def weighted_mean(model: ModelFolder, items: Sequence[tuple[object, float]]) -> 
     return (total / norm).astype(np.float32), terms
 
 
+@names_damage
 def most_similar(
     model: ModelFolder,
     positive: Sequence = (),

@@ -13,7 +13,7 @@ from typing import Callable
 
 import numpy as np
 
-from embcli.errors import UsageError
+from embcli.errors import UsageError, damaged_rows
 from embcli.names import METHODS, METRICS
 
 __all__ = ["METHODS", "METRICS", "analogy_topk", "analogy_topk_rows", "topk"]
@@ -109,10 +109,21 @@ class _Scratch:
 def _products(vectors: np.ndarray, queries: np.ndarray, scratch: _Scratch, start: int, end: int) -> np.ndarray:
     """``queries @ vectors[start:end].T`` into a reused [Q, B] array."""
     out = scratch.get("scores", (len(queries), end - start))
-    if not isinstance(vectors, np.ndarray):
-        # Compressed rows (embcli.folder.storage.StoredRows) are decoded a block at a time.
-        return vectors.products(queries, start, end, out)
-    return np.matmul(queries, vectors[start:end].T, out=out)
+    with np.errstate(invalid="ignore", over="ignore"):
+        if not isinstance(vectors, np.ndarray):
+            # Compressed rows (embcli.folder.storage.StoredRows) are decoded a block at a time.
+            vectors.products(queries, start, end, out)
+        else:
+            np.matmul(queries, vectors[start:end].T, out=out)
+    fine = np.isfinite(out)
+    if not fine.all():
+        # Every row emb writes is finite: a row holding NaN or an infinity (a non-finite product with
+        # every finite query) was damaged later, and leaving it out would answer without saying so.
+        # A query that is not finite itself (a zero vector's direction) just finds nothing.
+        bad = ~fine[np.isfinite(queries).all(axis=1)].all(axis=0)
+        if bad.any():
+            raise damaged_rows(start + int(np.flatnonzero(bad)[0]))
+    return out
 
 
 def _cosine_blocks(vectors: np.ndarray, norms: np.ndarray, units: np.ndarray):

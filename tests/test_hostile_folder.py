@@ -130,6 +130,61 @@ def test_a_tampered_folder_is_one_clean_error_and_models_list_goes_on(case, mode
     assert "victim" in rows and "Traceback" not in listed.stderr
 
 
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_a_row_damaged_after_writing_is_named_not_left_out(bad, model_dir, emb_home, tmp_path):
+    """emb never writes NaN or infinities: one found later is an error naming the model, word and row.
+    Before, searches left such rows out and answered as if nothing were wrong."""
+    victim = emb_home / "models" / "victim"
+    shutil.copytree(model_dir, victim)
+    vectors = np.load(victim / "vectors.npy", mmap_mode="r+")
+    vectors[6, 3] = bad  # w6; norms.npy still holds its old, finite norm
+    vectors.flush()
+    del vectors
+    named = ("'victim' is damaged", "'w6' (row 7 of vectors.npy)")
+    for args in (["neighbors", "w1", "-m", "victim"], ["neighbors", "w6", "-m", "victim"],
+                 ["vector", "w6", "-m", "victim"], ["similarity", "w1", "w6", "-m", "victim"],
+                 ["analogy", "w1", "w2", "w3", "-m", "victim"], ["neighbors", "w1", "-m", "victim", "--metric", "dot"]):
+        result = invoke(args)  # a query command may have printed its header line before the search
+        assert result.exit_code == 1 and "Traceback" not in result.stderr, (args, result.stderr)
+        errors = [line for line in result.stderr.splitlines() if line.startswith("emb: error:")]
+        assert len(errors) == 1 and all(f in errors[0] for f in named), (args, result.stderr)
+        assert "nan" not in result.stdout.lower() and "inf" not in result.stdout.lower(), result.stdout
+    pairs = tmp_path / "pairs.tsv"
+    pairs.write_text("w1\tw2\t1.0\nw6\tw3\t2.0\nw4\tw5\t3.0\n")
+    analogies = tmp_path / "analogies.txt"
+    analogies.write_text(": one\nw1 w2 w3 w4\nw2 w3 w4 w5\n")
+    for args in (["--similarity", pairs], ["--analogies", analogies]):
+        result = invoke(["evaluate", "-m", "victim", *args])
+        assert result.exit_code == 1 and "Traceback" not in result.stderr, (args, result.stderr)
+        assert all(f in result.stderr for f in named) and "nan" not in result.stdout.lower(), result.stderr
+    # Many queries at once go through the int8 prefilter: it is built from the rows and refuses too.
+    many = invoke(["neighbors", "-m", "victim", "-k", "2"], input="w1\n" * 300)
+    assert many.exit_code == 1 and "'w6' (row 7 of vectors.npy)" in many.stderr and "Traceback" not in many.stderr
+    import embcli
+    from embcli.errors import DamagedRowError
+
+    with pytest.raises(DamagedRowError, match="w6"):
+        embcli.load(victim).neighbors("w1")
+    # The untouched model answers as before.
+    assert invoke(["neighbors", "w1", "-m", "good"]).exit_code == 0
+
+
+def test_a_zero_row_is_no_damage_and_never_an_answer(model_dir, emb_home):
+    victim = emb_home / "models" / "zero"
+    shutil.copytree(model_dir, victim)
+    vectors = np.load(victim / "vectors.npy", mmap_mode="r+")
+    vectors[6] = 0
+    vectors.flush()
+    norms = np.load(victim / "norms.npy", mmap_mode="r+")
+    norms[6] = 0
+    norms.flush()
+    del vectors, norms
+    result = invoke(["neighbors", "w1", "-m", "zero", "-k", "39", "-f", "json"])
+    assert result.exit_code == 0, result.stderr
+    answered = {h["word"] for h in json.loads(result.stdout)}
+    assert "w6" not in answered and len(answered) == 38
+
+
 def test_models_list_marks_a_model_whose_meta_is_damaged(model_dir, emb_home):
     victim = emb_home / "models" / "victim"
     shutil.copytree(model_dir, victim)
