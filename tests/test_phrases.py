@@ -221,10 +221,22 @@ def test_train_with_phrases_answers_phrase_queries(city_corpus, emb_home, senten
         (["--phrases", "1", "--phrase-scoring", "npmi", "--phrase-threshold", "3"], "(-1, 1]"),
         (["--phrases", "-1"], "--phrases -1"),
         (["--phrases", "1", "--connector-words", "klingon"], "--connector-words"),
+        # Phrase settings without phrase passes did nothing, silently.
+        (["--phrase-threshold", "10"], "--phrase-threshold sets the phrase passes: add --phrases 1"),
+        (["--phrases", "0", "--phrase-scoring", "npmi", "--connector-words", "english"],
+         "--phrase-scoring and --connector-words set the phrase passes"),
     ],
 )
 def test_train_bad_phrase_options(city_corpus, emb_home, args, fragment):
     assert_clean_error(invoke(["train", city_corpus, *TINY, *args, "--name", "m"]), 2, "emb: error: ", fragment)
+    assert not (emb_home / "models" / "m").exists()
+
+
+def test_api_refuses_phrase_settings_without_phrase_passes(city_corpus, emb_home):
+    import embcli
+
+    with pytest.raises(UsageError, match="--phrase-threshold sets the phrase passes"):
+        embcli.train(city_corpus, name="m", epochs=1, dim=8, phrase_threshold=5.0)
     assert not (emb_home / "models" / "m").exists()
 
 

@@ -147,12 +147,19 @@ class TrainOptions:
         out.memory = parse_memory(out.memory)
         if isinstance(out.phrases, bool) or not isinstance(out.phrases, int) or out.phrases < 0:
             raise UsageError(f"--phrases {out.phrases}: give the number of phrase passes (1 or 2), or 0 for none")
+        if not out.phrases:
+            given = [flag for flag, on in (("--phrase-threshold", out.phrase_threshold is not None),
+                                           ("--phrase-scoring", out.phrase_scoring != "default"),
+                                           ("--connector-words", out.connector_words != "none")) if on]
+            if given:
+                raise UsageError(f"{' and '.join(given)} {'set' if len(given) > 1 else 'sets'} the phrase passes:"
+                                 " add --phrases 1 (or 2) to join phrases, or leave it out")
+            return out
         if out.phrase_threshold is None:
             # Not gensim's 10: on the benchmark corpus 10 joins frequent pairs (went_out, no_longer)
             # and costs word2vec 2 points of analogy accuracy; 50 keeps it (bench/phrases.py).
             out.phrase_threshold = 0.5 if out.phrase_scoring == "npmi" else 50.0
-        if out.phrases:
-            out.phrase_settings()  # checks them
+        out.phrase_settings()  # checks them
         return out
 
     def phrase_settings(self):
