@@ -185,6 +185,20 @@ def test_a_zero_row_is_no_damage_and_never_an_answer(model_dir, emb_home):
     assert "w6" not in answered and len(answered) == 38
 
 
+def test_a_damaged_model_cannot_become_the_default(model_dir, emb_home):
+    victim = emb_home / "models" / "victim"
+    shutil.copytree(model_dir, victim)
+    (victim / "meta.json").write_text("{broken")
+    assert_clean_error(invoke(["models", "use", "victim"]), 1, "'victim' cannot be the default", "emb models rm victim")
+    assert (emb_home / "default").read_text().strip() == "good"
+    assert invoke(["neighbors", "w1"]).exit_code == 0  # the default still answers
+    from embcli.api import set_default
+    from embcli.errors import ModelError
+
+    with pytest.raises(ModelError, match="cannot be the default"):
+        set_default("victim")
+
+
 def test_models_list_marks_a_model_whose_meta_is_damaged(model_dir, emb_home):
     victim = emb_home / "models" / "victim"
     shutil.copytree(model_dir, victim)

@@ -80,9 +80,17 @@ def model_info(spec: str | Path | None = None) -> dict:
 
 def set_default(name: str) -> None:
     """Make the store's model ``name`` the default (what ``load()`` and ``emb`` without -m open)."""
+    from embcli.errors import ModelError
+    from embcli.folder import ModelFolder
     from embcli.store import ModelStore
 
-    ModelStore().set_default(name)
+    store = ModelStore()
+    if store.exists(name):
+        try:
+            ModelFolder(store.path(name))  # a damaged model would make every later command fail
+        except ModelError as exc:
+            raise ModelError(f"model {name!r} cannot be the default: {exc}; remove it with `emb models rm {name}`") from None
+    store.set_default(name)
 
 
 def remove(name: str) -> bool:
