@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import random
 
 import pytest
@@ -149,6 +150,16 @@ def test_cli_phrases_to_stdout_and_file(city_corpus, sentences, tmp_path):
     assert out.read_text(encoding="utf-8").split("\n")[:-1] == [" ".join(s) for s in once]
     assert "bank_of_america" in out.read_text(encoding="utf-8")
     assert_clean_error(invoke(["phrases", city_corpus, "-o", out]), 1, "exists: pass --force")
+    # -o - is stdout, as for emb embed: it wrote a file named "-" before.
+    cwd = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        result = invoke(["phrases", city_corpus, "--threads", "1", "-o", "-"])
+    finally:
+        os.chdir(cwd)
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.split("\n")[:-1] == [" ".join(s) for s in expected]
+    assert not (tmp_path / "-").exists()
 
 
 def test_api_phrases(city_corpus, tmp_path):

@@ -164,7 +164,9 @@ def phrases_cmd(
         typer.Option(help="Bound on words and pairs counted; past it the rarest are forgotten (gensim's max_vocab_size)"
                      " [default: 40,000,000].", show_default=False),
     ] = None,
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write to this file [default: stdout].")] = None,
+    output: Annotated[
+        Optional[Path], typer.Option("--output", "-o", help="Write to this file (- for stdout) [default: stdout].")
+    ] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace the output file if it exists.")] = False,
     threads: Annotated[Optional[int], typer.Option(help="Tokenizing processes [default: all cores].")] = None,
     tokenizer: TokenizerOpt = TokenizerMode.unicode,
@@ -179,6 +181,8 @@ def phrases_cmd(
     set_quiet(quiet)
     from embcli.api import phrases
 
+    if output is not None and str(output) == "-":  # stdout, as for emb embed (not a file named -)
+        output = None
     result = phrases(
         corpus_inputs(corpus), output, stream=None if output is not None else sys.stdout, passes=passes,
         min_count=min_count, threshold=threshold, scoring=scoring.value, connector_words=connector_words.value,
