@@ -21,6 +21,7 @@ import numpy as np
 
 from embcli.errors import UsageError, check_threads, check_whole
 from embcli.folder import ModelFolder, atomic_dir
+from embcli.folder.atomic import check_folder_target
 from embcli.folder.layout import MODEL_FILES, read_meta, write_meta
 from embcli.folder.storage import StoredRows, encode_rows, save_compressed, stored_norms
 from embcli.topk import topk
@@ -389,6 +390,8 @@ def target_path(model: ModelFolder, to: str, name: str | None = None, output: Pa
 
     if name is not None and output is not None:
         raise UsageError("give --name or --output, not both")
+    if output is not None:
+        check_folder_target(Path(output), True)  # '-', a file, the current folder: refused before the work
     target = Path(output) if output is not None else ModelStore().path(name or f"{model.name}-{to}")
     if target.exists() and not force:
         raise UsageError(f"{target} exists: pass --force to replace it, or choose another --name/--output")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -202,6 +203,17 @@ def test_bad_input_is_one_line(toy, tmp_path):
     tiny = write_toy_model(tmp_path / "tiny", [f"t{i}" for i in range(100)], _clustered(100, 8))
     assert_clean_error(invoke(["compress", tiny, "--to", "pq", "-M", "4"]), 2, "needs at least 1024 words")
     assert not (tmp_path / "x").exists()
+    # "-" was written as a folder named - (emb train refused it already); a file is refused before the work.
+    cwd = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        assert_clean_error(invoke(["compress", "toy", "--to", "int8", "-o", "-"]), 2, "a model is a folder, not a stream")
+        (tmp_path / "notes.txt").write_text("mine")
+        assert_clean_error(invoke(["compress", "toy", "--to", "int8", "-o", "notes.txt", "--force"]), 1,
+                           "is a file, not a model folder")
+    finally:
+        os.chdir(cwd)
+    assert not (tmp_path / "-").exists() and (tmp_path / "notes.txt").read_text() == "mine"
 
 
 def test_a_damaged_folder_is_reported(toy, tmp_path):

@@ -25,7 +25,7 @@ from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Callable, ContextManager, Iterator
 
-from embcli.errors import ModelError, raise_if_interrupted, storage_error
+from embcli.errors import ModelError, UsageError, raise_if_interrupted, storage_error
 
 # The files and folders of the folders emb writes (a model folder, an Embedding Projector export):
 # a folder holding only these (or nothing) is emb's, and ``--force`` may replace it.
@@ -167,6 +167,8 @@ def is_emb_folder(path: Path) -> bool:
 
 def check_folder_target(target: Path, force: bool) -> Path:
     """The folder to write for ``target`` (a symlink is followed); refuse what must not be replaced."""
+    if str(target) == "-":  # what emb's file outputs read as stdout
+        raise UsageError("--output '-': a model is a folder, not a stream: give the name of a folder")
     target = Path(target)
     if os.path.islink(target):
         target = Path(os.path.realpath(target))
