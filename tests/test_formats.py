@@ -259,6 +259,28 @@ def test_duplicates_keep_the_first_and_are_counted(tmp_path):
     assert summary.duplicates == 2 and m.meta["import"]["skipped_duplicates"] == 2
 
 
+@pytest.mark.parametrize("collide", [False, True])
+def test_the_writer_finds_duplicates_across_blocks_by_hash_then_word(tmp_path, monkeypatch, collide):
+    """Kept words are remembered as hashes until one repeats; then as words. With every hash equal
+    (``collide``), distinct words must still all be kept: a repeated hash is checked word for word."""
+    from embcli.folder import FolderWriter
+    from embcli.folder import writer as writer_module
+
+    if collide:
+        monkeypatch.setattr(writer_module, "hash", lambda _: 7, raising=False)
+    folder = tmp_path / "m"
+    folder.mkdir()
+    sink = FolderWriter(folder, 2, "test")
+    blocks = [[b"a", b"b", b"c"], [b"d", "é".encode()], [b"e", b"a", b"f"], [b"g", b"b"], [b"h"]]
+    for n, block in enumerate(blocks):
+        sink.add(block, np.full((len(block), 2), n, dtype=np.float32))
+    summary = sink.finish({"algorithm": "imported"})
+    m = ModelFolder(folder)
+    assert m.words == ["a", "b", "c", "d", "é", "e", "f", "g", "h"]
+    assert m.vectors[:, 0].tolist() == [0, 0, 0, 1, 1, 2, 2, 3, 4]  # the first of each duplicate kept
+    assert summary.duplicates == 2 and summary.first_duplicate == "a"
+
+
 def test_invalid_utf8_names_lossy_which_replaces_and_counts(tmp_path):
     path = tmp_path / "u.txt"
     path.write_bytes(b"2 2\ngood 1 2\nba\xffd 3 4\n")

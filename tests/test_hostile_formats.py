@@ -80,6 +80,20 @@ def test_nonfinite_zero_replaces_them_and_says_how_many(tmp_path, emb_home):
     assert neighbours.exit_code == 0 and "nan" not in neighbours.stdout and neighbours.stdout.count("\n") == 3
 
 
+@pytest.mark.parametrize("extra", [[], ["--nonfinite", "zero"]])
+def test_a_vector_too_long_for_float32_is_refused_naming_the_row(tmp_path, emb_home, extra):
+    """Every value is a float32 (3e38), but the length is not: it was an IndexError traceback."""
+    path = tmp_path / "huge.txt"
+    path.write_bytes(b"3 3\na 1 2 3\nb 3e38 3e38 inf\nc 1 2 3\n" if extra else b"3 2\na 1 2\nb 3e38 3e38\nc 1 2\n")
+    result = invoke(["import", path, *extra])
+    assert_clean_error(result, 1, "line 3", "'b'", "too long for float32", "scale the vectors down")
+    assert "RuntimeWarning" not in result.stderr and store_is_clean(emb_home)
+    import embcli
+
+    with pytest.raises(FormatError, match="has the value inf" if extra else "too long for float32"):
+        embcli.load(path)
+
+
 @pytest.mark.parametrize("fmt", ["word2vec-binary", "parquet"])
 def test_nonfinite_values_in_binary_and_parquet_files(tmp_path, fmt):
     folder = tmp_path / "src"

@@ -104,7 +104,11 @@ class FolderWriter:
         self.lossy = lossy
         self.nonfinite = nonfinite
         self.summary = ImportSummary(dim=dim)
-        self._seen: set[bytes] = set()
+        # The words kept so far, to find duplicates: as the sorted 64-bit hashes of their bytes (8 bytes a
+        # word) until a hash repeats or a block needs the word-by-word path; then (``_exact``) as a set of
+        # the words themselves, read back from vocab.txt (about 80 bytes a word).
+        self._hashes: np.ndarray | None = np.empty(0, dtype=np.int64)
+        self._seen: set[bytes] | None = None
         self._vectors = NpyAppender(self.folder / VECTORS, dim)
         self._vocab = open(self.folder / VOCAB, "wb")
         self._ngrams: NpyAppender | None = None
@@ -151,7 +155,6 @@ class FolderWriter:
                     fixed.append(text.encode("utf-8"))
             raw = fixed
             joined = b"\n".join(raw)
-        seen = self._seen
         room = None if self.limit is None else self.limit - self.summary.rows
         fresh = set(raw)
         if (
@@ -160,13 +163,14 @@ class FolderWriter:
             and b"" not in fresh
             and b"\r" not in joined
             and joined.count(b"\n") == len(raw) - 1
-            and seen.isdisjoint(fresh)
+            and self._all_new(raw, fresh)
         ):
             # The common case, checked at C speed: all new, none empty, no line breaks.
-            seen |= fresh
             keep = list(range(len(raw)))
         else:
+            self._exact()
             keep = self._keep(raw, where, room)
+        del fresh
         if len(keep) != len(raw):
             idx = np.asarray(keep, dtype=np.intp)
             vectors = vectors[idx]
@@ -189,9 +193,21 @@ class FolderWriter:
         self.summary.rows += len(raw)
 
     def _finite(self, vectors: np.ndarray, norms: np.ndarray, raw: list[bytes], keep: list[int], where):
-        """Refuse the first row holding a non-finite value, or (``nonfinite="zero"``) zero such values."""
+        """Refuse the first row holding a non-finite value, or (``nonfinite="zero"``) zero such values.
+
+        A row whose values are all finite but whose length overflows float32 (values near 3.4e38) is
+        refused either way: no cosine can be computed with it.
+        """
         bad = ~np.isfinite(vectors)
         rows = np.flatnonzero(bad.any(axis=1))
+        long = np.flatnonzero(~np.isfinite(norms) & ~bad.any(axis=1))
+        if long.size and (self.nonfinite != "error" or not rows.size or long[0] < rows[0]):
+            i = int(long[0])
+            place = where(keep[i]) if where else f"row {self.summary.rows + i + 1}"
+            raise FormatError(
+                f"{self.source}: {place}: word {raw[i].decode('utf-8', 'replace')!r} has a vector too long for"
+                f" float32 (its largest value is {float(np.abs(vectors[i]).max()):g}): scale the vectors down"
+            )
         if self.nonfinite == "error":
             i = int(rows[0])
             column = int(np.flatnonzero(bad[i])[0])
@@ -205,12 +221,38 @@ class FolderWriter:
         self.summary.nonfinite_rows += len(rows)
         self.summary.nonfinite_values += int(bad.sum())
         vectors = np.where(bad, np.float32(0), vectors)
-        return vectors, row_norms(vectors)
+        norms = row_norms(vectors)
+        if not np.isfinite(norms).all():  # a row still too long once its non-finite values are 0
+            return self._finite(vectors, norms, raw, keep, where)
+        return vectors, norms
 
     def _nonfinite_way_out(self) -> str:
         if self.fmt is None:  # a trainer's or a rewrite's rows, not a file being imported
             return "a model cannot hold non-finite values"
         return "fix the file, or import it with --nonfinite zero to replace such values with 0"
+
+    def _all_new(self, raw: list[bytes], fresh: set[bytes]) -> bool:
+        """Whether no word of the block (distinct words) was kept before; if so, they are noted as kept."""
+        if self._hashes is not None:
+            hashes = np.fromiter(map(hash, raw), dtype=np.int64, count=len(raw))
+            at = np.minimum(np.searchsorted(self._hashes, hashes), len(self._hashes) - 1)
+            if not len(self._hashes) or not (self._hashes[at] == hashes).any():
+                # Two sorted runs: the stable sort (timsort) merges them in linear time.
+                self._hashes = np.sort(np.concatenate([self._hashes, np.sort(hashes)]), kind="stable")
+                return True
+            self._exact()  # a repeated hash: a duplicate word, or (rarely) two words with one hash
+        if self._seen.isdisjoint(fresh):
+            self._seen |= fresh
+            return True
+        return False
+
+    def _exact(self) -> None:
+        """Switch to the set of the words kept so far, read back from vocab.txt."""
+        if self._seen is not None:
+            return
+        self._vocab.flush()
+        self._seen = set((self.folder / VOCAB).read_bytes().split(b"\n")[:-1])
+        self._hashes = None
 
     def _keep(self, raw: list[bytes], where, room: int | None) -> list[int]:
         """Rows of ``raw`` to keep: first occurrences, non-empty, up to ``room``; line breaks are errors."""
@@ -395,7 +437,8 @@ def compose_word_vectors(folder: Path, minn: int, maxn: int, block_rows: int = 4
 
 def row_norms(vectors: np.ndarray) -> np.ndarray:
     """Euclidean norms of float32 rows, summed in float64 (no overflow, no lost digits), stored as float32."""
-    return np.sqrt(np.einsum("ij,ij->i", vectors, vectors, dtype=np.float64)).astype(np.float32)
+    with np.errstate(over="ignore"):  # a length beyond float32 becomes inf, which the writer refuses
+        return np.sqrt(np.einsum("ij,ij->i", vectors, vectors, dtype=np.float64)).astype(np.float32)
 
 
 def all_finite(values: np.ndarray, piece_rows: int = 4096) -> bool:
