@@ -70,6 +70,13 @@ def lookup_many(model: ModelFolder, texts: Sequence[str]) -> list[Term | EmbErro
             raise UsageError(f"a query word must be a string, not {type(t).__name__} ({t!r:.60})")
     written = _as_written(model, texts)
     words = [w if w is not None else model.normalize(t) for t, w in zip(texts, written)]
+    # A query that is a vocabulary word exactly as given (" king" imported from a Parquet file, a word
+    # only a case-sensitive model has) is that word, whatever its normal form would find.
+    changed = [i for i, (t, w) in enumerate(zip(texts, words)) if w != t and written[i] is None and t]
+    if changed:
+        for i, row in zip(changed, model.index_many([texts[i] for i in changed])):
+            if row is not None:
+                words[i] = texts[i]
     rows = model.index_many(words)
     # Misses go through the tokenizer; their tokens (and phrases) are looked up in one more pass.
     misses = [i for i, row in enumerate(rows) if row is None and words[i]]

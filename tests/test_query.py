@@ -297,3 +297,17 @@ def test_batch_lookups_answer_like_single_ones(w2v_dir):
     single = [query.neighbors(ModelFolder(w2v_dir), [w], k=3)[0] for w in words]
     assert [[h.word for h in r.hits] for r in batch] == [[h.word for h in r.hits] for r in single]
     assert [type(r.error) for r in batch] == [type(r.error) for r in single]
+
+
+def test_a_vocabulary_word_as_given_is_that_word_not_its_normal_form(tmp_path):
+    """' king' (a Parquet word with a space) answered with the row of 'king', without a word."""
+    words = ["king", " king", "queen", " ", "King", "ｋｉｎｇ"]
+    vectors = np.eye(6, dtype=np.float32) + 0.01
+    model = ModelFolder(write_toy_model(tmp_path / "m", words, vectors,
+                                        tokenizer={"mode": "unicode", "lowercase": True}))
+    for i, w in enumerate(words):
+        (res,) = query.vectors(model, [w])
+        assert res.error is None and res.term.word == w and res.term.index == i, w
+    # Queries that are not words of the model still go through the normal form: "KING" finds king.
+    (res,) = query.vectors(model, ["KING"])
+    assert res.term.index == 0
