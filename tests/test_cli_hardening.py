@@ -306,8 +306,10 @@ def test_shell_completion(toy):
     import subprocess
     import sys
 
-    res = invoke(["--show-completion", "bash"])
-    assert res.exit_code == 0 and "_emb_completion" in res.stdout
+    # In a fresh process, as a shell runs it (in-process, it once exited 1 after other tests in the worker).
+    res = subprocess.run([sys.executable, "-c", "import sys; sys.argv[0] = 'emb'; from embcli.cli.entry import main; main()",
+                          "--show-completion", "bash"], capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0 and "_emb_completion" in res.stdout, (res.returncode, res.stdout[:300], res.stderr)
     env = {**os.environ, "_EMB_COMPLETE": "complete_bash", "COMP_WORDS": "emb neighbors -m t", "COMP_CWORD": "3"}
     out = subprocess.run([sys.executable, "-c", "from embcli.cli.entry import main; main()"], env=env,
                          capture_output=True, text=True, timeout=60)
