@@ -83,6 +83,27 @@ def test_import_reports_duplicates_and_lossy(tmp_path):
     assert open_model("d").words == ["a", "b", "c\ufffd"]
 
 
+@pytest.mark.parametrize("counts, kept", [([10, None, 3], None), ([10, -5, 3], None), ([None, None, None], None),
+                                           ([10, 4, 3], [10, 4, 3])])
+def test_parquet_counts_missing_for_some_words_are_said_to_be_left_out(tmp_path, counts, kept):
+    """Counts with a null or a negative value were dropped without a word; a column of nulls only
+    (pyarrow's null type) was reported as damaged data."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "c.parquet"
+    pq.write_table(pa.table({"word": ["a", "b", "c"], "count": counts,
+                             "vector": pa.array([[1, 0], [0, 1], [1, 1]], pa.list_(pa.float32(), 2))}), path)
+    result = run("import", str(path), "--name", "c")
+    assert result.exit_code == 0, result.stderr
+    model = open_model("c")
+    assert model.words == ["a", "b", "c"]
+    assert (None if model.counts is None else model.counts.tolist()) == kept
+    partly = kept is None and any(c is not None for c in counts)
+    assert ("left the word counts out: 1 of 3 words has none" in result.stderr) == partly, result.stderr
+    assert model.meta["import"].get("counts_left_out_for") == (1 if partly else None)
+
+
 def test_import_errors_are_one_line_with_exit_code(tmp_path):
     path = tmp_path / "x.txt"
     path.write_text("2 3\na 1 2 3\nb 1 oops 3\n")

@@ -15,6 +15,7 @@ def _skips(summary) -> dict:
         "empty": getattr(summary, "empty", 0), "replaced_bytes": summary.replaced_bytes,
         "nonfinite_rows": getattr(summary, "nonfinite_rows", 0),
         "nonfinite_values": getattr(summary, "nonfinite_values", 0),
+        "uncounted": getattr(summary, "uncounted", 0),
     }
 
 

@@ -26,6 +26,7 @@ class Transfer:
     replaced_bytes: int = 0
     nonfinite_rows: int = 0  # rows whose NaN or infinite values were replaced by 0 (nonfinite="zero")
     nonfinite_values: int = 0
+    uncounted: int = 0  # rows without a count (null or negative) when others had one: no counts kept
     model: Any = field(default=None, repr=False)  # the imported Model
 
     def to_dict(self) -> dict:

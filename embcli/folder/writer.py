@@ -41,6 +41,8 @@ class ImportSummary:
     first_duplicate: str | None = None
     nonfinite_rows: int = 0
     nonfinite_values: int = 0
+    # Rows with no count (null or negative) in a source that had counts: then the model keeps none.
+    uncounted: int = 0
     extra: dict = field(default_factory=dict)
 
     def as_dict(self) -> dict:
@@ -51,6 +53,7 @@ class ImportSummary:
             "skipped_empty": self.empty,
             "replaced_bytes": self.replaced_bytes,
             "zeroed_nonfinite_values": self.nonfinite_values,
+            **({"counts_left_out_for": self.uncounted} if self.uncounted else {}),
             "seconds": round(self.seconds, 3),
         }
 
@@ -315,8 +318,11 @@ class FolderWriter:
         np.save(self.folder / NORMS, norms)
         if self._counts is not None:
             counts = np.concatenate(self._counts)
-            if (counts >= 0).all():
+            missing = int((counts < 0).sum())
+            if not missing:
                 np.save(self.folder / COUNTS, counts)
+            elif missing < len(counts):  # some rows counted, others not: said, not dropped silently
+                self.summary.uncounted = missing
         self.summary.seconds = time.perf_counter() - self._started
         if self.fmt is not None:
             meta["import"] = {"source": self.source, "format": self.fmt, **self.summary.as_dict(), **self.summary.extra}

@@ -131,7 +131,10 @@ def _words_counts(words, counts, row: int, source: str) -> tuple[list[bytes], np
     elif not (pa.types.is_binary(words.type) or pa.types.is_large_binary(words.type)):
         raise FormatError(f"{source}: column 'word' has type {words.type}: expected strings")
     if counts is not None:
-        counts = counts.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
+        if pa.types.is_null(counts.type):  # a column of nulls only (pyarrow's type for [None, None])
+            counts = None
+        else:
+            counts = counts.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
     return words.to_pylist(), counts
 
 
