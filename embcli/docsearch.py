@@ -388,6 +388,8 @@ def search(model: ModelFolder, queries: Sequence[str], docs: str | Sequence[str]
     of document lines, or a collection already opened (``Docs``, reused without embedding again)."""
     if isinstance(queries, str):
         raise UsageError("search takes a list of query lines, not one string: wrap it in a list")
+    if isinstance(queries, (bytes, bytearray)):
+        raise UsageError(f"a query line must be a string, not bytes ({queries!r:.60})")
     if isinstance(docs, Docs):
         if pooling is not None and pooling != docs.pooling:
             raise UsageError(f"the collection was embedded with pooling {docs.pooling}, not {pooling}")

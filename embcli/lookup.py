@@ -65,9 +65,7 @@ def lookup_many(model: ModelFolder, texts: Sequence[str]) -> list[Term | EmbErro
     was joined (``"New York"`` finds ``new_york``). A query that is still several words is an error
     that says how to ask for them (``emb similar`` averages words; phrase models join them with ``_``).
     """
-    for t in texts:
-        if not isinstance(t, str):
-            raise UsageError(f"a query word must be a string, not {type(t).__name__} ({t!r:.60})")
+    check_words(texts)
     written = _as_written(model, texts)
     words = [w if w is not None else model.normalize(t) for t, w in zip(texts, written)]
     # A query that is a vocabulary word exactly as given (" king" imported from a Parquet file, a word
@@ -102,6 +100,13 @@ def lookup_many(model: ModelFolder, texts: Sequence[str]) -> list[Term | EmbErro
         except EmbError as exc:
             out.append(exc)
     return out
+
+
+def check_words(texts: Sequence) -> None:
+    """Refuse a query word that is not a string (bytes, None, a number), naming it."""
+    for t in texts:
+        if not isinstance(t, str):
+            raise UsageError(f"a query word must be a string, not {type(t).__name__} ({t!r:.60})")
 
 
 def _as_written(model: ModelFolder, texts: Sequence[str]) -> list[str | None]:

@@ -19,7 +19,7 @@ import numpy as np
 
 from embcli.errors import EmbError, UsageError, check_whole
 from embcli.folder import ModelFolder
-from embcli.lookup import Term, check_direction, lookup_groups, lookup_many, names_damage, terms_of
+from embcli.lookup import Term, check_direction, check_words, lookup_groups, lookup_many, names_damage, terms_of
 from embcli.topk import METHODS, METRICS, analogy_topk, topk
 
 
@@ -225,6 +225,8 @@ def analogy(
     _check_k(k, restrict)
     if method not in METHODS:
         raise UsageError(f"unknown analogy method {method!r}: use one of {', '.join(METHODS)}")
+    for q in queries:
+        check_words(q)
     results = [QueryResult(" ".join(q) if len(q) <= 3 else " ".join(q[:3]) + " ...") for q in queries]
     live = []
     # Only queries of the right size are looked up: a runaway line of words costs no lookups.

@@ -192,6 +192,8 @@ class Embedder:
         if n == 0:
             return Pooled(out, words)
         for line in lines:
+            if not isinstance(line, str):
+                raise UsageError(f"a line to embed must be a string, not {type(line).__name__} ({line!r:.60})")
             if "\n" in line:
                 raise UsageError("a line to embed holds a line break: pass one line of text per item")
         data = np.frombuffer(("\n".join(lines) + "\n").encode("utf-8", "surrogatepass"), dtype=np.uint8)

@@ -262,6 +262,24 @@ def test_train_refuses_options_of_the_wrong_type(small_corpus_file, tmp_path, op
     assert not (tmp_path / "m").exists()
 
 
+@pytest.mark.parametrize("bad", [b"king", None, 3])
+def test_words_lines_and_paths_of_the_wrong_type_are_usage_errors(model, tmp_path, bad):
+    """They were TypeErrors from deep inside (or, for bytes paths, files named after the bytes' values)."""
+    calls = {
+        "a query word": [lambda: model.analogy(bad, "man", "woman"), lambda: model.analogy("king", "man", bad)],
+        "a line to embed": [lambda: model.embed([bad]), lambda: model.search(["king"], ["a queen", bad])],
+        "a corpus": [lambda: embcli.train(bad, output=tmp_path / "m"), lambda: embcli.train([bad], output=tmp_path / "m")],
+    }
+    if isinstance(bad, bytes):
+        calls["a query"] = [lambda: model.neighbors([bad]), lambda: model.most_similar(positive=[bad]),
+                            lambda: model.search(bad, ["a queen"])]
+    for what, group in calls.items():
+        for call in group:
+            with pytest.raises(embcli.UsageError, match=f"^{what}"):
+                call()
+    assert not (tmp_path / "m").exists()
+
+
 @pytest.mark.parametrize("k", [0, -3])
 def test_k_below_one(model, k):
     for call in (lambda: model.neighbors("king", k=k), lambda: model.most_similar(["king"], k=k),

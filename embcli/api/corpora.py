@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Sequence
 
 from embcli.api.model import ProgressFn
+from embcli.api.paths import input_paths
 from embcli.errors import UsageError, check_threads
 
 
@@ -52,7 +53,7 @@ def count_words(
     (``ko``, ``ja``, ``zh``) analyse in ``threads`` processes (default: all cores)."""
     from embcli.tokenize import TokenizerSettings
 
-    inputs = [str(corpus)] if isinstance(corpus, (str, Path)) else [str(c) for c in corpus]
+    inputs = input_paths(corpus)
     settings = TokenizerSettings(mode=tokenizer, lowercase=lowercase, min_token_length=min_token_length,
                                  pos_filter=pos_filter, pos_tags=pos_tags)
     settings.check_installed()
@@ -181,7 +182,7 @@ def phrases(
                             pos_filter=pos_filter, pos_tags=pos_tags)
     tok.check_installed()
     check_threads(threads)
-    inputs = [str(corpus)] if isinstance(corpus, (str, Path)) else [str(c) for c in corpus]
+    inputs = input_paths(corpus)
     table = PhraseTable(settings)
     with tempfile.TemporaryDirectory(prefix="emb-phrases-") as tmp:
         src = Path(tmp) / "tokens.txt"

@@ -9,6 +9,7 @@ from typing import Sequence
 from embcli import query as _query
 from embcli.api.corpora import spark_options
 from embcli.api.model import Model, ProgressFn
+from embcli.api.paths import input_paths
 from embcli.errors import ModelError, UsageError
 from embcli.names import OOV_POLICIES
 from embcli.store import ModelInfo, ModelStore
@@ -104,7 +105,7 @@ def train(
     from embcli.training.resume import continue_settings, init_start, load_continue
     from embcli.training.run import default_model_name, train_to_folder, train_to_store
 
-    inputs = [str(corpus)] if isinstance(corpus, (str, Path)) else [str(c) for c in corpus]
+    inputs = input_paths(corpus)
     if name is not None and output is not None:
         raise UsageError("give --name or --output, not both")
     if output is not None and str(output) in ("-", ""):

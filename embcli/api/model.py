@@ -203,6 +203,8 @@ class Model(Shrinking):
             raise UsageError(f"neighbors takes a word, a vector, or a list of them, not {type(query).__name__}")
         if isinstance(query, np.ndarray) and query.ndim == 2:
             return [_neighbors(h) for h in _query.neighbors_of_vectors(self._folder, list(query), k, metric, restrict, exact)]
+        if not isinstance(query, np.ndarray) and any(isinstance(q, (bytes, bytearray)) for q in query):
+            raise UsageError("a query word must be a string, not bytes")
         if isinstance(query, np.ndarray) or (len(query) and not isinstance(query[0], str)):
             return _neighbors(_query.neighbors_of_vectors(self._folder, [query], k, metric, restrict, exact)[0])
         return self.neighbors_many(list(query), k, metric, restrict, exact)
@@ -354,6 +356,8 @@ class Model(Shrinking):
         """
         from embcli.docsearch import search as _search
 
+        if isinstance(queries, (bytes, bytearray)):
+            raise UsageError(f"a query line must be a string, not bytes ({queries!r:.60})")
         many = not isinstance(queries, str)
         results = _search(self._folder, list(queries) if many else [queries], docs, k=k, pooling=pooling)
         _raise_first(results)
@@ -445,6 +449,8 @@ def _items(items: QueryLike) -> list:
     if isinstance(items, np.ndarray):
         return [items] if items.ndim == 1 else list(items)
     items = list(items)
+    if any(isinstance(x, (bytes, bytearray)) for x in items):
+        raise UsageError("a query word must be a string, not bytes")
     if items and all(isinstance(x, (int, float, np.floating, np.integer)) for x in items):
         return [np.asarray(items, dtype=np.float32)]
     return items

@@ -1,4 +1,5 @@
-"""Output paths: an operating-system error while writing an output becomes one line naming it."""
+"""Paths: the corpus paths a function is given, checked; an operating-system error while writing an
+output becomes one line naming it."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import os
 from contextlib import contextmanager
 from pathlib import Path
 
-from embcli.errors import EmbError
+from embcli.errors import EmbError, UsageError
 
 
 @contextmanager
@@ -40,3 +41,16 @@ def _reason(output: str | Path, exc: OSError) -> str:
                 break
     where = Path(os.path.abspath(output)).parent
     return f"{exc.strerror or exc} ({where} cannot hold it: choose another path)"
+
+
+def input_paths(corpus) -> list[str]:
+    """A corpus given as one path (str or ``os.PathLike``) or a list of them, as a list of strings."""
+    items = [corpus] if isinstance(corpus, (str, os.PathLike, bytes, bytearray)) else corpus
+    try:
+        items = list(items)
+    except TypeError:
+        raise UsageError(f"a corpus is a path or a list of paths, not {type(corpus).__name__}") from None
+    for item in items:
+        if not isinstance(item, (str, os.PathLike)):
+            raise UsageError(f"a corpus path must be a string or a Path, not {type(item).__name__} ({item!r:.60})")
+    return [str(item) for item in items]
