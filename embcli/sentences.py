@@ -38,6 +38,8 @@ from embcli.tokenize import make_tokenizer
 POOLINGS = ("mean", "sif", "fasttext")
 SIF_A = 1e-3
 SIF_SAMPLE = 100_000
+# The fewest lines with a known word that sif fits its component on (see ``Embedder.fit_component``).
+SIF_MIN_LINES = 10
 # Blocks pooled at once by ``Embedder.stream`` (the machines this is made for have two cores or more).
 POOL_THREADS = 2
 EOS = "</s>"
@@ -290,8 +292,19 @@ class Embedder:
     # ----------------------------------------------------------------------------- collections
 
     def fit_component(self, vectors: np.ndarray) -> np.ndarray:
-        """The first (uncentred) principal component of ``vectors``: their first right singular vector."""
+        """The first (uncentred) principal component of ``vectors``: their first right singular vector.
+
+        At least ``SIF_MIN_LINES`` of them must be non-zero (lines with a known word): the component
+        of one line is that line, and removing it leaves rounding noise (two lines come out opposite).
+        """
         x = np.asarray(vectors, dtype=np.float64)
+        known = int(np.count_nonzero(np.any(x != 0, axis=1)))
+        if known < SIF_MIN_LINES:
+            raise UsageError(
+                f"--pooling sif takes the component common to the lines from the lines themselves, and"
+                f" {known} line{'' if known == 1 else 's'} with a known word {'is' if known == 1 else 'are'} too few"
+                f" (at least {SIF_MIN_LINES}): embed more lines at once, or use --pooling mean"
+            )
         gram = x.T @ x
         _, eigvecs = np.linalg.eigh(gram)
         pc = eigvecs[:, -1]
@@ -308,7 +321,7 @@ class Embedder:
     def embed(self, lines: Sequence[str]) -> Pooled:
         """The vectors of all ``lines``; for sif the component is fitted on them unless given."""
         pooled = self.pool(lines)
-        if self.pooling == "sif":
+        if self.pooling == "sif" and len(lines):
             if self.component is None:
                 self.component = self.fit_component(pooled.vectors)
             self.remove_component(pooled.vectors)

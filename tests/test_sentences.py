@@ -106,6 +106,29 @@ def test_sif_matches_the_papers_recipe(w2v, web_lines):
     assert np.abs(got @ pc).max() < 1e-4
 
 
+def test_sif_refuses_too_few_lines_to_fit_its_component(w2v, web_lines):
+    """One line minus its own principal component was rounding noise (two lines came out opposite)."""
+    lines = [line for line in web_lines if Embedder(w2v, "mean").pool([line]).words[0]][:12]
+    for n in (1, 2, 9):
+        with pytest.raises(UsageError, match=f"{n} lines? with a known word (is|are) too few \\(at least 10\\)"):
+            Embedder(w2v, "sif").embed(lines[:n])
+        with pytest.raises(UsageError, match="too few"):
+            list(Embedder(w2v, "sif").stream(iter(lines[:n])))
+    # Lines without a known word do not count; with ten that have one, the component is fitted.
+    with pytest.raises(UsageError, match="9 lines with a known word"):
+        Embedder(w2v, "sif").embed(lines[:9] + ["qqqzz"] * 5)
+    assert np.abs(Embedder(w2v, "sif").embed(lines[:10]).vectors).max() > 1e-3
+    assert Embedder(w2v, "sif").embed([]).vectors.shape == (0, w2v.dim)
+    # A component given (a larger collection's) embeds a single line.
+    fitted = Embedder(w2v, "sif")
+    fitted.embed(web_lines[:200])
+    one = Embedder(w2v, "sif", component=fitted.component).embed(lines[:1]).vectors
+    assert np.abs(one).max() > 1e-3
+    import embcli
+
+    np.testing.assert_array_equal(embcli.load(w2v.path).embed(lines[:1], pooling="sif", component=fitted.component), one)
+
+
 def test_sif_stream_fits_the_component_on_the_first_lines(w2v, web_lines):
     lines = web_lines[:300]
     embedder = Embedder(w2v, "sif", sif_sample=100)

@@ -285,18 +285,20 @@ class Model(Shrinking):
 
     # ------------------------------------------------------------------------------ lines of text
 
-    def embed(self, lines: Sequence[str], pooling: str = "mean") -> np.ndarray:
+    def embed(self, lines: Sequence[str], pooling: str = "mean", component: np.ndarray | None = None) -> np.ndarray:
         """One vector for each line of text (a sentence, a document, a session of item ids): a float32
         [len(lines), dim] array, as ``emb embed`` writes them.
 
         ``pooling``: ``mean`` (the mean of the unit vectors of the line's known words), ``sif`` (smooth
         inverse frequency weights from the model's counts, the first principal component of these
-        lines removed) or ``fasttext`` (fastText's own sentence vector, for fastText models). Words
-        are found by the model's tokenizer; a line without a known word gets a zero vector.
+        lines removed: at least 10 of them must have a known word) or ``fasttext`` (fastText's own
+        sentence vector, for fastText models). For ``sif``, ``component`` removes a component given
+        instead (a larger collection's, from ``embed_lines``' blocks or an ``emb embed`` Parquet).
+        Words are found by the model's tokenizer; a line without a known word gets a zero vector.
         """
         from embcli.sentences import embed_lines
 
-        return embed_lines(self._folder, lines, pooling)
+        return embed_lines(self._folder, lines, pooling, component)
 
     def embed_lines(self, lines: Iterable[str], pooling: str = "mean", *, sif_sample: int = 100_000,
                     batch: int = 8192, reuse: bool = False) -> Iterator[EmbeddedBlock]:
