@@ -104,6 +104,32 @@ def test_parquet_counts_missing_for_some_words_are_said_to_be_left_out(tmp_path,
     assert model.meta["import"].get("counts_left_out_for") == (1 if partly else None)
 
 
+def test_rows_counted_in_another_order_are_put_most_frequent_first(tmp_path):
+    """A folder keeps its rows most frequent first: --restrict 2 answered from rare words before."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "u.parquet"
+    vectors = [[1, 0], [0.9, 0.1], [0.8, 0.2], [0, 1]]
+    pq.write_table(pa.table({"word": ["rare1", "rare2", "common", "mid"], "count": [1, 2, 1000, 2],
+                             "vector": pa.array(vectors, pa.list_(pa.float32(), 2))}), path)
+    result = run("import", str(path), "--name", "u")
+    assert result.exit_code == 0 and "most frequent first" in result.stderr, result.stderr
+    model = open_model("u")
+    assert model.words == ["common", "rare2", "mid", "rare1"]  # ties keep the file's order
+    assert model.counts.tolist() == [1000, 2, 2, 1]
+    np.testing.assert_array_equal(model.vectors, np.asarray(vectors, dtype=np.float32)[[2, 1, 3, 0]])
+    np.testing.assert_allclose(model.norms, np.linalg.norm(model.vectors, axis=1), rtol=1e-6)
+    assert model.meta["import"]["sorted_by_count"] is True
+    near = run("neighbors", "-m", "u", "rare2", "-k", "1", "--restrict", "2", "-f", "tsv")
+    assert near.stdout.splitlines()[1].split("\t")[2] == "common"
+    # Counts already in order leave the file's order and say nothing.
+    pq.write_table(pa.table({"word": ["a", "b"], "count": [5, 5],
+                             "vector": pa.array([[1, 0], [0, 1]], pa.list_(pa.float32(), 2))}), tmp_path / "s.parquet")
+    result = run("import", str(tmp_path / "s.parquet"), "--name", "s")
+    assert open_model("s").words == ["a", "b"] and "most frequent first" not in result.stderr
+
+
 def test_import_errors_are_one_line_with_exit_code(tmp_path):
     path = tmp_path / "x.txt"
     path.write_text("2 3\na 1 2 3\nb 1 oops 3\n")

@@ -16,6 +16,7 @@ def _skips(summary) -> dict:
         "nonfinite_rows": getattr(summary, "nonfinite_rows", 0),
         "nonfinite_values": getattr(summary, "nonfinite_values", 0),
         "uncounted": getattr(summary, "uncounted", 0),
+        "sorted_by_count": bool(getattr(summary, "extra", {}).get("sorted_by_count")),
     }
 
 

@@ -27,6 +27,7 @@ class Transfer:
     nonfinite_rows: int = 0  # rows whose NaN or infinite values were replaced by 0 (nonfinite="zero")
     nonfinite_values: int = 0
     uncounted: int = 0  # rows without a count (null or negative) when others had one: no counts kept
+    sorted_by_count: bool = False  # the rows were put in the order of their counts (the source's was another)
     model: Any = field(default=None, repr=False)  # the imported Model
 
     def to_dict(self) -> dict:

@@ -90,6 +90,9 @@ def _report_skips(summary) -> None:
         warn(f"replaced {summary.replaced_bytes:,} invalid UTF-8 byte(s) in words with U+FFFD")
     if summary.nonfinite_values:
         warn(f"replaced {summary.nonfinite_values:,} non-finite value(s) in {summary.nonfinite_rows:,} row(s) with 0")
+    if getattr(summary, "sorted_by_count", False):
+        warn("put the rows in the order of their counts, most frequent first, as a model keeps them"
+             " (the file had them in another order)")
     if getattr(summary, "uncounted", 0):
         n = summary.uncounted
         warn(f"left the word counts out: {n:,} of {summary.rows:,} words {'has' if n == 1 else 'have'} none (a null or"

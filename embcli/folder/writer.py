@@ -315,19 +315,40 @@ class FolderWriter:
             norms = compose_word_vectors(self.folder, int(sub["minn"]), int(sub["maxn"]))
         else:
             norms = np.concatenate(self._norms)
-        np.save(self.folder / NORMS, norms)
         if self._counts is not None:
             counts = np.concatenate(self._counts)
             missing = int((counts < 0).sum())
             if not missing:
+                if (np.diff(counts) > 0).any():  # a folder's rows are most frequent first
+                    norms, counts = self._sort_by_counts(norms, counts)
                 np.save(self.folder / COUNTS, counts)
             elif missing < len(counts):  # some rows counted, others not: said, not dropped silently
                 self.summary.uncounted = missing
+        np.save(self.folder / NORMS, norms)
         self.summary.seconds = time.perf_counter() - self._started
         if self.fmt is not None:
             meta["import"] = {"source": self.source, "format": self.fmt, **self.summary.as_dict(), **self.summary.extra}
         write_meta(self.folder, complete_meta(meta, self.summary.rows, self.dim))
         return self.summary
+
+    def _sort_by_counts(self, norms: np.ndarray, counts: np.ndarray, block_rows: int = 1 << 16):
+        """Put the rows in the order of their counts, highest first (ties in the source's order), as
+        every folder has them: a source with counts in another order (a Parquet file, say) would
+        otherwise make ``--restrict``, ``--limit`` and ``--top`` take rows that are not the most frequent."""
+        order = np.argsort(-counts, kind="stable")
+        vectors = np.load(self.folder / VECTORS, mmap_mode="r", allow_pickle=False)
+        out = NpyAppender(self.folder / (VECTORS + ".sorted"), self.dim)
+        try:
+            for lo in range(0, len(order), block_rows):
+                out.append(np.asarray(vectors[order[lo : lo + block_rows]]))
+        finally:
+            out.close()
+        del vectors
+        (self.folder / (VECTORS + ".sorted")).replace(self.folder / VECTORS)
+        words = (self.folder / VOCAB).read_bytes().split(b"\n")[:-1]
+        (self.folder / VOCAB).write_bytes(b"".join(words[i] + b"\n" for i in order))
+        self.summary.extra["sorted_by_count"] = True
+        return norms[order], counts[order]
 
     def _close(self) -> None:
         self._vectors.close()
