@@ -102,6 +102,9 @@ def test_our_parquet_files_take_the_direct_path(tmp_path, model):
 def test_compressed_text_round_trips_and_counts_survive_parquet(tmp_path, model):
     export_model(model, str(tmp_path / "m.txt.gz"))
     assert gzip.open(tmp_path / "m.txt.gz").readline() == f"{len(WORDS)} 7\n".encode()
+    # No name in the gzip header (it held the temporary file's, which gunzip -N restored).
+    head = (tmp_path / "m.txt.gz").read_bytes()[:10]
+    assert head[:2] == b"\x1f\x8b" and not head[3] & 0x08
     back = read(tmp_path, tmp_path / "m.txt.gz")
     assert same_bits(back.vectors, model.vectors)
     export_model(model, str(tmp_path / "m.parquet"))

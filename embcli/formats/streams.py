@@ -61,7 +61,12 @@ def open_output(path: str, kind: str | None = None) -> BinaryIO:
     if kind == "gzip":
         import gzip
 
-        return gzip.open(path, "wb", compresslevel=6)
+        # No file name in the header: ``path`` is a temporary sibling of the output (gunzip -N would
+        # restore that name); an empty name leaves gunzip the file's own.
+        raw = open(path, "wb")
+        out = gzip.GzipFile(filename="", mode="wb", compresslevel=6, fileobj=raw)
+        out.myfileobj = raw  # closed with it, as when GzipFile opens the file itself
+        return out
     if kind == "bzip2":
         import bz2
 
