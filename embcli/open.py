@@ -48,8 +48,9 @@ def open_model(spec: str | None = None, store: ModelStore | None = None) -> Mode
 def cached_model_dir(path: Path, store) -> Path:
     """The model folder of a file passed as ``-m FILE``: imported once, kept in the store's cache.
 
-    The cache entry is keyed by the file's absolute path, size and modification time, so a
-    changed file is read again; ``$EMB_HOME/cache`` can be deleted at any time. It keeps the
+    The cache entry is keyed by the file's absolute path, size, modification time, inode and
+    status-change time (which no tool can set back, unlike the modification time that ``cp -p``,
+    ``rsync -t`` and ``tar`` restore), so a changed file is read again; ``$EMB_HOME/cache`` can be deleted at any time. It keeps the
     ``CACHE_ENTRIES`` most recently used models: adding one removes the least recently used.
     """
     import hashlib
@@ -58,7 +59,8 @@ def cached_model_dir(path: Path, store) -> Path:
 
     path = Path(path).resolve()
     st = path.stat()
-    key = hashlib.sha256(f"{path}\0{st.st_size}\0{st.st_mtime_ns}".encode()).hexdigest()[:24]
+    stamp = f"{st.st_size}\0{st.st_mtime_ns}\0{st.st_ino}\0{st.st_ctime_ns}"
+    key = hashlib.sha256(f"{path}\0{stamp}".encode()).hexdigest()[:24]
     target = store.root / "cache" / f"{path.name[:60]}-{key}"
     if (target / "meta.json").is_file():
         try:

@@ -195,6 +195,22 @@ def test_model_option_accepts_a_file_in_any_supported_format(tmp_path, emb_home)
     assert not [p for p in (emb_home / "cache").iterdir() if p.name.startswith("bad.vec") and (p / "meta.json").exists()]
 
 
+def test_a_file_rewritten_with_its_old_size_and_time_is_read_again(tmp_path, emb_home):
+    """cp -p, rsync -t and tar set a file's modification time back: the cache served the old vectors."""
+    import os
+
+    path = tmp_path / "m.vec"
+    path.write_text("2 2\na 1 1\nb 1 2\n")
+    assert run("vector", "a", "-m", str(path)).stdout.split()[-2:] == ["1", "1"]
+    st = path.stat()
+    replacement = tmp_path / "new.vec"
+    replacement.write_text("2 2\na 7 7\nb 1 2\n")  # the same size
+    os.utime(replacement, ns=(st.st_atime_ns, st.st_mtime_ns))
+    replacement.replace(path)
+    assert path.stat().st_size == st.st_size and path.stat().st_mtime_ns == st.st_mtime_ns
+    assert run("vector", "a", "-m", str(path)).stdout.split()[-2:] == ["7", "7"]
+
+
 def test_model_file_cache_keeps_the_most_recently_used(tmp_path, emb_home, monkeypatch):
     import embcli.open as formats
 
