@@ -156,11 +156,13 @@ def _term(model: ModelFolder, text: str, word: str, index: int | None) -> Term:
         other = next((w for w in dict.fromkeys((word.lower(), word.capitalize(), word.upper()))
                       if w != word and model.index_of(w) is not None), None)
         case = f" (it has {other!r}: its words are matched case for case)" if other else ""
+        hint = FASTTEXT_HINT
+        if model.meta.get("algorithm") == "fasttext":
+            hint = "this fastText model has no character n-grams (trained with maxn 0 or bucket 0) to answer it from"
         err = UnknownWordError(
-            f"unknown word {shown}: not among the {model.vocab_size} words of model {model.name!r}{case};"
-            f" {FASTTEXT_HINT}"
+            f"unknown word {shown}: not among the {model.vocab_size} words of model {model.name!r}{case}; {hint}"
         )
-        err.hint = FASTTEXT_HINT  # the part a program answering many queries need say only once
+        err.hint = hint  # the part a program answering many queries need say only once
         raise err
     vector = oov_vector(word, grams, int(ft["minn"]), int(ft["maxn"]))
     if vector is None:

@@ -548,3 +548,47 @@ def test_mutants_through_the_real_command(tmp_path):
             assert result.stderr.startswith("emb: error: ") and result.stderr.count("\n") == 1, where
             assert store_is_clean(home), where
     assert {r.returncode for _, _, _, r in runs} == {0, 1}
+
+
+@pytest.fixture
+def binary_files(tmp_path):
+    """A NumPy array and a Parquet file, each written by its own library."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    np.save(tmp_path / "vecs.npy", np.ones((3, 2), dtype=np.float32))
+    pq.write_table(pa.table({"word": ["a", "b"], "vector": pa.array([[1, 0], [0, 1]], pa.list_(pa.float32(), 2))}),
+                   tmp_path / "v.parquet")
+    return tmp_path
+
+
+@pytest.mark.parametrize("name, as_name, fmt, fragment", [
+    ("vecs.npy", "vecs.npy", None, "a NumPy array (.npy), which holds vectors but not their words"),
+    ("vecs.npy", "vecs.npy", "word2vec-binary", "a NumPy array (.npy)"),
+    ("v.parquet", "v.vec", None, "first bytes are those of a parquet file, not fasttext-vec: pass --format parquet"),
+    ("v.parquet", "v.txt", "glove", "first bytes are those of a parquet file, not glove: pass --format parquet"),
+])
+def test_a_binary_file_read_as_another_format_is_named_not_quoted(binary_files, emb_home, name, as_name, fmt, fragment):
+    """Such files were quoted back as garbage bytes ('expected a header ROWS DIM, found ...'), and a
+    .npy file was offered formats that cannot read anything (projector)."""
+    path = binary_files / as_name
+    if as_name != name:
+        (binary_files / name).rename(path)
+    result = invoke(["import", path] + (["--format", fmt] if fmt else []))
+    assert_clean_error(result, 1, fragment)
+    assert "\\x" not in result.stderr and "projector" not in result.stderr
+    assert store_is_clean(emb_home)
+
+
+def test_a_fasttext_bin_read_as_text_is_named(tmp_path, emb_home):
+    fasttext = pytest.importorskip("fasttext")
+    corpus = tmp_path / "c.txt"
+    corpus.write_text(" ".join(f"w{i % 50}" for i in range(3000)) + "\n")
+    code = ("import fasttext, sys; fasttext.train_unsupervised(sys.argv[1], dim=4, epoch=1, minCount=1, bucket=1000,"
+            " thread=1, verbose=0, lr=0.01).save_model(sys.argv[2])")
+    subprocess.run([sys.executable, "-c", code, str(corpus), str(tmp_path / "ft.vec")], check=True, timeout=120)
+    del fasttext
+    result = invoke(["import", tmp_path / "ft.vec"])
+    assert_clean_error(result, 1, "first bytes are those of a fasttext-bin file, not fasttext-vec",
+                       "pass --format fasttext-bin")
+    assert invoke(["import", tmp_path / "ft.vec", "--format", "fasttext-bin", "--name", "ft"]).exit_code == 0

@@ -311,3 +311,11 @@ def test_a_vocabulary_word_as_given_is_that_word_not_its_normal_form(tmp_path):
     # Queries that are not words of the model still go through the normal form: "KING" finds king.
     (res,) = query.vectors(model, ["KING"])
     assert res.term.index == 0
+
+
+def test_an_unknown_word_of_a_fasttext_model_without_ngrams_is_not_told_to_use_fasttext(tmp_path):
+    """A fastText .bin trained with maxn 0 has no n-grams: the hint said to train a FastText model."""
+    model = ModelFolder(write_toy_model(tmp_path / "m", ["a", "b"], np.eye(2), algorithm="fasttext"))
+    (res,) = query.vectors(model, ["zzz"])
+    assert isinstance(res.error, UnknownWordError)
+    assert "no character n-grams" in str(res.error) and "emb train --algo fasttext" not in str(res.error)

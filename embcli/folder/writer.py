@@ -272,7 +272,8 @@ class FolderWriter:
                 continue
             if b"\n" in w or b"\r" in w:
                 place = where(i) if where else f"row {self.summary.rows + i + 1}"
-                raise FormatError(f"{self.source}: {place}: word {w!r} holds a line break; a model cannot store it")
+                raise FormatError(f"{self.source}: {place}: word {w!r} holds a line break, which a model cannot"
+                                  " store: remove it from the word in the file")
             seen.add(w)
             keep.append(i)
             if room is not None and len(keep) >= room:

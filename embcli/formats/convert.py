@@ -12,7 +12,7 @@ from embcli.folder import ImportSummary, ModelFolder, RowProgress, atomic_dir
 from embcli.folder.atomic import clean_stale, describe
 from embcli.folder.output import write_file
 from embcli.formats import default_name, get_format, strip_compression
-from embcli.formats.detect import detect_format, output_format, refuse_pickle, sniff
+from embcli.formats.detect import detect_format, output_format, refuse_other_format, sniff
 from embcli.formats.streams import open_input, open_output
 from embcli.store import ModelStore
 
@@ -52,7 +52,7 @@ def read_into(src: str, folder: Path, fmt: str | None = None, limit: int | None 
                                        nonfinite=nonfinite)
         if stream is None:
             stream, size = open_input(src)
-        refuse_pickle(stream.peek(16)[:16], source)
+        refuse_other_format(stream.peek(16)[:16], fmt, source)
         return fmt, spec.read_fn()(stream, folder, source, limit=limit, lossy=lossy, total=size, progress=progress,
                                    nonfinite=nonfinite)
     finally:

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 from embcli.errors import FormatError, UsageError
-from embcli.formats import FORMATS, get_format, strip_compression
+from embcli.formats import FORMATS, READABLE, get_format, strip_compression
 from embcli.formats.fasttext import looks_like_fasttext
 from embcli.formats.streams import read_head
 
@@ -31,6 +31,36 @@ def refuse_pickle(head: bytes, source: str) -> None:
         )
 
 
+def _binary_kind(head: bytes) -> str | None:
+    """The binary format that ``head`` starts like (a NumPy array as ``npy``), or None."""
+    if looks_like_fasttext(head):
+        return "fasttext-bin"
+    if head.startswith(b"PAR1"):
+        return "parquet"
+    if head.startswith(b"\x93NUMPY"):
+        return "npy"
+    return None
+
+
+def _refuse_npy(source: str) -> None:
+    raise FormatError(
+        f"{source}: a NumPy array (.npy), which holds vectors but not their words: import a model folder"
+        " (vocab.txt, one word a line, beside vectors.npy), or the words and vectors as word2vec text or Parquet"
+    )
+
+
+def refuse_other_format(head: bytes, fmt: str, source: str) -> None:
+    """Refuse a file whose first bytes are another format's (a pickle, a fastText .bin, a Parquet or
+    NumPy file) than ``fmt``, the one its suffix or --format names: a text reader would only quote
+    binary bytes back."""
+    refuse_pickle(head, source)
+    kind = _binary_kind(head)
+    if kind == "npy":
+        _refuse_npy(source)
+    if kind is not None and kind != fmt:
+        raise FormatError(f"{source}: its first bytes are those of a {kind} file, not {fmt}: pass --format {kind}")
+
+
 def _printable(row: bytes) -> bool:
     """Whether ``row`` is UTF-8 text of printable characters and tabs."""
     try:
@@ -45,10 +75,11 @@ def sniff(head: bytes, source: str) -> str:
     refuse_pickle(head, source)
     if not head:
         raise FormatError(f"{source}: the file is empty: there are no vectors to read")
-    if looks_like_fasttext(head):
-        return "fasttext-bin"
-    if head.startswith(b"PAR1"):
-        return "parquet"
+    kind = _binary_kind(head)
+    if kind == "npy":
+        _refuse_npy(source)
+    if kind is not None:
+        return kind
     first, _, rest = head.partition(b"\n")
     parts = first.split()
     if len(parts) == 2 and all(p.isdigit() for p in parts):
@@ -73,7 +104,7 @@ def sniff(head: bytes, source: str) -> str:
         except ValueError:
             pass
     raise FormatError(
-        f"{source}: cannot tell the format from its first bytes: pass --format ({', '.join(FORMATS)})"
+        f"{source}: cannot tell the format from its first bytes: pass --format ({', '.join(READABLE)})"
     )
 
 
