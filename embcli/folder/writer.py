@@ -110,7 +110,7 @@ class FolderWriter:
         # The words kept so far, to find duplicates: as the sorted 64-bit hashes of their bytes (8 bytes a
         # word) until a hash repeats or a block needs the word-by-word path; then (``_exact``) as a set of
         # the words themselves, read back from vocab.txt (about 80 bytes a word).
-        self._hashes: np.ndarray | None = np.empty(0, dtype=np.int64)
+        self._hashes: list[np.ndarray] | None = []
         self._seen: set[bytes] | None = None
         self._vectors = NpyAppender(self.folder / VECTORS, dim)
         self._vocab = open(self.folder / VOCAB, "wb")
@@ -237,11 +237,16 @@ class FolderWriter:
     def _all_new(self, raw: list[bytes], fresh: set[bytes]) -> bool:
         """Whether no word of the block (distinct words) was kept before; if so, they are noted as kept."""
         if self._hashes is not None:
-            hashes = np.fromiter(map(hash, raw), dtype=np.int64, count=len(raw))
-            at = np.minimum(np.searchsorted(self._hashes, hashes), len(self._hashes) - 1)
-            if not len(self._hashes) or not (self._hashes[at] == hashes).any():
-                # Two sorted runs: the stable sort (timsort) merges them in linear time.
-                self._hashes = np.sort(np.concatenate([self._hashes, np.sort(hashes)]), kind="stable")
+            hashes = np.sort(np.fromiter(map(hash, raw), dtype=np.int64, count=len(raw)))
+            if not any((run[np.minimum(np.searchsorted(run, hashes), len(run) - 1)] == hashes).any()
+                       for run in self._hashes):
+                # Sorted runs, merged when the newest is as long as the one before: each hash is merged
+                # about log2(words / block) times, and a lookup searches as many runs.
+                runs = self._hashes
+                runs.append(hashes)
+                while len(runs) > 1 and len(runs[-1]) >= len(runs[-2]):
+                    last = runs.pop()
+                    runs[-1] = np.sort(np.concatenate([runs[-1], last]), kind="stable")  # timsort: a merge
                 return True
             self._exact()  # a repeated hash: a duplicate word, or (rarely) two words with one hash
         if self._seen.isdisjoint(fresh):
@@ -369,7 +374,7 @@ def write_model(
     meta: dict,
     counts: np.ndarray | None = None,
     ngrams: np.ndarray | None = None,
-    block_rows: int = 1 << 16,
+    block_rows: int = 1 << 14,
     state: dict | None = None,
     phrases=None,
 ) -> None:
