@@ -336,3 +336,27 @@ def test_training_with_threads_uses_the_pool(word2vec_trainer, small_corpus):
     assert result.exit_code == 0, result.stderr
     model = open_model()
     assert model.meta["corpus"]["tokens"] == 98_842 and model.meta["params"]["threads"] == 2
+
+
+@pytest.mark.parametrize("corpus, expected", [
+    ("web.txt.xz", "web-word2vec"), ("d/*.txt*", "corpus-word2vec"), ("*.txt.*", "corpus-word2vec"),
+    ("d/*.txt", "corpus-word2vec"), ("news-*.txt.gz", "news--word2vec"), (".hidden.txt", "hidden-word2vec"),
+    ("-", "stdin-word2vec"), ("data/", "data-word2vec"),
+])
+def test_default_model_names_are_valid_names(corpus, expected):
+    """A glob ending in * gave '.txt-word2vec', which the store refused naming a name never typed."""
+    from embcli.store import check_name
+    from embcli.training.run import default_model_name
+
+    assert check_name(default_model_name([corpus], "word2vec")) == expected
+
+
+def test_an_empty_name_is_refused_not_taken_as_none(web_file, emb_home):
+    import embcli
+
+    with pytest.raises(embcli.UsageError, match="invalid model name ''"):
+        embcli.train(web_file, name="", epochs=1, dim=8)
+    result = invoke(["train", web_file, "--name", "", "--epochs", "1"])
+    assert result.exit_code == 2 and "invalid model name ''" in result.stderr
+    assert not (emb_home / "models").exists() or not any((emb_home / "models").iterdir())
+

@@ -12,7 +12,7 @@ from embcli.api.model import Model, ProgressFn
 from embcli.api.paths import input_paths
 from embcli.errors import ModelError, UsageError
 from embcli.names import OOV_POLICIES
-from embcli.store import ModelInfo, ModelStore
+from embcli.store import ModelInfo, ModelStore, check_name
 
 
 def load(spec: str | Path | None = None) -> Model:
@@ -108,6 +108,8 @@ def train(
     inputs = input_paths(corpus)
     if name is not None and output is not None:
         raise UsageError("give --name or --output, not both")
+    if name is not None:
+        check_name(name)  # "" too: it was taken as no name
     if output is not None and str(output) in ("-", ""):
         raise UsageError(f"--output {str(output)!r}: a model is a folder, not a stream: give the name of a folder")
     if continue_from is not None and init is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import time
 from pathlib import Path
@@ -198,8 +199,12 @@ def default_model_name(inputs: list[str], algo: str) -> str:
         stem = "stdin"
     else:
         stem = Path(first.rstrip("/")).name or "corpus"
+        # A glob's wildcards go first ('*.txt*' is then '.txt', which loses its suffix below).
+        stem = re.sub(r"[*?\[\]]", "", stem)
         for suffix in (".gz", ".bz2", ".xz", ".zst", ".txt", ".text"):
             if stem.endswith(suffix) and len(stem) > len(suffix):
                 stem = stem[: -len(suffix)]
-        stem = stem.lstrip(".").replace("*", "").replace("?", "") or "corpus"
+        stem = stem.strip(". ")
+        if stem in ("", "txt", "text") or set(stem) <= {".", "_", "-"}:
+            stem = "corpus"
     return f"{stem}-{algo}"
