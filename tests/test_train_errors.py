@@ -193,7 +193,9 @@ def test_training_failure_inside_gensim_leaves_no_folder(emb_home, small_corpus,
     "args, message",
     [
         (["--dim", "5000000"], r"needs [\d,.]+ GB for its matrices but [\d,.]+ GB of memory is available: lower --dim"),
-        (["--algo", "fasttext", "--buckets", "100000000000"], r"\(0 words, dim 12\) needs [\d,.]+ GB.*--buckets"),
+        # Before the corpus is read: the settings, not "0 words".
+        (["--algo", "fasttext", "--buckets", "100000000000"],
+         r"the settings \(dim 12, 100,000,000,000 buckets\) needs [\d,.]+ GB.*--buckets"),
         (["--algo", "glove", "--dim", "200000000"], r"needs [\d,.]+ GB for its matrices"),
         (["--seed", "-1"], r"--seed -1 is out of range: use a number from 0 to 4294967295"),
     ],
@@ -210,3 +212,35 @@ def test_huge_maxn_trains_like_the_longest_word_allows(emb_home, small_corpus):
     result = invoke(["train", small_corpus, *TINY, "--algo", "fasttext", "--maxn", "1000000", "--buckets", "1000", "--name", "ft"])
     assert result.exit_code == 0, result.stderr
     assert ModelStore().exists("ft")
+
+
+def test_an_address_space_limit_is_counted_before_allocating(emb_home, tmp_path):
+    """Under ``ulimit -v`` the matrices' allocation raised a MemoryError traceback (MemAvailable was plenty)."""
+    import os
+    import subprocess
+    import sys
+
+    small_corpus = tmp_path / "five.txt"  # 5 words: dim 200,000,000 needs 8 GB, within MemAvailable here, not 4 GB
+    small_corpus.write_text("the cat sat on the mat\n" * 3)
+
+    code = ("import resource, sys; resource.setrlimit(resource.RLIMIT_AS, (4 << 30, resource.RLIM_INFINITY));"
+            " sys.argv[0] = 'emb'; from embcli.cli.entry import main; main()")
+    run = subprocess.run([sys.executable, "-c", code, "train", str(small_corpus), "--dim", "200000000", "--min-count",
+                          "1", "--epochs", "1", "--threads", "1", "--name", "big"],
+                         env=dict(os.environ, EMB_HOME=str(emb_home)), capture_output=True, text=True, timeout=300)
+    assert run.returncode == 1 and "Traceback" not in run.stderr, run.stderr
+    assert re.search(r"needs [\d,.]+ GB for its matrices but [\d,.]+ (GB|MB) of memory is available", run.stderr)
+    store_untouched(emb_home, [])
+
+
+def test_running_out_of_memory_while_training_is_one_line(emb_home, small_corpus, monkeypatch):
+    import embcli.training.word2vec as w2v
+
+    def short(*args, **kwargs):
+        raise MemoryError()
+
+    monkeypatch.setattr(w2v, "stream_threads", short)
+    result = invoke(["train", small_corpus, *TINY, "--name", "m"])
+    assert_clean_error(result, 1, "training ran out of memory (dim", "lower --dim or --max-vocab")
+    store_untouched(emb_home, [])
+

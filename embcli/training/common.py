@@ -128,17 +128,38 @@ def return_freed_memory() -> None:
 
 
 def available_memory() -> int | None:
-    """Bytes of memory available now (Linux's MemAvailable), else the physical memory, else None."""
+    """Bytes of memory available now (Linux's MemAvailable), else the physical memory, else None;
+    at most what the process's address-space limit (``ulimit -v``) leaves it."""
+    have = None
     try:
         with open("/proc/meminfo", encoding="ascii") as fh:
             for line in fh:
                 if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
+                    have = int(line.split()[1]) * 1024
+                    break
     except (OSError, ValueError, IndexError):
         pass
+    if have is None:
+        try:
+            have = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+        except (OSError, ValueError, AttributeError):
+            pass
+    left = _address_space_left()
+    return left if have is None else have if left is None else min(have, left)
+
+
+def _address_space_left() -> int | None:
+    """Bytes the address-space limit (RLIMIT_AS) still allows this process, or None without a limit."""
     try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (OSError, ValueError, AttributeError):
+        import resource
+
+        limit = resource.getrlimit(resource.RLIMIT_AS)[0]
+        if limit == resource.RLIM_INFINITY:
+            return None
+        with open("/proc/self/status", encoding="ascii") as fh:
+            used = next(int(line.split()[1]) * 1024 for line in fh if line.startswith("VmSize:"))
+        return max(0, limit - used)
+    except (ImportError, OSError, ValueError, StopIteration):
         return None
 
 
@@ -160,11 +181,14 @@ def check_memory(options, vocab: int, available: int | None = None) -> None:
     have = available_memory() if available is None else available
     if have is None or need <= MEMORY_SHARE * have:
         return
-    what = "the vocabulary" if vocab else "the settings"
-    knobs = "--dim, --buckets or --max-vocab" if options.algo == "fasttext" else "--dim or --max-vocab"
+    fasttext = options.algo == "fasttext"
+    knobs = "--dim, --buckets or --max-vocab" if fasttext else "--dim or --max-vocab"
+    # Before the corpus is read the vocabulary is not known: the settings alone are too large then.
+    what = f"the vocabulary ({vocab:,} words, dim {options.dim}" if vocab else f"the settings (dim {options.dim}"
+    what += f", {options.buckets:,} buckets)" if fasttext else ")"
     raise TrainingError(
-        f"training with {what} ({vocab:,} words, dim {options.dim}) needs {_gb(need)} for its matrices"
-        f" but {_gb(have)} of memory is available: lower {knobs}"
+        f"training with {what} needs {_gb(need)} for its matrices but {_gb(have)} of memory is available:"
+        f" lower {knobs}"
     )
 
 

@@ -133,7 +133,13 @@ def finish_model(folder: Path, trainer, options: TrainOptions, tokenizer: Tokeni
 
 def _run_job(job, folder, corpus, tokenizer, options, on_progress, start, keep_state) -> TrainResult:
     if job is None:
-        return _train_into(folder, corpus, tokenizer, options, on_progress, start, keep_state)
+        try:
+            return _train_into(folder, corpus, tokenizer, options, on_progress, start, keep_state)
+        except MemoryError:
+            # Past the checks of the matrices' size: a limit they cannot see, or the other structures.
+            knobs = "--dim, --buckets or --max-vocab" if options.algo == "fasttext" else "--dim or --max-vocab"
+            raise TrainingError(f"training ran out of memory (dim {options.dim}): lower {knobs}"
+                                f"{', or --memory' if options.algo == 'glove' else ''}") from None
     if start is not None:
         raise UsageError("--continue and --init train on the local engine only")
     if options.phrases:

@@ -36,7 +36,9 @@ WRITE_BLOCK = 1 << 22
 
 
 def human_memory(n_bytes: int) -> str:
-    """A size for --memory, rounded up: 34M, 1.3G."""
+    """A size for --memory, rounded up: 512K, 34M, 1.3G."""
+    if n_bytes < 1e6:
+        return f"{math.ceil(n_bytes / 1e3)}K"
     if n_bytes < 1e9:
         return f"{math.ceil(n_bytes / 1e6)}M"
     return f"{math.ceil(n_bytes / 1e8) / 10:g}G"
