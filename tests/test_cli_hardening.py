@@ -306,9 +306,11 @@ def test_shell_completion(toy):
     import subprocess
     import sys
 
-    # In a fresh process, as a shell runs it (in-process, it once exited 1 after other tests in the worker).
-    res = subprocess.run([sys.executable, "-c", "import sys; sys.argv[0] = 'emb'; from embcli.cli.entry import main; main()",
-                          "--show-completion", "bash"], capture_output=True, text=True, timeout=60)
+    # Run from bash, as a user does: typer finds the shell from the parent processes (run straight from
+    # a pytest worker it found none, now and then: "Shell  not supported").
+    code = "import sys; sys.argv[0] = 'emb'; from embcli.cli.entry import main; main()"
+    res = subprocess.run(["bash", "-c", '"$0" -c "$1" --show-completion; exit $?', sys.executable, code],
+                         capture_output=True, text=True, timeout=60)
     assert res.returncode == 0 and "_emb_completion" in res.stdout, (res.returncode, res.stdout[:300], res.stderr)
     env = {**os.environ, "_EMB_COMPLETE": "complete_bash", "COMP_WORDS": "emb neighbors -m t", "COMP_CWORD": "3"}
     out = subprocess.run([sys.executable, "-c", "from embcli.cli.entry import main; main()"], env=env,
