@@ -244,3 +244,11 @@ def test_running_out_of_memory_while_training_is_one_line(emb_home, small_corpus
     assert_clean_error(result, 1, "training ran out of memory (dim", "lower --dim or --max-vocab")
     store_untouched(emb_home, [])
 
+
+def test_init_with_a_file_of_unknown_format_names_a_way_that_works(emb_home, small_corpus):
+    """emb train has no --format, which the message told the user to pass."""
+    result = invoke(["train", small_corpus, *TINY, "--init", small_corpus, "--name", "m"])
+    assert_clean_error(result, 1, "--init", "cannot tell the format", f"emb import {small_corpus} --format FORMAT",
+                       "then pass --init NAME")
+    store_untouched(emb_home, [])
+

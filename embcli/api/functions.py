@@ -137,7 +137,7 @@ def train(
             else:
                 name = _unused_name(store, f"{path.name}-continued")
     else:
-        pretrained = None if init is None else open_model(str(init), store)
+        pretrained = None if init is None else _open_init(str(init), store)
         if pretrained is not None and "dim" not in options:
             options = dict(options, dim=pretrained.dim)  # --init without --dim: the vectors' own
         try:
@@ -316,4 +316,21 @@ def _paths(value) -> list[Path]:
         return [Path(value)]
     return [Path(v) for v in value]
 
+
+def _open_init(spec: str, store: ModelStore):
+    """The model or vector file of ``--init``; a file whose format cannot be told is named with the way
+    out (``emb train`` has no --format: the file is imported with one first)."""
+    from embcli.errors import FormatError
+    from embcli.open import open_model
+
+    try:
+        return open_model(spec, store)
+    except FormatError as exc:
+        if "pass --format" not in str(exc):
+            raise
+        text, _, fmt = str(exc).partition(": pass --format ")
+        choice = fmt.split()[0] if fmt and not fmt.startswith("(") else "FORMAT"
+        listed = f" (FORMAT: {fmt.strip('()')})" if choice == "FORMAT" and fmt else ""
+        raise FormatError(f"--init {text}: import it first with `emb import {spec} --format {choice} --name NAME`"
+                          f"{listed}, then pass --init NAME") from None
 
