@@ -144,6 +144,24 @@ def test_max_vocab(word2vec_trainer, small_corpus):
     assert len(open_model("m").words) <= 500
 
 
+@pytest.mark.parametrize("args", [["--loss", "hs"], ["--loss", "ns"], ["--algo", "fasttext", "--loss", "hs"]])
+def test_max_vocab_keeps_exactly_the_most_frequent_words_ties_by_word(small_corpus, args):
+    """--loss hs went through gensim's max_final_vocab, which drops a whole tie at the cut (99 of 100)."""
+    from embcli.api.corpora import count_words
+
+    ranked, _ = count_words(small_corpus, min_count=1)
+    counts = dict(ranked)
+    ordered = sorted(counts, key=lambda w: (-counts[w], w))
+    cut = next(n for n in range(100, 400) if counts[ordered[n - 1]] == counts[ordered[n]])  # a tie at the cut
+    extra = ["--buckets", "2000"] if "fasttext" in args else []
+    result = invoke(["train", small_corpus, "--dim", "8", "--epochs", "1", "--threads", "1", "--min-count", "1",
+                     "--max-vocab", str(cut), *args, *extra, "--name", "m", "--force"])
+    assert result.exit_code == 0, result.stderr
+    model = open_model("m")
+    assert model.words == ordered[:cut]
+    assert model.counts.tolist() == [counts[w] for w in ordered[:cut]]
+
+
 def test_tokenizer_settings_saved(small_corpus):
     args = ["train", small_corpus, *TINY, "--tokenizer", "whitespace", "--min-token-length", "2", "--name", "ws"]
     assert invoke(args).exit_code == 0

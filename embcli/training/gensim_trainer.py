@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from embcli.errors import ENDING, TrainingError, raise_if_interrupted
-from embcli.training.common import Trained
+from embcli.training.common import Trained, select_vocabulary
 from embcli.training.options import ProgressFn, TrainOptions
 from embcli.training.prepare import Prepared
 
@@ -47,8 +47,7 @@ def train_gensim(
     kwargs = dict(
         vector_size=opts.dim,
         window=opts.window,
-        min_count=opts.min_count,
-        max_final_vocab=opts.max_vocab,
+        min_count=1,  # the vocabulary is chosen below, as emb's other trainers choose it
         sg=1 if opts.arch == "skipgram" else 0,
         hs=1 if opts.loss == "hs" else 0,
         negative=opts.negative if opts.loss == "ns" else 0,
@@ -63,7 +62,10 @@ def train_gensim(
     if opts.algo == "fasttext":
         kwargs.update(min_n=opts.minn, max_n=opts.maxn, bucket=opts.buckets)
     model = _model_class(opts.algo)(**kwargs)
-    model.build_vocab_from_freq(prepared.counts, corpus_count=prepared.sentences)
+    # emb's choice of words (ties by word), not gensim's max_final_vocab, which raises the count
+    # threshold past a tie at the cut and so keeps fewer words than --max-vocab.
+    words, counts = select_vocabulary(prepared.counts, opts.min_count, opts.max_vocab)
+    model.build_vocab_from_freq(dict(zip(words, counts.tolist())), corpus_count=prepared.sentences)
     if opts.loss == "hs" and len(model.wv.index_to_key) < 2:
         # gensim's Huffman tree needs two leaves; with one word it fails deep inside.
         raise TrainingError(
@@ -98,10 +100,10 @@ def train_gensim(
     ))
     spent = time.perf_counter() - started
     wv = model.wv
-    words = list(wv.index_to_key)
-    counts = np.array([wv.get_vecattr(w, "count") for w in words], dtype=np.int64)
+    # gensim sorts ties in reverse: the rows go back to emb's order (most frequent first, ties by word).
+    rows = np.fromiter((wv.key_to_index[w] for w in words), dtype=np.int64, count=len(words))
     ngrams = np.asarray(wv.vectors_ngrams, dtype=np.float32) if opts.algo == "fasttext" else None
-    vectors = np.asarray(wv.vectors, dtype=np.float32)
+    vectors = np.ascontiguousarray(np.asarray(wv.vectors, dtype=np.float32)[rows])
     wps = total_words * opts.epochs / spent if spent > 0 else 0.0
     meta = {"fasttext": {"minn": opts.minn, "maxn": opts.maxn, "buckets": opts.buckets}} if ngrams is not None else {}
     return Trained(words, vectors, counts, wps, ngrams=ngrams, meta=meta)
