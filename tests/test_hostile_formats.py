@@ -248,6 +248,18 @@ def test_export_to_a_pipe_closed_early_is_an_error(emb_home, fmt):
     assert err.count("\n") == 1 and "of 20,000 rows" in err and "exported" not in err
 
 
+@pytest.mark.parametrize("cmd", ["phrases", "tokenize"])
+def test_text_written_in_one_large_block_to_a_pipe_closed_early_is_an_error(emb_home, tmp_path, web_lines, cmd):
+    """emb phrases writes megabytes at once: the kernel took the first 64 KiB, the reader left, and
+    CPython's stdout took the short write as done, so the command exited 0 with its output cut."""
+    corpus = tmp_path / "c.txt"
+    corpus.write_text("\n".join(web_lines) + "\n", encoding="utf-8")
+    run = subprocess.run(["bash", "-c", 'set -o pipefail; "$@" | head -c 100 > /dev/null', "bash", *EMB, cmd, str(corpus)],
+                         env=dict(os.environ, EMB_HOME=str(emb_home)), capture_output=True, text=True, timeout=120)
+    assert run.returncode == 1, (run.returncode, run.stderr)
+    assert "Traceback" not in run.stderr and "phrases found" not in run.stderr
+
+
 def test_queries_still_leave_quietly_when_the_pipe_closes(emb_home):
     _big_model(emb_home, rows=2000, dim=8)
     proc = subprocess.Popen(EMB + ["neighbors", "-m", "big", "-k", "50"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,

@@ -8,6 +8,8 @@ stdin/stdout, is translated here too (one line naming the place and the fix). Le
 
 from __future__ import annotations
 
+import io
+import os
 import sys
 from enum import Enum
 from typing import Annotated, Optional
@@ -291,10 +293,50 @@ class _ClosedStream:
     errors = "strict"
 
 
+class _WholeWrites(io.RawIOBase):
+    """stdout's file descriptor, written whole or not at all: a write the kernel cuts short (the reader
+    of a pipe went away in the middle of it) is followed by one that fails with EPIPE.
+
+    CPython's own stdout takes a short write of a large block as done: ``emb phrases | head -1`` lost
+    the rest of its output and exited 0.
+    """
+
+    def __init__(self, fd: int):
+        super().__init__()
+        self._fd = fd
+
+    def writable(self) -> bool:
+        return True
+
+    def fileno(self) -> int:
+        return self._fd
+
+    def isatty(self) -> bool:
+        return os.isatty(self._fd)
+
+    def write(self, data) -> int:
+        view = memoryview(data).cast("B")
+        total = len(view)
+        while view:
+            view = view[os.write(self._fd, view) :]
+        return total
+
+
+def _sturdy_stdout() -> None:
+    """Put stdout on ``_WholeWrites``, keeping its encoding, error handler and line buffering."""
+    old = sys.stdout
+    try:
+        if old is not sys.__stdout__ or old.fileno() != 1:
+            return
+        old.flush()
+        sys.stdout = io.TextIOWrapper(io.BufferedWriter(_WholeWrites(1), 1 << 16), encoding=old.encoding,
+                                      errors=old.errors, line_buffering=old.line_buffering)
+    except (AttributeError, OSError, ValueError):
+        sys.stdout = old
+
+
 def _guard_stdio() -> None:
     """Occupy closed descriptors 0-2 with /dev/null; stdin and stdout then refuse to be used."""
-    import os
-
     for fd, name in ((0, "stdin"), (1, "stdout"), (2, "stderr")):
         try:
             os.fstat(fd)
@@ -349,6 +391,7 @@ def app_for(args: list[str]) -> typer.Typer:
 def main() -> None:
     """Entry point of the ``emb`` console script."""
     _guard_stdio()
+    _sturdy_stdout()
     try:
         app_for(sys.argv[1:])(prog_name="emb")
     except KeyboardInterrupt:
