@@ -11,7 +11,7 @@ from embcli.tokenize import TokenizerSettings, make_tokenizer
 def count_words(
     corpus: Corpus, settings: TokenizerSettings, min_count: int = 1, top: int | None = None
 ) -> list[tuple[str, int]]:
-    """(word, count) pairs, most frequent first (ties in order of first appearance)."""
+    """(word, count) pairs, most frequent first (ties by word, as training chooses its vocabulary)."""
     split = make_tokenizer(settings)
     counts: Counter = Counter()
     update = counts.update
@@ -21,6 +21,10 @@ def count_words(
 
 
 def ranked(counts: Counter, min_count: int = 1, top: int | None = None) -> list[tuple[str, int]]:
-    """(word, count) pairs of ``counts``, most frequent first (ties in the counter's order)."""
-    items = counts.most_common(top) if top else counts.most_common()
-    return [(w, c) for w, c in items if c >= min_count]
+    """(word, count) pairs of ``counts``, most frequent first, ties by word: the words and the order
+    that ``--max-vocab`` keeps (``embcli.training.common.select_vocabulary``)."""
+    import heapq
+
+    kept = ((w, c) for w, c in counts.items() if c >= min_count)
+    order = lambda wc: (-wc[1], wc[0])  # noqa: E731
+    return heapq.nsmallest(top, kept, key=order) if top else sorted(kept, key=order)

@@ -217,8 +217,8 @@ def test_tokenize_and_vocab_commands(tmp_path):
 @pytest.mark.parametrize("language", ["ja", "zh"])
 def test_tokenize_and_vocab_in_worker_processes_as_in_one(tmp_path, language):
     """The analyzers run in worker processes for ``emb tokenize`` and ``emb vocab``: the same lines, in
-    order (one for each input line, empty ones too), and the same counts with ties in order of first
-    appearance, as one process gives, over several blocks of lines."""
+    order (one for each input line, empty ones too), and the same counts in the same order (ties by
+    word), as one process gives, over several blocks of lines."""
     {"ja": ja, "zh": zh}[language]()
     sentences = _written(f"{language}_sentences.txt")
     lines = [sentences[i % len(sentences)] + ("" if i % 7 else " 。！") for i in range(5000)]

@@ -47,8 +47,9 @@ def count_words(
     progress: ProgressFn | None = None,
     threads: int | None = None,
 ):
-    """The words of a corpus with their counts, most frequent first (ties in order of first
-    appearance), as training sees them; and the corpus figures (``CorpusStats``: lines, replaced bytes).
+    """The words of a corpus with their counts, most frequent first (ties by word), as training sees
+    and chooses them (``top`` N: the words ``--max-vocab N`` keeps); and the corpus figures
+    (``CorpusStats``: lines, replaced bytes).
     ``engine="spark"`` counts in Spark (options as for ``train``). The morphological tokenizers
     (``ko``, ``ja``, ``zh``) analyse in ``threads`` processes (default: all cores)."""
     from embcli.tokenize import TokenizerSettings
