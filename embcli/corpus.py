@@ -296,6 +296,7 @@ class Corpus:
             pieces = _pieces(stream)
             first = True
             count = 0
+            ended = True  # the last piece ended its line: a line cut into pieces counts once
             for piece in pieces:
                 stats.bytes += len(piece)
                 if first:
@@ -303,11 +304,13 @@ class Corpus:
                     _check_text(stream, piece, name)
                 text, replaced = decode_piece(piece)
                 stats.replaced_bytes += replaced
-                stats.lines += 1
+                ended = piece.endswith(b"\n")
+                stats.lines += ended
                 count += 1
                 if on_progress is not None and count % 4096 == 0:
                     on_progress(done_before + position(), total)
                 yield text
+            stats.lines += not ended  # a last line without its line end
         except OSError as exc:
             # Decompression errors are told by ``decompressed``; this is the disk or pipe failing.
             if caused_by_interrupt(exc):

@@ -167,11 +167,16 @@ def test_long_line_without_newline_is_streamed_in_pieces(tmp_path, monkeypatch):
     path = tmp_path / "long.txt"
     path.write_text(" ".join(words), encoding="utf-8")
     assert path.stat().st_size > 2 * corpus_mod.MAX_LINE_BYTES
-    pieces = list(Corpus([str(path)]).lines())
+    corpus = Corpus([str(path)])
+    pieces = list(corpus.lines())
     assert len(pieces) >= 3
     assert all(len(p.encode()) <= corpus_mod.MAX_LINE_BYTES + 16 for p in pieces)
     tokens = [t for p in pieces for t in p.split()]
     assert tokens == words
+    assert corpus.stats.lines == 1  # one line, however many pieces (it counted 3)
+    path.write_text(" ".join(words) + "\nsecond\n\nlast", encoding="utf-8")
+    corpus = Corpus([str(path)])
+    assert list(corpus.lines())[-3:] == ["second", "", "last"] and corpus.stats.lines == 4
 
 
 def test_long_line_of_multibyte_text_without_spaces_keeps_characters(tmp_path, monkeypatch):

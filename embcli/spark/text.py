@@ -42,14 +42,20 @@ class Stats:
 
 
 def _whole_file_lines(item):
-    """Lines of bytes of one whole (compressed) file read by ``binaryFiles``."""
+    """Lines of bytes of one whole (compressed) file read by ``binaryFiles``; a piece of a line longer
+    than 1 MB that the next piece continues comes as a 1-tuple, so that the line counts once."""
     from embcli.corpus import _pieces, decompressed, detect_compression
 
     name, data = item
     raw = io.BufferedReader(io.BytesIO(bytes(data)))
     stream = decompressed(raw, detect_compression(raw.peek(8)[:8]), name, CorpusError)
+    held = None
     for piece in _pieces(stream):
-        yield piece
+        if held is not None:
+            yield held if held.endswith(b"\n") else (held,)
+        held = piece
+    if held is not None:
+        yield held
 
 
 def raw_lines(spark, inputs: list[str], partitions: int | None = None):
@@ -79,11 +85,14 @@ def _tokenizer(settings: TokenizerSettings, stats: Stats, split_long: bool):
         tokenize = make_tokenizer(settings)
         n_lines = n_bytes = n_replaced = n_tokens = 0
         for line in lines:
+            continued = isinstance(line, tuple)  # a piece of a longer line (``_whole_file_lines``)
+            if continued:
+                line = line[0]
             n_bytes += len(line) + 1
+            n_lines += not continued
             for piece in line_pieces(line):
                 text, replaced = decode_piece(piece)
                 n_replaced += replaced
-                n_lines += 1
                 toks = tokenize(text)
                 n_tokens += len(toks)
                 if not split_long:
