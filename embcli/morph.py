@@ -137,14 +137,26 @@ def prepare_lines(lines: list[str], lowercase: bool) -> list[str]:
     return out
 
 
+# Where a piece may end in a line without spaces, best first: after a sentence, then after a clause.
+_SENTENCE_ENDS = "。！？!?．"
+_CLAUSE_ENDS = "、，,；;：:）)」』】"
+
+
 def pieces(text: str, limit: int = PIECE_CHARS) -> list[str]:
-    """Cut ``text`` into pieces of at most ``limit`` characters, at the last space when there is one."""
+    """Cut ``text`` into pieces of at most ``limit`` characters: at the last space in the second half
+    of the piece when there is one, else just after the last end of a sentence, then of a clause
+    (Japanese and Chinese are written without spaces), and only else inside a word."""
     if len(text) <= limit:
         return [text]
     out = []
     while len(text) > limit:
-        cut = text.rfind(" ", limit // 2, limit)
-        if cut < 0:
+        lo = limit // 2
+        cut = text.rfind(" ", lo, limit)
+        for ends in (_SENTENCE_ENDS, _CLAUSE_ENDS):
+            if cut < 0:
+                cut = max(text.rfind(c, lo, limit - 1) for c in ends)
+                cut = cut + 1 if cut >= 0 else -1
+        if cut <= 0:
             cut = limit
         out.append(text[:cut])
         text = text[cut:]

@@ -105,6 +105,16 @@ def test_pieces_keep_every_character():
     assert all(len(p) <= 2000 for p in parts)
 
 
+@pytest.mark.parametrize("unit, end", [("東京都に住む人は多い。", "。"), ("ラーメンが好きです、", "、"),
+                                       ("我们今天去北京！", "！")])
+def test_a_long_line_without_spaces_is_cut_after_a_sentence_or_clause(unit, end):
+    """It was cut every 2,000 characters, inside words (ラー|メン)."""
+    text = unit * 400
+    parts = pieces(text, 2000)
+    assert "".join(parts) == text and len(parts) > 1
+    assert all(len(p) <= 2000 and p.endswith(end) for p in parts)
+
+
 def test_korean_queries_answer_for_the_noun():
     pytest.importorskip("kiwipiepy")
     settings = TokenizerSettings(mode="ko")
