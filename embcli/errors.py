@@ -39,7 +39,9 @@ def damaged_rows(row: int, word: str | None = None, model: str | None = None) ->
     if model is None:
         return DamagedRowError(f"row {row + 1} of the vectors searched holds NaN or infinite values, which emb never"
                                " writes: the file was damaged after it was written; write it again", row)
-    which = f"the vector of {word!r} (row {row + 1} of vectors.npy)" if word is not None else f"row {row + 1} of vectors.npy"
+    which = f"row {row + 1} of vectors.npy"
+    if word is not None:
+        which = f"the vector of {word!r} ({which})"
     return DamagedRowError(f"model {model!r} is damaged: {which} holds NaN or infinite values; import or train"
                            " it again", row)
 

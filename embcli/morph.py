@@ -10,9 +10,9 @@ Before the analyzer sees a line it is NFKC-normalised (full-width Latin and digi
 katakana), except Hangul compatibility jamo (``ㅋㅋ``, ``ㅠㅠ``), which NFKC would turn into
 conjoining jamo that then fuse with their neighbours into syllables. Tokens without a word
 character (punctuation, emoji) are dropped, as the unicode tokenizer drops them. Lines longer than
-``PIECE_CHARS`` are cut (``pieces``: at a space, or after a sentence or a clause) before analysis: the analyzers slow down
-sharply on long inputs and MeCab crashes on very long ones; every piece is analysed, nothing is
-dropped.
+``PIECE_CHARS`` are cut (``pieces``: at a space, or after a sentence or a clause) before analysis:
+the analyzers slow down sharply on long inputs and MeCab crashes on very long ones; every piece is
+analysed, nothing is dropped.
 """
 
 from __future__ import annotations

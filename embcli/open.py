@@ -50,7 +50,8 @@ def cached_model_dir(path: Path, store) -> Path:
 
     The cache entry is keyed by the file's absolute path, size, modification time, inode and
     status-change time (which no tool can set back, unlike the modification time that ``cp -p``,
-    ``rsync -t`` and ``tar`` restore), so a changed file is read again; ``$EMB_HOME/cache`` can be deleted at any time. It keeps the
+    ``rsync -t`` and ``tar`` restore), so a changed file is read again; ``$EMB_HOME/cache`` can be
+    deleted at any time. It keeps the
     ``CACHE_ENTRIES`` most recently used models: adding one removes the least recently used.
     """
     import hashlib

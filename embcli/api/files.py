@@ -91,7 +91,8 @@ def set_default(name: str) -> None:
         try:
             ModelFolder(store.path(name))  # a damaged model would make every later command fail
         except ModelError as exc:
-            raise ModelError(f"model {name!r} cannot be the default: {exc}; remove it with `emb models rm {name}`") from None
+            raise ModelError(f"model {name!r} cannot be the default: {exc}; remove it with"
+                             f" `emb models rm {name}`") from None
     store.set_default(name)
 
 
