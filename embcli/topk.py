@@ -112,9 +112,9 @@ def _products(vectors: np.ndarray, queries: np.ndarray, scratch: _Scratch, start
     with np.errstate(invalid="ignore", over="ignore"):
         if not isinstance(vectors, np.ndarray):
             # Compressed rows (embcli.folder.storage.StoredRows) are decoded a block at a time.
-            vectors.products(queries, start, end, out)
+            out = vectors.products(queries, start, end, out)
         else:
-            np.matmul(queries, vectors[start:end].T, out=out)
+            out = np.matmul(queries, vectors[start:end].T, out=out)
     fine = np.isfinite(out)
     if not fine.all():
         # Every row emb writes is finite: a row holding NaN or an infinity (a non-finite product with
