@@ -238,11 +238,12 @@ class Embedder:
         return np.concatenate([t_line, np.asarray(owners, dtype=np.int64)]), np.concatenate([t_row, rows])
 
     def _eos_row(self) -> tuple[int, np.ndarray] | None:
-        """fastText gives ``</s>`` its own row only (no n-grams): undo the import's composition."""
+        """fastText gives ``</s>`` its own row only (no n-grams): undo the composition of a folder
+        imported before ``</s>`` kept its own row (``eos_own_row`` in its meta)."""
         from embcli.subwords import ngram_buckets
 
         row = self.model.index_of(EOS)
-        if row is None:
+        if row is None or (self.model.meta.get("fasttext") or {}).get("eos_own_row"):
             return None
         grams = self.model.ngrams
         ids = ngram_buckets(EOS, self._minn, self._maxn, grams.shape[0])

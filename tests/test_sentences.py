@@ -163,6 +163,33 @@ def test_fasttext_pooling_is_fasttexts_own_output(tmp_path, web_file):
     got = Embedder(model, "fasttext").embed(lines).vectors
     np.testing.assert_allclose(got, ref, atol=1e-5, rtol=0)
     assert np.abs(got).sum(axis=1)[-5] > 0  # unknown words still have n-gram vectors
+    # Word vectors are fastText's get_word_vector, </s> (its own row, no n-grams) included: it was
+    # averaged with n-gram rows, as gensim does.
+    import embcli
+
+    loaded = embcli.load(tmp_path / "m.bin")
+    for word in ("</s>", "the", "god", "spake"):
+        np.testing.assert_allclose(loaded[word], ft.get_word_vector(word), atol=1e-6, rtol=0)
+    # A folder imported before this: </s> composed as gensim does, no eos_own_row; pooling undoes it.
+    import json
+    import shutil
+
+    from embcli.subwords import ngram_buckets
+
+    old = tmp_path / "old"
+    shutil.copytree(loaded.path, old)
+    meta = json.loads((old / "meta.json").read_text())
+    del meta["fasttext"]["eos_own_row"]
+    (old / "meta.json").write_text(json.dumps(meta))
+    vectors = np.load(old / "vectors.npy", mmap_mode="r+")
+    grams = np.load(old / "ngrams.npy")
+    eos = loaded.index("</s>")
+    ids = ngram_buckets("</s>", meta["fasttext"]["minn"], meta["fasttext"]["maxn"], grams.shape[0])
+    vectors[eos] = (vectors[eos] + grams[ids].sum(axis=0)) / (len(ids) + 1)
+    vectors.flush()
+    del vectors
+    again = Embedder(ModelFolder(old), "fasttext").embed(lines).vectors
+    np.testing.assert_allclose(again, ref, atol=1e-5, rtol=0)
 
 
 @pytest.mark.parametrize("name", ["lee_fasttext_new.bin", "crime-and-punishment.bin", "toy-model.bin"])

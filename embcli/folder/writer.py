@@ -440,8 +440,13 @@ def write_state(folder: Path, state: dict) -> dict:
     return {"files": files, "bytes": size}
 
 
+# fastText's end-of-line token: its dictionary gives it no n-grams, so its vector is its own row.
+EOS = "</s>"
+
+
 def compose_word_vectors(folder: Path, minn: int, maxn: int, block_rows: int = 4096) -> np.ndarray:
-    """Replace each word's own row by the mean of it and its n-gram rows; return the new norms."""
+    """Replace each word's own row by the mean of it and its n-gram rows (``</s>`` keeps its own row,
+    as fastText's ``get_word_vector`` gives it; gensim averages it too); return the new norms."""
     from embcli.subword_kernels import ngram_buckets_block
 
     vectors = np.load(folder / VECTORS, mmap_mode="r+", allow_pickle=False)
@@ -451,7 +456,7 @@ def compose_word_vectors(folder: Path, minn: int, maxn: int, block_rows: int = 4
     norms = np.empty(len(words), dtype=np.float32)
     for start in range(0, len(words), block_rows):
         chunk = words[start : start + block_rows]
-        ids, lengths = ngram_buckets_block(chunk, minn, maxn, buckets)
+        ids, lengths = ngram_buckets_block([w if w != EOS else "" for w in chunk], minn, maxn, buckets)
         block = np.array(vectors[start : start + len(chunk)], dtype=np.float32)
         if ids.size:
             gathered = grams[ids]

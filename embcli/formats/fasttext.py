@@ -243,12 +243,14 @@ def read_fasttext_bin(src: BinaryIO, folder: Path, source: str, limit=None, loss
                 "dim": dim, "window": ws, "epochs": epoch, "min_count": min_count, "negative": neg,
                 "loss": _LOSS.get(loss, str(loss)), "arch": _ARCH.get(arch, str(arch)), "sample": t,
             },
-            "fasttext": {"minn": minn, "maxn": maxn, "buckets": bucket},
+            # eos_own_row: ``</s>`` holds its own row, not composed (folders written before: composed).
+            "fasttext": {"minn": minn, "maxn": maxn, "buckets": bucket, "eos_own_row": True},
             "corpus": {"tokens": ntokens},
         }
         if bucket == 0:
             del meta["fasttext"]
-        # A word's vector is the mean of its own row and its n-gram rows, as gensim composes it.
+        # A word's vector is the mean of its own row and its n-gram rows, as gensim composes it; ``</s>``
+        # keeps its own row, as fastText's get_word_vector gives it (gensim averages it too).
         return sink.finish(meta, compose_subwords=bucket > 0)
     finally:
         sink.abort()
