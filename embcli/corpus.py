@@ -259,6 +259,7 @@ class Corpus:
         self.inputs = list(inputs)
         self.files = resolve_inputs(inputs)
         self._stdin = stdin
+        self._whole = False
         self.stats = CorpusStats(inputs=self.inputs)
 
     @property
@@ -268,8 +269,14 @@ class Corpus:
             return None
         return sum(os.path.getsize(f) for f in self.files)
 
-    def lines(self, on_progress: Callable[[int, int | None], None] | None = None) -> Iterator[str]:
+    def lines(
+        self, on_progress: Callable[[int, int | None], None] | None = None, whole: bool = False
+    ) -> Iterator[str]:
+        """The text lines of every input, in order. A line over ``MAX_LINE_BYTES`` comes in pieces
+        (for tokenizing, where a piece is as good as a line), or with ``whole`` in one piece (for
+        what gives each line one answer: ``emb embed``, ``emb search``)."""
         self.stats = CorpusStats(inputs=self.inputs)
+        self._whole = whole
         total = self.total_size
         done_before = 0
         for name in self.files:
@@ -297,6 +304,7 @@ class Corpus:
             first = True
             count = 0
             ended = True  # the last piece ended its line: a line cut into pieces counts once
+            held: list[str] = []
             for piece in pieces:
                 stats.bytes += len(piece)
                 if first:
@@ -309,8 +317,15 @@ class Corpus:
                 count += 1
                 if on_progress is not None and count % 4096 == 0:
                     on_progress(done_before + position(), total)
+                if self._whole and (held or not ended):
+                    held.append(text)  # a piece of a longer line: given when its line is whole
+                    if not ended:
+                        continue
+                    text, held = "".join(held), []
                 yield text
             stats.lines += not ended  # a last line without its line end
+            if held:
+                yield "".join(held)
         except OSError as exc:
             # Decompression errors are told by ``decompressed``; this is the disk or pipe failing.
             if caused_by_interrupt(exc):

@@ -18,8 +18,9 @@ Poolings:
   here (only supervised models' sentence vectors have one); supervised models are refused.
 
 Words are found by the model's own tokenizer (``embcli.tokenize``; ``fasttext`` uses fastText's
-split). The ASCII lines are tokenized and looked up by compiled code (``embcli.sentence_kernels``);
-other lines go through the Python tokenizer. A line without a known word gets a zero vector and is
+split), phrases joined with the model's phrase table as training joined them. The ASCII lines are
+tokenized and looked up by compiled code (``embcli.sentence_kernels``); other lines, and every line
+for a model with an analyzer (ko, ja, zh) or a phrase table, go through the Python tokenizer. A line without a known word gets a zero vector and is
 counted (``Pooled.empty``).
 """
 
@@ -172,6 +173,11 @@ class Embedder:
             self._mode = k.WHITESPACE if settings.mode == "whitespace" else k.UNICODE
             self._lower, self._min_len = bool(settings.lowercase), int(settings.min_token_length)
         self._split = make_tokenizer(settings)
+        # The compiled tokenizer reads ASCII as the unicode tokenizer does, and knows no phrases: a
+        # model with an analyzer (ko, ja, zh) or a phrase table has every line go through Python,
+        # as its training text did (an all-ASCII line such as "CG good" included).
+        self._phrases = model.phrases if pooling != "fasttext" else None
+        self._all_python = pooling != "fasttext" and (settings.morphological or self._phrases is not None)
         self._vocab = _vocab_table(model)
         self._eos = self._eos_row() if pooling == "fasttext" else None
 
@@ -199,16 +205,20 @@ class Embedder:
             if "\n" in line:
                 raise UsageError("a line to embed holds a line break: pass one line of text per item")
         data = np.frombuffer(("\n".join(lines) + "\n").encode("utf-8", "surrogatepass"), dtype=np.uint8)
-        if self._mode == k.UNICODE:
+        if self._mode == k.UNICODE and not self._all_python:
             data = k.fold_ascii(data, fold_classes())
         if "_matrix" not in self.__dict__:
             vectors = self.model.vectors
             # A compressed model (emb compress) is decoded once here: the kernel reads a plain matrix.
             self._matrix = vectors if isinstance(vectors, np.ndarray) else np.asarray(vectors)
         v = self._vocab
-        t_line, t_row, t_start, t_end, slow = k.tokenize_rows(
-            data, self._mode, self._lower, self._min_len, v.table, v.data, v.starts, v.ends
-        )
+        if self._all_python:
+            t_line = t_row = t_start = t_end = np.zeros(0, dtype=np.int64)
+            slow = np.ones(n, dtype=bool)
+        else:
+            t_line, t_row, t_start, t_end, slow = k.tokenize_rows(
+                data, self._mode, self._lower, self._min_len, v.table, v.data, v.starts, v.ends
+            )
         extra = np.zeros((1, self.dim), dtype=np.float32)
         scale, counted = self._scale, self._counted
         if slow.any():
@@ -221,13 +231,16 @@ class Embedder:
         return Pooled(out, words)
 
     def _slow_lines(self, lines, which, t_line, t_row):
-        """Tokenize the non-ASCII lines in Python and look their tokens up with the same table."""
+        """Tokenize the non-ASCII lines (every line: ``_all_python``) in Python, joining phrases as
+        training did, and look their tokens up with the same table."""
         from embcli import sentence_kernels as k
 
-        split = self._split
+        split, phrases = self._split, self._phrases
         tokens, owners = [], []
         for i in which.tolist():
             found = split(lines[i])
+            if phrases is not None:
+                found = phrases.join(found)
             tokens.extend(found)
             owners.extend([i] * len(found))
         if not tokens:
@@ -407,7 +420,7 @@ def text_lines(corpus) -> Iterator[str]:
     Embedding replaced text would give a vector to a line that is not what the file says, so the
     first invalid byte stops the pass with the line it is on.
     """
-    for number, line in enumerate(corpus.lines(), 1):
+    for number, line in enumerate(corpus.lines(whole=True), 1):
         if corpus.stats.replaced_bytes:
             raise CorpusError(
                 f"line {number}: not UTF-8 text ({corpus.stats.replaced_bytes} invalid bytes): convert the"

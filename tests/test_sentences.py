@@ -256,3 +256,50 @@ def test_compiled_and_python_paths_agree_on_korean_reviews_with_jamo(tmp_path, k
     np.testing.assert_array_equal(pooled.words, counts)
     np.testing.assert_allclose(pooled.vectors, ref, atol=1e-6)
     assert counts[-1] == 3 and model.index_of(model.normalize("ㅋㅋ")) is not None
+
+
+@pytest.mark.parametrize("mode, lines", [
+    ("ko", ["CG good", "CG2D 3D imax", "영화는 재밌다", "CG 영화", "good movie 10/10"]),
+    ("zh", ["python3.11", "我们 python3.11", "hello world"]),
+])
+def test_lines_of_an_analyzer_model_all_go_through_its_analyzer(tmp_path, mode, lines):
+    """All-ASCII lines went to the compiled unicode tokenizer: 'CG good' was a zero vector on a ko model
+    whose vocabulary has 'cg' (kiwi's token), and search said the query had no word."""
+    pytest.importorskip("kiwipiepy" if mode == "ko" else "jieba")
+    settings = TokenizerSettings(mode=mode)
+    split = make_tokenizer(settings)
+    words = sorted({t for line in lines for t in split(line)})
+    rng = np.random.default_rng(0)
+    model = ModelFolder(write_toy_model(tmp_path / "m", words, rng.standard_normal((len(words), 8)),
+                                        tokenizer=settings.as_dict()))
+    ref, counts = reference_mean(model, lines)
+    pooled = Embedder(model, "mean").pool(lines)
+    np.testing.assert_array_equal(pooled.words, counts)
+    assert counts.min() > 0
+    np.testing.assert_allclose(pooled.vectors, ref, atol=1e-6)
+
+
+def test_lines_of_a_phrase_model_are_joined_as_its_training_text_was(tmp_path, web_file, emb_home):
+    """'the burnt offering' was the mean of 'the' and 'offering': the phrase table was not applied."""
+    import embcli
+
+    model = embcli.train(web_file, name="ph", phrases=1, epochs=1, dim=16, threads=1)
+    assert "burnt_offering" in model
+    got = model.embed(["the burnt offering", "the burnt_offering", "The Burnt Offering!"])
+    np.testing.assert_allclose(got[0], got[1], atol=1e-7)
+    np.testing.assert_allclose(got[2], got[1], atol=1e-7)
+    units = model.vectors / np.linalg.norm(model.vectors, axis=1, keepdims=True)
+    np.testing.assert_allclose(got[0], units[[model.index("the"), model.index("burnt_offering")]].mean(axis=0),
+                               atol=1e-6)
+
+
+def test_a_line_over_a_megabyte_is_one_line_to_embed(tmp_path, w2v):
+    """It was read in pieces, each a row of its own: every later line number was off."""
+    from embcli.corpus import Corpus
+    from embcli.sentences import text_lines
+
+    path = tmp_path / "big.txt"
+    path.write_text("first line\n" + "the king went up " * 150_000 + "\nlast line king\nno end", encoding="utf-8")
+    lines = list(text_lines(Corpus([str(path)])))
+    assert [len(x) for x in lines] == [10, 17 * 150_000, 14, 6]
+    assert lines[1] == "the king went up " * 150_000
