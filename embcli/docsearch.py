@@ -32,7 +32,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from embcli.corpus import Corpus
-from embcli.errors import EmbError, FormatError, ModelError, UsageError
+from embcli.errors import CorpusError, EmbError, FormatError, ModelError, UsageError
 from embcli.folder import ModelFolder, atomic_dir, load_array, row_norms
 from embcli.topk import topk
 from embcli.sentences import POOLINGS, Embedder, text_lines
@@ -102,6 +102,8 @@ def open_docs(model: ModelFolder, source: str, pooling: str | None = None) -> Do
     """The collection at ``source`` (a Parquet from ``emb embed``, or text files / ``-``)."""
     if pooling is not None and pooling not in POOLINGS:
         raise UsageError(f"unknown pooling {pooling!r}: use one of {', '.join(POOLINGS)}")
+    if source != "-" and not os.path.exists(source):
+        raise CorpusError(f"{source}: no such file: check the path")
     if is_parquet(source):
         return _parquet_docs(model, source, pooling)
     if source != "-" and Path(source).suffix.lower() in (".parquet", ".npy"):
@@ -150,6 +152,11 @@ def _parquet_docs(model: ModelFolder, path: str, pooling: str | None) -> Docs:
         raise FormatError(f"{path}: unreadable Parquet ({exc}): write it with emb embed -f parquet") from None
     schema = pf.schema_arrow
     names = schema.names
+    if "word" in names and "text" not in names:
+        raise FormatError(
+            f"{path}: a model's vectors (columns: {', '.join(names)}), not documents: search the documents'"
+            " text file, or the Parquet that emb embed -f parquet writes of it"
+        )
     if "vector" not in names:
         raise FormatError(
             f"{path}: no 'vector' column (columns: {', '.join(names)}): write the collection with"
@@ -167,6 +174,7 @@ def _parquet_docs(model: ModelFolder, path: str, pooling: str | None) -> Docs:
             meta = json.loads(raw)
         except ValueError:
             meta = {}
+    _check_same_model(path, meta, model)
     stored = meta.get("pooling")
     if pooling is not None and stored is not None and pooling != stored:
         raise UsageError(f"{path} was embedded with --pooling {stored}: drop --pooling or embed it again with {pooling}")
@@ -190,6 +198,18 @@ def _parquet_docs(model: ModelFolder, path: str, pooling: str | None) -> Docs:
             " search with the model that embedded them (-m)"
         )
     return Docs(path, vectors, norms, numbers, texts, pooling, component, folder, meta=meta)
+
+
+def _check_same_model(path: str, meta: dict, model: ModelFolder) -> None:
+    """Refuse documents embedded with this model's folder as it was before it was trained or imported
+    again: their vectors and the queries' would come from two different models."""
+    then, now = meta.get("model_created"), model.meta.get("created")
+    same_folder = meta.get("model_path") and os.path.realpath(meta["model_path"]) == os.path.realpath(model.path)
+    if same_folder and then and now and then != now:
+        raise ModelError(
+            f"{path} was embedded with model {meta.get('model', model.name)!r} as created {then}, and the model"
+            f" has been replaced since (created {now}): embed the documents again (emb embed ... -o {path} --force)"
+        )
 
 
 def _line_numbers(pf, rows: int, has_line: bool) -> np.ndarray:

@@ -107,6 +107,10 @@ def check_words(texts: Sequence) -> None:
     for t in texts:
         if not isinstance(t, str):
             raise UsageError(f"a query word must be a string, not {type(t).__name__} ({t!r:.60})")
+        try:
+            t.encode("utf-8")
+        except UnicodeEncodeError:  # lone surrogates: bytes of a command-line argument that are not UTF-8
+            raise UsageError(f"the query word {t!r:.60} is not valid UTF-8: give it in UTF-8 (iconv -t UTF-8)") from None
 
 
 def _as_written(model: ModelFolder, texts: Sequence[str]) -> list[str | None]:

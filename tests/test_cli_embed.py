@@ -157,6 +157,12 @@ def test_search_refuses_bad_collections(store_model, tmp_path):
     bad.write_bytes(b"caf\xe9\n")
     assert_clean_error(invoke(["search", "the", "--docs", bad]), 1, "not UTF-8")
     assert_clean_error(invoke(["search", "the", "--docs", tmp_path / "missing.txt"]), 1, "no such file")
+    # A missing .parquet was said to be "named .parquet but not a Parquet file".
+    assert_clean_error(invoke(["search", "the", "--docs", tmp_path / "missing.parquet"]), 1, "no such file")
+    # A model exported to Parquet (word, count, vector) was searched as documents with empty texts.
+    assert invoke(["export", "-m", "web-small", tmp_path / "model.parquet"]).exit_code == 0
+    assert_clean_error(invoke(["search", "the", "--docs", tmp_path / "model.parquet"]), 1, "a model's vectors",
+                       "not documents")
 
 
 def test_embed_creates_missing_folders_like_export(store_model, tmp_path):
@@ -187,3 +193,46 @@ def test_search_warns_when_the_parquet_came_from_another_model(store_model, tmp_
 def test_tsv_cells_hold_no_tabs_or_carriage_returns(store_model):
     res = invoke(["embed"], input="the\tlord\rgod\n")
     assert res.exit_code == 0 and res.stdout.splitlines()[1].split("\t")[1] == "the lord god"
+
+
+def test_search_refuses_documents_embedded_before_the_model_was_replaced(store_model, tmp_path, web_lines, emb_home):
+    """Retrained under the same name, the model was searched against the old model's vectors, silently."""
+    docs = tmp_path / "docs.txt"
+    docs.write_text("\n".join(web_lines[:50]) + "\n", encoding="utf-8")
+    assert invoke(["embed", docs, "-f", "parquet", "-o", tmp_path / "d.parquet"]).exit_code == 0
+    assert invoke(["search", "the lord", "--docs", tmp_path / "d.parquet", "-k", "1"]).exit_code == 0
+    meta = json.loads((emb_home / "models" / "web-small" / "meta.json").read_text())
+    meta["created"] = "2099-01-01T00:00:00+0000"  # as a new training under the same name writes it
+    (emb_home / "models" / "web-small" / "meta.json").write_text(json.dumps(meta))
+    res = invoke(["search", "the lord", "--docs", tmp_path / "d.parquet", "-k", "1"])
+    assert_clean_error(res, 1, "has been replaced since", "embed the documents again")
+
+
+@pytest.mark.parametrize("how", ["argument", "stdin"])
+def test_search_refuses_queries_that_are_not_utf8(store_model, tmp_path, how):
+    """They were searched for with U+FFFD in them (stdin), or as lone surrogates (an argument)."""
+    docs = tmp_path / "docs.txt"
+    docs.write_text("the king\nthe lord\n", encoding="utf-8")
+    if how == "argument":
+        res = invoke(["search", "king\udcff", "--docs", docs])
+        code, out, err = res.exit_code, res.stdout, res.stderr
+    else:  # through a real process: the test runner's stdin would decode the bytes itself
+        import os
+        import subprocess
+        import sys
+
+        run = subprocess.run([sys.executable, "-m", "embcli", "search", "--docs", str(docs)], input=b"king\xff\nking\n",
+                             capture_output=True, timeout=120, env=dict(os.environ))
+        code, out, err = run.returncode, run.stdout.decode(), run.stderr.decode()
+    assert code == 1 and "not valid UTF-8" in err and "Traceback" not in err, err
+    assert ("\tthe king" in out) == (how == "stdin")  # the good query is still answered
+
+
+@pytest.mark.parametrize("cmd", [["neighbors"], ["vector"], ["similar"], ["similarity", "the"], ["analogy", "the", "of"],
+                                 ["doesnt-match", "the", "of"]])
+def test_a_query_word_that_is_not_utf8_is_one_line(store_model, cmd):
+    """A command-line word with bytes that are not UTF-8 (Python's lone surrogates) was a traceback."""
+    res = invoke([*cmd, "king\udcff"])
+    assert res.exit_code in (1, 2) and "Traceback" not in res.stderr, res.stderr
+    assert "is not valid UTF-8" in res.stderr
+

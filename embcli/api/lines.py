@@ -117,7 +117,8 @@ def embed_file(folder, inputs: str | Path | Sequence[str | Path], output: str | 
         for source in sources:
             if str(source) != "-" and Path(source).exists() and os.path.samefile(source, path):
                 raise UsageError(f"{path} is also an input: write the vectors to another file")
-    meta = {"model": folder.name, "model_path": os.path.realpath(folder.path), "dim": folder.dim, "pooling": pooling}
+    meta = {"model": folder.name, "model_path": os.path.realpath(folder.path), "dim": folder.dim, "pooling": pooling,
+            "model_created": folder.meta.get("created")}
     counts = {"lines": 0, "empty": 0, "written": 0}
 
     # Settings the model cannot do raise here, before anything is written.

@@ -90,10 +90,11 @@ def search_cmd(
     fmt: FormatOpt = OutputFormat.auto,
 ) -> None:
     """The documents nearest to each query by cosine, with their line number and text."""
-    from embcli.api import load
+    from embcli.api import check_query_line, load
     from embcli.cli.lines import stdin_lines
     from embcli.cli.output import Renderer
     from embcli.cli.query import _Errors
+    from embcli.errors import EmbError
 
     if docs == "-" and not queries:
         raise typer.BadParameter("queries and documents cannot both come from stdin", param_hint="--docs")
@@ -111,6 +112,14 @@ def search_cmd(
     else:
         batches = ([(n, q) for n, q in batch if q.strip()] for batch in stdin_lines())
     for batch in batches:
+        checked = []
+        for number, query in batch:
+            try:
+                check_query_line(query)  # not UTF-8: refused, not searched for as U+FFFD
+                checked.append((number, query))
+            except EmbError as exc:
+                errors.report(number, exc)
+        batch = checked
         if not batch:
             continue
         results = m.query_docs([q for _, q in batch], collection, k=k)
