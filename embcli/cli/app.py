@@ -116,10 +116,15 @@ def _raised_writing_stdout(exc: BaseException) -> bool:
 
 
 def _note_cleaned() -> None:
-    """Say which leftovers of killed runs were removed (the library returns them; the CLI tells)."""
-    from embcli.folder.atomic import drain_cleaned
+    """Say which leftovers of killed runs were removed (the library returns them; the CLI tells).
 
-    cleaned = drain_cleaned()
+    A command that never imported the folder writer removed nothing, and importing it here could
+    meet a module that Ctrl-C left half imported (numpy: "cannot load module more than once").
+    """
+    atomic = sys.modules.get("embcli.folder.atomic")
+    if atomic is None:
+        return
+    cleaned = atomic.drain_cleaned()
     if cleaned and not STATE.get("quiet"):
         shown = ", ".join(str(p) for p in cleaned[:3]) + (f" and {len(cleaned) - 3} more" if len(cleaned) > 3 else "")
         sys.stderr.write(f"emb: note: removed {len(cleaned)} leftover(s) of interrupted runs: {shown}\n")
@@ -390,9 +395,9 @@ def app_for(args: list[str]) -> typer.Typer:
 
 def main() -> None:
     """Entry point of the ``emb`` console script."""
-    _guard_stdio()
-    _sturdy_stdout()
     try:
+        _guard_stdio()
+        _sturdy_stdout()
         app_for(sys.argv[1:])(prog_name="emb")
     except KeyboardInterrupt:
         # Ctrl-C outside a command (while starting, or while cleaning up after the first one).
