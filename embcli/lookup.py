@@ -173,7 +173,7 @@ def _term(model: ModelFolder, text: str, word: str, index: int | None) -> Term:
         why = (f"model {model.name!r} kept none of its character n-grams when pruned (emb compress --prune-ngrams)"
                if getattr(grams, "kept", None) is not None else f"too short for any character n-gram of model {model.name!r}")
         raise UnknownWordError(f"unknown word {shown}: {why}")
-    return Term(text, word, None, vector, float(np.linalg.norm(vector)))
+    return Term(text, word, None, vector, float(np.linalg.norm(np.asarray(vector, dtype=np.float64))))
 
 
 def lookup_groups(model: ModelFolder, groups: Sequence[Sequence[str]]) -> list[list[Term | EmbError]]:

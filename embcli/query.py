@@ -316,10 +316,12 @@ def neighbors_of_vectors(
         raise UsageError(f"unknown metric {metric!r}: use one of {', '.join(METRICS)}")
     qv = np.stack([query_vector(model, v) for v in vectors]) if len(vectors) else np.zeros((0, model.dim), np.float32)
     if metric == "cosine":
-        norms = np.linalg.norm(qv, axis=1)
+        # In float64: the squares of values past about 1e19 overflow float32 (a length of inf, a unit of 0).
+        wide = qv.astype(np.float64)
+        norms = np.linalg.norm(wide, axis=1)
         if not np.all(norms > 0):
             raise UsageError("a query vector is all zeros: it has no direction to compare")
-        qv = (qv / norms[:, None]).astype(np.float32)
+        qv = (wide / norms[:, None]).astype(np.float32)
     if not len(qv):
         return []
     out: list[list[Hit]] = []
@@ -357,6 +359,7 @@ def weighted_mean(model: ModelFolder, items: Sequence[tuple[object, float]]) -> 
         weight_sum += abs(weight)
     if weight_sum > 0:
         total = total / np.float32(weight_sum)
+    total = total.astype(np.float64)  # its length in float64: squares past about 1e19 overflow float32
     norm = np.linalg.norm(total)
     if not norm > 0:
         raise UsageError("the words and vectors add up to a zero vector: there is no direction to search")

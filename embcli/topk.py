@@ -119,10 +119,16 @@ def _products(vectors: np.ndarray, queries: np.ndarray, scratch: _Scratch, start
     if not fine.all():
         # Every row emb writes is finite: a row holding NaN or an infinity (a non-finite product with
         # every finite query) was damaged later, and leaving it out would answer without saying so.
-        # A query that is not finite itself (a zero vector's direction) just finds nothing.
+        # A finite row's product can still overflow float32 (values near 1e19 and more, raw dot
+        # products): that is the query's arithmetic, not damage. A query that is not finite itself
+        # (a zero vector's direction) just finds nothing.
         bad = ~fine[np.isfinite(queries).all(axis=1)].all(axis=0)
         if bad.any():
-            raise damaged_rows(start + int(np.flatnonzero(bad)[0]))
+            row = start + int(np.flatnonzero(bad)[0])
+            if np.isfinite(np.asarray(vectors[row], dtype=np.float32)).all():
+                raise UsageError(f"the scores overflow float32 (row {row + 1} and the query hold values too large"
+                                 " to multiply): use --metric cosine, or scale the vectors down")
+            raise damaged_rows(row)
     return out
 
 
@@ -174,9 +180,13 @@ def topk(
         # |r - q|^2 = |q|^2 - (2 r.q - |r|^2): rank by the bracket, highest first.
         def block(start: int, end: int) -> np.ndarray:
             scores = _products(vectors, queries, scratch, start, end)
-            scores *= 2
-            n = norms[start:end]
-            scores -= n * n
+            with np.errstate(over="ignore", invalid="ignore"):
+                scores *= 2
+                n = norms[start:end]
+                scores -= n * n
+            if not np.isfinite(scores).all():
+                raise UsageError("the distances overflow float32 (rows of lengths past about 1e19): use --metric"
+                                 " cosine, or scale the vectors down")
             return scores
 
     else:

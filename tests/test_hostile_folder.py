@@ -169,6 +169,26 @@ def test_a_row_damaged_after_writing_is_named_not_left_out(bad, model_dir, emb_h
     assert invoke(["neighbors", "w1", "-m", "good"]).exit_code == 0
 
 
+def test_large_finite_values_are_no_damage_and_cosine_answers_right(tmp_path, emb_home):
+    """Values near 1e20 are finite in float32, but their squares are not: a query vector's length
+    overflowed (every score 0, an arbitrary order) and raw dot products were called damage."""
+    path = tmp_path / "huge.txt"
+    path.write_text("4 3\na 1e20 2e20 0\nb 2e20 1e20 0\nc 0 1e20 3e20\nd -1e20 0 1e20\n")
+    assert invoke(["import", path, "--name", "huge"]).exit_code == 0
+    for args, vector in ((["--vector", "-"], "1e20 2e20 0\n"), (["--vector", "-"], "1e37 2e37 0\n"), (["a"], None)):
+        result = invoke(["neighbors", *args, "-k", "2", "-f", "tsv"], input=vector)
+        assert result.exit_code == 0 and "RuntimeWarning" not in result.stderr, result.stderr
+        rows = [line.split("\t") for line in result.stdout.splitlines()[1:]]
+        if vector is None:
+            assert [r[2] for r in rows] == ["b", "c"] and abs(float(rows[0][3]) - 0.8) < 1e-6
+        else:
+            assert [r[2] for r in rows] == ["a", "b"] and abs(float(rows[0][3]) - 1) < 1e-6
+    for metric in ("dot", "euclidean"):
+        result = invoke(["neighbors", "a", "--metric", metric, "-k", "2"])
+        assert_clean_error(result, 2, "overflow float32", "--metric cosine")
+        assert "damaged" not in result.stderr
+
+
 def test_a_zero_row_is_no_damage_and_never_an_answer(model_dir, emb_home):
     victim = emb_home / "models" / "zero"
     shutil.copytree(model_dir, victim)
