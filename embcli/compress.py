@@ -55,13 +55,13 @@ class Setting:
             return self.to
         return f"{'opq' if self.opq else 'pq'} M={self.subquantizers} bits={self.bits}"
 
-    def check(self, model: ModelFolder) -> "Setting":
+    def check(self, model: ModelFolder, max_vocab: int | None = None) -> "Setting":
         """This setting with PQ's defaults filled in; a ``UsageError`` for one that cannot work."""
         if self.to not in KINDS:
             raise UsageError(f"unknown storage {self.to!r}: use --to float32, float16, int8 or pq")
         if self.to != "pq":
-            if self.subquantizers is not None or self.opq:
-                raise UsageError("--subquantizers and --opq are for --to pq")
+            if self.subquantizers is not None or self.opq or self.bits != 8:
+                raise UsageError("--subquantizers, --bits and --opq are for --to pq")
             return self
         dim = model.dim
         check_whole("--subquantizers", self.subquantizers)
@@ -76,10 +76,12 @@ class Setting:
 
         require("faiss", "compress", "product quantization (--to pq)")
         need = ROWS_PER_CENTROID << self.bits
-        if model.vocab_size < need:
+        words = model.vocab_size if max_vocab is None else min(model.vocab_size, max_vocab)
+        if words < need:
             raise UsageError(
-                f"{model.vocab_size} words are too few to train {1 << self.bits} centroids a subquantizer:"
-                f" --bits {self.bits} needs at least {need} words; lower --bits or use --to int8"
+                f"{words} words are too few to train {1 << self.bits} centroids a subquantizer:"
+                f" --bits {self.bits} needs at least {need} words; lower --bits"
+                f"{', raise --max-vocab' if words < model.vocab_size else ''} or use --to int8"
             )
         return Setting("pq", m, self.bits, self.opq)
 
@@ -343,7 +345,7 @@ def compress(
     for name, value in (("--max-vocab", max_vocab), ("--prune-ngrams", prune_ngrams), ("--sample", sample),
                         ("--seed", seed)):
         check_whole(name, value)
-    setting = setting.check(model)
+    setting = setting.check(model, max_vocab)
     check_threads(threads)
     started = time.perf_counter()
     stage = on_stage or (lambda _: None)

@@ -180,6 +180,14 @@ def test_dry_run_prints_several_settings_and_writes_nothing(toy, emb_home):
     if HAS_FAISS:
         assert any(s.startswith("pq M=") for s in settings)
     assert sorted(p.name for p in (emb_home / "models").iterdir()) == before
+    if HAS_FAISS:
+        # The setting asked for is measured too (it was ignored, and -M 0 accepted).
+        asked = invoke(["compress", "toy", "--dry-run", "--to", "pq", "-M", "16", "--bits", "4", "--opq",
+                        "--no-benchmarks", "--sample", "100", "-f", "tsv"])
+        assert asked.exit_code == 0, asked.stderr
+        assert "opq M=16 bits=4" in [line.split("\t")[0] for line in asked.stdout.splitlines()]
+        assert_clean_error(invoke(["compress", "toy", "--dry-run", "--to", "pq", "-M", "0", "--no-benchmarks"]), 2,
+                           "does not divide the dimension")
 
 
 def test_compressing_a_compressed_model_says_so(toy, tmp_path):
@@ -196,7 +204,11 @@ def test_bad_input_is_one_line(toy, tmp_path):
     install(toy, "toy")
     assert_clean_error(invoke(["compress", "toy", "--to", "pq", "-M", "5"]), 2, "does not divide the dimension 32",
                        "1, 2, 4, 8, 16, 32")
-    assert_clean_error(invoke(["compress", "toy", "--to", "int8", "-M", "4"]), 2, "--subquantizers and --opq")
+    assert_clean_error(invoke(["compress", "toy", "--to", "int8", "-M", "4"]), 2, "--subquantizers, --bits and --opq")
+    # --bits without --to pq was ignored without a word; --max-vocab below what PQ needs was a faiss traceback.
+    assert_clean_error(invoke(["compress", "toy", "--bits", "4"]), 2, "are for --to pq")
+    assert_clean_error(invoke(["compress", "toy", "--to", "pq", "-M", "8", "--max-vocab", "100", "--no-benchmarks"]),
+                       2, "100 words are too few to train 256 centroids", "raise --max-vocab")
     assert_clean_error(invoke(["compress", "toy", "--to", "pq", "-M", "8", "--bits", "9"]), 2, "use 1 to 8")
     assert_clean_error(invoke(["compress", "toy", "-n", "x", "-o", tmp_path / "x"]), 2, "--name or --output")
     assert_clean_error(invoke(["compress", "toy", "-n", "toy"]), 2, "exists")

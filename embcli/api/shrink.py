@@ -37,13 +37,20 @@ class Shrinking:
         return small
 
     def compare_compressions(self, *, sample: int = 1000, benchmarks: bool = True, seed: int = 0,
-                             threads: int = 1, on_result=None) -> list:
+                             threads: int = 1, on_result=None, to: str | None = None,
+                             subquantizers: int | None = None, bits: int = 8, opq: bool = False) -> list:
         """What float16, int8 and PQ at several subquantizer counts would cost (``embcli.compress.Cost``
-        each, ``on_result(cost)`` as each is measured); nothing is written."""
-        from embcli.compress import dry_run, dry_run_settings
+        each, ``on_result(cost)`` as each is measured), and the setting ``to`` (with ``subquantizers``,
+        ``bits``, ``opq`` for PQ) when it is not among them; nothing is written."""
+        from embcli.compress import Setting, dry_run, dry_run_settings
 
         self._check_compressible()
-        return dry_run(self._folder, dry_run_settings(self._folder), sample, seed, benchmarks, on_result, threads)
+        settings = dry_run_settings(self._folder)
+        if to is not None:
+            asked = Setting(to, subquantizers, bits, opq).check(self._folder)
+            if asked.label not in {s.label for s in settings}:
+                settings.append(asked)
+        return dry_run(self._folder, settings, sample, seed, benchmarks, on_result, threads)
 
     def _check_compressible(self) -> None:
         if self._folder.vocab_size < 1:

@@ -127,8 +127,10 @@ def compress_cmd(
         raise UsageError("--dry-run compares storages only: drop --max-vocab/--prune-ngrams, or --dry-run")
     if dry_run:
         info(f"measuring several settings on {source.name} ({len(source):,} x {source.dim}); nothing is written")
+        # The setting asked for is measured too (the default --to int8 is among the settings anyway).
         source.compare_compressions(sample=sample, benchmarks=not no_benchmarks, seed=seed, threads=threads,
-                                    on_result=lambda c: out.row(_row(c, out.fmt)))
+                                    on_result=lambda c: out.row(_row(c, out.fmt)), to=to.value,
+                                    subquantizers=subquantizers, bits=bits, opq=opq)
         out.close()
         return
     if source.storage != "float32":
