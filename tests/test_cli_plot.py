@@ -87,6 +87,8 @@ def test_plot_bad_input(tmp_path, en):
         (["plot", "king", "--top", "5"], 2, "not several"),
         (["plot", "--file", str(tmp_path / "nope.txt")], 2, "no such file"),
         (["plot", "-m", "en", "-m", "en", "-m", "en", "--top", "5"], 2, "at most two models"),
+        # An output that cannot be created was a FileNotFoundError traceback.
+        (["plot", "king", "queen", "duke", "-o", "/proc/emb-no/a.png"], 1, "/proc/emb-no/a.png"),
     ]
     for args, code, message in cases:
         result = run(*args)

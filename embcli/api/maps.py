@@ -69,9 +69,11 @@ def save_map(wmap, path: str | Path, force: bool = False) -> tuple[Path, list[st
     """Write a ``WordMap`` as .png, .svg or .html (an existing file refused unless ``force``, then
     replaced atomically); return the path and notes for the person (labels thinned out, characters
     no font has)."""
+    from embcli.api.paths import writing
     from embcli.render import save_map as _save
 
-    return _save(wmap, path, force)
+    with writing(path):  # an OSError on the path (/proc/x.png, a full disk) becomes one line naming it
+        return _save(wmap, path, force)
 
 
 def align(first, second, words: Sequence[str] | None = None, top: int | None = None,
