@@ -57,6 +57,10 @@ _JA_CONTENT = frozenset(("名詞", "代名詞", "動詞", "形容詞", "形状�
 # Chinese (jieba's flags, first letter): particles, prepositions, conjunctions, modal particles,
 # punctuation, quantifiers and affixes are function words.
 _ZH_FUNCTION = frozenset("upcyxwqhk")
+# jieba cuts letters of scripts it does not know (é, Cyrillic, Hangul) one by one: a line holding one
+# (a character outside ASCII and the CJK blocks) has its runs of such letters joined again (``_rejoined``).
+_ZH_OTHER = re.compile(r"[^\x00-\x7f\u2e80-\u9fff\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef\U00020000-\U0002fa1f]").search
+_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f]").search
 
 
 _FEATURE = {"ko": "Korean tokenizing", "ja": "Japanese tokenizing", "zh": "Chinese tokenizing"}
@@ -298,22 +302,62 @@ def _tokens_ja(content: bool, tags: bool):
     return analyze
 
 
+def _letters(word: str) -> bool:
+    """Whether a piece of jieba's output is letters (or digits) of no Han character."""
+    return word.isalnum() and not _HAN(word)
+
+
+def _rejoined(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """jieba's (word, flag) pairs with adjacent letter pieces joined (``caf`` + ``é``, ``아`` + ``이``):
+    adjacent in its output means adjacent in the text, as jieba gives white space as a piece of its own.
+    A joined word is flagged ``eng``, jieba's flag for a word of Latin letters."""
+    out: list[tuple[str, str]] = []
+    for word, flag in pairs:
+        if out and _letters(word) and _letters(out[-1][0]):
+            out[-1] = (out[-1][0] + word, "eng")
+        else:
+            out.append((word, flag))
+    return out
+
+
+def _zh_cut(jieba):
+    """jieba's plain cut, with letters of other scripts kept together as words (``_rejoined``)."""
+    cut = jieba.lcut
+
+    def words(text: str) -> list[str]:
+        found = cut(text)
+        return [w for w, _ in _rejoined([(w, "") for w in found])] if _ZH_OTHER(text) else found
+
+    return words
+
+
+def _zh_pairs(posseg):
+    """jieba's cut with flags (``posseg``), letters of other scripts kept together (``_rejoined``)."""
+
+    def pairs(text: str) -> list[tuple[str, str]]:
+        found = [(p.word, p.flag) for p in posseg.cut(text)]
+        return _rejoined(found) if _ZH_OTHER(text) else found
+
+    return pairs
+
+
 def _pairs_zh(tags: bool):
     jieba = _jieba()
     posseg = importlib.import_module("jieba.posseg")
     function = _ZH_FUNCTION
     if tags:
+        cut_tagged = _zh_pairs(posseg)
 
         def tagged(text: str) -> list[tuple[str, bool]]:
             return [
-                (f"{p.word}/{p.flag}", p.flag[:1] not in function)
-                for p in posseg.cut(text)
-                if p.word.isalnum() or _HAS_WORD(p.word)
+                (f"{word}/{flag}", flag[:1] not in function)
+                for word, flag in cut_tagged(text)
+                if word.isalnum() or _HAS_WORD(word)
             ]
 
         return tagged
     # Cut as the corpus was (plain cut); the words' flags come from the dictionary.
-    cut, flags = jieba.lcut, posseg.dt.word_tag_tab
+    cut, flags = _zh_cut(jieba), posseg.dt.word_tag_tab
 
     def analyze(text: str) -> list[tuple[str, bool]]:
         words = [w for w in cut(text) if w.isalnum() or _HAS_WORD(w)]
@@ -326,7 +370,7 @@ def _tokens_zh(content: bool, tags: bool):
     jieba = _jieba()
     # jieba's words never hold white space (it cuts at it), so no _clean here.
     if not (content or tags):
-        cut = jieba.lcut
+        cut = _zh_cut(jieba)
 
         def plain(text: str) -> list[str]:
             return [w for w in cut(text) if w.isalnum() or _HAS_WORD(w)]
@@ -339,11 +383,12 @@ def _tokens_zh(content: bool, tags: bool):
     posseg = importlib.import_module("jieba.posseg")
     function = _ZH_FUNCTION
 
+    cut_tagged = _zh_pairs(posseg)
+
     def analyze(text: str) -> list[str]:
         out = []
         append = out.append
-        for pair in posseg.cut(text):
-            word, flag = pair.word, pair.flag
+        for word, flag in cut_tagged(text):
             if content and flag[:1] in function:
                 continue
             if word.isalnum() or _HAS_WORD(word):

@@ -161,6 +161,16 @@ def test_chinese_full_width_digits_and_latin():
     assert "😀" not in tokens
 
 
+def test_chinese_keeps_words_of_other_scripts_whole():
+    """jieba cut letters it does not know one by one: café was caf é, 한국어 was 한 국 어."""
+    line = "我们去北京 café école супер 아이폰 한국어 中文café"
+    assert zh()(line) == ["我们", "去", "北京", "café", "école", "супер", "아이폰", "한국어", "中文", "café"]
+    tagged = zh(pos_tags=True)(line)
+    assert "café/eng" in tagged and "한국어/eng" in tagged and "北京/ns" in tagged
+    assert "супер" in zh(pos_filter="content")(line)
+    assert zh()("我们在北京大学学习") == ["我们", "在", "北京大学", "学习"]  # no other script: as jieba cuts
+
+
 def test_chinese_query():
     pytest.importorskip("jieba")
     assert query_tokens("我的", TokenizerSettings(mode="zh")) == ("我", ["我", "的"])
