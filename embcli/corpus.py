@@ -310,6 +310,7 @@ class Corpus:
                 if first:
                     first = False
                     _check_text(stream, piece, name)
+                    piece = piece.removeprefix(b"\xef\xbb\xbf")  # a byte order mark is no text of the line
                 text, replaced = decode_piece(piece)
                 stats.replaced_bytes += replaced
                 ended = piece.endswith(b"\n")

@@ -247,3 +247,12 @@ def test_short_input_with_one_bad_byte_is_text():
 def test_short_binary_input_is_not_text():
     with pytest.raises(CorpusError, match="stdin: not text"):
         list(Corpus(["-"], stdin=io.BytesIO(bytes(range(128, 256)))).lines())
+
+
+def test_a_byte_order_mark_is_not_text_of_the_first_line(tmp_path):
+    """It stayed in the first line (emb embed's text column held it)."""
+    path = tmp_path / "bom.txt"
+    path.write_bytes(b"\xef\xbb\xbfgod said\nthe lord\n")
+    corpus = Corpus([str(path), str(path)])
+    assert list(corpus.lines()) == ["god said", "the lord"] * 2
+    assert corpus.stats.bytes == 2 * path.stat().st_size
