@@ -207,8 +207,13 @@ def _vector_bytes(model: ModelFolder) -> int:
 
 
 def _stored_bytes(model: ModelFolder, stored: StoredRows) -> int:
-    """The size the compressed folder will have: the original's files with the vectors replaced."""
-    return model_bytes(model) - _vector_bytes(model) + stored.nbytes + 128 * len(stored.parts)
+    """The size the compressed folder will have: the original's files with the vectors replaced, and
+    the counts as ``save_compressed`` writes them (4 bytes a count where they fit)."""
+    counts, saved = model.counts, 0
+    if counts is not None and counts.dtype.itemsize == 8 and len(counts):
+        if counts.min() >= 0 and counts.max() < 1 << 32:
+            saved = counts.nbytes // 2
+    return model_bytes(model) - _vector_bytes(model) - saved + stored.nbytes + 128 * len(stored.parts)
 
 
 def encode(model: ModelFolder, setting: Setting, seed: int = 0, threads: int = 1) -> tuple[StoredRows, dict]:

@@ -412,3 +412,21 @@ def test_pq_threads_are_reproducible_and_checked(toy, tmp_path):
     res = invoke(["compress", str(toy), "--to", "pq", "--threads", "0", "-o", str(tmp_path / "cli0")])
     assert_clean_error(res, 2, "--threads")
     assert not (tmp_path / "cli0").exists()
+
+
+def test_dry_run_sizes_are_the_written_sizes(tmp_path, emb_home):
+    """The estimate counted the counts at 8 bytes each; the written copy stores them in 4."""
+    from embcli.folder import write_model
+
+    vectors = _clustered(2000, 32)
+    folder = tmp_path / "counted"
+    folder.mkdir()
+    write_model(folder, [f"w{i}" for i in range(2000)], vectors, {"algorithm": "toy", "tokenizer": {"mode": "whitespace"}},
+                counts=np.arange(4000, 2000, -1))
+    install(folder, "toy")
+    dry = invoke(["compress", "toy", "--dry-run", "--no-benchmarks", "--sample", "50", "-f", "tsv"])
+    sizes = {line.split("\t")[0]: int(line.split("\t")[1]) for line in dry.stdout.splitlines()[1:]}
+    for to in ("float16", "int8"):
+        done = invoke(["compress", "toy", "--to", to, "--no-benchmarks", "--sample", "50", "-f", "tsv", "--force"])
+        written = int(done.stdout.splitlines()[1].split("\t")[1])
+        assert abs(sizes[to] - written) <= 1024, (to, sizes[to], written)  # meta.json's own record differs
