@@ -251,6 +251,18 @@ def _tokens_ko(content: bool, tags: bool):
     return analyze
 
 
+def _word_part(token: str) -> str:
+    """``token`` without its symbols and format characters (emoji, their variation selectors and
+    joiners), or "" when it holds no word character: MeCab leaves an emoji glued to the Hangul or
+    Latin letters before it (최고😀)."""
+    if not _HAS_WORD(token):
+        return ""
+    return "".join(c for c in token if unicodedata.category(c) not in _SYMBOLS and c not in "\ufe0e\ufe0f")
+
+
+_SYMBOLS = frozenset(("So", "Cf"))
+
+
 def _pairs_ja(tags: bool):
     tagger = _tagger()
     keep = _JA_CONTENT
@@ -259,7 +271,9 @@ def _pairs_ja(tags: bool):
         out = []
         for node in tagger(text):
             form = node.surface
-            if form.isalnum() or _HAS_WORD(form):
+            if not form.isalnum():
+                form = _word_part(form)
+            if form:
                 pos = node.pos.split(",", 1)[0]
                 out.append((f"{form}/{pos}" if tags else form, pos in keep))
         return out
@@ -274,12 +288,13 @@ def _tokens_ja(content: bool, tags: bool):
         parse = _tagger(True).parse
 
         def plain(text: str) -> list[str]:
-            return [f for f in parse(text).split() if f.isalnum() or _HAS_WORD(f)]
+            return [f if f.isalnum() else g for f in parse(text).split() if f.isalnum() or (g := _word_part(f))]
 
         def plain_block(texts: list[str]) -> Iterator[list[str]]:
             # MeCab's outputs and their splits come from C (map); one Python loop, over tokens. Lazily:
             # each line's tokens are counted and written while they are still in the cache.
-            return ([f for f in toks if f.isalnum() or _HAS_WORD(f)] for toks in map(str.split, map(parse, texts)))
+            return ([f if f.isalnum() else g for f in toks if f.isalnum() or (g := _word_part(f))]
+                    for toks in map(str.split, map(parse, texts)))
 
         plain.block = plain_block
         return plain
@@ -291,8 +306,10 @@ def _tokens_ja(content: bool, tags: bool):
         append = out.append
         for node in tagger(text):
             form = node.surface
-            if not (form.isalnum() or _HAS_WORD(form)):
-                continue
+            if not form.isalnum():
+                form = _word_part(form)
+                if not form:
+                    continue
             pos = node.pos.split(",", 1)[0]
             if content and pos not in keep:
                 continue

@@ -148,6 +148,13 @@ def test_japanese_query():
     assert query_tokens("東京に", TokenizerSettings(mode="ja")) == ("東京", ["東京", "に"])
 
 
+def test_japanese_drops_an_emoji_glued_to_letters():
+    """MeCab gave 최고😀 as one token, kept whole although emoji are dropped."""
+    plain = ja()
+    assert plain("최고😀") == ["최고"] and plain("ㅋㅋ😀") == ["ㅋㅋ"] and plain("😀") == []
+    assert ja(pos_filter="content")("最高😀") == ["最高"] and ja(pos_tags=True)("最高😀") == ["最高/名詞"]
+
+
 def test_chinese_words_of_unspaced_text():
     tokens = zh()("我们在北京大学学习自然语言处理。")
     assert tokens == ["我们", "在", "北京大学", "学习", "自然语言", "处理"]
