@@ -288,12 +288,12 @@ def _tokens_ja(content: bool, tags: bool):
         parse = _tagger(True).parse
 
         def plain(text: str) -> list[str]:
-            return [f if f.isalnum() else g for f in parse(text).split() if f.isalnum() or (g := _word_part(f))]
+            return [g for f in parse(text).split() if (g := f if f.isalnum() else _word_part(f))]
 
         def plain_block(texts: list[str]) -> Iterator[list[str]]:
             # MeCab's outputs and their splits come from C (map); one Python loop, over tokens. Lazily:
             # each line's tokens are counted and written while they are still in the cache.
-            return ([f if f.isalnum() else g for f in toks if f.isalnum() or (g := _word_part(f))]
+            return ([g for f in toks if (g := f if f.isalnum() else _word_part(f))]
                     for toks in map(str.split, map(parse, texts)))
 
         plain.block = plain_block
