@@ -144,12 +144,15 @@ class Embedder:
                     f"model {model.name!r} is a supervised fastText model: its sentence vectors are not"
                     " supported; use --pooling mean"
                 )
-            if not fasttext or model.ngrams is None:
+            grams = bool(fasttext) and model.ngrams is not None
+            if not grams and model.meta.get("algorithm") != "fasttext":
                 raise ModelError(
-                    f"--pooling fasttext needs a fastText model with character n-grams; model {model.name!r}"
-                    " has none: use --pooling mean or sif"
+                    f"--pooling fasttext needs a fastText model; model {model.name!r} is {model.meta.get('algorithm')}:"
+                    " use --pooling mean or sif"
                 )
-            self._minn, self._maxn = int(fasttext["minn"]), int(fasttext["maxn"])
+            # A fastText model without n-grams (maxn 0 or bucket 0): unknown words add nothing, as in fastText.
+            self._minn, self._maxn = (int(fasttext["minn"]), int(fasttext["maxn"])) if grams else (0, 0)
+            self._grams = grams
         if pooling == "sif":
             counts = model.counts
             if counts is None or counts.sum() <= 0:
@@ -256,7 +259,7 @@ class Embedder:
         from embcli.subwords import ngram_buckets
 
         row = self.model.index_of(EOS)
-        if row is None or (self.model.meta.get("fasttext") or {}).get("eos_own_row"):
+        if row is None or not self._grams or (self.model.meta.get("fasttext") or {}).get("eos_own_row"):
             return None
         grams = self.model.ngrams
         ids = ngram_buckets(EOS, self._minn, self._maxn, grams.shape[0])
@@ -280,11 +283,12 @@ class Embedder:
             words = [raw[s:e].decode("utf-8", "surrogateescape") for s, e in zip(t_start[unknown].tolist(), t_end[unknown].tolist())]
             uniq = list(dict.fromkeys(words))
             pos = {w: j for j, w in enumerate(uniq)}
-            grams = self.model.ngrams
-            ids, lengths = ngram_buckets_block(uniq, self._minn, self._maxn, grams.shape[0])
             vecs = np.zeros((len(uniq), self.dim), dtype=np.float32)
-            has = lengths > 0
-            if ids.size:
+            if self._grams:
+                grams = self.model.ngrams
+                ids, lengths = ngram_buckets_block(uniq, self._minn, self._maxn, grams.shape[0])
+                has = lengths > 0
+            if self._grams and ids.size:
                 starts = (np.cumsum(lengths) - lengths)[has]
                 sums = np.add.reduceat(np.asarray(grams[ids], dtype=np.float32), starts, axis=0)
                 vecs[has] = sums * (np.float32(1) / lengths[has, None].astype(np.float32))

@@ -303,3 +303,25 @@ def test_a_line_over_a_megabyte_is_one_line_to_embed(tmp_path, w2v):
     lines = list(text_lines(Corpus([str(path)])))
     assert [len(x) for x in lines] == [10, 17 * 150_000, 14, 6]
     assert lines[1] == "the king went up " * 150_000
+
+
+def test_fasttext_pooling_of_a_model_without_ngrams_is_fasttexts(tmp_path, web_file):
+    """A fastText .bin trained with maxn 0 has no n-grams: --pooling fasttext refused it, though
+    fastText gives it sentence vectors (unknown words add nothing)."""
+    fasttext = pytest.importorskip("fasttext")
+    import subprocess
+    import sys
+
+    from embcli.open import open_model
+
+    script = (f"import fasttext; fasttext.train_unsupervised({str(web_file)!r}, dim=16, epoch=1, minCount=2,"
+              f" minn=0, maxn=0, thread=1, verbose=0).save_model({str(tmp_path / 'm0.bin')!r})")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    ft = fasttext.load_model(str(tmp_path / "m0.bin"))
+    model = open_model(str(tmp_path / "m0.bin"))
+    assert model.ngrams is None or not model.meta.get("fasttext")
+    lines = ["the lord said", "qqqzz unknown words only xxyyq", "god qqqzz", "", "</s> the"]
+    ref = np.stack([ft.get_sentence_vector(line) for line in lines])
+    got = Embedder(model, "fasttext").embed(lines).vectors
+    np.testing.assert_allclose(got, ref, atol=1e-5, rtol=0)
