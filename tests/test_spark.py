@@ -71,6 +71,23 @@ def test_spark_counts_and_replaced_bytes_equal_local(spark_session, mixed_files,
     assert top == count_words([small_corpus], top=5, min_count=2, tokenizer="whitespace")[0]
 
 
+def test_spark_reads_xz_files_found_in_a_folder_or_glob(spark_session, tmp_path, web_lines):
+    """Spark's text reader took the compressed bytes of .xz files in a folder for text: the counts
+    were of garbage (h, w, n) and a model trained on them was wrong, with exit 0."""
+    from embcli.api import count_words
+
+    folder = tmp_path / "d"
+    folder.mkdir()
+    (folder / "a.txt").write_text("\n".join(web_lines[:300]) + "\n", encoding="utf-8")
+    (folder / "b.txt.xz").write_bytes(lzma.compress(("\n".join(web_lines[300:900]) + "\n").encode()))
+    (folder / "c.txt").write_text("\n".join(web_lines[900:1000]) + "\n", encoding="utf-8")
+    local, local_stats = count_words([str(folder)])
+    for inputs in ([str(folder)], [str(folder / "*")]):
+        spark, stats = count_words(inputs, engine="spark")
+        assert spark == local and stats.replaced_bytes == 0
+        assert stats.lines == local_stats.lines == 1000
+
+
 def test_cli_vocab_spark(spark_session, small_corpus):
     local = invoke(["vocab", small_corpus, "--top", "20"])
     spark = invoke(["vocab", small_corpus, "--top", "20", "--engine", "spark", "--partitions", "3"])

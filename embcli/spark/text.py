@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
+from itertools import groupby
 
 from embcli.corpus import CorpusStats, decode_piece, line_pieces
 from embcli.errors import CorpusError
@@ -58,6 +59,11 @@ def _whole_file_lines(item):
         yield held
 
 
+def _text_rows(df):
+    """The lines of ``spark.read.text`` as bytes."""
+    return df.selectExpr("CAST(value AS BINARY) AS b").rdd.map(lambda row: bytes(row[0]))
+
+
 def raw_lines(spark, inputs: list[str], partitions: int | None = None):
     """An RDD of the corpus' lines as bytes, in input order; and the files Spark found."""
     sc = spark.sparkContext
@@ -65,13 +71,23 @@ def raw_lines(spark, inputs: list[str], partitions: int | None = None):
     files: list[str] = []
     for path in inputs:
         if path.lower().endswith(WHOLE_SUFFIXES):
-            rdd = sc.binaryFiles(path).flatMap(_whole_file_lines)
+            rdds.append(sc.binaryFiles(path).flatMap(_whole_file_lines))
             files.append(path)
-        else:
-            df = spark.read.text(path, lineSep="\n")
-            files.extend(df.inputFiles())
-            rdd = df.selectExpr("CAST(value AS BINARY) AS b").rdd.map(lambda row: bytes(row[0]))
-        rdds.append(rdd)
+            continue
+        df = spark.read.text(path, lineSep="\n")
+        found = df.inputFiles()
+        files.extend(found)
+        if not any(f.lower().endswith(WHOLE_SUFFIXES) for f in found):
+            rdds.append(_text_rows(df))
+            continue
+        # A folder or glob holding .xz/.zst files: Spark's text reader would take their compressed
+        # bytes for text. Its files are read in name order, each run of one kind by its reader.
+        for whole, run in groupby(sorted(found), key=lambda f: f.lower().endswith(WHOLE_SUFFIXES)):
+            run = list(run)
+            if whole:
+                rdds.extend(sc.binaryFiles(f).flatMap(_whole_file_lines) for f in run)
+            else:
+                rdds.append(_text_rows(spark.read.text(run, lineSep="\n")))
     rdd = rdds[0] if len(rdds) == 1 else sc.union(rdds)
     if partitions is not None:
         rdd = rdd.repartition(partitions) if rdd.getNumPartitions() < partitions else rdd.coalesce(partitions)
