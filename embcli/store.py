@@ -13,7 +13,7 @@ import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 from embcli.errors import EmbError, ModelError, StorageError, UsageError, storage_error
 from embcli.folder.atomic import apply_umask, atomic_dir, clean_stale
@@ -178,16 +178,17 @@ class ModelStore:
         return was_default
 
     @contextmanager
-    def writer(self, name: str, force: bool = False) -> Iterator[Path]:
+    def writer(self, name: str, force: bool = False, expect: Callable[[], None] | None = None) -> Iterator[Path]:
         """Atomically create (or with ``force`` replace) model ``name``; see ``atomic_dir``.
 
         The finished folder is moved into place under the store's lock, so parallel writers of
-        one name each finish cleanly (the last one wins) and never race a removal.
+        one name each finish cleanly (the last one wins) and never race a removal. ``expect`` is
+        called under the lock first and may refuse the move by raising.
         """
         target = self.path(name)
         if target.exists() and not force:
             raise ModelError(f"model {name!r} exists: pass --force to replace it, or --name to choose another")
-        with atomic_dir(target, force=force, lock=self.lock) as tmp:
+        with atomic_dir(target, force=force, lock=self.lock, expect=expect) as tmp:
             yield tmp
 
     def default_path(self) -> Path:

@@ -446,3 +446,29 @@ def test_settled_vocabulary_is_the_chosen_one_with_the_rare_words_as_their_file(
     assert not given  # the corpus's counts are freed
     assert rare["rare_words"] == "sat\nㅋㅋ\nmat\n".encode()
     assert rare["rare_counts"].tolist() == [2, 2, 1] and set(left_out) == {"sat", "ㅋㅋ", "mat"}
+
+
+def test_continuing_a_model_another_run_replaced_meanwhile_is_refused(emb_home, halves):
+    """Two `--continue m --force` at once both said they were done; one run's training was lost."""
+    first, second = halves
+    train(first, "m")
+    folder = emb_home / "models" / "m"
+
+    def replace_meanwhile(stage, done, total, info):
+        if stage == "train" and done == 0:  # another run finishes and replaces m now
+            meta = json.loads((folder / "meta.json").read_text())
+            meta["created"] = "2099-01-01T00:00:00+0000"
+            (folder / "meta.json").write_text(json.dumps(meta))
+
+    with pytest.raises(embcli.ModelError, match="replaced by another run while this one continued it"):
+        embcli.train(second, continue_from="m", force=True, progress=replace_meanwhile, epochs=1, dim=12, threads=1)
+    assert json.loads((folder / "meta.json").read_text())["created"] == "2099-01-01T00:00:00+0000"
+    # The name chosen for a continued model, taken by another run meanwhile, names --name.
+    taken = emb_home / "models" / "m-continued"
+
+    def take_the_name(stage, done, total, info):
+        if stage == "train" and done == 0 and not taken.exists():
+            train(second, "m-continued")
+
+    with pytest.raises(embcli.ModelError, match="'m-continued' was written by another run meanwhile: pass --name"):
+        embcli.train(second, continue_from="m", progress=take_the_name, epochs=1, dim=12, threads=1)

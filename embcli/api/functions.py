@@ -10,7 +10,7 @@ from embcli import query as _query
 from embcli.api.corpora import spark_options
 from embcli.api.model import Model, ProgressFn
 from embcli.api.paths import input_paths
-from embcli.errors import ModelError, UsageError
+from embcli.errors import EmbError, ModelError, UsageError
 from embcli.names import OOV_POLICIES
 from embcli.store import ModelInfo, ModelStore, check_name
 
@@ -119,7 +119,7 @@ def train(
     tok = {"mode": tokenizer, "lowercase": lowercase, "min_token_length": min_token_length,
            "pos_filter": pos_filter, "pos_tags": pos_tags}
     store = ModelStore()
-    start = None
+    start = expect = None
     if continue_from is not None:
         spec = str(continue_from)
         path = resolve(spec, store)
@@ -136,6 +136,11 @@ def train(
                 name, output = (path.name, None) if in_store else (None, path)
             else:
                 name = _unused_name(store, f"{path.name}-continued")
+                expect = _still_free(store, name)
+        replacing = (output is not None and Path(output).resolve() == path.resolve()) or (
+            in_store and name == path.name and output is None)
+        if replacing:
+            expect = _unchanged(path, spec)
     else:
         pretrained = None if init is None else _open_init(str(init), store)
         if pretrained is not None and "dim" not in options:
@@ -160,16 +165,47 @@ def train(
 
         with writing(output):
             result = train_to_folder(source, tokenizer_settings, settings, Path(output), force=force,
-                                     on_progress=progress, start=start, keep_state=state)
+                                     on_progress=progress, start=start, keep_state=state, expect=expect)
     else:
         name = name or default_model_name(inputs, settings.algo)
         if store.path(name).exists() and not force:
             raise ModelError(f"model {name!r} exists: pass --force to replace it, or --name to choose another")
         result = train_to_store(store, name, source, tokenizer_settings, settings, force=force,
-                                make_default=make_default, on_progress=progress, start=start, keep_state=state)
+                                make_default=make_default, on_progress=progress, start=start, keep_state=state,
+                                expect=expect)
     model = Model(result.path)
     model.trained = result
     return model
+
+
+def _unchanged(path: Path, spec: str):
+    """A check that the model at ``path`` is still the one read now (its ``created``): ``--continue
+    --force`` builds on it, and replacing a model that another run replaced meanwhile would lose
+    that run's training without a word."""
+    from embcli.folder import read_meta
+
+    created = read_meta(path).get("created")
+
+    def check() -> None:
+        try:
+            now = read_meta(path).get("created")
+        except EmbError:
+            now = None
+        if now != created:
+            raise ModelError(f"model {spec!r} was replaced by another run while this one continued it: continue"
+                             f" the new {spec!r}, or pass --name to keep this run's result apart")
+
+    return check
+
+
+def _still_free(store: ModelStore, name: str):
+    """A check that ``name``, chosen as unused when the run started, is still unused at its end."""
+
+    def check() -> None:
+        if store.path(name).exists():
+            raise ModelError(f"model {name!r} was written by another run meanwhile: pass --name to choose a name")
+
+    return check
 
 
 def _unused_name(store: ModelStore, base: str) -> str:

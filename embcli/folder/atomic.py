@@ -252,6 +252,7 @@ def atomic_dir(
     force: bool = False,
     keep_existing: bool = False,
     lock: Callable[[], ContextManager] | None = None,
+    expect: Callable[[], None] | None = None,
 ) -> Iterator[Path]:
     """Yield an empty temporary sibling of ``target``; move it into place if the block succeeds.
 
@@ -260,6 +261,8 @@ def atomic_dir(
     Anything but a model folder (a file, a device, someone's folder) is refused either way.
     ``keep_existing``: a model folder that another process finished first is kept (a cache).
     ``lock``: held while the result is moved into place (the store's lock).
+    ``expect``: called under the lock just before the move; it raises to refuse the move (the
+    source of a ``--continue`` replaced meanwhile by another run, say).
     Stale leftovers of killed runs next to ``target`` are removed first (see ``clean_stale``).
     A full or read-only disk is a ``StorageError`` naming ``target``.
     """
@@ -275,6 +278,8 @@ def atomic_dir(
         raise_if_interrupted()  # Ctrl-C that some library swallowed: the result is not saved
         apply_umask(tmp, folder=True)
         with lock() if lock is not None else nullcontext():
+            if expect is not None:
+                expect()
             _commit(tmp, target, force, keep_existing)
     except BaseException as exc:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -157,11 +157,12 @@ def train_to_folder(
     start: Start | None = None,
     keep_state: bool = True,
     job=None,
+    expect=None,
 ) -> TrainResult:
     """Train into the folder ``target`` (outside the store), created atomically; ``start``,
-    ``keep_state`` and ``job`` as in ``train_to_store``."""
+    ``keep_state``, ``job`` and ``expect`` as in ``train_to_store``."""
     options = options.resolved()
-    with atomic_dir(Path(target), force=force) as tmp:
+    with atomic_dir(Path(target), force=force, expect=expect) as tmp:
         result = _run_job(job, tmp, corpus, tokenizer, options, on_progress, start, keep_state)
     result.path = Path(target)
     return result
@@ -179,6 +180,7 @@ def train_to_store(
     start: Start | None = None,
     keep_state: bool = True,
     job=None,
+    expect=None,
 ) -> TrainResult:
     """Train into model ``name`` of ``store``; make it the default unless told not to.
 
@@ -186,9 +188,11 @@ def train_to_store(
     pretrained vectors; ``keep_state=False`` leaves the training state out of the folder.
     ``job(folder, corpus, tokenizer, options, on_progress) -> TrainResult`` trains into the temporary
     folder: the local engine's by default (another engine passes its own, ``embcli.spark.run``).
+    ``expect()`` is called under the store's lock before the result is moved into place, and may
+    refuse it by raising (``--continue`` of a model that another run replaced meanwhile).
     """
     options = options.resolved()
-    with store.writer(name, force=force) as tmp:
+    with store.writer(name, force=force, expect=expect) as tmp:
         result = _run_job(job, tmp, corpus, tokenizer, options, on_progress, start, keep_state)
     result.name = name
     result.path = store.path(name)
