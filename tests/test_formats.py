@@ -156,6 +156,10 @@ def test_write_only_format_cannot_be_read(tmp_path, model):
     export_model(model, str(out), "projector")
     with pytest.raises(UsageError, match="can be written but not read"):
         read(tmp_path, out, "projector")
+    # Without --format it is a folder, and was reported as a damaged model folder ("meta.json: missing").
+    (tmp_path / "again").mkdir()
+    with pytest.raises(FormatError, match="a TensorBoard Embedding Projector folder, which emb writes but does not read"):
+        read(tmp_path / "again", out)
 
 
 def test_projector_folder_holds_the_vectors_and_metadata(tmp_path, model):

@@ -40,7 +40,10 @@ def index_cmd(
         int, typer.Option("--expansion-search", min=2, help="HNSW: candidates weighed while searching.")
     ] = 128,
     sample: Annotated[int, typer.Option("--sample", min=1, help="Words whose neighbours give recall@10.")] = 1000,
-    threads: Annotated[int, typer.Option("--threads", min=0, help="Threads building the graph [default: all cores].")] = 0,
+    threads: Annotated[
+        int, typer.Option("--threads", min=0, show_default=False, help="Threads building the graph (0: all cores)"
+                          " [default: all cores].")
+    ] = 0,
     seed: Annotated[int, typer.Option("--seed", min=0, help="Seed of the sampled words.")] = 0,
     remove: Annotated[bool, typer.Option("--remove", help="Remove the model's index instead.")] = False,
     fmt: FormatOpt = OutputFormat.auto,

@@ -11,13 +11,18 @@ from pathlib import Path
 
 import numpy as np
 
+from embcli.errors import FormatError
 from embcli.folder import MODEL_FILES, ImportSummary, ModelFolder, write_model
 
 
 def read_folder(src: Path, folder: Path, source: str, limit=None, lossy=False, progress=None,
                 nonfinite="error") -> ImportSummary:
     """Copy the model folder ``src`` into ``folder`` (first ``limit`` rows only, if given)."""
-    model = ModelFolder(Path(src))
+    src = Path(src)
+    if not (src / "meta.json").exists() and (src / "projector_config.pbtxt").exists():
+        raise FormatError(f"{source}: a TensorBoard Embedding Projector folder, which emb writes but does not read:"
+                          " import the model or vector file it was exported from")
+    model = ModelFolder(src)
     rows = write_folder(model, folder, limit=limit)
     return ImportSummary(rows=rows, dim=model.dim)
 
