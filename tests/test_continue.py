@@ -251,11 +251,15 @@ def test_compressed_model_cannot_be_continued_and_says_why(emb_home, halves):
     assert invoke(["compress", "a", "--to", "int8", "--name", "a8", "--no-benchmarks", "-q"]).exit_code == 0
     assert model_info("a8")["continuable"] is False
     assert_clean_error(invoke(["train", halves[1], "--continue", "a8"]), 2, "its vectors are compressed", "--init a8")
+    # A float32 copy with fewer words is compressed too, in emb compress's sense: it was said to be --no-state.
+    assert invoke(["compress", "a", "--to", "float32", "--max-vocab", "300", "--name", "a300", "--no-benchmarks",
+                   "-q"]).exit_code == 0
+    assert_clean_error(invoke(["train", halves[1], "--continue", "a300"]), 2, "a smaller copy made by emb compress")
 
 
 def test_hs_model_from_gensim_cannot_be_continued(emb_home, halves):
     train(halves[0], "hs", "word2vec", "--loss", "hs")
-    assert_clean_error(invoke(["train", halves[1], "--continue", "hs"]), 2, "--init hs")
+    assert_clean_error(invoke(["train", halves[1], "--continue", "hs"]), 2, "trained by gensim (--loss hs)", "--init hs")
 
 
 @pytest.mark.parametrize(

@@ -162,6 +162,9 @@ def test_train_word2vec_on_spark_into_the_store(spark_session, small_corpus, emb
     assert stages and all(0 <= a[1] <= a[2] for a in stages)
     assert not [p for p in (emb_home / "models").iterdir() if p.name.startswith(".")]
     assert not list(emb_home.rglob("*.parquet"))
+    # It cannot be continued, and says why (it was "trained with --no-state, or by the gensim trainer").
+    with pytest.raises(embcli.UsageError, match="trained by Spark, which keeps no training state"):
+        embcli.train(small_corpus, continue_from=result.name, epochs=1)
 
 
 def test_train_glove_on_spark(spark_session, small_corpus, emb_home):

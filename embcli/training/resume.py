@@ -322,8 +322,17 @@ def check_state(path: Path, name: str, meta: dict) -> None:
         raise _no_state(name, f"it was not trained by emb (algorithm {algo!r})")
     if meta.get("storage"):
         raise _no_state(name, "its vectors are compressed")
+    if "compression" in meta:
+        raise _no_state(name, "it is a smaller copy made by emb compress, which keeps no training state")
     if "state" not in meta:
-        raise _no_state(name, "it holds no training state (trained with --no-state, or by the gensim trainer)")
+        engine = meta.get("engine") if isinstance(meta.get("engine"), dict) else {}
+        if engine.get("name") == "spark":
+            why = "it was trained by Spark, which keeps no training state"
+        elif meta.get("trainer") == "gensim":
+            why = "it was trained by gensim (--loss hs), which keeps no training state"
+        else:
+            why = "it holds no training state (trained with --no-state)"
+        raise _no_state(name, why)
     missing = [STATE_FILES[k] for k in NEEDS[algo] if not (Path(path) / STATE_FILES[k]).is_file()]
     optional = [STATE_FILES[k] for k in OPTIONAL.get(algo, ())]
     present = [f for f in optional if (Path(path) / f).is_file()]
