@@ -194,6 +194,12 @@ class ModelStore:
     def default_path(self) -> Path:
         """The folder of the default model; an error naming what to do when there is none."""
         name = self.default_name()
+        if name is not None and not _valid(name):
+            raise ModelError(f"{self.root / 'default'} names {name[:60]!r}, which is not a model name (the file was"
+                             " edited by hand?): choose the default model with `emb models use NAME`")
+        if name is not None and not self.exists(name) and self.path(name).is_dir():
+            raise ModelError(f"the default model {name!r} is damaged (its meta.json is missing): remove it with"
+                             f" `emb models rm {name}`, or choose another with `emb models use NAME`")
         if name is None or not self.exists(name):
             names = [n for n in self.names() if self.exists(n)]
             if names:

@@ -219,6 +219,18 @@ def test_a_damaged_model_cannot_become_the_default(model_dir, emb_home):
         set_default("victim")
 
 
+def test_a_folder_without_meta_in_the_store_is_named_damaged_everywhere(model_dir, emb_home):
+    """'emb models use broken' said 'no model named broken (models: broken, good)'; as the default it
+    was 'gone'; a default file naming no model gave an 'invalid model name' that did not say where from."""
+    (emb_home / "models" / "broken").mkdir()
+    assert_clean_error(invoke(["models", "use", "broken"]), 1, "model 'broken' is damaged", "emb models rm broken")
+    (emb_home / "default").write_text("broken\n")
+    assert_clean_error(invoke(["neighbors", "w1"]), 1, "the default model 'broken' is damaged", "emb models use NAME")
+    (emb_home / "default").write_text("../../x\n")
+    assert_clean_error(invoke(["neighbors", "w1"]), 1, "default names '../../x', which is not a model name")
+    assert invoke(["models", "use", "good"]).exit_code == 0 and invoke(["neighbors", "w1"]).exit_code == 0
+
+
 def test_models_list_marks_a_model_whose_meta_is_damaged(model_dir, emb_home):
     victim = emb_home / "models" / "victim"
     shutil.copytree(model_dir, victim)

@@ -87,6 +87,7 @@ def set_default(name: str) -> None:
     from embcli.store import ModelStore
 
     store = ModelStore()
+    store.lookup(name)  # unknown, or a folder without meta.json: named as such
     if store.exists(name):
         try:
             ModelFolder(store.path(name))  # a damaged model would make every later command fail
