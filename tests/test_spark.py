@@ -271,3 +271,17 @@ def test_unreachable_master_is_refused_quickly():
     with pytest.raises(TrainingError, match="cannot reach the Spark master"):
         check_reachable("spark://192.0.2.123:7077", timeout=1.0)
     assert time.monotonic() - started < 10
+
+
+def test_a_spark_start_failure_gives_sparks_own_reason():
+    """Spark's reason was left in its log: the error said only that Py4J's call failed."""
+    from embcli.spark.session import _jvm_reason
+
+    log = ("26/11/30 07:02:56 INFO SparkContext: Running Spark version 3.5\n"
+           "26/11/30 07:02:56 ERROR SparkContext: Error initializing SparkContext.\n"
+           "org.apache.spark.SparkException: Asked to run locally with 0 threads\n"
+           "\tat org.apache.spark.SparkContext$.createTaskScheduler(SparkContext.scala:3208)\n")
+    assert _jvm_reason(log) == "Asked to run locally with 0 threads"
+    log = 'Exception in thread "main" org.apache.spark.SparkException: Executor memory must be a positive number\n'
+    assert _jvm_reason(log) == "Executor memory must be a positive number"
+    assert _jvm_reason("26/11/30 INFO nothing wrong here\n") is None

@@ -230,8 +230,20 @@ def _start_error(exc: Exception, master: str | None) -> EmbError:
         return TrainingError(f"the Java runtime is too old for this Spark: {JAVA_FIX}")
     if "Could not parse Master URL" in text:
         return UsageError(f"--master {master!r} is not a Spark master URL: use local[*], local[N] or spark://HOST:PORT")
+    reason = _jvm_reason(_Log.tail())
+    if reason:  # Spark's own words ("Asked to run locally with 0 threads"), not Py4J's
+        return TrainingError(f"Spark did not start: {reason}{_Log.hint()}")
     first = _first_line(str(exc))
     return TrainingError(f"Spark did not start ({first}){_Log.hint()}")
+
+
+def _jvm_reason(log: str) -> str | None:
+    """The message of the first Java exception in Spark's log (``...SparkException: Executor memory
+    must be a positive number``), or None."""
+    import re
+
+    found = re.search(r"(?m)\b(?:org\.apache\.spark\.|java\.lang\.)[\w.$]*(?:Exception|Error): (.+)$", log)
+    return found.group(1).strip()[:300] if found else None
 
 
 def _ship_package(sc) -> None:
