@@ -349,6 +349,20 @@ def test_hostile_state_is_one_clean_error(emb_home, halves, part, content, messa
     assert fingerprint(emb_home / "models" / "a") == before
 
 
+@pytest.mark.parametrize("part", ["counts.npy", "state/rare.counts.npy"])
+def test_counts_below_one_are_damage(emb_home, halves, part):
+    """Zero counts gave numpy's 'divide by zero' warning and a continued model; negative ones passed."""
+    train(halves[0], "a")
+    path = emb_home / "models" / "a" / part
+    counts = np.load(path)
+    counts[len(counts) // 2] = 0 if part == "counts.npy" else -3
+    np.save(path, counts)
+    before = fingerprint(emb_home / "models" / "a")
+    result = invoke(["train", halves[1], "--continue", "a"])
+    assert_clean_error(result, 1, "training state is damaged", "a count of")
+    assert "RuntimeWarning" not in result.stderr and fingerprint(emb_home / "models" / "a") == before
+
+
 def test_continue_and_init_together_are_refused(emb_home, halves, vec_file):
     train(halves[0], "a")
     assert_clean_error(invoke(["train", halves[1], "--continue", "a", "--init", vec_file]), 2, "not both")

@@ -405,6 +405,8 @@ def load_continue(path: Path, name: str, new_weight: float | None = None, algo: 
             raise _no_state(name, "its n-gram matrix (ngrams.npy) is missing or not of its --buckets")
     words = folder.words
     counts = np.asarray(folder.counts)
+    if len(counts) and int(counts.min()) < 1:  # every saved word was seen at least --min-count times
+        raise _damaged(Path(path) / "counts.npy", f"a count of {int(counts.min())}")
     extra = 1 if algo == "fasttext" else 0
     n, dim = len(words), folder.dim
     want = {"input": (n + extra, dim), "output": (n + extra, dim), "biases": (2 * n,), "gradsq": (2 * n, dim + 1)}
@@ -420,7 +422,10 @@ def load_continue(path: Path, name: str, new_weight: float | None = None, algo: 
         raise _damaged(rare_path, str(exc)) from None
     rare_counts = arrays.pop("rare_counts")
     if rare_counts.shape != (len(rare_words),) or rare_counts.dtype.kind not in "iu":
-        raise _damaged(Path(path) / STATE_FILES["rare_counts"], f"{len(rare_words)} words for counts of {rare_counts.dtype} {rare_counts.shape}")
+        raise _damaged(Path(path) / STATE_FILES["rare_counts"],
+                       f"{len(rare_words)} words for counts of {rare_counts.dtype} {rare_counts.shape}")
+    if len(rare_counts) and int(rare_counts.min()) < 1:
+        raise _damaged(Path(path) / STATE_FILES["rare_counts"], f"a count of {int(rare_counts.min())}")
     state = meta["state"]
     corpus = meta.get("corpus") or {}
     return Start(
