@@ -272,6 +272,8 @@ def test_hs_model_from_gensim_cannot_be_continued(emb_home, halves):
         ("fasttext", ["--buckets", "6000"], "--buckets 5000"),
         ("word2vec", ["--tokenizer", "whitespace"], "--tokenizer unicode"),
         ("word2vec", ["--min-token-length", "2"], "--min-token-length 1"),
+        # Spelled as the options are (it was "--lowercase False ... --lowercase True").
+        ("word2vec", ["--no-lowercase"], "--no-lowercase contradicts model 'a', tokenized with --lowercase:"),
     ],
 )
 def test_contradicting_options_are_refused_naming_the_saved_value(emb_home, halves, algo, args, saved):

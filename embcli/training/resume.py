@@ -307,12 +307,19 @@ def continue_settings(path: Path, name: str, given: dict, tokenizer: dict) -> tu
     saved_tok = TokenizerSettings.from_dict(meta.get("tokenizer"))
     for key, value in tokenizer.items():
         if value is not None and value != getattr(saved_tok, key):
-            flag = "--tokenizer" if key == "mode" else f"--{key.replace('_', '-')}"
             raise UsageError(
-                f"{flag} {value} contradicts model {name!r}, tokenized with {flag} {getattr(saved_tok, key)}:"
-                " leave it out to continue it"
+                f"{_spelled(key, value)} contradicts model {name!r}, tokenized with"
+                f" {_spelled(key, getattr(saved_tok, key))}: leave it out to continue it"
             )
     return options, saved_tok
+
+
+def _spelled(key: str, value) -> str:
+    """A tokenizer setting as the option that gives it: ``--tokenizer ko``, ``--no-lowercase``."""
+    flag = "--tokenizer" if key == "mode" else f"--{key.replace('_', '-')}"
+    if isinstance(value, bool):
+        return flag if value else f"--no-{flag[2:]}"
+    return f"{flag} {value}"
 
 
 def check_state(path: Path, name: str, meta: dict) -> None:
