@@ -23,6 +23,7 @@ rounding (two documents whose cosines differ in the last bits may come in the ot
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 from dataclasses import dataclass, field
@@ -102,7 +103,7 @@ def open_docs(model: ModelFolder, source: str, pooling: str | None = None) -> Do
     """The collection at ``source`` (a Parquet from ``emb embed``, or text files / ``-``)."""
     if pooling is not None and pooling not in POOLINGS:
         raise UsageError(f"unknown pooling {pooling!r}: use one of {', '.join(POOLINGS)}")
-    if source != "-" and not os.path.exists(source):
+    if source != "-" and not os.path.exists(source) and not glob.has_magic(source):
         raise CorpusError(f"{source}: no such file: check the path")
     if is_parquet(source):
         return _parquet_docs(model, source, pooling)
@@ -205,7 +206,9 @@ def _check_same_model(path: str, meta: dict, model: ModelFolder) -> None:
     again: their vectors and the queries' would come from two different models."""
     then, now = meta.get("model_created"), model.meta.get("created")
     same_folder = meta.get("model_path") and os.path.realpath(meta["model_path"]) == os.path.realpath(model.path)
-    if same_folder and then and now and then != now:
+    # A file's cache entry (-m FILE) is named after the file's identity: made again, it is the same model.
+    cached = Path(model.path).parent.name == "cache" and "import" in model.meta
+    if same_folder and then and now and then != now and not cached:
         raise ModelError(
             f"{path} was embedded with model {meta.get('model', model.name)!r} as created {then}, and the model"
             f" has been replaced since (created {now}): embed the documents again (emb embed ... -o {path} --force)"

@@ -65,7 +65,14 @@ def lookup_many(model: ModelFolder, texts: Sequence[str]) -> list[Term | EmbErro
     was joined (``"New York"`` finds ``new_york``). A query that is still several words is an error
     that says how to ask for them (``emb similar`` averages words; phrase models join them with ``_``).
     """
-    check_words(texts)
+    check_words(texts, encoding=False)
+    unreadable = [i for i, t in enumerate(texts) if not _utf8(t)]
+    if unreadable:  # each such word fails alone, as an unknown word does; the others are answered
+        good = [i for i in range(len(texts)) if i not in set(unreadable)]
+        out: list[Term | EmbError] = [_not_utf8(t) for t in texts]
+        for i, found in zip(good, lookup_many(model, [texts[i] for i in good])):
+            out[i] = found
+        return out
     written = _as_written(model, texts)
     words = [w if w is not None else model.normalize(t) for t, w in zip(texts, written)]
     # A query that is a vocabulary word exactly as given (" king" imported from a Parquet file, a word
@@ -102,15 +109,26 @@ def lookup_many(model: ModelFolder, texts: Sequence[str]) -> list[Term | EmbErro
     return out
 
 
-def check_words(texts: Sequence) -> None:
-    """Refuse a query word that is not a string (bytes, None, a number), naming it."""
+def check_words(texts: Sequence, encoding: bool = True) -> None:
+    """Refuse a query word that is not a string (bytes, None, a number), or (``encoding``) not UTF-8."""
     for t in texts:
         if not isinstance(t, str):
             raise UsageError(f"a query word must be a string, not {type(t).__name__} ({t!r:.60})")
-        try:
-            t.encode("utf-8")
-        except UnicodeEncodeError:  # lone surrogates: bytes of a command-line argument that are not UTF-8
-            raise UsageError(f"the query word {t!r:.60} is not valid UTF-8: give it in UTF-8 (iconv -t UTF-8)") from None
+        if encoding and not _utf8(t):
+            raise _not_utf8(t)
+
+
+def _utf8(text: str) -> bool:
+    """False for text holding lone surrogates: the bytes of a command-line argument that are not UTF-8."""
+    try:
+        text.encode("utf-8")
+        return True
+    except UnicodeEncodeError:
+        return False
+
+
+def _not_utf8(text: str) -> UsageError:
+    return UsageError(f"the query word {text!r:.60} is not valid UTF-8: give it in UTF-8 (iconv -t UTF-8)")
 
 
 def _as_written(model: ModelFolder, texts: Sequence[str]) -> list[str | None]:

@@ -260,7 +260,7 @@ def _word_part(token: str) -> str:
     return "".join(c for c in token if unicodedata.category(c) not in _SYMBOLS and c not in "\ufe0e\ufe0f")
 
 
-_SYMBOLS = frozenset(("So", "Cf"))
+_SYMBOLS = frozenset(("So", "Sk", "Cf"))  # emoji, their skin tones (Sk), joiners (Cf)
 
 
 def _pairs_ja(tags: bool):
@@ -325,13 +325,15 @@ def _letters(word: str) -> bool:
 
 
 def _rejoined(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    """jieba's (word, flag) pairs with adjacent letter pieces joined (``caf`` + ``é``, ``아`` + ``이``):
-    adjacent in its output means adjacent in the text, as jieba gives white space as a piece of its own.
-    A joined word is flagged ``eng``, jieba's flag for a word of Latin letters."""
+    """jieba's (word, flag) pairs with adjacent letter pieces joined where one of the two holds a
+    letter of a script jieba cuts one by one (``caf`` + ``é``, ``아`` + ``이``); ASCII and kana pieces
+    stay as jieba cut them. Adjacent in its output means adjacent in the text, as jieba gives white
+    space as a piece of its own. A joined word is flagged ``eng``, jieba's flag for a Latin word."""
     out: list[tuple[str, str]] = []
     for word, flag in pairs:
-        if out and _letters(word) and _letters(out[-1][0]):
-            out[-1] = (out[-1][0] + word, "eng")
+        prev = out[-1][0] if out else ""
+        if prev and _letters(word) and _letters(prev) and (_ZH_OTHER(word) or _ZH_OTHER(prev)):
+            out[-1] = (prev + word, "eng")
         else:
             out.append((word, flag))
     return out

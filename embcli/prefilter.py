@@ -121,10 +121,13 @@ def build(vectors: np.ndarray, norms: np.ndarray, out: np.ndarray | None = None)
             u = vectors[s:e] * (np.float32(1) / norms[s:e])[:, None]
         bad = ~np.isfinite(u).all(axis=1)
         if bad.any():
-            damaged = np.flatnonzero(bad & (norms[s:e] != 0))  # a NaN norm counts as damaged too
+            # Damage is in the stored data; a row of zeros, or one so short that 1 / norm overflows,
+            # just has no usable direction here.
+            stored = np.isfinite(vectors[s:e]).all(axis=1) & np.isfinite(norms[s:e])
+            damaged = np.flatnonzero(bad & ~stored)
             if damaged.size:
                 raise damaged_rows(s + int(damaged[0]))
-            u[bad] = 0  # zero rows: never an answer (their cosine is NaN)
+            u[bad] = 0  # never an answer of the prefilter (their cosine is NaN or meaningless)
         top = float(np.abs(u).max()) if e > s else 0.0
         a = top / 127 if top > 0 else 1.0
         q = np.rint(u / np.float32(a))

@@ -147,7 +147,8 @@ class Embedder:
             grams = bool(fasttext) and model.ngrams is not None
             if not grams and model.meta.get("algorithm") != "fasttext":
                 raise ModelError(
-                    f"--pooling fasttext needs a fastText model; model {model.name!r} is {model.meta.get('algorithm')}:"
+                    f"--pooling fasttext needs a fastText model (a .bin, or one trained by emb --algo fasttext);"
+                    f" model {model.name!r} is {model.meta.get('algorithm')}, without character n-grams:"
                     " use --pooling mean or sif"
                 )
             # A fastText model without n-grams (maxn 0 or bucket 0): unknown words add nothing, as in fastText.

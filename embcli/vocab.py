@@ -23,8 +23,9 @@ def count_words(
 def ranked(counts: Counter, min_count: int = 1, top: int | None = None) -> list[tuple[str, int]]:
     """(word, count) pairs of ``counts``, most frequent first, ties by word: the words and the order
     that ``--max-vocab`` keeps (``embcli.training.common.select_vocabulary``)."""
-    import heapq
+    from operator import itemgetter
 
-    kept = ((w, c) for w, c in counts.items() if c >= min_count)
-    order = lambda wc: (-wc[1], wc[0])  # noqa: E731
-    return heapq.nsmallest(top, kept, key=order) if top else sorted(kept, key=order)
+    # Two stable sorts with C-level keys: by word, then by count (highest first) keeps ties by word.
+    kept = sorted((w, c) for w, c in counts.items() if c >= min_count)
+    kept.sort(key=itemgetter(1), reverse=True)
+    return kept[:top] if top else kept

@@ -236,3 +236,34 @@ def test_a_query_word_that_is_not_utf8_is_one_line(store_model, cmd):
     assert res.exit_code in (1, 2) and "Traceback" not in res.stderr, res.stderr
     assert "is not valid UTF-8" in res.stderr
 
+
+def test_search_takes_a_glob_of_documents(store_model, tmp_path):
+    """The check that a --docs path exists refused every glob (a text collection may be one)."""
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "a.txt").write_text("the king\nthe lord\n", encoding="utf-8")
+    (folder / "b.txt").write_text("the earth\n", encoding="utf-8")
+    res = invoke(["search", "the earth", "--docs", str(folder / "*.txt"), "-k", "1", "-f", "tsv"])
+    assert res.exit_code == 0, res.stderr
+    fields = res.stdout.splitlines()[1].split("\t")
+    assert fields[2] == "3" and fields[4] == "the earth"  # line 3 of the two files together
+
+
+def test_a_parquet_of_a_model_file_survives_its_cache_entry_made_again(tmp_path, web_lines, emb_home, store_model):
+    """-m FILE imports into a cache entry named after the file; made again, it was taken for a replaced model."""
+    import shutil
+
+    assert invoke(["export", "-m", "web-small", tmp_path / "w.vec", "--format", "fasttext-vec"]).exit_code == 0
+    docs = tmp_path / "docs.txt"
+    docs.write_text("\n".join(web_lines[:30]) + "\n", encoding="utf-8")
+    assert invoke(["embed", docs, "-m", tmp_path / "w.vec", "-o", tmp_path / "d.parquet"]).exit_code == 0
+    shutil.rmtree(emb_home / "cache")
+    res = invoke(["search", "the lord", "-m", tmp_path / "w.vec", "--docs", tmp_path / "d.parquet", "-k", "1"])
+    assert res.exit_code == 0, res.stderr
+
+
+def test_one_query_word_that_is_not_utf8_fails_alone(store_model):
+    res = invoke(["neighbors", "king\udcff", "the", "-k", "1", "-f", "tsv"])
+    assert res.exit_code == 1 and "is not valid UTF-8" in res.stderr and "Traceback" not in res.stderr
+    assert [line.split("\t")[0] for line in res.stdout.splitlines()[1:]] == ["the"]
+

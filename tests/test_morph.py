@@ -152,6 +152,7 @@ def test_japanese_drops_an_emoji_glued_to_letters():
     """MeCab gave 최고😀 as one token, kept whole although emoji are dropped."""
     plain = ja()
     assert plain("최고😀") == ["최고"] and plain("ㅋㅋ😀") == ["ㅋㅋ"] and plain("😀") == []
+    assert plain("최고👍🏻") == ["최고"]  # the skin tone (a modifier symbol, Sk) goes with its emoji
     assert ja(pos_filter="content")("最高😀") == ["最高"] and ja(pos_tags=True)("最高😀") == ["最高/名詞"]
 
 
@@ -176,6 +177,10 @@ def test_chinese_keeps_words_of_other_scripts_whole():
     assert "café/eng" in tagged and "한국어/eng" in tagged and "北京/ns" in tagged
     assert "супер" in zh(pos_filter="content")(line)
     assert zh()("我们在北京大学学习") == ["我们", "在", "北京大学", "学习"]  # no other script: as jieba cuts
+    # Kana and ASCII pieces stay as jieba cuts them, whatever else the line holds.
+    for tail in ("", " café"):
+        assert zh()("用ひらがな写" + tail)[:6] == ["用", "ひ", "ら", "が", "な", "写"]
+        assert zh()("型号ABCのX" + tail)[:4] == ["型号", "abc", "の", "x"]
 
 
 def test_chinese_query():

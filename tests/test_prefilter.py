@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from embcli import prefilter
+from embcli.errors import ModelError
 from embcli.folder import ModelFolder
 from embcli.onnxgraph import int8_products_model
 from embcli.topk import topk
@@ -149,3 +150,17 @@ def test_a_large_k_takes_the_float32_search(big_model, monkeypatch):
     rows, _ = topk(big_model.vectors, big_model.norms, big_model.vectors[ids] / big_model.norms[ids, None], k, None,
                    "cosine", ids[:, None])
     assert [[h.index for h in r.hits] for r in results] == rows.tolist()
+
+
+def test_a_row_too_short_for_its_reciprocal_is_no_damage():
+    """A finite row of length about 1e-39 made 1 / norm overflow, and the prefilter called it damaged."""
+    rng = np.random.default_rng(0)
+    vectors = rng.standard_normal((3000, 8)).astype(np.float32)
+    vectors[5] = 1e-39
+    norms = np.sqrt(np.einsum("ij,ij->i", vectors, vectors, dtype=np.float64)).astype(np.float32)
+    index = prefilter.build(vectors, norms)
+    assert not np.asarray(index.blocks)[0, :, 5].any()  # no direction: never an answer
+    vectors[7, 2] = np.nan  # stored damage is still named
+    with pytest.raises(ModelError, match="row 8"):
+        prefilter.build(vectors, norms)
+
