@@ -131,6 +131,8 @@ class Embedder:
         self.model = model
         self.pooling = pooling
         self.dim = model.dim
+        if pooling == "sif" and int(sif_sample) < SIF_MIN_LINES:
+            raise UsageError(f"--sif-sample {sif_sample}: the component needs at least {SIF_MIN_LINES} lines")
         self.sif_sample = max(1, int(sif_sample))
         self.component = None if component is None else np.asarray(component, dtype=np.float32).reshape(-1)
         if self.component is not None and self.component.shape != (self.dim,):

@@ -430,3 +430,16 @@ def test_dry_run_sizes_are_the_written_sizes(tmp_path, emb_home):
         done = invoke(["compress", "toy", "--to", to, "--no-benchmarks", "--sample", "50", "-f", "tsv", "--force"])
         written = int(done.stdout.splitlines()[1].split("\t")[1])
         assert abs(sizes[to] - written) <= 1024, (to, sizes[to], written)  # meta.json's own record differs
+
+
+def test_a_vector_file_compressed_is_named_after_the_file(tmp_path, emb_home):
+    """The default name held the file's cache key (in.txt-4106caf1...-int8); a conversion to the
+    projector named its tensor after a temporary folder."""
+    path = tmp_path / "in.txt"
+    rng = np.random.default_rng(0)
+    path.write_text("300 8\n" + "".join(f"w{i} " + " ".join(f"{x:.4f}" for x in rng.standard_normal(8)) + "\n"
+                                         for i in range(300)))
+    assert invoke(["compress", path, "--no-benchmarks", "--sample", "20", "-q"]).exit_code == 0
+    assert (emb_home / "models" / "in.txt-int8" / "meta.json").is_file()
+    assert invoke(["convert", path, tmp_path / "proj", "--to", "projector", "-q"]).exit_code == 0
+    assert 'tensor_name: "in.txt"' in (tmp_path / "proj" / "projector_config.pbtxt").read_text()

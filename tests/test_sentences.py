@@ -325,3 +325,8 @@ def test_fasttext_pooling_of_a_model_without_ngrams_is_fasttexts(tmp_path, web_f
     ref = np.stack([ft.get_sentence_vector(line) for line in lines])
     got = Embedder(model, "fasttext").embed(lines).vectors
     np.testing.assert_allclose(got, ref, atol=1e-5, rtol=0)
+
+
+def test_a_sif_sample_below_ten_lines_is_refused_at_once(w2v):
+    with pytest.raises(UsageError, match="--sif-sample 5: the component needs at least 10 lines"):
+        Embedder(w2v, "sif", sif_sample=5)

@@ -55,7 +55,8 @@ def embed_cmd(
         Empty, typer.Option("--empty", help="Lines without a known word: a zero vector, or left out.")
     ] = Empty.zero,
     sif_sample: Annotated[
-        int, typer.Option("--sif-sample", min=1, help="sif: lines the principal component is computed from (the first N).")
+        int, typer.Option("--sif-sample", min=10, help="sif: lines the principal component is computed from (the"
+                          " first N; at least 10 of them with a known word).")
     ] = 100_000,
 ) -> None:
     """One vector for each input line (a sentence, a document, a session of item ids)."""

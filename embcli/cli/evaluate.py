@@ -36,7 +36,9 @@ def evaluate_cmd(
         typer.Option("--model", "-m", help="Model name or folder; repeat to compare models [default: the default model]."),
     ] = None,
     analogies: Annotated[
-        Optional[list[Path]], typer.Option("--analogies", help="Analogy file (': section' and 'a b c d' lines); repeatable.")
+        Optional[list[Path]],
+        typer.Option("--analogies", help="Analogy file (': section' and 'a b c d' lines: a is to b as c is to d,"
+                     " i.e. b - a + c = d, Google's order, not emb analogy's A B C); repeatable."),
     ] = None,
     similarity: Annotated[
         Optional[list[Path]], typer.Option("--similarity", help="Word-pair file ('w1 w2 score'); repeatable.")

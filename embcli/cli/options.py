@@ -125,6 +125,13 @@ ConfOpt = Annotated[
         show_default=False, rich_help_panel="Spark engine",
     ),
 ]
+VocabPartitionsOpt = Annotated[
+    Optional[int],
+    typer.Option(
+        "--partitions", help="Partitions of the counting [default: the input's splits].",
+        show_default=False, rich_help_panel="Spark engine",
+    ),
+]
 PartitionsOpt = Annotated[
     Optional[int],
     typer.Option(

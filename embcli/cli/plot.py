@@ -41,7 +41,8 @@ def plot_cmd(
     words: Annotated[Optional[list[str]], typer.Argument(help="Words to map.", show_default=False)] = None,
     model: Annotated[
         Optional[list[str]],
-        typer.Option("--model", "-m", help="Model (name, folder or file); twice to compare two models."),
+        typer.Option("--model", "-m", help="Model (name, folder or file); twice to compare two models"
+                     " [default: the default model]."),
     ] = None,
     top: Annotated[Optional[int], typer.Option("--top", min=1, help="The N most frequent words [default: 300].")] = None,
     file: Annotated[Optional[str], typer.Option("--file", help="A file of words (whitespace-separated); - for stdin.")] = None,
@@ -88,7 +89,9 @@ def plot_cmd(
 
 
 def cluster_cmd(
-    model: Annotated[Optional[str], typer.Option("--model", "-m", help="Model name, folder or file.")] = None,
+    model: Annotated[
+        Optional[str], typer.Option("--model", "-m", help="Model name, folder or file [default: the default model].")
+    ] = None,
     k: Annotated[int, typer.Option("-k", min=1, help="How many clusters.")] = 100,
     top: Annotated[int, typer.Option("--top", min=1, help="Cluster the N most frequent words.")] = 10_000,
     seed: Annotated[int, typer.Option("--seed", help="Seed of k-means.")] = 0,

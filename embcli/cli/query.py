@@ -479,7 +479,7 @@ Examples:
 Examples:
 
 \b
-  emb vector king                          the raw vector, values separated by spaces
+  emb vector king                          query, word, oov and the raw vector (values separated by spaces)
   emb vector king queen --normalize -f jsonl
 """,
 }

@@ -15,7 +15,7 @@ from embcli.cli.options import (
     Engine,
     EngineOpt,
     MasterOpt,
-    PartitionsOpt,
+    VocabPartitionsOpt,
     VerboseOpt,
     corpus_inputs,
     spark_args,
@@ -91,7 +91,7 @@ def vocab_cmd(
     engine: EngineOpt = Engine.local,
     master: MasterOpt = None,
     conf: ConfOpt = None,
-    partitions: PartitionsOpt = None,
+    partitions: VocabPartitionsOpt = None,
     verbose: VerboseOpt = False,
 ) -> None:
     """Count the words of a corpus: word and count, most frequent first."""

@@ -55,8 +55,9 @@ Examples:
 With --engine spark, Word2Vec is Spark MLlib's: skip-gram with hierarchical softmax. --dim, --window,
 --min-count, --epochs (maxIter), --lr (stepSize), --seed and --partitions (numPartitions) map to
 MLlib's parameters, --max-vocab raises minCount to the count of the last word kept; --arch cbow is
-refused, and --loss, --negative, --sample, --ns-exponent and --threads do not apply. GloVe counts
-co-occurrences in Spark (--memory does not apply) and fits on this machine. FastText is local only.
+refused, and --loss, --negative, --sample, --ns-exponent, --min-lr and --threads do not apply. GloVe
+counts co-occurrences in Spark (--memory and --threads do not apply) and fits on this machine.
+FastText is local only. A Spark model keeps no training state (it cannot be --continue'd).
 """
 
 
@@ -122,7 +123,9 @@ def train_cmd(
     continue_from: Annotated[
         Optional[str],
         typer.Option("--continue", metavar="MODEL", help="Train MODEL further on the corpus (its settings kept);"
-                     " the result is MODEL-continued, or --name, or MODEL itself with --force.",
+                     " the result is MODEL-continued, or --name, or MODEL itself with --force. Models trained"
+                     " with --loss hs, --engine spark or --no-state keep no training state: --init MODEL starts"
+                     " from their vectors instead.",
                      autocompletion=complete_model),
     ] = None,
     init: Annotated[

@@ -8,6 +8,7 @@ built only when many words are looked up (``index_of`` after ``build_index``) or
 from __future__ import annotations
 
 import math
+import os
 from functools import cached_property
 from pathlib import Path
 from typing import Sequence
@@ -63,6 +64,10 @@ class ModelFolder:
         self.path = Path(path)
         self.meta = validate_meta(read_meta(self.path), self.path)
         self.name = self.path.name
+        source = (self.meta.get("import") or {}).get("source")
+        if source and (self.path.parent.name == "cache" or self.path.name.startswith(".emb-convert-")):
+            # A vector file's cache entry or a conversion's temporary folder: named after the file.
+            self.name = os.path.basename(str(source).rstrip("/")) or self.name
         self.algorithm = str(self.meta.get("algorithm", "unknown"))
         self.tokenizer = TokenizerSettings.from_dict(self.meta.get("tokenizer"))
         # Compressed storage decodes rows on demand; plain folders map vectors.npy.
