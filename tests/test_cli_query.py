@@ -168,6 +168,9 @@ def test_analogy_arguments(runner, store_model, w2v_dir):
 def test_analogy_wrong_number_of_arguments_is_usage_error(runner, store_model):
     res = run(runner, ["analogy", "king", "man"])
     assert res.exit_code == 2 and "expected 3 words, got 2" in res.stderr
+    # doesnt-match with one word printed a header and exited 1, unlike the others' usage error.
+    res = run(runner, ["doesnt-match", "king"])
+    assert res.exit_code == 2 and "expected 2 or more words, got 1" in res.stderr and res.stdout == ""
 
 
 def test_a_case_sensitive_model_names_the_word_in_its_case(runner, tmp_path):

@@ -415,6 +415,8 @@ def doesnt_match_cmd(
     from embcli.cli.output import Renderer
     from embcli.errors import EmbError
 
+    if words and words != ["-"] and len(words) < 2:  # a usage error, as similarity's and analogy's counts
+        raise typer.BadParameter(f"expected 2 or more words, got {len(words)}", param_hint="WORDS")
     m = _open(model)
     out = Renderer(fmt, ["query", "word", "score"])
     errors = _Errors()
