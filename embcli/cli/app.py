@@ -212,6 +212,10 @@ Examples:
   emb analogy king man woman                       king - man + woman
   emb similar king -man +woman                     any sum of words (gensim's most_similar)
   emb models list                                  the models in the store
+
+\b
+Exit codes: 0 done; 1 an error, or a query of a batch that failed (the others are answered);
+2 bad usage; 130, 143, 129 stopped by Ctrl-C, SIGTERM, SIGHUP.
 """
 
 app = typer.Typer(
