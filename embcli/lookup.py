@@ -66,7 +66,7 @@ def lookup_many(model: ModelFolder, texts: Sequence[str]) -> list[Term | EmbErro
     that says how to ask for them (``emb similar`` averages words; phrase models join them with ``_``).
     """
     check_words(texts, encoding=False)
-    unreadable = [i for i, t in enumerate(texts) if not _utf8(t)]
+    unreadable = [i for i, t in enumerate(texts) if not is_utf8(t)]
     if unreadable:  # each such word fails alone, as an unknown word does; the others are answered
         good = [i for i in range(len(texts)) if i not in set(unreadable)]
         out: list[Term | EmbError] = [_not_utf8(t) for t in texts]
@@ -114,11 +114,11 @@ def check_words(texts: Sequence, encoding: bool = True) -> None:
     for t in texts:
         if not isinstance(t, str):
             raise UsageError(f"a query word must be a string, not {type(t).__name__} ({t!r:.60})")
-        if encoding and not _utf8(t):
+        if encoding and not is_utf8(t):
             raise _not_utf8(t)
 
 
-def _utf8(text: str) -> bool:
+def is_utf8(text: str) -> bool:
     """False for text holding lone surrogates: the bytes of a command-line argument that are not UTF-8."""
     try:
         text.encode("utf-8")

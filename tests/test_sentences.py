@@ -141,20 +141,27 @@ def test_sif_stream_fits_the_component_on_the_first_lines(w2v, web_lines):
     np.testing.assert_allclose(streamed, again, atol=1e-6)
 
 
-def test_fasttext_pooling_is_fasttexts_own_output(tmp_path, web_file):
-    fasttext = pytest.importorskip("fasttext")
+def train_fasttext_bin(corpus, path, **params) -> None:
+    """Train fastText's own unsupervised model on ``corpus`` into ``path``, in a fresh process.
+
+    fastText's Python binding keeps state from one training to the next in a process: a second
+    training there drifts (rows of 1e5 to 1e20, or "Encountered NaN"), and float32 sums of such rows
+    differ in the fifth digit. A fresh process trains the same sane model every time.
+    """
     import subprocess
     import sys
 
-    from embcli.open import open_model
-
-    # fastText's Python binding keeps state from one training to the next in a process: a second
-    # training there drifts (rows of 1e5 to 1e20, or "Encountered NaN"), and float32 sums of such rows
-    # differ in the fifth digit. A fresh process trains the same sane model every time.
-    script = (f"import fasttext; fasttext.train_unsupervised({str(web_file)!r}, dim=50, epoch=1, minCount=2,"
-              f" bucket=5000, thread=1, verbose=0).save_model({str(tmp_path / 'm.bin')!r})")
+    settings = ", ".join(f"{k}={v!r}" for k, v in {"epoch": 1, "minCount": 2, "thread": 1, "verbose": 0, **params}.items())
+    script = f"import fasttext; fasttext.train_unsupervised({str(corpus)!r}, {settings}).save_model({str(path)!r})"
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
+
+
+def test_fasttext_pooling_is_fasttexts_own_output(tmp_path, web_file):
+    fasttext = pytest.importorskip("fasttext")
+    from embcli.open import open_model
+
+    train_fasttext_bin(web_file, tmp_path / "m.bin", dim=50, bucket=5000)
     ft = fasttext.load_model(str(tmp_path / "m.bin"))
     assert np.abs(ft.get_input_matrix()).max() < 100  # a sane model, not a drifted one
     model = open_model(str(tmp_path / "m.bin"))
@@ -309,15 +316,9 @@ def test_fasttext_pooling_of_a_model_without_ngrams_is_fasttexts(tmp_path, web_f
     """A fastText .bin trained with maxn 0 has no n-grams: --pooling fasttext refused it, though
     fastText gives it sentence vectors (unknown words add nothing)."""
     fasttext = pytest.importorskip("fasttext")
-    import subprocess
-    import sys
-
     from embcli.open import open_model
 
-    script = (f"import fasttext; fasttext.train_unsupervised({str(web_file)!r}, dim=16, epoch=1, minCount=2,"
-              f" minn=0, maxn=0, thread=1, verbose=0).save_model({str(tmp_path / 'm0.bin')!r})")
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr
+    train_fasttext_bin(web_file, tmp_path / "m0.bin", dim=16, minn=0, maxn=0)
     ft = fasttext.load_model(str(tmp_path / "m0.bin"))
     model = open_model(str(tmp_path / "m0.bin"))
     assert model.ngrams is None or not model.meta.get("fasttext")

@@ -9,6 +9,7 @@ import numpy as np
 
 from embcli import query as _query
 from embcli.errors import UsageError
+from embcli.lookup import is_utf8
 
 #: The longest query line a program should accept (characters): far beyond any query or vector of
 #: numbers, small enough that a runaway line (a file without line breaks) costs little.
@@ -20,18 +21,9 @@ def check_query_line(line: str) -> None:
     one with U+FFFD, what bytes that are not UTF-8 become when read (no vocabulary word holds it)."""
     if len(line) > MAX_QUERY_LINE:
         raise UsageError(f"a query line of more than {MAX_QUERY_LINE:,} characters: give one query a line")
-    if "\ufffd" in line or not _encodable(line):
+    if "\ufffd" in line or not is_utf8(line):
         raise UsageError("the line is not valid UTF-8 (or holds U+FFFD): convert the input, e.g. with"
                          " iconv -f LATIN1 -t UTF-8")
-
-
-def _encodable(text: str) -> bool:
-    """False for text holding lone surrogates: the bytes of a command-line argument that are not UTF-8."""
-    try:
-        text.encode("utf-8")
-        return True
-    except UnicodeEncodeError:
-        return False
 
 
 def check_query(k: int = 1, restrict: int | None = None, metric: str = "cosine", method: str = "add") -> None:
