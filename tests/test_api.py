@@ -214,7 +214,8 @@ def _cli_message(args):
         (lambda m: m.most_similar(positive=["king", "qqqzzz"]), embcli.UnknownWordError, ["similar", "king", "qqqzzz"]),
         (lambda m: m.most_similar(positive=[], negative=["king"]), embcli.UsageError, ["similar", "-king"]),
         (lambda m: m.doesnt_match(["king", "qqqzzz"]), embcli.UnknownWordError, ["doesnt-match", "king", "qqqzzz"]),
-        (lambda m: m.doesnt_match(["king"]), embcli.UsageError, ["doesnt-match", "king"]),
+        # The command line refuses one word as a usage error of its arguments (exit 2, with the usage line).
+        (lambda m: m.doesnt_match(["king"]), embcli.UsageError, None),
         (lambda m: m.neighbors(np.ones(5)), embcli.UsageError, None),
         (lambda m: m.most_similar(positive=[np.ones(7)]), embcli.UsageError, None),
         (lambda m: m.analogy("king", "man", "qqqzzz"), embcli.UnknownWordError, ["analogy", "king", "man", "qqqzzz"]),

@@ -91,9 +91,12 @@ def set_default(name: str) -> None:
     if store.exists(name):
         try:
             ModelFolder(store.path(name))  # a damaged model would make every later command fail
+        except OSError:
+            pass  # removed meanwhile by another process: set_default says so, under the store's lock
         except ModelError as exc:
-            raise ModelError(f"model {name!r} cannot be the default: {exc}; remove it with"
-                             f" `emb models rm {name}`") from None
+            if store.exists(name):  # else removed while being read: as above
+                raise ModelError(f"model {name!r} cannot be the default: {exc}; remove it with"
+                                 f" `emb models rm {name}`") from None
     store.set_default(name)
 
 
