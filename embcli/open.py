@@ -95,9 +95,12 @@ def _prune_cache(cache: Path, keep: Path) -> None:
     entries.sort(reverse=True)
     for _, entry in entries[CACHE_ENTRIES - 1 :]:
         # Moved aside first, so that a process opening it finds it whole or not at all.
+        trash = None
         try:
             trash = Path(tempfile.mkdtemp(prefix=f".rm-{entry.name[:80]}-{os.getpid()}-", dir=cache))
             os.replace(entry, trash)
-        except OSError:
+        except OSError:  # another process or thread removed it first: its empty trash folder goes too
+            if trash is not None:
+                shutil.rmtree(trash, ignore_errors=True)
             continue
         shutil.rmtree(trash, ignore_errors=True)

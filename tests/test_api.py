@@ -350,3 +350,19 @@ def test_import_convert_and_the_store(model, tmp_path):
         api.remove("imp")
     with pytest.raises(embcli.FormatError):
         api.import_vectors(tmp_path / "missing.txt", name="x")
+
+
+def test_words_are_a_read_only_view(w2v_dir):
+    """model.words was the model's own list: sorting it changed which word every row answered for."""
+    model = embcli.load(w2v_dir)
+    before = [n.word for n in model.neighbors("king", k=3)]
+    words = model.words
+    assert words == list(words) and words[:3] == list(words)[:3] and "king" in words and len(words) == len(model)
+    with pytest.raises(AttributeError):
+        words.sort()
+    with pytest.raises(TypeError):
+        words[0] = "x"
+    mine = list(model.words)
+    mine.sort()
+    assert [n.word for n in model.neighbors("king", k=3)] == before and model.words[model.index("king")] == "king"
+

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 from gensim.test.utils import datapath
@@ -233,3 +235,23 @@ def test_model_file_cache_keeps_the_most_recently_used(tmp_path, emb_home, monke
         assert result.exit_code == 0 and result.stdout.split()[-2:] == [path.stem[1:], "1"]
     kept = sorted(p.name.split("-")[0] for p in (emb_home / "cache").iterdir())
     assert kept == ["m0.vec", "m3.vec", "m4.vec"]
+
+
+def test_pruning_an_entry_another_process_removed_first_leaves_no_trash(tmp_path, monkeypatch):
+    """Two threads pruning the same cache entry: the loser's empty .rm- folder stayed in the cache."""
+    import embcli.open as opener
+
+    cache = tmp_path / "cache"
+    for i in range(opener.CACHE_ENTRIES + 2):
+        (cache / f"m{i}.vec-key{i}").mkdir(parents=True)
+    real = os.replace
+
+    def someone_else_was_first(src, dst):
+        import shutil
+
+        shutil.rmtree(src)  # the other thread's replace
+        return real(src, dst)  # ours fails: FileNotFoundError
+
+    monkeypatch.setattr(opener.os, "replace", someone_else_was_first)
+    opener._prune_cache(cache, cache / "m0.vec-key0")
+    assert not [p.name for p in cache.iterdir() if p.name.startswith(".")]

@@ -122,3 +122,21 @@ def test_workers_end_when_their_parent_is_killed(tmp_path, busy):
     for w in left:
         os.kill(w, signal.SIGKILL)
     assert not left, "worker processes outlived their killed parent"
+
+
+def test_an_interrupted_pass_leaves_no_thread_or_pipe_behind(corpus_file, tmp_path):
+    """A notebook's Ctrl-C during tokenizing left, each time, feeder threads blocked for good on a
+    full pipe whose reader had been killed, with both its ends open."""
+    def threads_and_fds():
+        return threading.active_count(), len(os.listdir("/proc/self/fd"))
+
+    def stop(done, total):
+        raise KeyboardInterrupt
+
+    before = threads_and_fds()
+    for n in range(3):
+        corpus = Corpus([str(corpus_file)])
+        with pytest.raises(KeyboardInterrupt):
+            for _ in prepare.map_blocks(corpus, TokenizerSettings(), "prepare", 2, stop):
+                pass
+    assert threads_and_fds() == before

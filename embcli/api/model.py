@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import abc
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import BinaryIO, Callable, Iterable, Iterator, Sequence, Union
@@ -104,9 +105,10 @@ class Model(Shrinking):
         return self._folder.storage
 
     @property
-    def words(self) -> list[str]:
-        """The vocabulary, most frequent first (row ``i`` of ``vectors`` is ``words[i]``)."""
-        return self._folder.words
+    def words(self) -> "Words":
+        """The vocabulary, most frequent first (row ``i`` of ``vectors`` is ``words[i]``): a read-only
+        sequence, as ``vectors`` is a read-only array (``list(model.words)`` for a list of one's own)."""
+        return Words(self._folder.words)
 
     @property
     def vectors(self) -> np.ndarray:
@@ -440,6 +442,41 @@ class Model(Shrinking):
         if counts is not None:
             kv.expandos["count"] = np.asarray(counts)
         return kv
+
+
+class Words(abc.Sequence):
+    """A read-only view of a model's words: indexing, slicing (a new list), ``len``, ``in``, iteration,
+    and equality with lists and tuples. Sorting or assigning into the model's own list changed which
+    word every row answered for."""
+
+    __slots__ = ("_words",)
+
+    def __init__(self, words: list[str]):
+        self._words = words
+
+    def __getitem__(self, i):
+        return self._words[i]
+
+    def __len__(self) -> int:
+        return len(self._words)
+
+    def __iter__(self):
+        return iter(self._words)
+
+    def __contains__(self, word) -> bool:
+        return word in self._words
+
+    def __eq__(self, other) -> bool:
+        if isinstance(other, Words):
+            return self._words == other._words
+        if isinstance(other, (list, tuple)):
+            return self._words == list(other)
+        return NotImplemented
+
+    __hash__ = None  # a view of a list: not hashable, as the list is not
+
+    def __repr__(self) -> str:
+        return repr(self._words)
 
 
 def _items(items: QueryLike) -> list:

@@ -10,6 +10,7 @@ in flight, so memory does not grow with the corpus.
 from __future__ import annotations
 
 import multiprocessing
+import queue
 import os
 import signal
 import sys
@@ -123,7 +124,7 @@ def _worker(settings: TokenizerSettings, inbox, outbox, job: str = "prepare") ->
         tokenize = make_tokenizer(settings)
         counts: Counter = Counter()
         while True:
-            lines = inbox.get()
+            lines = inbox.recv()
             if lines is None:
                 outbox.send(counts)
                 return
@@ -154,14 +155,49 @@ def _blocks(lines):
         yield block
 
 
+class _Inbox:
+    """The blocks for one worker: ``put`` never blocks; a thread of ours sends them down a pipe whose
+    only reader is the worker, so when the worker is gone (stopped, killed) a send fails at once and
+    the thread ends. (multiprocessing's Queue kept its feeder thread blocked for good on a full pipe
+    whose reader had been killed: a thread, a pipe and a block left for every interrupted run.)"""
+
+    _STOP = object()
+
+    def __init__(self, ctx):
+        self.reader, self._writer = ctx.Pipe(duplex=False)
+        self._items: queue.SimpleQueue = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._send, name="emb-inbox", daemon=True)
+
+    def started(self) -> None:
+        """Call once the worker holds the reading end: the parent's copy is closed, the thread started."""
+        self.reader.close()
+        self._thread.start()
+
+    def put(self, item) -> None:
+        self._items.put(item)
+
+    def _send(self) -> None:
+        try:
+            while (item := self._items.get()) is not self._STOP:
+                self._writer.send(item)
+        except OSError:  # the worker is gone: nobody reads what is left
+            pass
+        finally:
+            self._writer.close()
+
+    def stop(self) -> None:
+        self._items.put(self._STOP)
+        self._thread.join()
+
+
 class _Workers:
     """Worker processes fed round-robin, so results come back in input order."""
 
     def __init__(self, n: int, settings: TokenizerSettings, job: str = "prepare"):
         method = "fork" if _FORK else None
         ctx = multiprocessing.get_context(method)
-        # Blocks go out through queues with feeder threads: a put never blocks, so parent and worker
-        # cannot wait on each other's full pipes (the caller bounds the blocks in flight). Results
+        # Blocks go out through ``_Inbox``es: a put never blocks, so parent and worker cannot wait on
+        # each other's full pipes (the caller bounds the blocks in flight). Results
         # come back through a pipe whose writing end only its own worker holds (the parent closes its
         # copy before the next worker is forked): when a worker dies, even in the middle of a
         # message, the parent reads the end of the pipe instead of waiting forever.
@@ -169,11 +205,12 @@ class _Workers:
         self.outboxes = []
         self.procs = []
         for _ in range(n):
-            inbox = ctx.Queue()
+            inbox = _Inbox(ctx)
             reader, writer = ctx.Pipe(duplex=False)
-            proc = ctx.Process(target=_worker, args=(settings, inbox, writer, job), daemon=True)
+            proc = ctx.Process(target=_worker, args=(settings, inbox.reader, writer, job), daemon=True)
             proc.start()
             writer.close()
+            inbox.started()
             self.inboxes.append(inbox)
             self.outboxes.append(reader)
             self.procs.append(proc)
@@ -220,8 +257,7 @@ class _Workers:
         for proc in self.procs:
             proc.join()
         for inbox in self.inboxes:
-            inbox.cancel_join_thread()  # do not wait at exit to flush blocks nobody will read
-            inbox.close()
+            inbox.stop()  # its worker is gone: a send still under way fails, the thread ends
         for outbox in self.outboxes:
             outbox.close()
 
