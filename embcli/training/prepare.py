@@ -10,8 +10,8 @@ in flight, so memory does not grow with the corpus.
 from __future__ import annotations
 
 import multiprocessing
-import queue
 import os
+import queue
 import signal
 import sys
 import threading
@@ -168,9 +168,13 @@ class _Inbox:
         self._items: queue.SimpleQueue = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._send, name="emb-inbox", daemon=True)
 
-    def started(self) -> None:
-        """Call once the worker holds the reading end: the parent's copy is closed, the thread started."""
+    def forked(self) -> None:
+        """Call once the worker holds the reading end: the parent's copy is closed (before the next
+        worker is forked, which would hold it too), so that the worker is its only reader."""
         self.reader.close()
+
+    def start(self) -> None:
+        """Start the sending thread (once every worker is forked: no thread runs while one is)."""
         self._thread.start()
 
     def put(self, item) -> None:
@@ -210,10 +214,12 @@ class _Workers:
             proc = ctx.Process(target=_worker, args=(settings, inbox.reader, writer, job), daemon=True)
             proc.start()
             writer.close()
-            inbox.started()
+            inbox.forked()
             self.inboxes.append(inbox)
             self.outboxes.append(reader)
             self.procs.append(proc)
+        for inbox in self.inboxes:
+            inbox.start()
 
     # How often a waiting parent checks that the worker it waits for is still alive.
     POLL_SECONDS = 0.5
