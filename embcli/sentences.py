@@ -20,8 +20,8 @@ Poolings:
 Words are found by the model's own tokenizer (``embcli.tokenize``; ``fasttext`` uses fastText's
 split), phrases joined with the model's phrase table as training joined them. The ASCII lines are
 tokenized and looked up by compiled code (``embcli.sentence_kernels``); other lines, and every line
-for a model with an analyzer (ko, ja, zh) or a phrase table, go through the Python tokenizer. A line without a known word gets a zero vector and is
-counted (``Pooled.empty``).
+for a model with an analyzer (ko, ja, zh) or a phrase table, go through the Python tokenizer. A line
+without a known word gets a zero vector and is counted (``Pooled.empty``).
 """
 
 from __future__ import annotations

@@ -198,8 +198,7 @@ class ModelStore:
             raise ModelError(f"{self.root / 'default'} names {name[:60]!r}, which is not a model name (the file was"
                              " edited by hand?): choose the default model with `emb models use NAME`")
         if name is not None and not self.exists(name) and self.path(name).is_dir():
-            raise ModelError(f"the default model {name!r} is damaged (its meta.json is missing): remove it with"
-                             f" `emb models rm {name}`, or choose another with `emb models use NAME`")
+            raise _no_meta(f"the default model {name!r}", name, "choose another with `emb models use NAME`")
         if name is None or not self.exists(name):
             names = [n for n in self.names() if self.exists(n)]
             if names:
@@ -214,8 +213,7 @@ class ModelStore:
         check_name(name)
         if not self.exists(name):
             if self.path(name).is_dir():
-                raise ModelError(f"model {name!r} is damaged (its meta.json is missing): remove it with"
-                                 f" `emb models rm {name}`, or train or import it again")
+                raise _no_meta(f"model {name!r}", name, "train or import it again")
             raise ModelError(self._unknown(name))
         return self.path(name)
 
@@ -281,3 +279,10 @@ def storage_label(meta: dict) -> str:
         return "float32"
     kind = storage.get("kind") if isinstance(storage, dict) else None
     return str(kind) if isinstance(kind, str) else "?"
+
+
+def _no_meta(what: str, name: str, or_else: str) -> ModelError:
+    """A store folder without meta.json: damaged, and the ways out."""
+    return ModelError(f"{what} is damaged (its meta.json is missing): remove it with `emb models rm {name}`, or"
+                      f" {or_else}")
+

@@ -11,6 +11,7 @@ from embcli.api.corpora import spark_options
 from embcli.api.model import Model, ProgressFn
 from embcli.api.paths import input_paths
 from embcli.errors import EmbError, ModelError, UsageError
+from embcli.folder.atomic import check_folder_target
 from embcli.names import OOV_POLICIES
 from embcli.store import ModelInfo, ModelStore, check_name
 
@@ -110,8 +111,8 @@ def train(
         raise UsageError("give --name or --output, not both")
     if name is not None:
         check_name(name)  # "" too: it was taken as no name
-    if output is not None and str(output) in ("-", ""):
-        raise UsageError(f"--output {str(output)!r}: a model is a folder, not a stream: give the name of a folder")
+    if output is not None:
+        check_folder_target(Path(output), True)  # '-', a file, the current folder: refused before any work
     if continue_from is not None and init is not None:
         raise UsageError("give --continue or --init, not both")
     if new_weight is not None and continue_from is None:
