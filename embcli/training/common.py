@@ -73,6 +73,16 @@ def write_ids(corpus_path: Path, words: list[str], out_path: Path) -> int:
     return n
 
 
+def load_id_kernels() -> None:
+    """Load ``write_ids``'s compiled kernels now (from numba's cache, or compiled), by converting no text."""
+    from embcli.training import id_kernels
+
+    empty = np.frombuffer(b"", dtype=np.uint8)  # read-only, as the text and the words are
+    offsets = np.zeros(1, dtype=np.int64)
+    table = id_kernels.build_table(empty, offsets)
+    id_kernels.text_to_ids(empty, empty, offsets, table, 0, np.empty(1, dtype=np.int32))
+
+
 def _convert_to_ids(corpus_path: Path, words: list[str], out_path: Path) -> int:
     from embcli.training import id_kernels
 

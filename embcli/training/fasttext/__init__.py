@@ -20,10 +20,11 @@ from pathlib import Path
 
 import numpy as np
 
-from embcli.training.common import Trained, write_ids
+from embcli.training.common import Trained, load_id_kernels, write_ids
 from embcli.training.hogwild import stream_threads
 from embcli.training.options import ProgressFn, TrainOptions
 from embcli.training.prepare import Prepared
+from embcli.training.resident import release_compiler_pages
 from embcli.training.resume import Start, blend, settle_vocabulary
 
 # fastText's Dictionary::getLine stops after this many tokens, and its table of negatives.
@@ -97,6 +98,23 @@ def _run_threads(ids_path: Path, n_ids: int, budget: int, wi, wo, sub_off, sub_r
     stream_threads(ids_path, n_ids, opts.threads, opts.epochs, total, step, on_progress, passes=False)
 
 
+def _load_kernels(sub_off, sub_rows, keep, negs, options: TrainOptions) -> None:
+    """Load every kernel the training runs from here on, by calls on empty arrays that change nothing
+    (the n-gram hashing and the negatives' table are loaded by now: they have run)."""
+    from embcli.training.fasttext import kernels
+
+    load_id_kernels()
+    nothing = np.empty((0, options.dim), dtype=np.float32)
+    kernels.init_uniform(nothing, 1.0, 0)
+    rng = np.zeros(1, dtype=np.uint64)
+    kernels.train_span(
+        np.empty(0, dtype=np.int32), nothing, nothing, sub_off, sub_rows, keep, negs, kernels.sigmoid_table(), 1, 0,
+        options.arch == "cbow", options.window, options.negative, MAX_LINE, options.lr, options.min_lr, 0.0, 1.0,
+        rng, 0,
+    )
+    kernels.word_vectors(nothing, sub_off, sub_rows, 0, nothing)
+
+
 def train_fasttext(
     prepared: Prepared, options: TrainOptions, folder: Path, on_progress: ProgressFn | None = None,
     start: Start | None = None,
@@ -116,13 +134,15 @@ def train_fasttext(
     words, counts, rare = settle_vocabulary(prepared.counts, opts, start)
     vocab = len(words)
     ids_path = Path(folder) / "corpus.ids"
+    sub_off, sub_rows = subword_rows(words, opts.minn, opts.maxn, opts.buckets)
+    old = start is not None and not start.pretrained
+    lines = prepared.sentences + (start.lines if old else 0)
+    keep, negs = sampling_tables(counts, lines, prepared.stats.tokens + (start.tokens if old else 0), opts)
+    _load_kernels(sub_off, sub_rows, keep, negs, opts)
+    release_compiler_pages()
     try:
         n_ids = write_ids(prepared.path, words, ids_path)
         prepared.path.unlink(missing_ok=True)
-        sub_off, sub_rows = subword_rows(words, opts.minn, opts.maxn, opts.buckets)
-        old = start is not None and not start.pretrained
-        lines = prepared.sentences + (start.lines if old else 0)
-        keep, negs = sampling_tables(counts, lines, prepared.stats.tokens + (start.tokens if old else 0), opts)
         # Input rows: words, </s>, n-gram buckets; uniform in [-1/dim, 1/dim]. Output rows start at 0.
         wi = np.empty((vocab + 1 + opts.buckets, opts.dim), dtype=np.float32)
         kernels.init_uniform(wi, 1.0 / opts.dim, opts.seed)

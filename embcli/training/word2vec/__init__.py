@@ -18,10 +18,11 @@ from pathlib import Path
 
 import numpy as np
 
-from embcli.training.common import Trained, write_ids
+from embcli.training.common import Trained, load_id_kernels, write_ids
 from embcli.training.hogwild import stream_threads
 from embcli.training.options import ProgressFn, TrainOptions
 from embcli.training.prepare import Prepared
+from embcli.training.resident import release_compiler_pages
 from embcli.training.resume import Start, settle_vocabulary
 
 
@@ -59,6 +60,20 @@ def train_word2vec(
     table = kernels.alias_table(counts.astype(np.float64) ** opts.ns_exponent)
     keep = keep_probabilities(counts, opts.sample)
     ids_path = Path(workdir) / "corpus.ids"
+    rng = np.random.SeedSequence(opts.seed).generate_state(opts.threads, dtype=np.uint64)
+    cbow = opts.arch == "cbow"
+
+    def span(buf, a, b, o: TrainOptions, before, total, t):
+        return kernels.train_span(buf, a, b, keep, table, sigmoid, vocab, cbow, o.window, o.negative,
+                                  o.lr, o.min_lr, before, total, rng, t)
+
+    # Every kernel the training runs is loaded before the corpus is converted and the matrices exist
+    # (an empty call loads one and changes nothing), and LLVM's code pages are then given back.
+    nothing = np.empty((0, opts.dim), dtype=np.float32)
+    load_id_kernels()
+    ft_kernels.init_uniform(nothing, 1.0, 0)
+    span(np.empty(0, dtype=np.int32), nothing, nothing, opts, 0.0, 1.0, 0)
+    release_compiler_pages()
     try:
         n_ids = write_ids(prepared.path, words, ids_path)
         prepared.path.unlink(missing_ok=True)
@@ -69,17 +84,12 @@ def train_word2vec(
             start.fill("input", wi)
             if not start.pretrained:
                 start.fill("output", wo)
-        rng = np.random.SeedSequence(opts.seed).generate_state(opts.threads, dtype=np.uint64)
-        cbow = opts.arch == "cbow"
 
         def run(o: TrainOptions, progress: ProgressFn | None) -> None:
             total = float(o.epochs * n_ids)
 
             def step(buf, before, t):
-                return kernels.train_span(
-                    buf, wi, wo, keep, table, sigmoid, vocab, cbow, o.window, o.negative,
-                    o.lr, o.min_lr, before, total, rng, t,
-                )
+                return span(buf, wi, wo, o, before, total, t)
 
             stream_threads(ids_path, n_ids, o.threads, o.epochs, total, step, progress, passes=True, line_end=vocab)
 
