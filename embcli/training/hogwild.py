@@ -24,7 +24,7 @@ CHUNK = 1 << 16
 
 # step(ids, done_before, thread) -> ids consumed (at least 1, at most len(ids)); ``done_before`` is
 # how many ids every thread together had consumed when the chunk was read. With no ids a step does
-# nothing and returns 0 (called once before the threads start, to load the kernel).
+# nothing and returns 0 (the trainers call their kernels so, to load them before the matrices exist).
 Step = Callable[[np.ndarray, float, int], int]
 
 
