@@ -263,6 +263,11 @@ def _word_part(token: str) -> str:
 _SYMBOLS = frozenset(("So", "Sk", "Cf"))  # emoji, their skin tones (Sk), joiners (Cf)
 
 
+def _ja_clean(token: str) -> str:
+    """A token of MeCab's as a corpus keeps it: itself, its word part, or "" (see ``_word_part``)."""
+    return token if token.isalnum() else _word_part(token)
+
+
 def _pairs_ja(tags: bool):
     tagger = _tagger()
     keep = _JA_CONTENT
@@ -290,6 +295,9 @@ def _tokens_ja(content: bool, tags: bool):
         def plain(text: str) -> list[str]:
             return [g for f in parse(text).split() if (g := f if f.isalnum() else _word_part(f))]
 
+        def plain_joined(texts: list[str]) -> list[str]:
+            return list(map(parse, texts))
+
         def plain_block(texts: list[str]) -> Iterator[list[str]]:
             # MeCab's outputs and their splits come from C (map); one Python loop, over tokens. Lazily:
             # each line's tokens are counted and written while they are still in the cache.
@@ -297,6 +305,7 @@ def _tokens_ja(content: bool, tags: bool):
                     for toks in map(str.split, map(parse, texts)))
 
         plain.block = plain_block
+        plain.joined, plain.clean = plain_joined, _ja_clean
         return plain
     tagger = _tagger()
     keep = _JA_CONTENT
@@ -385,6 +394,11 @@ def _pairs_zh(tags: bool):
     return analyze
 
 
+def _zh_clean(word: str) -> str:
+    """A word of jieba's as a corpus keeps it: itself when it has a word character, else ""."""
+    return word if word.isalnum() or _HAS_WORD(word) else ""
+
+
 def _tokens_zh(content: bool, tags: bool):
     jieba = _jieba()
     # jieba's words never hold white space (it cuts at it), so no _clean here.
@@ -397,7 +411,11 @@ def _tokens_zh(content: bool, tags: bool):
         def plain_block(texts: list[str]) -> Iterator[list[str]]:
             return ([w for w in toks if w.isalnum() or _HAS_WORD(w)] for toks in map(cut, texts))
 
+        def plain_joined(texts: list[str]) -> list[str]:
+            return list(map(" ".join, map(cut, texts)))  # white space jieba cuts out is dropped as a token
+
         plain.block = plain_block
+        plain.joined, plain.clean = plain_joined, _zh_clean
         return plain
     posseg = importlib.import_module("jieba.posseg")
     function = _ZH_FUNCTION
@@ -444,6 +462,19 @@ def make_splitter(language: str, pos_filter: str, tags: bool, lowercase: bool) -
 
     # The corpus pass tokenizes blocks of lines (see embcli.tokenize.block_tokenizer).
     split.block = split_block
+    analyze_joined = getattr(analyze, "joined", None)
+    if analyze_joined is not None:
+
+        def joined_block(lines: list[str]) -> list[str] | None:
+            """Each line's tokens as one string, space-separated and not yet cleaned (``analyze.clean``);
+            None when a line is too long for one call of the analyzer."""
+            texts = prepare_lines(lines, lowercase)
+            if texts and max(map(len, texts)) > limit:
+                return None
+            return analyze_joined(texts)
+
+        # (lines -> joined tokens or None, token -> token kept or ""): see embcli.token_counts.
+        split.joined = (joined_block, analyze.clean)
     return split
 
 

@@ -144,6 +144,10 @@ def make_tokenizer(settings: TokenizerSettings) -> Callable[[str], list[str]]:
     block = getattr(split, "block", None)
     if block is not None:
         split_min.block = lambda lines: ([t for t in toks if len(t) >= min_len] for toks in block(lines))
+    joined = getattr(split, "joined", None)
+    if joined is not None:
+        lines_joined, clean = joined
+        split_min.joined = (lines_joined, lambda token: kept if len(kept := clean(token)) >= min_len else "")
     return split_min
 
 

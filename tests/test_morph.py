@@ -408,3 +408,47 @@ def test_block_form_gives_the_tokens_of_each_line(nsmc, language, options):
     short = [line for line in lines if len(line) < 2000]  # a block without a long line: the analyzer's block form
     assert list(block(short)) == [split(line) for line in short]
     assert any(got)
+
+
+@pytest.mark.parametrize("language", ["ja", "zh"])
+@pytest.mark.parametrize("options", [{}, {"lowercase": False}, {"min_token_length": 2}])
+def test_counting_in_compiled_code_gives_what_the_token_loop_gives(language, options):
+    """MeCab's and jieba's joined output, counted and joined by ``token_counts``, gives the corpus
+    pass exactly the text and counts of the loop over each token: on written sentences and lines of
+    punctuation only, emoji glued to words, skin tones, full-width forms, tabs and Latin words."""
+    from collections import Counter
+
+    from embcli.training.prepare import _counted_joined, _tokenize_lines
+
+    split = {"ja": ja, "zh": zh}[language](**options)
+    assert getattr(split, "joined", None) is not None
+
+    def loop(line):
+        return split(line)
+
+    loop.block = split.block  # the same tokenizer without its joined form: the loop over tokens
+    lines = _written(f"{language}_sentences.txt") + [
+        "", "  。 、！", "最高😀でした👍🏻 Ｔｏｋｙｏ\tＣ++ 東京", "我们在北京😀 abc\tDEF　１２３，c++", "☆★ ❤️ ①②", "a",
+    ]
+    fast_counts, slow_counts = Counter(), Counter()
+    fast = _tokenize_lines(lines, split, fast_counts.update)
+    slow = _tokenize_lines(lines, loop, slow_counts.update)
+    assert _counted_joined(lines, *split.joined) is not None  # the compiled path was the one taken
+    assert fast == slow
+    assert fast_counts == slow_counts
+    assert fast[1] > 100 and fast[2] == len(fast[0].splitlines())
+    assert "😀" not in fast[0] and "、" not in fast[0].split()
+
+
+def test_count_and_join_edges():
+    from embcli.token_counts import count_and_join
+
+    def clean(token):
+        return token if token.isalnum() else ""
+
+    assert count_and_join([], clean, 10) == ("", 0, 0, {})
+    assert count_and_join(["", " , "], clean, 10) == ("", 0, 0, {})
+    assert count_and_join(["a b  a", ", x", "b"], clean, 10) == ("a b a\nx\nb\n", 5, 3, {"a": 2, "b": 2, "x": 1})
+    assert count_and_join(["a b c d"], clean, 3) is None  # a line too long for one sentence
+    merged = count_and_join(["ab! ab"], lambda t: t.rstrip("!"), 10)
+    assert merged == ("ab ab\n", 2, 1, {"ab": 2})

@@ -23,6 +23,7 @@ from typing import Iterator
 
 from embcli.corpus import Corpus, CorpusStats
 from embcli.errors import ENDING, CorpusError, EmbError, TrainingError
+from embcli.token_counts import count_and_join
 from embcli.tokenize import MAX_SENTENCE_TOKENS, TokenizerSettings, block_tokenizer, chunks, make_tokenizer
 from embcli.training.options import ProgressFn, available_cores
 
@@ -55,6 +56,13 @@ def _tokenize_lines(lines: list[str], tokenize, update) -> tuple[str, int, int]:
     Each line's tokens are counted and joined as soon as they come (from the tokenizer's block form,
     see ``block_tokenizer``), while they are in the cache, and then freed.
     """
+    joined = getattr(tokenize, "joined", None)
+    if joined is not None:
+        done = _counted_joined(lines, *joined)
+        if done is not None:
+            text, tokens, sentences, counts = done
+            update(counts)
+            return text, tokens, sentences
     out: list[str] = []
     append = out.append
     tokens = 0
@@ -68,6 +76,12 @@ def _tokenize_lines(lines: list[str], tokenize, update) -> tuple[str, int, int]:
         else:
             out.extend(" ".join(piece) for piece in chunks(toks))
     return ("\n".join(out) + "\n" if out else ""), tokens, len(out)
+
+
+def _counted_joined(lines: list[str], joined_block, clean):
+    """``token_counts.count_and_join`` of the analyzer's joined output, or None where it does not apply."""
+    joined = joined_block(lines)
+    return None if joined is None else count_and_join(joined, clean, MAX_SENTENCE_TOKENS)
 
 
 @dataclass
