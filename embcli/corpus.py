@@ -24,6 +24,8 @@ from typing import BinaryIO, Callable, Iterator, Sequence
 from embcli.errors import CorpusError, EmbError, caused_by_interrupt
 
 MAX_LINE_BYTES = 1 << 20
+# What the reader reads at once (``_runs``): whole lines of it are decoded and split together.
+RUN_BYTES = 1 << 18
 SNIFF_BYTES = 1 << 16
 # A file whose first SNIFF_BYTES are more than this share of undecodable or NUL bytes is not text,
 # provided there are at least NOT_TEXT_MIN_BAD of them (a short line with one bad byte is still text).
@@ -300,17 +302,24 @@ class Corpus:
         kind = detect_compression(raw.peek(8)[:8])
         try:
             stream = decompressed(raw, kind, name, CorpusError)
-            pieces = _pieces(stream)
             first = True
             count = 0
             ended = True  # the last piece ended its line: a line cut into pieces counts once
             held: list[str] = []
-            for piece in pieces:
+            for piece, is_run in _runs(stream):
                 stats.bytes += len(piece)
                 if first:
                     first = False
                     _check_text(stream, piece, name)
                     piece = piece.removeprefix(b"\xef\xbb\xbf")  # a byte order mark is no text of the line
+                if is_run:  # whole lines, none of them long: decoded and split at once
+                    texts, replaced = _decode_run(piece)
+                    stats.replaced_bytes += replaced
+                    stats.lines += len(texts)
+                    yield from texts
+                    if on_progress is not None:
+                        on_progress(done_before + position(), total)
+                    continue
                 text, replaced = decode_piece(piece)
                 stats.replaced_bytes += replaced
                 ended = piece.endswith(b"\n")
@@ -351,6 +360,78 @@ def decode_piece(piece: bytes) -> tuple[str, int]:
     if "\x00" in text:
         text = text.replace("\x00", " ")
     return text.rstrip("\r\n"), replaced
+
+
+def _decode_run(run: bytes) -> tuple[list[str], int]:
+    """``decode_piece`` of each line of ``run`` (whole lines, each ending in a line end), done at once
+    when the run is valid UTF-8."""
+    try:
+        text = run.decode("utf-8")
+    except UnicodeDecodeError:
+        lines = run.split(b"\n")
+        lines.pop()
+        decoded = [decode_piece(line) for line in lines]
+        return [text for text, _ in decoded], sum(n for _, n in decoded)
+    if "\x00" in text:
+        text = text.replace("\x00", " ")
+    lines = text.split("\n")
+    lines.pop()
+    if "\r" in text:
+        lines = [line.rstrip("\r") for line in lines]
+    return lines, 0
+
+
+def _runs(stream: io.BufferedReader) -> Iterator[tuple[bytes, bool]]:
+    """The stream's bytes as (run, True): whole lines, each ending in a line end and shorter than
+    MAX_LINE_BYTES, RUN_BYTES or so at a time; or as (piece, False): one piece of ``_pieces``, for the
+    last line when it has no line end, and for the rest of the stream from the first line too long
+    to come whole (that line is cut into pieces as ``_pieces`` cuts it).
+
+    Reads with ``read1``: what a pipe has given so far, without waiting for more, so that lines
+    come as soon as they are written."""
+    carry = b""
+    read1 = stream.read1
+    while True:
+        chunk = read1(RUN_BYTES)
+        data = carry + chunk if carry else chunk
+        if not chunk:
+            if data and len(data) < MAX_LINE_BYTES:
+                yield data, False
+            elif data:
+                yield from ((piece, False) for piece in _pieces(io.BytesIO(data)))
+            return
+        first_end = data.find(b"\n") + 1
+        if first_end > MAX_LINE_BYTES or (first_end == 0 and len(data) >= MAX_LINE_BYTES):
+            rest = io.BufferedReader(_Prefixed(data, stream), buffer_size=MAX_LINE_BYTES)
+            yield from ((piece, False) for piece in _pieces(rest))
+            return
+        cut = data.rfind(b"\n") + 1
+        if cut:
+            yield data[:cut], True
+            carry = data[cut:]
+        else:
+            carry = data
+
+
+class _Prefixed(io.RawIOBase):
+    """``head``, then the rest of ``stream``."""
+
+    def __init__(self, head: bytes, stream: BinaryIO):
+        self._head = memoryview(head)
+        self._stream = stream
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        if self._head:
+            n = min(len(buffer), len(self._head))
+            buffer[:n] = self._head[:n]
+            self._head = self._head[n:]
+            return n
+        data = self._stream.read1(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
 
 
 def line_pieces(line: bytes) -> Iterator[bytes]:

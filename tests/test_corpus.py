@@ -256,3 +256,60 @@ def test_a_byte_order_mark_is_not_text_of_the_first_line(tmp_path):
     corpus = Corpus([str(path), str(path)])
     assert list(corpus.lines()) == ["god said", "the lord"] * 2
     assert corpus.stats.bytes == 2 * path.stat().st_size
+
+
+def _line_by_line(data: bytes, whole: bool) -> tuple[list[str], int, int]:
+    """The reader as it was before runs of lines: one ``_pieces`` piece at a time."""
+    pieces = list(corpus_mod._pieces(io.BufferedReader(io.BytesIO(data))))
+    if pieces:
+        pieces[0] = pieces[0].removeprefix(b"\xef\xbb\xbf")
+    out, held, lines, replaced, ended = [], [], 0, 0, True
+    for piece in pieces:
+        text, bad = corpus_mod.decode_piece(piece)
+        replaced += bad
+        ended = piece.endswith(b"\n")
+        lines += ended
+        if whole and (held or not ended):
+            held.append(text)
+            if not ended:
+                continue
+            text, held = "".join(held), []
+        out.append(text)
+    lines += not ended
+    if held:
+        out.append("".join(held))
+    return out, lines, replaced
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_runs_of_lines_read_as_line_by_line(tmp_path, monkeypatch, seed):
+    """Lines read many at a time (``_runs``) come out as the line-by-line reader gave them: with CRLF,
+    NUL and invalid bytes, a byte order mark, lines longer than MAX_LINE_BYTES anywhere (made small
+    here), runs cut inside lines and inside characters, a last line with no line end, compressed."""
+    import random
+
+    monkeypatch.setattr(corpus_mod, "MAX_LINE_BYTES", 700)
+    monkeypatch.setattr(corpus_mod, "RUN_BYTES", 97 + 31 * seed)
+    rng = random.Random(seed)
+    kinds = [b"short words here", "ünïcödé 한국어 東京".encode(), b"crlf line\r", b"nul\x00inside",
+             b"bad \xff\xfe bytes", "cut \u00e9".encode()[:-1], b"", b"x" * 650]
+    parts = [b"\xef\xbb\xbf"] if seed % 2 else []
+    for _ in range(300):
+        if rng.random() < 0.02:
+            parts.append(b" ".join([b"long"] * rng.randint(150, 600)))  # 750-3,000 bytes, one line
+        else:
+            parts.append(rng.choice(kinds))
+        parts.append(b"\n")
+    if seed % 3 == 0:
+        parts.append(b"no line end " * rng.randint(1, 80))
+    data = b"".join(parts)
+    for compress, name in ((lambda d: d, "plain.txt"), (gzip.compress, "text.gz"), (lzma.compress, "text.xz")):
+        path = tmp_path / name
+        path.write_bytes(compress(data))
+        for whole in (False, True):
+            corpus = Corpus([str(path)])
+            got = list(corpus.lines(whole=whole))
+            want, lines, replaced = _line_by_line(data, whole)
+            assert got == want
+            assert (corpus.stats.lines, corpus.stats.replaced_bytes, corpus.stats.bytes) == (lines, replaced, len(data))
+    assert max(map(len, data.split(b"\n"))) > 700  # the long-line path was taken too
