@@ -1,7 +1,7 @@
 """Streaming corpus readers: files, folders, globs and stdin, plain or compressed.
 
 Compression is detected from the first bytes (gzip, bzip2, xz, zstd), not from the file name. Lines
-are read one at a time as bytes and decoded as UTF-8; invalid bytes become U+FFFD and are counted,
+are read as bytes, many at a time, and decoded as UTF-8; invalid bytes become U+FFFD and are counted,
 NUL bytes become spaces. A line longer than ``MAX_LINE_BYTES`` is handed out in pieces broken at
 white space, so memory stays bounded even for a file without newlines.
 """
@@ -313,26 +313,31 @@ class Corpus:
                     _check_text(stream, piece, name)
                     piece = piece.removeprefix(b"\xef\xbb\xbf")  # a byte order mark is no text of the line
                 if is_run:  # whole lines, none of them long: decoded and split at once
-                    texts, replaced = _decode_run(piece)
-                    stats.replaced_bytes += replaced
-                    stats.lines += len(texts)
-                    yield from texts
-                    if on_progress is not None:
-                        on_progress(done_before + position(), total)
-                    continue
-                text, replaced = decode_piece(piece)
-                stats.replaced_bytes += replaced
-                ended = piece.endswith(b"\n")
-                stats.lines += ended
-                count += 1
-                if on_progress is not None and count % 4096 == 0:
-                    on_progress(done_before + position(), total)
-                if self._whole and (held or not ended):
-                    held.append(text)  # a piece of a longer line: given when its line is whole
-                    if not ended:
+                    texts = _decode_run(piece)
+                    if texts is not None:
+                        stats.lines += len(texts)
+                        yield from texts
+                        if on_progress is not None:
+                            on_progress(done_before + position(), total)
                         continue
-                    text, held = "".join(held), []
-                yield text
+                    # Not all UTF-8: line by line, so that the counts grow with the line they are on.
+                    line_pieces = [line + b"\n" for line in piece.split(b"\n")[:-1]]
+                else:
+                    line_pieces = [piece]
+                for piece in line_pieces:
+                    text, replaced = decode_piece(piece)
+                    stats.replaced_bytes += replaced
+                    ended = piece.endswith(b"\n")
+                    stats.lines += ended
+                    count += 1
+                    if on_progress is not None and count % 4096 == 0:
+                        on_progress(done_before + position(), total)
+                    if self._whole and (held or not ended):
+                        held.append(text)  # a piece of a longer line: given when its line is whole
+                        if not ended:
+                            continue
+                        text, held = "".join(held), []
+                    yield text
             stats.lines += not ended  # a last line without its line end
             if held:
                 yield "".join(held)
@@ -362,23 +367,20 @@ def decode_piece(piece: bytes) -> tuple[str, int]:
     return text.rstrip("\r\n"), replaced
 
 
-def _decode_run(run: bytes) -> tuple[list[str], int]:
-    """``decode_piece`` of each line of ``run`` (whole lines, each ending in a line end), done at once
-    when the run is valid UTF-8."""
+def _decode_run(run: bytes) -> list[str] | None:
+    """``decode_piece`` of each line of ``run`` (whole lines, each ending in a line end), done at once;
+    None when the run is not all UTF-8."""
     try:
         text = run.decode("utf-8")
     except UnicodeDecodeError:
-        lines = run.split(b"\n")
-        lines.pop()
-        decoded = [decode_piece(line) for line in lines]
-        return [text for text, _ in decoded], sum(n for _, n in decoded)
+        return None
     if "\x00" in text:
         text = text.replace("\x00", " ")
     lines = text.split("\n")
     lines.pop()
     if "\r" in text:
         lines = [line.rstrip("\r") for line in lines]
-    return lines, 0
+    return lines
 
 
 def _runs(stream: io.BufferedReader) -> Iterator[tuple[bytes, bool]]:
