@@ -418,7 +418,7 @@ def test_counting_in_compiled_code_gives_what_the_token_loop_gives(language, opt
     punctuation only, emoji glued to words, skin tones, full-width forms, tabs and Latin words."""
     from collections import Counter
 
-    from embcli.training.prepare import _counted_joined, _tokenize_lines
+    from embcli.training.prepare import _block_counts, _counted_joined, _tokenize_lines
 
     split = {"ja": ja, "zh": zh}[language](**options)
     assert getattr(split, "joined", None) is not None
@@ -436,6 +436,8 @@ def test_counting_in_compiled_code_gives_what_the_token_loop_gives(language, opt
     assert _counted_joined(lines, *split.joined) is not None  # the compiled path was the one taken
     assert fast == slow
     assert fast_counts == slow_counts
+    # emb vocab's counts of a block: the same, in the same order (of first appearance)
+    assert list(_block_counts(lines, split, None).items()) == list(_block_counts(lines, loop, None).items())
     assert fast[1] > 100 and fast[2] == len(fast[0].splitlines())
     assert "😀" not in fast[0] and "、" not in fast[0].split()
 

@@ -110,6 +110,10 @@ def _lines_text(lines: list[str], tokenize, counts: Counter) -> str:
 
 def _block_counts(lines: list[str], tokenize, counts: Counter) -> Counter:
     """The block's word counts, in the order the words first appear: ``emb vocab``."""
+    joined = getattr(tokenize, "joined", None)
+    done = None if joined is None else _counted_joined(lines, *joined)
+    if done is not None:
+        return Counter(done[3])
     block: Counter = Counter()
     update = block.update
     for toks in block_tokenizer(tokenize)(lines):
