@@ -38,7 +38,7 @@ from embcli.training.options import TrainOptions
 from embcli.training.run import train_to_folder
 
 HERE = Path(__file__).resolve().parent
-NSMC = HERE.parent.parent.parent / "shared" / "corpora" / "nsmc.txt.xz"
+NSMC = Path(os.environ.get("EMB_BENCH_CORPORA", "/work/shared/corpora")) / "nsmc.txt.xz"
 PAIRS = HERE / "data" / "ko_related_pairs.tsv"
 TOP = 10_000
 

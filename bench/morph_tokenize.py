@@ -46,7 +46,7 @@ from embcli.tokenize import TokenizerSettings
 from embcli.training.prepare import BLOCK_LINES, WARM_UP, prepare_corpus
 
 HERE = Path(__file__).resolve().parent
-NSMC = HERE.parent.parent.parent / "shared" / "corpora" / "nsmc.txt.xz"
+NSMC = Path(os.environ.get("EMB_BENCH_CORPORA", "/work/shared/corpora")) / "nsmc.txt.xz"
 
 
 def korean_lines(n: int) -> list[str]:
