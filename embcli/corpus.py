@@ -306,11 +306,10 @@ class Corpus:
             count = 0
             ended = True  # the last piece ended its line: a line cut into pieces counts once
             held: list[str] = []
-            for piece, is_run in _runs(stream):
+            for piece, is_run in _runs(stream, lambda head: _check_text(head, name)):
                 stats.bytes += len(piece)
                 if first:
                     first = False
-                    _check_text(stream, piece, name)
                     piece = piece.removeprefix(b"\xef\xbb\xbf")  # a byte order mark is no text of the line
                 if is_run:  # whole lines, none of them long: decoded and split at once
                     texts = _decode_run(piece)
@@ -383,14 +382,17 @@ def _decode_run(run: bytes) -> list[str] | None:
     return lines
 
 
-def _runs(stream: io.BufferedReader) -> Iterator[tuple[bytes, bool]]:
+def _runs(stream: io.BufferedReader, sniff: Callable[[bytes], None]) -> Iterator[tuple[bytes, bool]]:
     """The stream's bytes as (run, True): whole lines, each ending in a line end and shorter than
     MAX_LINE_BYTES, RUN_BYTES or so at a time; or as (piece, False): one piece of ``_pieces``, for the
     last line when it has no line end, and for the rest of the stream from the first line too long
-    to come whole (that line is cut into pieces as ``_pieces`` cuts it).
+    to come whole (that line is cut into pieces as ``_pieces`` cuts it). ``sniff`` is called with
+    the first bytes of the stream, before anything is given.
 
     Reads with ``read1``: what a pipe has given so far, without waiting for more, so that lines
-    come as soon as they are written."""
+    come as soon as they are written. (Only the first line of what is read can be longer than
+    RUN_BYTES, which is less than MAX_LINE_BYTES: it alone is measured.)"""
+    sniff(stream.peek(SNIFF_BYTES)[:SNIFF_BYTES])  # what the first read brings, and no more
     carry = b""
     read1 = stream.read1
     while True:
@@ -477,11 +479,9 @@ def _pieces(stream: BinaryIO) -> Iterator[bytes]:
         carry = chunk[cut:]
 
 
-def _check_text(stream, first_piece: bytes, name: str) -> None:
-    """Refuse input whose first bytes are mostly not UTF-8 text."""
-    head = first_piece[:SNIFF_BYTES]
-    if len(head) < SNIFF_BYTES and isinstance(stream, io.BufferedReader):
-        head = head + stream.peek(SNIFF_BYTES - len(head))[: SNIFF_BYTES - len(head)]
+def _check_text(head: bytes, name: str) -> None:
+    """Refuse input whose first bytes (at most SNIFF_BYTES of them) are mostly not UTF-8 text."""
+    head = head[:SNIFF_BYTES]
     if not head:
         return
     bad = head.count(b"\x00")

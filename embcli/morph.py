@@ -43,6 +43,7 @@ _HAS_WORD = re.compile(r"\w").search
 _COMPAT_JAMO = re.compile(r"[\u3131-\u318e]+")
 _NOT_JAMO = re.compile(r"[^\u3131-\u318e]+")
 _SPACE = re.compile(r"\s+")
+_OTHER_SPACE = re.compile(r"[^\S ]").search  # white space that is not a space (what str.split cuts at)
 # Full-width ASCII forms (U+FF01-U+FF5E) and the ideographic space, to what NFKC makes of them.
 _WIDE_MAP = {chr(c): unicodedata.normalize("NFKC", chr(c)) for c in (*range(0xFF01, 0xFF5F), 0x3000)}
 _WIDE_SEARCH = re.compile("[\uff01-\uff5e\u3000]").search
@@ -296,7 +297,12 @@ def _tokens_ja(content: bool, tags: bool):
             return [g for f in parse(text).split() if (g := f if f.isalnum() else _word_part(f))]
 
         def plain_joined(texts: list[str]) -> list[str]:
-            return list(map(parse, texts))
+            joined = list(map(parse, texts))
+            if _OTHER_SPACE("".join(texts)):
+                # MeCab leaves white space other than a space (\r, \x0c, \x85) glued to a word before
+                # it (한국어\x0c), where str.split cuts it off: such a block is split that way.
+                joined = [" ".join(out.split()) for out in joined]
+            return joined
 
         def plain_block(texts: list[str]) -> Iterator[list[str]]:
             # MeCab's outputs and their splits come from C (map); one Python loop, over tokens. Lazily:

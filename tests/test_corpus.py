@@ -315,3 +315,39 @@ def test_runs_of_lines_read_as_line_by_line(tmp_path, monkeypatch, seed):
             assert got == want
             assert (corpus.stats.lines, corpus.stats.replaced_bytes, corpus.stats.bytes) == (lines, replaced, len(data))
     assert max(map(len, data.split(b"\n"))) > 700  # the long-line path was taken too
+
+
+def test_lines_from_a_pipe_come_as_they_are_written():
+    """`emb tokenize -` answers each line as it arrives: the reader does not wait for more input
+    before handing out the lines it has."""
+    import os
+    import threading
+
+    r, w = os.pipe()
+    released = threading.Event()
+    waited_out = []
+
+    def writer():
+        os.write(w, "a\nb ü\n".encode())
+        waited_out.append(not released.wait(10))  # the reader has both lines before anything more comes
+        os.write(w, b"c\n")
+        os.close(w)
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    got = []
+    with os.fdopen(r, "rb") as stdin:
+        for line in Corpus(["-"], stdin=stdin).lines():
+            got.append(line)
+            if line == "b ü":
+                released.set()
+    thread.join()
+    assert got == ["a", "b ü", "c"]
+    assert waited_out == [False]
+
+
+def test_the_text_check_sees_a_last_line_without_its_line_end(tmp_path):
+    path = tmp_path / "binary-tail.bin"
+    path.write_bytes(b"a\n" + b"\xff" * 100)
+    with pytest.raises(CorpusError, match="not text"):
+        list(Corpus([str(path)]).lines())

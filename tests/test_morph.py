@@ -429,6 +429,8 @@ def test_counting_in_compiled_code_gives_what_the_token_loop_gives(language, opt
     loop.block = split.block  # the same tokenizer without its joined form: the loop over tokens
     lines = _written(f"{language}_sentences.txt") + [
         "", "  。 、！", "最高😀でした👍🏻 Ｔｏｋｙｏ\tＣ++ 東京", "我们在北京😀 abc\tDEF　１２３，c++", "☆★ ❤️ ①②", "a",
+        # white space other than a space, which MeCab glues to a word before it
+        "한국어\x0cむ", "שלום\x85テスト", "ภาษา\rです", "東京\x1c都",
     ]
     fast_counts, slow_counts = Counter(), Counter()
     fast = _tokenize_lines(lines, split, fast_counts.update)

@@ -28,6 +28,10 @@ Anonymous:          1808 kB
 Size:                980 kB
 Rss:                 500 kB
 Anonymous:             0 kB
+7f0a00000000-7f0a00001000 r-xp 00000000 fd:01 44    /home/a user/my venv/llvmlite/binding/libllvmlite.so
+Size:                  4 kB
+Rss:                   4 kB
+Anonymous:             0 kB
 7f1000000000-7f1000300000 r-xp 00000000 fd:01 43    /usr/lib/libc.so.6
 Size:               3072 kB
 Rss:                1000 kB
@@ -47,6 +51,7 @@ def test_only_llvm_read_only_unmodified_mappings_are_chosen():
     assert ranges == [
         (0x7F0000000000, 0x7F0000365000, 1200 * 1024),
         (0x7F0000365000, 0x7F0005394000, 52000 * 1024),
+        (0x7F0A00000000, 0x7F0A00001000, 4 * 1024),  # a path with spaces
     ]
 
 

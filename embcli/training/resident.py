@@ -30,12 +30,12 @@ def _candidates(smaps: str) -> list[tuple[int, int, int]]:
     current = None
     resident = 0
     for line in smaps.splitlines():
-        fields = line.split()
+        fields = line.split(None, 5)  # the path, last, may hold spaces
         if not fields:
             continue
         if "-" in fields[0] and len(fields) >= 5 and not fields[0].endswith(":"):
             current = None
-            path = fields[5] if len(fields) >= 6 else ""
+            path = fields[5].rstrip("\n") if len(fields) >= 6 else ""
             if _LIBRARY in os.path.basename(path) and "w" not in fields[1]:
                 lo, hi = fields[0].split("-")
                 current = (int(lo, 16), int(hi, 16))
