@@ -190,9 +190,19 @@ def test_search_warns_when_the_parquet_came_from_another_model(store_model, tmp_
     assert same.exit_code == 0 and same.stderr == ""
 
 
-def test_tsv_cells_hold_no_tabs_or_carriage_returns(store_model):
+def test_tsv_cells_hold_no_tabs_or_carriage_returns(store_model, tmp_path):
     res = invoke(["embed"], input="the\tlord\rgod\n")
     assert res.exit_code == 0 and res.stdout.splitlines()[1].split("\t")[1] == "the lord god"
+    # emb search's text column too: a bare \r there made csv readers see two rows
+    import csv
+    import io
+
+    docs = tmp_path / "cr.txt"
+    docs.write_bytes(b"the lord\rgod\nking\n")
+    res = invoke(["search", "lord", "--docs", docs, "-k", "2"])
+    assert res.exit_code == 0 and "\r" not in res.stdout
+    rows = list(csv.reader(io.StringIO(res.stdout), delimiter="\t"))
+    assert len(rows) == 3 and "the lord god" in [cell for row in rows for cell in row]
 
 
 def test_search_refuses_documents_embedded_before_the_model_was_replaced(store_model, tmp_path, web_lines, emb_home):

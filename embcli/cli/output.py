@@ -32,10 +32,14 @@ def _json_row(row: dict, columns: Sequence[str]) -> dict:
     return {c: _json_value(row.get(c)) for c in columns}
 
 
+# A TSV cell holds no tab, line break or carriage return (csv readers take a bare \r as a row's end).
+_BREAKS = str.maketrans("\t\n\r", "   ")
+
+
 def _tsv_cell(value: Any) -> str:
     kind = type(value)
     if kind is str:
-        return value.replace("\t", " ").replace("\n", " ") if "\t" in value or "\n" in value else value
+        return value.translate(_BREAKS) if "\t" in value or "\n" in value or "\r" in value else value
     if kind is float:
         return f"{value:.6g}"
     if kind is bool:
@@ -48,7 +52,7 @@ def _tsv_cell(value: Any) -> str:
         return f"{value:.6g}"
     if isinstance(value, (list, tuple)):
         return " ".join(_tsv_cell(v) for v in value)
-    return str(value).replace("\t", " ").replace("\n", " ")
+    return str(value).translate(_BREAKS)
 
 
 class Renderer:
