@@ -137,6 +137,8 @@ def make_tokenizer(settings: TokenizerSettings) -> Callable[[str], list[str]]:
 
     if min_len == 1:
         return split
+    if settings.morphological and settings.pos_tags:
+        return _tagged_min_length(split, min_len)
 
     def split_min(line: str) -> list[str]:
         return [t for t in split(line) if len(t) >= min_len]
@@ -148,6 +150,17 @@ def make_tokenizer(settings: TokenizerSettings) -> Callable[[str], list[str]]:
     if joined is not None:
         lines_joined, clean = joined
         split_min.joined = (lines_joined, lambda token: kept if len(kept := clean(token)) >= min_len else "")
+    return split_min
+
+
+def _tagged_min_length(split, min_len: int):
+    """``split`` keeping the tokens whose form, before its ``/TAG``, has ``min_len`` characters or more."""
+
+    def split_min(line: str) -> list[str]:
+        return [t for t in split(line) if t.rfind("/") >= min_len]
+
+    block = split.block
+    split_min.block = lambda lines: ([t for t in toks if t.rfind("/") >= min_len] for toks in block(lines))
     return split_min
 
 

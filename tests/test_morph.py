@@ -389,7 +389,8 @@ def test_fast_nfkc_is_nfkc():
 
 
 @pytest.mark.parametrize("language", ["ko", "ja", "zh"])
-@pytest.mark.parametrize("options", [{}, {"pos_filter": "content"}, {"pos_tags": True}, {"min_token_length": 2}])
+@pytest.mark.parametrize("options", [{}, {"pos_filter": "content"}, {"pos_tags": True}, {"min_token_length": 2},
+                                     {"min_token_length": 2, "pos_tags": True}])
 def test_block_form_gives_the_tokens_of_each_line(nsmc, language, options):
     """What the corpus pass uses (a block of lines prepared at once) gives each line's own tokens, on
     real Korean reviews (with ㅋㅋ) and written Japanese/Chinese, long lines and full-width forms."""
@@ -456,3 +457,14 @@ def test_count_and_join_edges():
     assert count_and_join(["a b c d"], clean, 3) is None  # a line too long for one sentence
     merged = count_and_join(["ab! ab"], lambda t: t.rstrip("!"), 10)
     assert merged == ("ab ab\n", 2, 1, {"ab": 2})
+
+
+@pytest.mark.parametrize("language, line", [("ja", "東京都に住む"), ("zh", "我们在北京工作"), ("ko", "영화가 정말 좋다")])
+def test_min_token_length_measures_the_morpheme_not_its_tag(language, line):
+    """With --pos-tags, ``都/名詞`` is a one-character morpheme: --min-token-length 2 drops it, as it
+    does without tags (it measured the tagged token, and kept every morpheme)."""
+    make = {"ko": ko, "ja": ja, "zh": zh}[language]
+    plain = make(min_token_length=2)(line)
+    tagged = make(min_token_length=2, pos_tags=True)(line)
+    assert plain and [t.rsplit("/", 1)[0] for t in tagged] == plain
+    assert len(make(pos_tags=True)(line)) > len(tagged)  # something was dropped
