@@ -30,7 +30,9 @@ from embcli.names import TOKENIZER_MODES as MODES
 # gensim's corpus_file reader drops the words of a line past this many; longer lines are split.
 MAX_SENTENCE_TOKENS = 10_000
 
-_W = r"[\w" + MARKS + r"]+"
+# A word starts with a word character: a combining mark left after a dropped emoji (the variation
+# selector of ❤️, the keycap of #️⃣) is not one.
+_W = r"\w[\w" + MARKS + r"]*"
 WORD_RE = re.compile(_W + r"(?:['\-]" + _W + r")*")
 # The same pattern for ASCII text (the marks are all non-ASCII): several times faster in ``re``.
 ASCII_WORD_RE = re.compile(r"\w+(?:['\-]\w+)*", re.ASCII)

@@ -34,6 +34,8 @@ default = make_tokenizer(TokenizerSettings())
         ("ＡＢＣ１２３ ﬁne", ["abc123", "fine"]),  # NFKC: full-width forms and ligatures
         ("", []),
         ("  ... !!! ", []),
+        # emoji are dropped with their variation selectors and keycaps, which start no word
+        ("thanks\u2764\ufe0f love\u2764\ufe0fyou #\ufe0f\u20e3 tag \ufe0f", ["thanks", "love", "you", "tag"]),
     ],
 )
 def test_unicode_default(line, tokens):
