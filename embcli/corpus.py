@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import BinaryIO, Callable, Iterator, Sequence
 
 from embcli.errors import CorpusError, EmbError, caused_by_interrupt
+from embcli.morph import CLAUSE_ENDS, SENTENCE_ENDS
 
 MAX_LINE_BYTES = 1 << 20
 # What the reader reads at once (``_runs``): whole lines of it are decoded and split together.
@@ -453,30 +454,44 @@ def _is_data_error(exc: Exception) -> bool:
 
 
 def _pieces(stream: BinaryIO) -> Iterator[bytes]:
-    """Yield lines of bytes, breaking lines longer than MAX_LINE_BYTES at white space."""
+    """Yield lines of bytes, breaking lines longer than MAX_LINE_BYTES into pieces of at most that
+    many bytes (see ``_cut``)."""
     carry = b""
     readline = stream.readline
     while True:
-        chunk = readline(MAX_LINE_BYTES)
-        if not chunk:
-            if carry:
-                yield carry
-            return
+        chunk = readline(MAX_LINE_BYTES - len(carry))
         if carry:
-            chunk = carry + chunk
-            carry = b""
+            chunk, carry = carry + chunk, b""
+        if not chunk:
+            return
         if chunk.endswith(b"\n") or len(chunk) < MAX_LINE_BYTES:
             yield chunk
             continue
-        cut = max(chunk.rfind(b" "), chunk.rfind(b"\t"))
-        if cut <= 0:
-            # No white space in a whole megabyte: cut before the last UTF-8 character.
-            cut = len(chunk) - 1
-            while cut > 0 and (chunk[cut] & 0xC0) == 0x80:
-                cut -= 1
-            cut = cut or len(chunk)
+        cut = _cut(chunk)
         yield chunk[:cut]
         carry = chunk[cut:]
+
+
+_SENTENCE_ENDS = [c.encode() for c in SENTENCE_ENDS]
+_CLAUSE_ENDS = [c.encode() for c in CLAUSE_ENDS]
+
+
+def _cut(chunk: bytes) -> int:
+    """Where to end a piece of a line too long to come whole: at the last white space of the piece's
+    second half; else just after the last end of a sentence there, then of a clause (Japanese and
+    Chinese, written without spaces); else before the last UTF-8 character, inside a word."""
+    half = len(chunk) // 2
+    cut = max(chunk.rfind(b" ", half), chunk.rfind(b"\t", half))
+    if cut > 0:
+        return cut
+    for ends in (_SENTENCE_ENDS, _CLAUSE_ENDS):
+        cut = max((at + len(end) for end in ends if (at := chunk.rfind(end, half)) >= 0), default=-1)
+        if cut > 0:
+            return cut
+    cut = len(chunk) - 1
+    while cut > 0 and (chunk[cut] & 0xC0) == 0x80:
+        cut -= 1
+    return cut or len(chunk)
 
 
 def _check_text(head: bytes, name: str) -> None:

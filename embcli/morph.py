@@ -143,8 +143,8 @@ def prepare_lines(lines: list[str], lowercase: bool) -> list[str]:
 
 
 # Where a piece may end in a line without spaces, best first: after a sentence, then after a clause.
-_SENTENCE_ENDS = "。！？!?．"
-_CLAUSE_ENDS = "、，,；;：:）)」』】"
+SENTENCE_ENDS = "。！？!?．"
+CLAUSE_ENDS = "、，,；;：:）)」』】"
 
 
 def pieces(text: str, limit: int = PIECE_CHARS) -> list[str]:
@@ -157,7 +157,7 @@ def pieces(text: str, limit: int = PIECE_CHARS) -> list[str]:
     while len(text) > limit:
         lo = limit // 2
         cut = text.rfind(" ", lo, limit)
-        for ends in (_SENTENCE_ENDS, _CLAUSE_ENDS):
+        for ends in (SENTENCE_ENDS, CLAUSE_ENDS):
             if cut < 0:
                 cut = max(text.rfind(c, lo, limit - 1) for c in ends)
                 cut = cut + 1 if cut >= 0 else -1

@@ -351,3 +351,19 @@ def test_the_text_check_sees_a_last_line_without_its_line_end(tmp_path):
     path.write_bytes(b"a\n" + b"\xff" * 100)
     with pytest.raises(CorpusError, match="not text"):
         list(Corpus([str(path)]).lines())
+
+
+def test_pieces_of_a_long_line_stay_within_the_limit_and_end_at_sentences(tmp_path, monkeypatch):
+    """A space near the start of a long line no longer lets a piece grow past MAX_LINE_BYTES (it was
+    cut there, and the rest came as one piece of up to twice the limit); text without spaces is cut
+    after a sentence's end (。) rather than inside a word."""
+    monkeypatch.setattr(corpus_mod, "MAX_LINE_BYTES", 1000)
+    path = tmp_path / "long.txt"
+    path.write_bytes(b"a " + b"x" * 2500 + b"\n" + "東京都に住む。".encode() * 200 + b"\n")
+    pieces = list(Corpus([str(path)]).lines())
+    assert all(len(p.encode()) <= 1000 for p in pieces)
+    assert "".join(pieces[:3]) == "a " + "x" * 2500 and len(pieces) > 4
+    japanese = [p for p in pieces if "東" in p]
+    assert "".join(japanese) == "東京都に住む。" * 200
+    assert all(p.endswith("。") for p in japanese)
+    assert len(Corpus([str(path)]).lines(whole=True).__next__()) == 2502
