@@ -31,8 +31,10 @@ from embcli.names import TOKENIZER_MODES as MODES
 MAX_SENTENCE_TOKENS = 10_000
 
 # A word starts with a word character: a combining mark left after a dropped emoji (the variation
-# selector of ❤️, the keycap of #️⃣) is not one.
-_W = r"\w[\w" + MARKS + r"]*"
+# selector of ❤️, the keycap of #️⃣) is not one. Only the Myanmar marks that the Zawgyi encoding, still
+# common on the web, writes before their consonant (ေ, ျ) may start one. (A word character first is
+# also what lets ``re`` skip ahead fast: a quarter less time on Korean text than a mark-or-letter.)
+_W = r"[\w\u1031\u103b\u107e-\u1084][\w" + MARKS + r"]*"
 WORD_RE = re.compile(_W + r"(?:['\-]" + _W + r")*")
 # The same pattern for ASCII text (the marks are all non-ASCII): several times faster in ``re``.
 ASCII_WORD_RE = re.compile(r"\w+(?:['\-]\w+)*", re.ASCII)

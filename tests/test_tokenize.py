@@ -36,6 +36,8 @@ default = make_tokenizer(TokenizerSettings())
         ("  ... !!! ", []),
         # emoji are dropped with their variation selectors and keycaps, which start no word
         ("thanks\u2764\ufe0f love\u2764\ufe0fyou #\ufe0f\u20e3 tag \ufe0f", ["thanks", "love", "you", "tag"]),
+        # other marks may start a word: Myanmar in the Zawgyi encoding writes the vowel sign first
+        ("ေကာင္းေသာ ေန႔ ျမန္မာ", ["ေကာင္းေသာ", "ေန႔", "ျမန္မာ"]),
     ],
 )
 def test_unicode_default(line, tokens):
