@@ -441,7 +441,7 @@ class _Prefixed(io.RawIOBase):
 
 def line_pieces(line: bytes) -> Iterator[bytes]:
     """The pieces one line of bytes (without its line end, or with it) is read as: itself, or for a
-    line longer than MAX_LINE_BYTES, the pieces ``Corpus.lines`` breaks it into at white space."""
+    line longer than MAX_LINE_BYTES, the pieces ``Corpus.lines`` breaks it into (see ``_cut``)."""
     if len(line) < MAX_LINE_BYTES:
         yield line
     else:
@@ -484,8 +484,9 @@ def _cut(chunk: bytes) -> int:
     cut = max(chunk.rfind(b" ", half), chunk.rfind(b"\t", half))
     if cut > 0:
         return cut
+    last = len(chunk) - 1  # an end found leaves a byte to carry: a line end after it is no piece of its own
     for ends in (_SENTENCE_ENDS, _CLAUSE_ENDS):
-        cut = max((at + len(end) for end in ends if (at := chunk.rfind(end, half)) >= 0), default=-1)
+        cut = max((at + len(end) for end in ends if (at := chunk.rfind(end, half, last)) >= 0), default=-1)
         if cut > 0:
             return cut
     cut = len(chunk) - 1

@@ -367,3 +367,16 @@ def test_pieces_of_a_long_line_stay_within_the_limit_and_end_at_sentences(tmp_pa
     assert "".join(japanese) == "東京都に住む。" * 200
     assert all(p.endswith("。") for p in japanese)
     assert len(Corpus([str(path)]).lines(whole=True).__next__()) == 2502
+
+
+def test_pieces_of_a_long_line_are_the_spark_readers_pieces(tmp_path, monkeypatch):
+    """A piece cut just after a clause end that is the piece's last byte left nothing to carry, and
+    the line end came as a piece of its own: an empty line in `emb tokenize`, none in Spark's reader."""
+    monkeypatch.setattr(corpus_mod, "MAX_LINE_BYTES", 64)
+    lines = [b"a" * 63 + b",", b"b" * 62 + "、".encode() + b"x" * 30, b"c" * 63 + " ".encode() + b"d" * 9, b"e f"]
+    path = tmp_path / "cuts.txt"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    local = list(Corpus([str(path)]).lines())
+    spark = [corpus_mod.decode_piece(p)[0] for line in lines for p in corpus_mod.line_pieces(line)]
+    assert local == spark
+    assert "" not in local

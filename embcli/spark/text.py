@@ -4,8 +4,9 @@ Spark reads the files (local paths, globs, ``hdfs://``, ``s3a://``): plain text 
 Hadoop splits or streams (``.gz``, ``.bz2``) through ``spark.read.text`` split at ``\\n`` only and
 kept as bytes; ``.xz``, ``.lzma`` and ``.zst`` files whole, through emb's own decompressor, one task
 a file. Each line then goes through ``embcli.corpus.decode_piece`` (U+FFFD for invalid bytes, NULs as
-spaces, ``\\r\\n`` cut; lines over 1 MB broken at white space) and ``embcli.tokenize.make_tokenizer``
-with the run's settings, exactly as the local engine does, so both see the same tokens.
+spaces, ``\\r\\n`` cut; lines over 1 MiB in the pieces of ``embcli.corpus.line_pieces``) and
+``embcli.tokenize.make_tokenizer`` with the run's settings, exactly as the local engine does, so both
+see the same tokens.
 """
 
 from __future__ import annotations
