@@ -128,3 +128,26 @@ def test_a_damaged_bucket_list_is_one_clear_error(lee_ft_dir, tmp_path):
     np.save(out / NGRAM_BUCKETS, kept[::-1].copy())  # not increasing
     result = invoke(["neighbors", "-m", str(out), "kingdomz"])
     assert_clean_error(result, 1, "ngrams.buckets.npy", "damaged")
+
+
+def test_a_pruned_model_stays_pruned_when_compressed_again_or_exported(lee_ft_dir, tmp_path):
+    """Compressing a pruned model to another storage, cutting its vocabulary, or exporting it as a
+    folder wrote the dropped buckets back as zero rows: 10 times the rows, and every unseen word's
+    vector shortened (the zeros counted in its mean)."""
+    from embcli.formats.convert import export_model
+
+    pruned = tmp_path / "pruned"
+    compress(ModelFolder(lee_ft_dir), pruned, Setting("float32"), benchmarks=False, prune_ngrams=300)
+    kept = np.load(pruned / NGRAM_BUCKETS)
+    words = ("kingdomz", "governmentt", "xylophonic")
+    want = np.stack([load(str(pruned)).vector(w) for w in words])
+    outs = {"float16": tmp_path / "f16", "max-vocab": tmp_path / "mv", "folder": tmp_path / "exported"}
+    compress(ModelFolder(pruned), outs["float16"], Setting("float16"), benchmarks=False)
+    compress(ModelFolder(pruned), outs["max-vocab"], Setting("int8"), benchmarks=False, max_vocab=500)
+    export_model(ModelFolder(pruned), str(outs["folder"]), "folder")
+    for how, out in outs.items():
+        meta = json.loads((out / "meta.json").read_text())
+        assert meta["ngram_storage"]["pruned"] and meta["ngram_storage"]["rows"] == 300, how
+        assert np.array_equal(np.load(out / NGRAM_BUCKETS), kept), how
+        got = np.stack([load(str(out)).vector(w) for w in words])
+        assert np.allclose(got, want, atol=0.02 if how != "folder" else 0), how
