@@ -7,6 +7,7 @@ import os
 import numpy as np
 import pytest
 from gensim.test.utils import datapath
+from conftest import assert_clean_error, invoke
 from typer.testing import CliRunner
 
 from embcli.cli.app import app
@@ -255,3 +256,22 @@ def test_pruning_an_entry_another_process_removed_first_leaves_no_trash(tmp_path
     monkeypatch.setattr(opener.os, "replace", someone_else_was_first)
     opener._prune_cache(cache, cache / "m0.vec-key0")
     assert not [p.name for p in cache.iterdir() if p.name.startswith(".")]
+
+
+def test_export_as_a_folder_keeps_the_state_and_never_replaces_its_source(tmp_path, emb_home):
+    """Exported onto its own folder with --force, a model lost its training state (rc 0); exported
+    elsewhere, the copy listed state files it did not have."""
+    corpus = tmp_path / "c.txt"
+    corpus.write_text("the king and the queen\nthe lord and the god\n" * 50, encoding="utf-8")
+    assert invoke(["train", corpus, "--dim", "8", "--epochs", "1", "--min-count", "1", "--name", "w"]).exit_code == 0
+    own = emb_home / "models" / "w"
+    before = sorted(p.relative_to(own) for p in own.rglob("*"))
+    res = invoke(["export", "-m", "w", own, "--format", "folder", "--force"])
+    assert_clean_error(res, 2, "would replace the model it is read from")
+    assert sorted(p.relative_to(own) for p in own.rglob("*")) == before
+    copy = tmp_path / "copy"
+    assert invoke(["export", "-m", "w", copy, "--format", "folder"]).exit_code == 0
+    assert (copy / "state").is_dir()
+    info = invoke(["models", "info", copy])
+    assert info.exit_code == 0 and "incomplete" not in info.stdout + info.stderr
+    assert invoke(["train", corpus, "--continue", copy, "--epochs", "1", "--name", "w2"]).exit_code == 0

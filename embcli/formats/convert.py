@@ -96,6 +96,9 @@ def export_model(model, dst: str, fmt: str | None = None, limit: int | None = No
         if strip_compression(dst)[1]:
             raise UsageError(f"{dst}: format {fmt} cannot be compressed this way: drop the {Path(dst).suffix} suffix")
     if spec.folder:
+        source = getattr(model, "path", None)
+        if source is not None and Path(dst).resolve() == Path(source).resolve():
+            raise UsageError(f"{dst}: the export would replace the model it is read from: give another output path")
         with atomic_dir(Path(dst), force=force) as tmp:
             rows = writer(model, tmp, limit=limit, normalize=normalize, progress=progress)
         return fmt, rows

@@ -13,6 +13,8 @@ import numpy as np
 
 from embcli.errors import FormatError
 from embcli.folder import MODEL_FILES, ImportSummary, ModelFolder, write_model
+from embcli.folder.layout import STATE, read_meta, write_meta
+from embcli.folder.ngram_rows import encode_ngrams
 
 
 def read_folder(src: Path, folder: Path, source: str, limit=None, lossy=False, progress=None,
@@ -28,13 +30,17 @@ def read_folder(src: Path, folder: Path, source: str, limit=None, lossy=False, p
 
 
 def write_folder(model: ModelFolder, dst: Path, limit=None, normalize=False, progress=None) -> int:
-    """Write ``model`` as a model folder into the empty folder ``dst``."""
+    """Write ``model`` as a model folder into the empty folder ``dst``: a float32 model whole is copied
+    with its training state; otherwise rows are written as float32 without it, and a pruned fastText
+    model's n-grams stay pruned."""
     dst = Path(dst)
     rows = model.vocab_size if limit is None else min(limit, model.vocab_size)
     if rows == model.vocab_size and not normalize and model.storage == "float32":
         for name in MODEL_FILES:
             if (model.path / name).is_file():
                 shutil.copyfile(model.path / name, dst / name)
+        if (model.path / STATE).is_dir():
+            shutil.copytree(model.path / STATE, dst / STATE)
         return rows
     vectors = np.asarray(model.vectors[:rows], dtype=np.float32)
     if normalize:
@@ -44,8 +50,24 @@ def write_folder(model: ModelFolder, dst: Path, limit=None, normalize=False, pro
     meta = {k: v for k, v in model.meta.items() if k not in ("storage", "compression")}
     if normalize:
         meta["normalized"] = True
+    meta.pop("state", None)  # the training state is not written: the folder must not list it
     counts = None if model.counts is None else np.asarray(model.counts[:rows])
-    write_model(dst, model.words[:rows], vectors, meta, counts=counts, ngrams=model.ngrams, phrases=model.phrases)
+    kept = getattr(model.ngrams, "kept", None)
+    write_model(dst, model.words[:rows], vectors, meta, counts=counts, ngrams=None if kept is not None else model.ngrams,
+                phrases=model.phrases)
+    if kept is not None:
+        _write_pruned_ngrams(dst, model.ngrams, kept)
     if progress:
         progress(rows, rows, rows)
     return rows
+
+
+def _write_pruned_ngrams(dst: Path, ngrams, kept) -> None:
+    """A pruned model's n-gram rows, as float32, with the buckets they belong to (``ngram_rows``): a
+    bucket it dropped has no row, as in the model (a zero row would count in every unseen word's mean)."""
+    files, spec = encode_ngrams(ngrams, "float32", kept)
+    for name, array in files.items():
+        np.save(dst / name, array)
+    meta = read_meta(dst)
+    meta["ngram_storage"] = spec
+    write_meta(dst, meta)
