@@ -147,3 +147,10 @@ def test_bad_settings_are_refused(toy, tmp_path):
     one = write_toy_model(tmp_path / "one", ["a"], np.ones((1, 4), np.float32), tokenizer={"mode": "whitespace"})
     with pytest.raises(UsageError, match="at least 2"):
         ann.build(ModelFolder(one))
+
+
+def test_the_api_refuses_settings_that_are_not_whole_numbers(toy):
+    model = load(str(toy))
+    for settings in ({"connectivity": "16"}, {"expansion_add": "64"}, {"connectivity": 16.5}, {"sample": "100"}):
+        with pytest.raises(UsageError, match="give a whole number"):
+            model.build_index("hnsw", **settings)

@@ -66,7 +66,12 @@ class Shrinking:
         index's settings and its recall@10 against the exact search on ``sample`` words, as kept in
         ``ann-index/index.json``. ``on_progress(stage, done, total)``: stages ``add`` and ``recall``."""
         from embcli import ann
+        from embcli.errors import check_whole
 
+        for name, value in (("connectivity", connectivity), ("expansion_add", expansion_add),
+                            ("expansion_search", expansion_search), ("sample", sample), ("seed", seed),
+                            ("threads", threads)):
+            check_whole(name, value)
         info = ann.build(self._folder, kind, connectivity or ann.CONNECTIVITY, expansion_add or ann.EXPANSION_ADD,
                          expansion_search or ann.EXPANSION_SEARCH, sample, seed, threads, on_progress)
         return info.as_dict()
