@@ -18,6 +18,7 @@ from typing import Callable, Iterator
 from embcli.errors import EmbError, ModelError, StorageError, UsageError, storage_error
 from embcli.folder.atomic import apply_umask, atomic_dir, clean_stale
 from embcli.folder.layout import REQUIRED_FILES, VECTORS, is_model_folder, read_meta, validate_meta
+from embcli.folder.reader import load_array
 from embcli.folder.storage import required_files
 
 
@@ -240,6 +241,8 @@ class ModelStore:
             for part in [f for f in REQUIRED_FILES if f != VECTORS] + list(required_files(kind)):
                 if not (path / part).is_file():
                     raise ModelError(f"{path / part}: missing: the model folder is damaged")
+                if part.endswith(".npy"):
+                    load_array(path / part, part)  # its header against its size: a file cut short is damage
         except EmbError as exc:
             return ModelInfo(name, path, "?", 0, 0, size, "", default, damaged=str(exc))
         return ModelInfo(

@@ -135,3 +135,14 @@ def test_store_root_fallbacks(tmp_path, monkeypatch):
     monkeypatch.delenv("XDG_DATA_HOME")
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     assert store_root() == tmp_path / "home" / ".local" / "share" / "emb"
+
+
+def test_list_marks_a_model_whose_vectors_are_cut_short(store, emb_home):
+    """A truncated vectors.npy was listed as healthy; only using the model told."""
+    vectors = emb_home / "models" / "beta" / "vectors.npy"
+    with open(vectors, "r+b") as fh:
+        fh.truncate(1000)
+    result = invoke(["models", "list", "-f", "json"])
+    rows = {r["name"]: r["algorithm"] for r in json.loads(result.stdout)}
+    assert rows == {"alpha": "word2vec", "beta": "damaged"}
+    assert "model 'beta' is damaged" in result.stderr and "truncated" in result.stderr
