@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import random
+from pathlib import Path
 
 import pytest
 from gensim.models.phrases import ENGLISH_CONNECTOR_WORDS, FrozenPhrases, Phrases
@@ -217,6 +218,13 @@ def test_train_with_phrases_answers_phrase_queries(city_corpus, emb_home, senten
     assert result.exit_code == 0 and "looked up as 'new_york'" in result.stderr
     result = invoke(["analogy", "new york", "new york times", "god", "-k", "1", "-m", "m"])
     assert result.exit_code == 0 and "'new york times' looked up as 'new_york_times'" in result.stderr
+    # emb similar with a quoted phrase answers as the API does (it added new and york apart)
+    import embcli
+
+    result = invoke(["similar", "new york", "-god", "-k", "3", "-m", "m", "-f", "tsv"])
+    assert result.exit_code == 0 and "looked up as 'new_york'" in result.stderr, result.stderr
+    hits = embcli.load("m").most_similar(positive=["new york"], negative=["god"], k=3)
+    assert [row.split("\t")[2] for row in result.stdout.splitlines()[1:]] == [h.word for h in hits]
     # A query the phrases do not join is still several words: the error says so.
     result = invoke(["vector", "york new", "-m", "m"])
     assert result.exit_code == 1 and "'york new' is 2 words" in result.stderr
@@ -285,3 +293,20 @@ def test_continuing_a_phrase_model_joins_the_new_text_with_its_phrases(tmp_path,
     assert after["right_hand"] > before["right_hand"]  # the new text's "right hand" was joined
     result = invoke(["vector", "right hand", "-m", "m-continued"])
     assert result.exit_code == 0 and "looked up as 'right_hand'" in result.stderr
+
+
+@pytest.mark.parametrize("how", ["same path", "symlink", "folder"])
+def test_phrases_never_write_over_their_own_corpus(city_corpus, tmp_path, how):
+    """With --force, `emb phrases corpus.txt -o corpus.txt` replaced the corpus with its phrased text."""
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_bytes(Path(city_corpus).read_bytes())
+    before = corpus.read_bytes()
+    given, output = corpus, corpus
+    if how == "symlink":
+        output = tmp_path / "link.txt"
+        output.symlink_to(corpus)
+    elif how == "folder":
+        given = tmp_path
+    res = invoke(["phrases", given, "-o", output, "--force"])
+    assert_clean_error(res, 2, "is also an input", "another file")
+    assert corpus.read_bytes() == before

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Sequence
 
 from embcli.api.model import ProgressFn
-from embcli.api.paths import input_paths
+from embcli.api.paths import input_paths, refuse_input_as_output
 from embcli.errors import UsageError, check_threads
 
 
@@ -177,13 +177,14 @@ def phrases(
     check_passes(passes)
     if (output is None) == (stream is None):
         raise UsageError("give an output file or a stream to write the text with phrases to (one of them)")
+    inputs = input_paths(corpus)
     if output is not None:
         output_target(Path(output), force)  # refused now, not after reading the corpus
+        refuse_input_as_output(Path(output), inputs, "the text with phrases")
     tok = TokenizerSettings(mode=tokenizer, lowercase=lowercase, min_token_length=min_token_length,
                             pos_filter=pos_filter, pos_tags=pos_tags)
     tok.check_installed()
     check_threads(threads)
-    inputs = input_paths(corpus)
     table = PhraseTable(settings)
     with tempfile.TemporaryDirectory(prefix="emb-phrases-") as tmp:
         src = Path(tmp) / "tokens.txt"

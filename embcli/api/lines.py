@@ -11,6 +11,7 @@ from typing import BinaryIO, Iterable, Iterator, Sequence
 
 import numpy as np
 
+from embcli.api.paths import refuse_input_as_output
 from embcli.errors import EmbError, OutputError, UsageError
 
 EMPTY_POLICIES = ("zero", "drop")
@@ -113,10 +114,8 @@ def embed_file(folder, inputs: str | Path | Sequence[str | Path], output: str | 
     sources = [inputs] if isinstance(inputs, (str, Path)) else list(inputs)
     if not sources:
         raise UsageError("no input to embed: give text files or - for stdin")
-    if path is not None and path.exists():
-        for source in sources:
-            if str(source) != "-" and Path(source).exists() and os.path.samefile(source, path):
-                raise UsageError(f"{path} is also an input: write the vectors to another file")
+    if path is not None:
+        refuse_input_as_output(path, [str(source) for source in sources], "the vectors")
     meta = {"model": folder.name, "model_path": os.path.realpath(folder.path), "dim": folder.dim, "pooling": pooling,
             "model_created": folder.meta.get("created")}
     counts = {"lines": 0, "empty": 0, "written": 0}

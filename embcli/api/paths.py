@@ -54,3 +54,15 @@ def input_paths(corpus) -> list[str]:
         if not isinstance(item, (str, os.PathLike)):
             raise UsageError(f"a corpus path must be a string or a Path, not {type(item).__name__} ({item!r:.60})")
     return [str(item) for item in items]
+
+
+def refuse_input_as_output(output: Path, inputs: list[str], what: str) -> None:
+    """Refuse to write ``output`` when it is one of the corpus's files (a folder or a glob counts by
+    the files it holds): with ``--force`` the corpus itself would be replaced."""
+    if not output.exists():
+        return
+    from embcli.corpus import resolve_inputs
+
+    for source in resolve_inputs(inputs):
+        if source != "-" and os.path.exists(source) and os.path.samefile(source, output):
+            raise UsageError(f"{output} is also an input: write {what} to another file")
