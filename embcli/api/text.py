@@ -33,11 +33,22 @@ def check_query(k: int = 1, restrict: int | None = None, metric: str = "cosine",
     _query.check_options(k, restrict, metric, method)
 
 
-def parse_terms(terms: str | Sequence[str]) -> tuple[list[str], list[str]]:
+def parse_terms(terms: str | Sequence[str], phrases: bool = False) -> tuple[list[str], list[str]]:
     """Word arithmetic as written on a command line: ``"king -man +woman"`` gives
     ``(["king", "woman"], ["man"])`` for ``most_similar``. A word without a sign is added; a lone
-    ``+`` or ``-`` signs the word after it (``king - man + woman``)."""
-    parts = terms.split() if isinstance(terms, str) else [t for term in terms for t in term.split()]
+    ``+`` or ``-`` signs the word after it (``king - man + woman``). With ``phrases`` (a model trained
+    on phrases), an element of a sequence of several words and no sign stays one term: a quoted
+    phrase (``"new york"``), which the model joins as it joined its corpus."""
+    if isinstance(terms, str):
+        parts = terms.split()
+    else:
+        parts = []
+        for term in terms:
+            words = term.split()
+            if phrases and len(words) > 1 and not any(w[0] in "+-" for w in words):
+                parts.append(" ".join(words))
+            else:
+                parts.extend(words)
     positive: list[str] = []
     negative: list[str] = []
     sign = None

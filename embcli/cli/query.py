@@ -385,7 +385,8 @@ def similar_cmd(
         for number, terms in batch:
             query = " ".join(terms)
             try:
-                positive, negative = parse_terms(terms)
+                # A quoted phrase on the command line is one term for a model trained on phrases.
+                positive, negative = parse_terms(terms, phrases=number is None and "phrases" in m.meta)
                 hits = m.most_similar(positive, negative, k=k, restrict=restrict)
             except EmbError as exc:
                 errors.report(number, exc)
