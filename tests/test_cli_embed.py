@@ -277,3 +277,13 @@ def test_one_query_word_that_is_not_utf8_fails_alone(store_model):
     assert res.exit_code == 1 and "is not valid UTF-8" in res.stderr and "Traceback" not in res.stderr
     assert [line.split("\t")[0] for line in res.stdout.splitlines()[1:]] == ["the"]
 
+
+
+def test_search_says_when_stdin_held_no_query(store_model, tmp_path):
+    docs = tmp_path / "docs.txt"
+    docs.write_text("the king\nthe lord\n", encoding="utf-8")
+    res = invoke(["search", "--docs", docs], input="")
+    assert res.exit_code == 0 and "no query read" in res.stderr
+    assert res.stdout.splitlines() == ["query\trank\tline\tscore\ttext"]
+    res = invoke(["search", "--docs", docs], input="the king\n")
+    assert res.exit_code == 0 and "no query read" not in res.stderr and len(res.stdout.splitlines()) > 1

@@ -108,11 +108,13 @@ def search_cmd(
         warn(f"{collection.empty} of {len(collection)} documents have no word in the model's vocabulary")
     out = Renderer(fmt, ["query", "rank", "line", "score", "text"])
     errors = _Errors()
-    if queries and queries != ["-"]:
+    read = bool(queries and queries != ["-"])
+    if read:
         batches = [[(None, q) for q in queries]]
     else:
         batches = ([(n, q) for n, q in batch if q.strip()] for batch in stdin_lines())
     for batch in batches:
+        read = read or bool(batch)
         checked = []
         for number, query in batch:
             try:
@@ -133,6 +135,10 @@ def search_cmd(
             out.flush_block(flush=False)
         out.flush()
     out.close()
+    if not read:
+        # Not an error (an empty input is a valid stream of no queries), but say so, as the other
+        # query commands do: exit code 0.
+        info("emb: no query read: stdin held no query (give queries, or pipe one query a line)")
     errors.exit()
 
 
