@@ -66,7 +66,8 @@ _KIWI = {}
 
 
 def _kiwi_tokens(text: str, options: dict) -> list[tuple[str, str]]:
-    from embcli.morph import _HAS_WORD, prepare_text
+    from embcli.morph import _HAS_WORD
+    from embcli.morph_text import prepare_text
 
     if "kiwi" not in _KIWI:
         from kiwipiepy import Kiwi

@@ -1,6 +1,6 @@
 """Streaming corpus readers: files, folders, globs and stdin, plain or compressed.
 
-Compression is detected from the first bytes (gzip, bzip2, xz, zstd), not from the file name. Lines
+Compression is detected from the first bytes (``embcli.decompress``), not from the file name. Lines
 are read as bytes, many at a time, and decoded as UTF-8; invalid bytes become U+FFFD and are counted,
 NUL bytes become spaces. A line longer than ``MAX_LINE_BYTES`` is handed out in pieces broken at
 white space, so memory stays bounded even for a file without newlines.
@@ -8,21 +8,18 @@ white space, so memory stays bounded even for a file without newlines.
 
 from __future__ import annotations
 
-import bz2
 import codecs
 import glob
-import gzip
 import io
-import lzma
 import os
 import sys
-import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, Callable, Iterator, Sequence
 
-from embcli.errors import CorpusError, EmbError, caused_by_interrupt
-from embcli.morph import CLAUSE_ENDS, SENTENCE_ENDS
+from embcli.decompress import decompressed, detect_compression
+from embcli.errors import CorpusError, caused_by_interrupt
+from embcli.morph_text import CLAUSE_ENDS, SENTENCE_ENDS
 
 MAX_LINE_BYTES = 1 << 20
 # What the reader reads at once (``_runs``): whole lines of it are decoded and split together.
@@ -33,13 +30,6 @@ SNIFF_BYTES = 1 << 16
 NOT_TEXT_SHARE = 0.10
 NOT_TEXT_MIN_BAD = 16
 _GLOB_CHARS = set("*?[")
-
-_MAGIC = [
-    (b"\x1f\x8b", "gzip"),
-    (b"BZh", "bzip2"),
-    (b"\xfd7zXZ\x00", "xz"),
-    (b"\x28\xb5\x2f\xfd", "zstd"),
-]
 
 _replaced = [0]
 
@@ -72,147 +62,6 @@ class CorpusStats:
             "replaced_bytes": self.replaced_bytes,
             "tokens": self.tokens,
         }
-
-
-def detect_compression(head: bytes) -> str | None:
-    """Name the compression whose magic bytes start ``head``, or None for plain data."""
-    for magic, name in _MAGIC:
-        if head.startswith(magic):
-            return name
-    return None
-
-
-def decompressed(raw: BinaryIO, kind: str | None, source: str = "input", error: type[EmbError] = CorpusError) -> BinaryIO:
-    """A buffered stream of the data in ``raw`` decompressed as ``kind`` (``raw`` itself when None).
-
-    This is the one place where decompressors' complaints (``zlib.error``, ``BadGzipFile``,
-    ``LZMAError``, ``ZstdError``, ``EOFError`` for a stream that ends early, bzip2's ``OSError``)
-    become one ``error`` naming ``source`` and the offset; a zstd stream cut inside a frame, which
-    ``zstandard`` itself lets pass, is caught here too.
-    """
-    if kind is None:
-        return raw
-    counted = _Counted(raw)
-    if kind == "gzip":
-        inner = gzip.GzipFile(fileobj=counted, mode="rb")
-    elif kind == "bzip2":
-        inner = bz2.BZ2File(counted, mode="rb")
-    elif kind == "xz":
-        inner = lzma.LZMAFile(counted, mode="rb")
-    else:
-        inner = _ZstdReader(counted)
-    return io.BufferedReader(_Checked(inner, counted, kind, source, error), buffer_size=1 << 20)
-
-
-class _Counted:
-    """A reader that counts the (compressed) bytes read through it, for error messages."""
-
-    def __init__(self, raw: BinaryIO):
-        self.raw = raw
-        self.count = 0
-        self.name = getattr(raw, "name", "")
-
-    def read(self, n: int = -1) -> bytes:
-        data = self.raw.read(n)
-        self.count += len(data)
-        return data
-
-    def readable(self) -> bool:
-        return True
-
-    def close(self) -> None:
-        self.raw.close()
-
-
-class _ZstdReader(io.RawIOBase):
-    """zstd frames one after the other; the input ending inside a frame is an ``EOFError``.
-
-    ``zstandard``'s own stream reader returns what it has when the input stops mid-frame, so a cut
-    file would read as a shorter one; feeding a decompression object 16 KB at a time keeps the
-    frame state visible and the output of one step bounded.
-    """
-
-    FEED = 1 << 14
-
-    def __init__(self, raw):
-        import zstandard
-
-        self._raw = raw
-        self._new = zstandard.ZstdDecompressor().decompressobj
-        self._obj = None
-        self._pending = b""
-        self._pos = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, b) -> int:
-        while self._pos >= len(self._pending):
-            data = self._raw.read(self.FEED)
-            if not data:
-                if self._obj is not None and not self._obj.eof:
-                    raise EOFError("the input ends inside a zstd frame")
-                return 0
-            out = []
-            while data:
-                if self._obj is None or self._obj.eof:
-                    self._obj = self._new()
-                out.append(self._obj.decompress(data))
-                data = self._obj.unused_data if self._obj.eof else b""
-            self._pending, self._pos = b"".join(out), 0
-        n = min(len(b), len(self._pending) - self._pos)
-        b[:n] = self._pending[self._pos : self._pos + n]
-        self._pos += n
-        return n
-
-    def close(self) -> None:
-        super().close()
-        self._raw.close()
-
-
-class _Checked(io.RawIOBase):
-    """The decompressed bytes of ``inner``; damaged or truncated data becomes one ``EmbError``."""
-
-    def __init__(self, inner, counted: _Counted, kind: str, source: str, error: type[EmbError]):
-        self._inner = inner
-        self._counted = counted
-        self.kind = kind
-        self.source = source
-        self.error = error
-        self.produced = 0
-        self.name = counted.name
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, b) -> int:
-        try:
-            n = self._inner.readinto(b)
-        except Exception as exc:
-            if caused_by_interrupt(exc):
-                raise KeyboardInterrupt from None
-            if not _is_data_error(exc):
-                raise
-            raise self.error(self._message(exc)) from None
-        self.produced += n or 0
-        return n
-
-    def _message(self, exc: Exception) -> str:
-        at = f"byte {self._counted.count:,}"
-        if isinstance(exc, EOFError):
-            return (
-                f"{self.source}: the {self.kind} data ends early, at {at}: the file is truncated;"
-                " download or compress it again"
-            )
-        detail = str(exc).split("\n")[0][:120] or type(exc).__name__
-        return f"{self.source}: damaged {self.kind} data near {at} ({detail}): the file is corrupt"
-
-    def close(self) -> None:
-        try:
-            self._inner.close()
-        except Exception:  # closing a damaged decompressor may complain again; the error is already told
-            pass
-        super().close()
 
 
 def resolve_inputs(inputs: Sequence[str]) -> list[str]:
@@ -446,11 +295,6 @@ def line_pieces(line: bytes) -> Iterator[bytes]:
         yield line
     else:
         yield from _pieces(io.BytesIO(line))
-
-
-def _is_data_error(exc: Exception) -> bool:
-    """Whether ``exc`` is a decompressor's complaint about damaged or truncated data."""
-    return isinstance(exc, (OSError, EOFError, lzma.LZMAError, zlib.error)) or type(exc).__name__ == "ZstdError"
 
 
 def _pieces(stream: BinaryIO) -> Iterator[bytes]:

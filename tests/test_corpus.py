@@ -11,7 +11,8 @@ import pytest
 import zstandard
 
 from embcli import corpus as corpus_mod
-from embcli.corpus import Corpus, detect_compression, resolve_inputs
+from embcli.corpus import Corpus, resolve_inputs
+from embcli.decompress import detect_compression
 from embcli.errors import CorpusError
 from embcli.tokenize import TokenizerSettings, make_tokenizer
 

@@ -14,7 +14,7 @@ import pytest
 from conftest import ROOT, assert_clean_error, invoke
 
 from embcli.errors import EmbError, MissingExtraError, UsageError
-from embcli.morph import pieces, prepare_text
+from embcli.morph_text import pieces, prepare_text
 from embcli.tokenize import TokenizerSettings, make_tokenizer, normalize_word, query_tokens
 
 NSMC = ROOT / "sample_data" / "nsmc-3000.txt.xz"
@@ -378,7 +378,7 @@ def _written(name: str) -> list[str]:
 def test_fast_nfkc_is_nfkc():
     import unicodedata
 
-    from embcli.morph import _nfkc
+    from embcli.morph_text import _nfkc
 
     texts = _written("zh_sentences.txt") + _written("ja_sentences.txt") + [
         "全角：ＡＢＣ　１２３！（括号）", "Ａ\u0301 ｶﾞｷﾞ ﬁ ① ＼～", "".join(chr(c) for c in range(0xFF00, 0xFFEF)),

@@ -1,6 +1,6 @@
 """Byte streams of vector files: stdin or a path, compressed or not, for reading and writing.
 
-Reading goes through ``embcli.corpus.decompressed``, the one place where damaged or truncated
+Reading goes through ``embcli.decompress.decompressed``, the one place where damaged or truncated
 compressed data becomes a ``FormatError`` naming the file and the offset; a leading UTF-8 byte
 order mark is dropped here, so every reader and the format sniffing see the data after it.
 """
@@ -12,7 +12,7 @@ import os
 import sys
 from typing import BinaryIO
 
-from embcli.corpus import decompressed, detect_compression
+from embcli.decompress import decompressed, detect_compression
 from embcli.errors import FormatError
 
 

@@ -46,7 +46,8 @@ class Stats:
 def _whole_file_lines(item):
     """Lines of bytes of one whole (compressed) file read by ``binaryFiles``; a piece of a line longer
     than 1 MB that the next piece continues comes as a 1-tuple, so that the line counts once."""
-    from embcli.corpus import _pieces, decompressed, detect_compression
+    from embcli.corpus import _pieces
+    from embcli.decompress import decompressed, detect_compression
 
     name, data = item
     raw = io.BufferedReader(io.BytesIO(bytes(data)))
