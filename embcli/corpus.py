@@ -19,7 +19,7 @@ from typing import BinaryIO, Callable, Iterator, Sequence
 
 from embcli.decompress import decompressed, detect_compression
 from embcli.errors import CorpusError, caused_by_interrupt
-from embcli.morph_text import CLAUSE_ENDS, SENTENCE_ENDS
+from embcli.morph_text import ENDS_BYTES, cut_point
 
 MAX_LINE_BYTES = 1 << 20
 # What the reader reads at once (``_runs``): whole lines of it are decoded and split together.
@@ -316,23 +316,15 @@ def _pieces(stream: BinaryIO) -> Iterator[bytes]:
         carry = chunk[cut:]
 
 
-_SENTENCE_ENDS = [c.encode() for c in SENTENCE_ENDS]
-_CLAUSE_ENDS = [c.encode() for c in CLAUSE_ENDS]
-
-
 def _cut(chunk: bytes) -> int:
     """Where to end a piece of a line too long to come whole: at the last white space of the piece's
     second half; else just after the last end of a sentence there, then of a clause (Japanese and
-    Chinese, written without spaces); else before the last UTF-8 character, inside a word."""
-    half = len(chunk) // 2
-    cut = max(chunk.rfind(b" ", half), chunk.rfind(b"\t", half))
+    Chinese, written without spaces), as the analyzers' pieces are cut (``morph_text.cut_point``, which
+    leaves a byte to carry: a line end after it is no piece of its own); else before the last UTF-8
+    character, inside a word."""
+    cut = cut_point(chunk, len(chunk) // 2, len(chunk), (b" ", b"\t"), ENDS_BYTES)
     if cut > 0:
         return cut
-    last = len(chunk) - 1  # an end found leaves a byte to carry: a line end after it is no piece of its own
-    for ends in (_SENTENCE_ENDS, _CLAUSE_ENDS):
-        cut = max((at + len(end) for end in ends if (at := chunk.rfind(end, half, last)) >= 0), default=-1)
-        if cut > 0:
-            return cut
     cut = len(chunk) - 1
     while cut > 0 and (chunk[cut] & 0xC0) == 0x80:
         cut -= 1

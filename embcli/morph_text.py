@@ -72,22 +72,36 @@ def prepare_lines(lines: list[str], lowercase: bool) -> list[str]:
 # Where a piece may end in a line without spaces, best first: after a sentence, then after a clause.
 SENTENCE_ENDS = "。！？!?．"
 CLAUSE_ENDS = "、，,；;：:）)」』】"
+# Both, best first, as text and as the UTF-8 bytes the corpus reader cuts long lines of.
+ENDS_TEXT = (tuple(SENTENCE_ENDS), tuple(CLAUSE_ENDS))
+ENDS_BYTES = tuple(tuple(c.encode() for c in group) for group in ENDS_TEXT)
+
+
+def cut_point(text, lo: int, hi: int, spaces: tuple, ends: tuple) -> int:
+    """Where a piece of ``text[:hi]`` ends, if it ends after ``lo``: at the last of ``spaces`` in
+    ``text[lo:hi]`` (which then starts the next piece); else just after the last end of a sentence
+    there, then of a clause (``ends``: ``ENDS_TEXT`` or ``ENDS_BYTES``), leaving at least one
+    character (or byte) before ``hi`` for the next piece. -1 when there is none. For ``str`` and
+    ``bytes`` alike."""
+    cut = max(text.rfind(space, lo, hi) for space in spaces)
+    if cut > 0:
+        return cut
+    for group in ends:
+        cut = max((at + len(end) for end in group if (at := text.rfind(end, lo, hi - 1)) >= 0), default=-1)
+        if cut > 0:
+            return cut
+    return -1
 
 
 def pieces(text: str, limit: int = PIECE_CHARS) -> list[str]:
     """Cut ``text`` into pieces of at most ``limit`` characters: at the last space in the second half
     of the piece when there is one, else just after the last end of a sentence, then of a clause
-    (Japanese and Chinese are written without spaces), and only else inside a word."""
+    (Japanese and Chinese are written without spaces), and only else inside a word (``cut_point``)."""
     if len(text) <= limit:
         return [text]
     out = []
     while len(text) > limit:
-        lo = limit // 2
-        cut = text.rfind(" ", lo, limit)
-        for ends in (SENTENCE_ENDS, CLAUSE_ENDS):
-            if cut < 0:
-                cut = max(text.rfind(c, lo, limit - 1) for c in ends)
-                cut = cut + 1 if cut >= 0 else -1
+        cut = cut_point(text, limit // 2, limit, (" ",), ENDS_TEXT)
         if cut <= 0:
             cut = limit
         out.append(text[:cut])
