@@ -1,23 +1,26 @@
-"""Approximate nearest neighbours: an HNSW graph (usearch) kept in the model folder.
+"""Approximate nearest neighbours: an HNSW graph kept in the model folder, built by faiss.
 
-``emb index MODEL --kind hnsw`` builds the graph over the model's unit rows and saves it in the
-folder's ``ann-index/`` (``hnsw.usearch``, usearch's own file, and ``index.json``: the settings, the
-model it was built for and the recall@10 measured against the exact search on sampled words). The
-folder is written atomically; the model's own files are not touched.
+``emb index MODEL --kind hnsw`` builds the graph over the model's unit rows with faiss (the ``index``
+extra) and saves it in the folder's ``ann-index/``: the graph as ``.npy`` matrices (``embcli.hnsw``)
+and ``index.json`` (the settings, the model it was built for, the graph's entry point and the recall@10
+measured against the exact search on sampled words). The folder is written atomically; the model's
+own files are not touched.
 
-Queries map the graph (``Index.restore(view=True)``: the file is memory-mapped, not loaded), ask it
-for a shortlist a little longer than ``k`` and rank the shortlist by the exact cosine from the model's
-own rows, so the scores are those of the exact search and only the choice of candidates is
-approximate. Cosine queries over the whole vocabulary use the graph when it is there and ``k`` is a
-short list (up to about half the vocabulary: ``answers``; a graph need not reach every row); ``--exact``
-(``exact=True``), ``--restrict``, other metrics and analogies search exactly. A graph built for
-another model (a folder replaced since) is ignored, and a folder without usearch installed searches
-exactly: the answers stay right, only slower.
+Queries map the graph (memory-mapped, not loaded) and search it in numpy (``embcli.hnsw``), without
+faiss, scoring the nodes they meet with the model's own rows: exact cosines for stored rows, the
+centroid products of PQ codes. The best nodes are then ranked as the exact search ranks them, so the
+scores are those of the exact search and only the choice of candidates is approximate. Cosine queries
+over the whole vocabulary use the graph when it is there, ``k`` is a short list (up to about half the
+vocabulary: ``answers``; a graph need not reach every row) and the batch is small (a scan of every
+row serves many queries at once faster); ``--exact`` (``exact=True``), ``--restrict``, other metrics
+and analogies search exactly. A graph built for another model (a folder replaced since) or by an
+earlier emb (usearch's file) is ignored: the answers stay right, only slower.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import time
 import weakref
 from dataclasses import asdict, dataclass
@@ -26,24 +29,27 @@ from typing import Callable
 
 import numpy as np
 
-from embcli.errors import ModelError, UsageError, raise_if_interrupted
+from embcli import hnsw
+from embcli.errors import EmbError, ModelError, UsageError
 from embcli.folder import ModelFolder, atomic_dir
-from embcli.topk import distinct_sorted
-from embcli.folder.layout import ANN_DIR, ANN_GRAPH, ANN_INFO
+from embcli.folder.layout import ANN_DIR, ANN_INFO
 from embcli.topk import topk
 
 KINDS = ("hnsw",)
 RECALL_K = 10
 SAMPLE = 1000
-# Graph settings (usearch's names): links a node keeps, candidates kept while inserting and searching.
+# Graph settings: links a node keeps (faiss's M), candidates kept while inserting and searching.
 CONNECTIVITY = 16
 EXPANSION_ADD = 128
 EXPANSION_SEARCH = 128
-# The graph stores rows as float16: half the file of float32, with the same candidates.
-DTYPE = "f16"
 # The shortlist asked of the graph: k + the excluded rows + this many, ranked again exactly.
 MARGIN = 16
-BLOCK_ROWS = 1 << 16
+# Rows given to faiss at once while building: Ctrl-C and progress are seen between two calls.
+ADD_ROWS = 4096
+# Queries searched one by one through the graph; a larger batch scans every row once for all.
+MAX_QUERIES = 16
+# index.json's "format": 2 is emb's own graph files; 1 (or none) was usearch's file, no longer read.
+FORMAT = 2
 
 Progress = Callable[[str, int, int], None]
 
@@ -65,15 +71,18 @@ class IndexInfo:
     sampled: int
     seconds: float
     bytes: int = 0
+    format: int = 1
+    entry_point: int = -1
+    max_level: int = 0
 
     def as_dict(self) -> dict:
         return asdict(self)
 
 
-def _usearch():
+def _faiss():
     from embcli.extras import require
 
-    return require("usearch.index", "index", "an HNSW index (emb index --kind hnsw)")
+    return require("faiss", "index", "an HNSW index (emb index --kind hnsw)")
 
 
 def _units(model: ModelFolder, start: int, stop: int) -> np.ndarray:
@@ -108,42 +117,45 @@ def build(
     n = model.vocab_size
     if n < 2:
         raise UsageError(f"model {model.name!r} has {n} word(s): an index needs at least 2")
-    usearch = _usearch()
+    faiss = _faiss()
     progress = on_progress or (lambda *_: None)
     started = time.perf_counter()
-    graph = usearch.Index(ndim=model.dim, metric="cos", dtype=DTYPE, connectivity=connectivity,
-                          expansion_add=expansion_add, expansion_search=expansion_search)
-    for s in range(0, n, BLOCK_ROWS):
-        e = min(n, s + BLOCK_ROWS)
-        units = _units(model, s, e)
-        keep = np.flatnonzero(np.any(units != 0, axis=1))  # a zero row has no direction: never an answer
-        if len(keep):
-            try:
-                graph.add(keep + s, units[keep], threads=threads)
-            except RuntimeError:
-                raise_if_interrupted()  # usearch turns a Ctrl-C inside its loop into a RuntimeError
-                raise
-        progress("add", e, n)
-    info = IndexInfo("hnsw", f"usearch {_version()}", n, model.dim, model.meta.get("created"),
-                     connectivity, expansion_add, expansion_search, DTYPE, None, 0, 0.0)
+    before = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(threads or os.cpu_count() or 1)
+    try:
+        graph = _graph(faiss, model, connectivity, expansion_add, progress)
+    finally:
+        faiss.omp_set_num_threads(before)
+    info = IndexInfo("hnsw", f"faiss {faiss.__version__}", n, model.dim, model.meta.get("created"),
+                     connectivity, expansion_add, expansion_search, "float32", None, 0, 0.0,
+                     format=FORMAT, entry_point=graph.entry, max_level=graph.max_level)
     info.recall_at_10, info.sampled = recall(model, _Opened(graph, info), sample, seed, progress)
     info.seconds = round(time.perf_counter() - started, 2)
     target = model.path / ANN_DIR
     with atomic_dir(target, force=True) as tmp:
-        graph.save(str(tmp / ANN_GRAPH))
-        info.bytes = (tmp / ANN_GRAPH).stat().st_size
+        for name, array in zip(hnsw.FILES, (graph.base, graph.upper, graph.upper_ids)):
+            np.save(tmp / name, array)
+        info.bytes = sum((tmp / name).stat().st_size for name in hnsw.FILES)
         (tmp / ANN_INFO).write_text(json.dumps(info.as_dict(), indent=2) + "\n", encoding="utf-8")
     _CACHE.pop(model, None)
     return info
 
 
-def _version() -> str:
-    try:
-        from importlib.metadata import version
-
-        return version("usearch")
-    except Exception:  # noqa: BLE001 - only a label
-        return "?"
+def _graph(faiss, model: ModelFolder, connectivity: int, expansion_add: int, progress: Progress) -> hnsw.Graph:
+    """faiss's graph of the unit rows (a zero row is a node of its own that no query scores), as emb's."""
+    n = model.vocab_size
+    index = faiss.IndexHNSWFlat(model.dim, connectivity, faiss.METRIC_INNER_PRODUCT)
+    index.hnsw.efConstruction = expansion_add
+    for s in range(0, n, ADD_ROWS):
+        e = min(n, s + ADD_ROWS)
+        index.add(_units(model, s, e))
+        progress("add", e, n)
+    h = index.hnsw
+    arrays = (faiss.vector_to_array(h.levels), faiss.vector_to_array(h.offsets), faiss.vector_to_array(h.neighbors))
+    cum = [int(h.cum_nb_neighbors(level)) for level in range(int(h.max_level) + 2)]
+    entry, top = int(h.entry_point), int(h.max_level)
+    del index, h
+    return hnsw.from_faiss(*arrays, cum, entry, top)
 
 
 def recall(model: ModelFolder, opened: "_Opened", sample: int, seed: int, progress: Progress) -> tuple[float | None, int]:
@@ -170,7 +182,7 @@ def recall(model: ModelFolder, opened: "_Opened", sample: int, seed: int, progre
 class _Opened:
     """A graph and its info, ready for searching."""
 
-    def __init__(self, graph, info: IndexInfo):
+    def __init__(self, graph: hnsw.Graph, info: IndexInfo):
         self.graph = graph
         self.info = info
 
@@ -200,85 +212,145 @@ def opened(model: ModelFolder) -> _Opened | None:
     return found
 
 
+def usable(info: IndexInfo, model: ModelFolder) -> bool:
+    """Whether the index is emb's own graph, built for this model (not for one the folder held before)."""
+    return info.format == FORMAT and (info.rows, info.dim, info.model_created) == (
+        model.vocab_size, model.dim, model.meta.get("created"))
+
+
 def _open(model: ModelFolder) -> _Opened | None:
     info = read_info(model.path)
-    if info is None:
-        return None
-    if (info.rows, info.dim, info.model_created) != (model.vocab_size, model.dim, model.meta.get("created")):
-        return None  # built for another model that had this folder: stale, searched exactly
-    from embcli.extras import available
+    if info is None or not usable(info, model):
+        return None  # stale or an earlier emb's: searched exactly
+    from embcli.folder.reader import load_array
 
-    if not available("usearch"):
-        return None
-    usearch = _usearch()
-    path = model.path / ANN_DIR / ANN_GRAPH
+    folder = model.path / ANN_DIR
     try:
-        graph = _view(usearch, path)
-    except (OSError, RuntimeError, ValueError) as exc:
-        raise ModelError(f"{path}: unreadable HNSW index ({exc}): build it again with emb index") from None
-    if graph is None or graph.ndim != model.dim or len(graph) > model.vocab_size:
-        raise ModelError(f"{path}: the HNSW index does not fit the model: build it again with emb index")
-    graph.expansion_search = info.expansion_search
+        arrays = [load_array(folder / name, "HNSW index") for name in hnsw.FILES]
+    except ModelError as exc:  # its message names the file and the fault; the fix is a new index
+        raise ModelError(f"{str(exc).split(': the ')[0]}: build the index again with emb index") from None
+    graph = hnsw.Graph(*arrays, info.entry_point, info.max_level)
+    try:
+        graph.check()
+        if graph.size != model.vocab_size:
+            raise hnsw.Damaged(f"{graph.size} nodes for {model.vocab_size} rows")
+    except hnsw.Damaged as exc:
+        raise _damaged(model, exc) from None
     return _Opened(graph, info)
 
 
-def _view(usearch, path: Path):
-    """The graph file memory-mapped, without usearch's key -> node table (the nodes' keys are their rows).
-
-    usearch builds that table by visiting every node: on a million rows it is most of the time of
-    opening the graph, and searching does not need it (measured in bench/compress.py --index).
-    """
-    try:
-        return usearch.Index.restore(str(path), view=True, enable_key_lookups=False)
-    except TypeError:  # a usearch without the setting
-        return usearch.Index.restore(str(path), view=True)
+def _damaged(model: ModelFolder, exc: Exception) -> ModelError:
+    return ModelError(f"{model.path / ANN_DIR}: damaged HNSW index ({exc}): build it again with emb index")
 
 
-def answers(rows: int, k: int, excluded: int = 0) -> bool:
+def answers(rows: int, k: int, excluded: int = 0, queries: int = 1) -> bool:
     """Whether the graph is the way to the ``k`` best of ``rows``: a short list, not a large share of the
-    vocabulary, which the graph may not reach in full (and a scan answers as fast)."""
-    return k + excluded + MARGIN <= rows // 2
+    vocabulary, which the graph may not reach in full (and a scan answers as fast), for a small batch."""
+    return k + excluded + MARGIN <= rows // 2 and queries <= MAX_QUERIES
+
+
+def _scorer(model: ModelFolder, unit: np.ndarray, rows: "_RowFile | None") -> hnsw.Scores:
+    """Cosines of ``unit`` with rows, as the exact search computes them (-inf for a zero row)."""
+    vectors, norms = model.vectors, model.norms
+    if rows is not None:
+        dots = rows.dots(unit)
+    elif hasattr(vectors, "dot_scorer"):
+        dots = vectors.dot_scorer(unit)
+    else:
+        dots = lambda ids: vectors[ids] @ unit  # noqa: E731
+
+    def scores(ids: np.ndarray) -> np.ndarray:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            s = (dots(ids) / norms[ids]).astype(np.float32)
+        s[~np.isfinite(s)] = -np.inf
+        return s
+
+    return scores
+
+
+class _RowFile:
+    """The rows of ``vectors.npy`` read by ``pread``, a row a call.
+
+    A graph search meets a few thousand rows scattered over the file, most of them once: through the
+    memory map each costs a page fault, which takes longer than reading the row (a first search of a
+    1M x 300 model: 0.019 s mapped, 0.010 s read; bench/compress.py --index).
+    """
+
+    def __init__(self, fd: int, offset: int, dim: int):
+        self.fd, self.offset, self.dim = fd, offset, dim
+
+    @classmethod
+    def of(cls, model: ModelFolder) -> "_RowFile | None":
+        """The reader of a float32 model's ``vectors.npy`` (None for other storage, without ``preadv``, or
+        when the file there is no longer the one the model mapped: the folder was replaced since)."""
+        if model.storage != "float32" or not hasattr(os, "preadv"):
+            return None
+        from embcli.folder.layout import VECTORS
+        from embcli.wire.npy import read_npy_header
+
+        try:
+            with open(model.path / VECTORS, "rb") as fh:
+                st = os.fstat(fh.fileno())
+                if (st.st_dev, st.st_ino) != getattr(model, "vectors_file", None):
+                    return None
+                shape, fortran, dtype, offset = read_npy_header(fh)
+                if fortran or dtype != np.float32 or tuple(shape) != (model.vocab_size, model.dim):
+                    return None
+                return cls(os.dup(fh.fileno()), offset, model.dim)
+        except (OSError, ValueError, EmbError):
+            return None  # the map the model opened answers instead
+
+    def dots(self, unit: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+        size = self.dim * 4
+
+        def dots(ids: np.ndarray) -> np.ndarray:
+            block = np.empty((len(ids), self.dim), dtype=np.float32)
+            view = memoryview(block).cast("B")
+            for j, row in enumerate(ids.tolist()):
+                if os.preadv(self.fd, [view[j * size : (j + 1) * size]], self.offset + row * size) != size:
+                    raise hnsw.Damaged(f"row {row} is past the end of vectors.npy")
+            return block @ unit
+
+        return dots
+
+    def close(self) -> None:
+        os.close(self.fd)
 
 
 def search(model: ModelFolder, index: _Opened, units: np.ndarray, k: int,
            exclude: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Cosine top-k of unit ``units`` [Q, D]: the graph's shortlist ranked by the exact cosine.
+    """Cosine top-k of unit ``units`` [Q, D]: the best nodes the graph search meets, ranked as the exact
+    search ranks them (equal scores: the lower row first; a zero row never).
 
     Returns (rows [Q, k], scores [Q, k]) as ``topk`` does: -1 and -inf pad a short answer.
     """
     units = np.ascontiguousarray(np.atleast_2d(units), dtype=np.float32)
     nq = len(units)
     width = 0 if exclude is None else exclude.shape[1]
-    count = min(len(index.graph), k + width + MARGIN)
-    graph = index.graph
-    if count > graph.expansion_search:
-        graph.expansion_search = count
-    matches = graph.search(units, count, threads=1)
-    if hasattr(matches, "counts"):  # several queries: padded [Q, count] keys and a count each
-        keys = np.asarray(matches.keys, dtype=np.int64).reshape(nq, -1)
-        counts = np.asarray(matches.counts).reshape(nq)
-    else:  # one query: its keys alone
-        keys = np.asarray(matches.keys, dtype=np.int64).reshape(1, -1)
-        counts = np.array([keys.shape[1]])
+    ef = max(index.info.expansion_search, k + width + MARGIN)
     rows = np.full((nq, k), -1, dtype=np.int64)
     scores = np.full((nq, k), -np.inf, dtype=np.float32)
-    for i in range(nq):
-        cand = keys[i, : counts[i]]
-        cand = cand[(cand >= 0) & (cand < model.vocab_size)]
-        if exclude is not None:
-            cand = cand[~np.isin(cand, exclude[i])]
-        if not len(cand):
-            continue
-        # Sorted, once each: equal scores keep the lower row first, as the exact search does.
-        cand = distinct_sorted(np.sort(cand))
-        vecs = np.asarray(model.vectors[cand], dtype=np.float32)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            s = (vecs @ units[i]) / model.norms[cand]
-        s = np.where(np.isnan(s), -np.inf, s).astype(np.float32)
-        order = np.argsort(-s, kind="stable")[:k]
-        rows[i, : len(order)] = cand[order]
-        scores[i, : len(order)] = s[order]
+    reader = _RowFile.of(model)
+    try:
+        for i in range(nq):
+            cand, s = hnsw.search(index.graph, _scorer(model, units[i], reader), ef)
+            _keep(cand, s, exclude, i, k, rows, scores)
+    except hnsw.Damaged as exc:
+        raise _damaged(model, exc) from None
+    finally:
+        if reader is not None:
+            reader.close()
     return rows, scores
+
+
+def _keep(cand, s, exclude, i: int, k: int, rows: np.ndarray, scores: np.ndarray) -> None:
+    """The ``k`` best of query ``i``'s candidates into its rows of ``rows`` and ``scores``."""
+    keep = np.isfinite(s)
+    if exclude is not None:
+        keep &= ~np.isin(cand, exclude[i])
+    cand, s = cand[keep][:k], s[keep][:k]
+    rows[i, : len(cand)] = cand
+    scores[i, : len(cand)] = s
 
 
 def remove(model: ModelFolder) -> bool:

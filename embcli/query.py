@@ -151,7 +151,7 @@ def _indexed(model: ModelFolder, units: np.ndarray, k: int, restrict: int | None
         return None
     from embcli import ann
 
-    if not ann.answers(model.vocab_size, k, 0 if exclude is None else exclude.shape[1]):
+    if not ann.answers(model.vocab_size, k, 0 if exclude is None else exclude.shape[1], len(units)):
         return None
     index = ann.opened(model)
     if index is None:

@@ -25,7 +25,6 @@ OPTIONAL: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("fugashi", ("fugashi",)),
     ("jieba", ("jieba",)),
     ("faiss", ("faiss-cpu", "faiss-gpu", "faiss-gpu-cu12", "faiss-gpu-cu11", "faiss")),
-    ("usearch", ("usearch",)),
     ("scikit-learn", ("scikit-learn",)),
     ("umap-learn", ("umap-learn",)),
 )

@@ -12,14 +12,15 @@ import pytest
 from conftest import assert_clean_error, invoke
 from query_models import write_toy_model
 
-from embcli import ann, query
+from embcli import ann, hnsw, query
 from embcli.api import load
 from embcli.errors import ModelError, UsageError
 from embcli.folder import ModelFolder
-from embcli.folder.layout import ANN_DIR, ANN_GRAPH, ANN_INFO
+from embcli.folder.layout import ANN_DIR, ANN_INFO
+from embcli.folder.storage import StoredRows
 
-pytestmark = pytest.mark.skipif(importlib.util.find_spec("usearch") is None,
-                                reason="usearch (the index extra) is not installed")
+pytestmark = pytest.mark.skipif(importlib.util.find_spec("faiss") is None,
+                                reason="faiss (the index extra) is not installed")
 
 
 def _clustered(n: int, dim: int, seed: int = 0) -> np.ndarray:
@@ -44,10 +45,10 @@ def test_index_is_written_beside_the_model_and_answers_like_the_exact_search(toy
     before = _digest(toy)
     info = ann.build(ModelFolder(toy), sample=300, threads=1)
     assert _digest(toy) == before  # the model's own files are untouched
-    assert (toy / ANN_DIR / ANN_GRAPH).stat().st_size == info.bytes > 0
+    assert sum((toy / ANN_DIR / name).stat().st_size for name in hnsw.FILES) == info.bytes > 0
     kept = json.loads((toy / ANN_DIR / ANN_INFO).read_text())
     assert kept["recall_at_10"] == info.recall_at_10 >= 0.95 and kept["sampled"] == 299  # the zero row is skipped
-    assert kept["rows"] == 3000 and kept["dim"] == 24 and kept["library"].startswith("usearch")
+    assert kept["rows"] == 3000 and kept["dim"] == 24 and kept["library"].startswith("faiss")
 
     model = ModelFolder(toy)
     words = [f"w{i}" for i in range(0, 3000, 97)]
@@ -129,7 +130,7 @@ def test_an_index_of_another_model_is_ignored(toy, tmp_path):
 
 def test_a_damaged_index_is_one_clear_error(toy):
     ann.build(ModelFolder(toy), sample=50, threads=1)
-    (toy / ANN_DIR / ANN_GRAPH).write_bytes(b"not an index")
+    (toy / ANN_DIR / hnsw.BASE).write_bytes(b"not an index")
     result = invoke(["neighbors", "-m", str(toy), "w3"])
     assert_clean_error(result, 1, "HNSW index", "emb index")
     ok = invoke(["neighbors", "-m", str(toy), "w3", "--exact"])
@@ -154,3 +155,121 @@ def test_the_api_refuses_settings_that_are_not_whole_numbers(toy):
     for settings in ({"connectivity": "16"}, {"expansion_add": "64"}, {"connectivity": 16.5}, {"sample": "100"}):
         with pytest.raises(UsageError, match="give a whole number"):
             model.build_index("hnsw", **settings)
+
+
+def test_the_graph_search_meets_what_faiss_meets_on_the_same_graph():
+    """emb searches faiss's graph in numpy: on the same graph, the same ef best nodes as faiss's search."""
+    import faiss
+
+    units = _clustered(4000, 32, seed=3)
+    units /= np.linalg.norm(units, axis=1, keepdims=True)
+    index = faiss.IndexHNSWFlat(32, 8, faiss.METRIC_INNER_PRODUCT)
+    index.hnsw.efConstruction = 64
+    index.hnsw.efSearch = 40
+    faiss.omp_set_num_threads(1)
+    index.add(units)
+    h = index.hnsw
+    graph = hnsw.from_faiss(faiss.vector_to_array(h.levels), faiss.vector_to_array(h.offsets),
+                            faiss.vector_to_array(h.neighbors), [h.cum_nb_neighbors(i) for i in range(h.max_level + 2)],
+                            h.entry_point, h.max_level)
+    assert graph.max_level >= 1 and len(graph.upper_ids) > 0  # the walk down the upper levels is exercised
+    queries = np.random.default_rng(1).standard_normal((50, 32)).astype(np.float32)
+    queries /= np.linalg.norm(queries, axis=1, keepdims=True)
+    theirs, their_ids = index.search(queries, 40)
+    same = 0
+    for q, ids, ds in zip(queries, their_ids, theirs):
+        nodes, scores = hnsw.search(graph, lambda rows: units[rows] @ q, 40)
+        assert np.all(np.diff(scores) <= 0)
+        np.testing.assert_allclose(scores, units[nodes] @ q, rtol=1e-6)
+        same += set(nodes.tolist()) == set(ids.tolist())
+    assert same >= 48  # float rounding may order two near-equal nodes the other way
+
+
+def _pq_model(toy: Path, tmp_path: Path) -> Path:
+    out = tmp_path / "pq"
+    assert invoke(["compress", str(toy), "--to", "pq", "--subquantizers", "6", "--output", str(out),
+                   "--no-benchmarks", "-q"]).exit_code == 0
+    return out
+
+
+def test_a_pq_model_is_searched_through_its_graph_by_looked_up_products(toy, tmp_path, monkeypatch):
+    pq = _pq_model(toy, tmp_path)
+    assert invoke(["index", str(pq), "--sample", "200", "--threads", "1", "-q"]).exit_code == 0
+    model = ModelFolder(pq)
+    assert model.storage == "pq"
+    unit = np.asarray(model.vectors[[11]], dtype=np.float32)[0]
+    unit /= np.linalg.norm(unit)
+    ids = np.arange(0, 3000, 7)
+    looked_up = model.vectors.dot_scorer(unit)(ids)
+    np.testing.assert_allclose(looked_up, np.asarray(model.vectors[ids]) @ unit, rtol=1e-4, atol=1e-5)
+    decoded = []
+    real = StoredRows._decode
+    monkeypatch.setattr(StoredRows, "_decode", lambda self, rows, **kw: decoded.append(np.size(rows)) or real(self, rows, **kw))
+    ann.search(model, ann.opened(model), unit[None], 10)
+    assert not decoded  # the graph's nodes are scored from their codes
+    monkeypatch.undo()
+    words = [f"w{i}" for i in range(0, 3000, 101)]
+    fast = query.neighbors(model, words, k=10)
+    exact = query.neighbors(model, words, k=10, exact=True)
+    assert ann.opened(model) is not None
+    agree = [len({h.word for h in a.hits} & {h.word for h in b.hits}) for a, b in zip(fast, exact)]
+    assert np.mean(agree) >= 9
+    for a, b in zip(fast, exact):
+        exact_score = {h.word: h.score for h in b.hits}
+        for h in a.hits:
+            if h.word in exact_score:
+                assert h.score == pytest.approx(exact_score[h.word], abs=1e-4)
+
+
+def test_a_link_outside_the_graph_is_one_clear_error(toy):
+    ann.build(ModelFolder(toy), sample=50, threads=1)
+    path = toy / ANN_DIR / hnsw.BASE
+    base = np.load(path)
+    base[:, 0] = 10**6  # every node's first link points past the 3,000 nodes
+    np.save(path, base)
+    result = invoke(["neighbors", "-m", str(toy), "w3"])
+    assert_clean_error(result, 1, "damaged HNSW index", "emb index")
+    assert invoke(["neighbors", "-m", str(toy), "w3", "--exact"]).exit_code == 0
+
+
+def test_an_index_from_an_earlier_emb_is_ignored_and_the_answers_are_exact(toy):
+    """An earlier emb kept usearch's file and an index.json without "format": not read, the scan answers."""
+    (toy / ANN_DIR).mkdir()
+    (toy / ANN_DIR / "hnsw.usearch").write_bytes(b"\0" * 64)
+    model = ModelFolder(toy)
+    old = {"kind": "hnsw", "library": "usearch 2.26.6", "rows": 3000, "dim": 24,
+           "model_created": model.meta.get("created"), "connectivity": 16, "expansion_add": 128,
+           "expansion_search": 128, "dtype": "f16", "recall_at_10": 0.99, "sampled": 100, "seconds": 1.0, "bytes": 64}
+    (toy / ANN_DIR / ANN_INFO).write_text(json.dumps(old))
+    assert ann.opened(model) is None
+    fast = invoke(["neighbors", "-m", str(toy), "w5", "-f", "tsv"])
+    exact = invoke(["neighbors", "-m", str(toy), "w5", "-f", "tsv", "--exact"])
+    assert fast.exit_code == 0 and fast.stdout == exact.stdout
+
+
+def test_a_large_batch_scans_every_row_once_instead(toy, monkeypatch):
+    ann.build(ModelFolder(toy), sample=50, threads=1)
+    calls = []
+    real = ann.search
+    monkeypatch.setattr(ann, "search", lambda *a, **k: calls.append(len(a[2])) or real(*a, **k))
+    model = ModelFolder(toy)
+    query.neighbors(model, [f"w{i}" for i in range(10, 10 + ann.MAX_QUERIES)], k=5)
+    assert calls == [ann.MAX_QUERIES]
+    calls.clear()
+    many = query.neighbors(model, [f"w{i}" for i in range(10, 11 + ann.MAX_QUERIES)], k=5)
+    assert not calls and all(len(r.hits) == 5 for r in many)
+
+
+def test_rows_are_read_from_the_file_the_model_mapped_not_one_put_there_since(toy, tmp_path):
+    """A graph search reads rows with pread; when the folder's vectors.npy was replaced after the model
+    was opened, the search uses the model's own map, so rows and norms stay of one model."""
+    ann.build(ModelFolder(toy), sample=50, threads=1)
+    model = ModelFolder(toy)
+    before = query.neighbors(model, ["w5", "w9"], k=5)
+    assert ann._RowFile.of(model) is not None
+    other = tmp_path / "other.npy"
+    np.save(other, -np.asarray(model.vectors))  # every direction reversed: other answers entirely
+    other.replace(toy / "vectors.npy")
+    assert ann._RowFile.of(model) is None
+    after = query.neighbors(model, ["w5", "w9"], k=5)
+    assert [[(h.word, h.score) for h in r.hits] for r in after] == [[(h.word, h.score) for h in r.hits] for r in before]

@@ -239,11 +239,10 @@ def test_a_signal_the_parent_ignored_stays_ignored(tmp_path, signum):
     assert out.decode().split() == ["still", "here", "after", "all"]
 
 
-@pytest.mark.skipif(importlib.util.find_spec("usearch") is None, reason="usearch (the index extra) is not installed")
+@pytest.mark.skipif(importlib.util.find_spec("faiss") is None, reason="faiss (the index extra) is not installed")
 def test_kill_while_indexing_is_a_clean_end(tmp_path):
-    """usearch turns a signal inside its insertion loop into a RuntimeError ("Operation has been
-    terminated"): the note the signal left makes it the interruption it is, with no traceback and no
-    index half-written."""
+    """A signal while faiss inserts rows ends the command as soon as the current block of rows is in:
+    no traceback and no index half-written."""
     import numpy as np
     from query_models import write_toy_model
 
@@ -251,15 +250,18 @@ def test_kill_while_indexing_is_a_clean_end(tmp_path):
     model = write_toy_model(tmp_path / "big", [f"w{i}" for i in range(len(vectors))], vectors)
     script = f"""
 import os, signal, sys, threading
-import usearch.index
+import faiss
 
-add = usearch.index.Index.add
+add = faiss.IndexHNSWFlat.add
+started = []
 
 def add_then_killed(self, *args, **kwargs):  # SIGTERM a moment after the insertion starts
-    threading.Timer(0.2, os.kill, (os.getpid(), signal.SIGTERM)).start()
+    if not started:
+        started.append(1)
+        threading.Timer(0.2, os.kill, (os.getpid(), signal.SIGTERM)).start()
     return add(self, *args, **kwargs)
 
-usearch.index.Index.add = add_then_killed
+faiss.IndexHNSWFlat.add = add_then_killed
 sys.argv = ["emb", "index", {str(model)!r}, "--threads", "1", "--sample", "50"]
 from embcli.cli.entry import main
 main()

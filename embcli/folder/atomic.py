@@ -31,7 +31,7 @@ from embcli.errors import ModelError, UsageError, raise_if_interrupted, storage_
 # a folder holding only these (or nothing) is emb's, and ``--force`` may replace it.
 _FOLDER_PARTS = {
     "meta.json", "vocab.txt", "vectors.npy", "norms.npy", "counts.npy", "ngrams.npy", "search-index", "state",
-    "ann-index", "hnsw.usearch", "index.json",
+    "ann-index", "hnsw.base.npy", "hnsw.upper.npy", "hnsw.upper-ids.npy", "index.json", "hnsw.usearch",
     "vectors.tsv", "metadata.tsv", "projector_config.pbtxt",
 }
 

@@ -39,7 +39,6 @@ PQ_CODEBOOKS = "pq.codebooks.npy"
 PQ_ROTATION = "pq.rotation.npy"
 # An approximate-neighbour index (``emb index``): a folder of its own, rebuilt by the command.
 ANN_DIR = "ann-index"
-ANN_GRAPH = "hnsw.usearch"
 ANN_INFO = "index.json"
 # FastText n-gram rows compressed or pruned (meta["ngram_storage"]; embcli.folder.ngram_rows reads them).
 NGRAMS_F16 = "ngrams.float16.npy"

@@ -76,6 +76,9 @@ class ModelFolder:
             self.vectors = open_storage(self.path, self.meta["storage"], load_array)
         else:
             self.vectors = load_array(self.path / VECTORS, "vectors")
+            # Which file the map is of: a reader of the same path can tell it from a file put there since.
+            st = os.stat(self.path / VECTORS)
+            self.vectors_file = (st.st_dev, st.st_ino)
         if self.storage == "float32" and (self.vectors.ndim != 2 or self.vectors.dtype != np.float32):
             raise ModelError(
                 f"{self.path / 'vectors.npy'}: expected a float32 matrix, found {self.vectors.dtype}"
