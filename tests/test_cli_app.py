@@ -211,6 +211,22 @@ def test_a_run_builds_only_the_command_it_names(monkeypatch):
     assert app_for(["neighbors"]) is app
 
 
+def test_the_table_of_command_modules_names_every_command_and_its_module():
+    """A run imports only the module that registers its command: the table must know every command."""
+    from typer.main import get_command_name
+
+    from embcli.cli import app as root
+
+    whole = root.whole_app()
+    names = {c.name or get_command_name(c.callback.__name__): c.callback.__module__ for c in whole.registered_commands}
+    names.update({g.name: "embcli.cli.models" for g in whole.registered_groups})
+    assert sorted(names) == sorted(root._MODULES)
+    for name, module in names.items():
+        assert module == f"embcli.cli.{root._MODULES[name]}", name
+        only = root.app_for([name, "x"])
+        assert [c.name for c in only.registered_commands] + [g.name for g in only.registered_groups] == [name]
+
+
 def test_a_query_on_a_model_folder_imports_no_file_readers(tmp_path):
     """A cold query pays for what it uses: not the vector-file readers, numpy.ma or importlib.metadata."""
     from query_models import write_toy_model

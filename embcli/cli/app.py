@@ -50,7 +50,7 @@ class EmbGroup(TyperGroup):
                 raise
             _error(message, 1)
         except Exception as exc:
-            # Ctrl-C that library code turned into another exception is still Ctrl-C (usearch makes it
+            # Ctrl-C that library code turned into another exception is still Ctrl-C (a C++ library may make it
             # a RuntimeError: only the note of the signal tells).
             if caused_by_interrupt(exc) or was_interrupted():
                 _interrupted()
@@ -218,7 +218,7 @@ Exit codes: 0 done; 1 an error, or a query of a batch that failed (the others ar
 2 bad usage; 130, 143, 129 stopped by Ctrl-C, SIGTERM, SIGHUP.
 """
 
-app = typer.Typer(
+_app = typer.Typer(
     cls=EmbGroup,
     name="emb",
     help="emb: train, query, evaluate and convert static word embeddings.",
@@ -238,7 +238,7 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-@app.callback()
+@_app.callback()
 def root(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress, summaries or warnings on stderr.")] = False,
     version: Annotated[
@@ -250,22 +250,42 @@ def root(
     STATE["quiet"] = quiet
 
 
-def _register() -> None:
-    from embcli.cli import compress, embed, evaluate, index, io, models, plot, query, text, train
-
-    train.register(app)
-    query.register(app)
-    text.register(app)
-    io.register(app)
-    evaluate.register(app)
-    embed.register(app)
-    compress.register(app)
-    index.register(app)
-    app.add_typer(models.app, name="models")
-    plot.register(app)
+# The module of embcli.cli that registers each command: a run that names one imports that module
+# alone (tests/test_cli_app.py checks this table against the whole app).
+_MODULES = {
+    "train": "train", "neighbors": "query", "similar": "query", "analogy": "query", "similarity": "query",
+    "doesnt-match": "query", "vector": "query", "tokenize": "text", "vocab": "text", "phrases": "text",
+    "import": "io", "export": "io", "convert": "io", "evaluate": "evaluate", "embed": "embed", "search": "embed",
+    "compress": "compress", "index": "index", "models": "models", "plot": "plot", "cluster": "plot",
+}
+# The order of the commands in help.
+_ORDER = ("train", "query", "text", "io", "evaluate", "embed", "compress", "index", "models", "plot")
+_WHOLE: list[bool] = []
 
 
-_register()
+def _register(target: typer.Typer, name: str) -> None:
+    import importlib
+
+    module = importlib.import_module(f"embcli.cli.{name}")
+    if name == "models":
+        target.add_typer(module.app, name="models")
+    else:
+        module.register(target)
+
+
+def whole_app() -> typer.Typer:
+    """The app with every command (registered on first use)."""
+    if not _WHOLE:
+        for name in _ORDER:
+            _register(_app, name)
+        _WHOLE.append(True)
+    return _app
+
+
+def __getattr__(name: str):
+    if name == "app":
+        return whole_app()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class _ClosedStream:
@@ -370,30 +390,32 @@ _ROOT_FLAGS = ("-q", "--quiet")
 
 
 def app_for(args: list[str]) -> typer.Typer:
-    """``app`` with only the command that ``args`` name, or the whole ``app``.
+    """An app with only the command that ``args`` name, or the whole app.
 
     typer turns every registered command's signature into click options before it runs one (25 ms
-    of a cold ``emb neighbors``); a run of one command needs only that one. Help, --version, shell
-    completion, an unknown command and anything unusual get the whole app, so that their output is
-    the same as ever.
+    of a cold ``emb neighbors``), and importing every command's module takes 5 ms more; a run of one
+    command needs only that one. Help, --version, shell completion, an unknown command and anything
+    unusual get the whole app, so that their output is the same as ever.
     """
     import os
 
     if any(key.endswith("_COMPLETE") for key in os.environ):
-        return app
+        return whole_app()
     name = next((a for a in args if a not in _ROOT_FLAGS), None)
-    if name is None or name.startswith("-"):
-        return app
-    from typer.main import get_command_name
-
-    commands = [c for c in app.registered_commands if (c.name or get_command_name(c.callback.__name__)) == name]
-    groups = [g for g in app.registered_groups if g.name == name]
-    if not commands and not groups:
-        return app
+    if name is None or name.startswith("-") or name not in _MODULES:
+        return whole_app()
     import copy
 
-    only = copy.copy(app)
-    only.registered_commands, only.registered_groups = commands, groups
+    from typer.main import get_command_name
+
+    only = copy.copy(_app)
+    only.registered_commands, only.registered_groups = [], []
+    _register(only, _MODULES[name])
+    only.registered_commands = [c for c in only.registered_commands
+                                if (c.name or get_command_name(c.callback.__name__)) == name]
+    only.registered_groups = [g for g in only.registered_groups if g.name == name]
+    if not only.registered_commands and not only.registered_groups:
+        return whole_app()
     return only
 
 
