@@ -99,8 +99,8 @@ def test_cli_index_then_neighbors_and_remove(toy):
     assert fast.stdout.splitlines()[1].split("\t")[2] == exact.stdout.splitlines()[1].split("\t")[2]
     tsv = invoke(["index", str(toy), "--sample", "100", "--threads", "1", "-f", "tsv"])
     header, line = tsv.stdout.splitlines()
-    assert dict(zip(header.split("\t"), line.split("\t")))["expansion"] == "128/128"  # not a Python dict
-    assert row["expansion"] == {"add": 128, "search": 128}
+    assert dict(zip(header.split("\t"), line.split("\t")))["expansion"] == "256/128"  # not a Python dict
+    assert row["expansion"] == {"add": 256, "search": 128}
     gone = invoke(["index", str(toy), "--remove"])
     assert gone.exit_code == 0 and not (toy / ANN_DIR).exists()
 

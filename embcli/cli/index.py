@@ -35,7 +35,7 @@ def index_cmd(
     connectivity: Annotated[int, typer.Option("--connectivity", min=2, help="HNSW: links a node keeps.")] = 16,
     expansion_add: Annotated[
         int, typer.Option("--expansion-add", min=2, help="HNSW: candidates weighed while inserting a row.")
-    ] = 128,
+    ] = 256,
     expansion_search: Annotated[
         int, typer.Option("--expansion-search", min=2, help="HNSW: candidates weighed while searching.")
     ] = 128,
