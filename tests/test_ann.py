@@ -185,18 +185,19 @@ def test_the_graph_search_meets_what_faiss_meets_on_the_same_graph():
     assert same >= 48  # float rounding may order two near-equal nodes the other way
 
 
-def _pq_model(toy: Path, tmp_path: Path) -> Path:
+def _pq_model(toy: Path, tmp_path: Path, opq: bool) -> Path:
     out = tmp_path / "pq"
     assert invoke(["compress", str(toy), "--to", "pq", "--subquantizers", "6", "--output", str(out),
-                   "--no-benchmarks", "-q"]).exit_code == 0
+                   "--no-benchmarks", "-q", *(["--opq"] if opq else [])]).exit_code == 0
     return out
 
 
-def test_a_pq_model_is_searched_through_its_graph_by_looked_up_products(toy, tmp_path, monkeypatch):
-    pq = _pq_model(toy, tmp_path)
+@pytest.mark.parametrize("opq", [False, True])
+def test_a_pq_model_is_searched_through_its_graph_by_looked_up_products(toy, tmp_path, monkeypatch, opq):
+    pq = _pq_model(toy, tmp_path, opq)
     assert invoke(["index", str(pq), "--sample", "200", "--threads", "1", "-q"]).exit_code == 0
     model = ModelFolder(pq)
-    assert model.storage == "pq"
+    assert model.storage == "pq" and ("rotation" in model.vectors.parts) == opq
     unit = np.asarray(model.vectors[[11]], dtype=np.float32)[0]
     unit /= np.linalg.norm(unit)
     ids = np.arange(0, 3000, 7)
