@@ -229,7 +229,8 @@ def _tokens_ja(content: bool, tags: bool):
 
         def plain_joined(texts: list[str]) -> list[str]:
             joined = list(map(parse, texts))
-            if _OTHER_SPACE("".join(texts)):
+            text = "".join(texts)
+            if not text.isprintable() and _OTHER_SPACE(text):  # (such white space is not printable)
                 # MeCab leaves white space other than a space (\r, \x0c, \x85) glued to a word before
                 # it (한국어\x0c), where str.split cuts it off: such a block is split that way.
                 joined = [" ".join(out.split()) for out in joined]

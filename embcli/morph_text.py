@@ -49,11 +49,13 @@ def _narrow(text: str) -> str:
 
 def prepare_text(text: str, lowercase: bool) -> str:
     """NFKC (sparing Hangul compatibility jamo) and optional case folding, as before analysis."""
-    if not text.isascii():
+    if not text.isascii() and not unicodedata.is_normalized("NFKC", text):
+        # (Text already in NFKC holds no compatibility jamo: NFKC changes each of them. Most blocks of
+        # Japanese are, and the search for jamo took as long as the rest of this.)
         if _COMPAT_JAMO.search(text):
             text = _NOT_JAMO.sub(lambda m: _nfkc(m.group()), text)
         else:
-            text = _nfkc(text)
+            text = unicodedata.normalize("NFKC", _narrow(text))
     return text.casefold() if lowercase else text
 
 

@@ -445,6 +445,107 @@ def test_counting_in_compiled_code_gives_what_the_token_loop_gives(language, opt
     assert "😀" not in fast[0] and "、" not in fast[0].split()
 
 
+# Lines the corpus pass must give exactly as the per-token path does: emoji (glued to words, skin tones,
+# flags, joined families), full-width forms, tabs, CR (a CRLF file), other white space, lines of
+# punctuation only or starting with it, very long lines, mixed Korean, Latin and Japanese.
+_TRICKY = [
+    "最高😀でした👍🏻 Ｔｏｋｙｏ\tＣ++ 東京", "  。 、！", "", "a", "☆★ ❤️ ①②", "🇯🇵 日本 👨\u200d👩\u200d👧", "👍" * 40,
+    "「こんにちは」と言った。", "（笑）", "。", "！！", "ＡＢＣ　ｄｅｆ，c++ 和 3.14！", "ｶﾞｷﾞ ﬁ ① ＼～", "\u3000全角\u3000スペース",
+    "東京都\r", "CRLF行\r", "東京\t\t都", "한국어\x0cむ", "שלום\x85テスト", "ภาษา\rです", "東京\x1c都", "\u2028行\u2029段\u1680",
+    "食べ\u00a0ました", "한국어와 English 混ざり ㅋㅋ 最高ㅋㅋ ㅠㅠ", "Hello WORLD ß straße İstanbul ΣΊΣΥΦΟΣ", "123 ４５６ 七八九",
+    "x" * 2500 + "。" + "東京都に住む", "東京。" * 1500, "a " * 3000,
+]
+
+
+@pytest.mark.parametrize("language", ["ja", "zh"])
+@pytest.mark.parametrize("options", [{}, {"lowercase": False}, {"min_token_length": 2}])
+def test_compiled_counting_is_the_token_loop_on_tricky_lines(language, options):
+    """The corpus pass's compiled path (``count_and_join``, text as str and as UTF-8 bytes) gives the
+    text and counts of the loop over each token, line by line, on tricky lines mixed into written ones."""
+    from collections import Counter
+
+    from embcli.training.prepare import _block_counts, _tokenize_lines
+
+    split = {"ja": ja, "zh": zh}[language](**options)
+
+    def loop(line):
+        return split(line)
+
+    loop.block = split.block
+    written = _written(f"{language}_sentences.txt")
+    short = [line for line in _TRICKY if len(line) <= 2000]
+    blocks = [_TRICKY, short, written[:50] + short + written[50:100], ["", "。", "  "], short[::-1]]
+    for lines in blocks:
+        fast_counts, slow_counts = Counter(), Counter()
+        fast = _tokenize_lines(lines, split, fast_counts.update)
+        slow = _tokenize_lines(lines, loop, slow_counts.update)
+        assert fast == slow
+        assert list(fast_counts.items()) == list(slow_counts.items())
+        encoded = _tokenize_lines(lines, split, Counter().update, encoded=True)
+        assert encoded == (fast[0].encode(), fast[1], fast[2])
+        assert _tokenize_lines(lines, loop, Counter().update, encoded=True) == encoded
+        assert list(_block_counts(lines, split, None).items()) == list(_block_counts(lines, loop, None).items())
+
+
+def _reference_count_and_join(joined, clean, max_tokens):
+    """What ``count_and_join`` must give, token by token."""
+    lines, counts = [], {}
+    for line in joined:
+        tokens = [kept for token in line.split(" ") if token and (kept := clean(token))]
+        if len(tokens) > max_tokens:
+            return None
+        for token in tokens:
+            counts[token] = counts.get(token, 0) + 1
+        if tokens:
+            lines.append(" ".join(tokens))
+    return ("\n".join(lines) + "\n" if lines else ""), sum(counts.values()), len(lines), counts
+
+
+def test_count_and_join_is_the_token_loop_on_random_blocks():
+    """Random blocks of space-separated tokens (doubled and leading spaces, empty lines, lines of tokens
+    all dropped or starting with one, tokens cleaned to a part of themselves, multi-byte text):
+    the same text, counts (in the order of first appearance), tokens and lines as the loop."""
+    import random
+
+    from embcli.token_counts import count_and_join
+
+    rng = random.Random(7)
+    alphabet = ["東京", "都", "に", "住む", "。", "、", "「", "」", "a", "B", "c++", "😀", "最高😀", "👍🏻", "ｶﾞ", "한국어", "x!", "", "\r", "é"]
+
+    def clean(token):
+        return token.rstrip("!") if token.isalnum() or token.endswith("!") else ""
+
+    for _ in range(300):
+        joined = [" ".join(rng.choice(alphabet) for _ in range(rng.randrange(0, 12))) for _ in range(rng.randrange(0, 30))]
+        max_tokens = rng.choice([3, 5, 10_000])
+        expected = _reference_count_and_join(joined, clean, max_tokens)
+        got = count_and_join(joined, clean, max_tokens)
+        assert got == expected, joined
+        if expected is not None:
+            assert list(got[3].items()) == list(expected[3].items())
+            assert count_and_join(joined, clean, max_tokens, encoded=True) == (expected[0].encode(), *expected[1:])
+
+
+def test_prepared_text_is_nfkc_sparing_jamo():
+    """The short cut for text already in NFKC (nothing to do, and no compatibility jamo to look for,
+    since NFKC changes every one of them) gives what normalising each run of non-jamo text gives."""
+    import re
+    import unicodedata
+
+    from embcli.morph_text import prepare_lines
+
+    assert not any(unicodedata.is_normalized("NFKC", chr(c)) for c in range(0x3131, 0x318F))
+
+    def reference(text, lowercase):
+        text = re.sub(r"[^\u3131-\u318e]+", lambda m: unicodedata.normalize("NFKC", m.group()), text)
+        return text.casefold() if lowercase else text
+
+    lines = _TRICKY + _written("ja_sentences.txt")[:200] + ["ㅋㅋ ＡＢＣ", "ㅋ", "ｶﾞｷﾞㅠㅠ！", "가ㅏ", "가 ㄱㅏ"]
+    for lowercase in (True, False):
+        assert [prepare_text(line, lowercase) for line in lines] == [reference(line, lowercase) for line in lines]
+        assert prepare_lines(lines, lowercase) == [reference(line, lowercase) for line in lines]
+
+
 def test_count_and_join_edges():
     from embcli.token_counts import count_and_join
 

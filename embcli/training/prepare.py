@@ -50,15 +50,16 @@ class Prepared:
     sentences: int
 
 
-def _tokenize_lines(lines: list[str], tokenize, update) -> tuple[str, int, int]:
-    """Tokenize lines into (text to write, tokens, sentences); ``update`` counts each line's tokens.
+def _tokenize_lines(lines: list[str], tokenize, update, encoded: bool = False) -> tuple[str | bytes, int, int]:
+    """Tokenize lines into (text to write, tokens, sentences); ``update`` counts each line's tokens;
+    ``encoded``: the text as UTF-8 bytes (for the file, and as a worker's result: sent as it is).
 
     Each line's tokens are counted and joined as soon as they come (from the tokenizer's block form,
     see ``block_tokenizer``), while they are in the cache, and then freed.
     """
     joined = getattr(tokenize, "joined", None)
     if joined is not None:
-        done = _counted_joined(lines, *joined)
+        done = _counted_joined(lines, *joined, encoded=encoded)
         if done is not None:
             text, tokens, sentences, counts = done
             update(counts)
@@ -75,13 +76,14 @@ def _tokenize_lines(lines: list[str], tokenize, update) -> tuple[str, int, int]:
             append(" ".join(toks))
         else:
             out.extend(" ".join(piece) for piece in chunks(toks))
-    return ("\n".join(out) + "\n" if out else ""), tokens, len(out)
+    text = "\n".join(out) + "\n" if out else ""
+    return (text.encode() if encoded else text), tokens, len(out)
 
 
-def _counted_joined(lines: list[str], joined_block, clean):
+def _counted_joined(lines: list[str], joined_block, clean, encoded: bool = False):
     """``token_counts.count_and_join`` of the analyzer's joined output, or None where it does not apply."""
     joined = joined_block(lines)
-    return None if joined is None else count_and_join(joined, clean, MAX_SENTENCE_TOKENS)
+    return None if joined is None else count_and_join(joined, clean, MAX_SENTENCE_TOKENS, encoded)
 
 
 @dataclass
@@ -123,7 +125,7 @@ def _block_counts(lines: list[str], tokenize, counts: Counter) -> Counter:
 
 # What a block of lines becomes: (lines, tokenizer, this process's running word counts) -> result.
 _JOBS = {
-    "prepare": lambda lines, tokenize, counts: _tokenize_lines(lines, tokenize, counts.update),
+    "prepare": lambda lines, tokenize, counts: _tokenize_lines(lines, tokenize, counts.update, encoded=True),
     "lines": _lines_text,
     "counts": _block_counts,
 }
@@ -295,7 +297,7 @@ def map_blocks(
     counts: Counter | None = None,
 ) -> Iterator:
     """What each block of the corpus's lines becomes, in input order: ``job`` "prepare" (text of
-    sentences, tokens, sentences; the words counted into ``counts``), "lines" (text, one line a line)
+    sentences as UTF-8 bytes, tokens, sentences; the words counted into ``counts``), "lines" (text, one line a line)
     or "counts" (the block's word counts). ``workers`` > 1: tokenized in that many processes, the
     results the same. ``on_progress(done, total)`` is the corpus reader's."""
     # A missing analyzer (an extra) is one line here, before any worker starts.
@@ -363,7 +365,7 @@ def prepare_corpus(
         if on_progress is not None:
             on_progress("tokenize", done, total, {"lines": corpus.stats.lines, "tokens": tokens})
 
-    with open(path, "w", encoding="utf-8", newline="\n", buffering=1 << 20) as out:
+    with open(path, "wb", buffering=1 << 20) as out:  # UTF-8 text of the blocks (``_tokenize_lines``)
         for text, block_tokens, block_sentences in map_blocks(corpus, settings, "prepare", workers, progress, counts):
             out.write(text)
             tokens += block_tokens
