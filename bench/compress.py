@@ -27,6 +27,15 @@ same for a PQ copy of that model (M subquantizers, OPQ) indexed in turn.
     python bench/compress.py --skip-random --word2vec --pq 25,50,75,100,150 --opq --kinds int8
     python bench/compress.py --skip-random --model ~/.cache/emb-bench/bench-fasttext-100 --trained-pq 25,50 --opq
     python bench/compress.py --skip-random --index ~/.cache/emb-bench/emb-1000000x300-hnsw --index-pq 60
+
+``--emb PATH`` times another ``emb``: an editable install (``pip install -e``) runs its import hook at
+every start (about 8 ms), which a user's install from the wheel does not. To time what users get,
+install the wheel in a venv that sees this venv's packages:
+
+    python -m venv /tmp/wv
+    echo "$VIRTUAL_ENV/lib/python3.11/site-packages" > /tmp/wv/lib/python3.11/site-packages/deps.pth
+    pip wheel --no-deps -w /tmp/whl . && /tmp/wv/bin/pip install --no-deps /tmp/whl/embcli-*.whl
+    python bench/compress.py --skip-random --index FOLDER --emb /tmp/wv/bin/emb
 """
 
 from __future__ import annotations
@@ -151,7 +160,8 @@ def run_fasttext(folder: Path, scratch: Path, rows: list[int], runs: int) -> Non
         shutil.rmtree(out, ignore_errors=True)
 
 
-def run_index(folder: Path, runs: int, word: str, build_args: list[str], scratch: Path, pq: int | None) -> None:
+def run_index(folder: Path, runs: int, word: str, build_args: list[str], scratch: Path, pq: int | None,
+              emb: list[str]) -> None:
     """A fresh ``emb neighbors`` through the HNSW index against --exact and a bare Python, same run;
     with ``pq``, the same for a PQ copy of the model (M = ``pq``, OPQ) with an index of its own."""
     import embcli
@@ -160,19 +170,37 @@ def run_index(folder: Path, runs: int, word: str, build_args: list[str], scratch
     # compiles every module on every run (about 0.05 s): compile it once, as pip would.
     subprocess.run([sys.executable, "-m", "compileall", "-q", str(Path(embcli.__file__).parent)], check=True,
                    stdout=subprocess.DEVNULL)
-    floor, _ = wall([sys.executable, "-c", "import numpy"], runs)
-    print(f"fresh `python -c 'import numpy'`:      {floor:.3f} s wall, {CPU['last']:.3f} s CPU (the floor)", flush=True)
-    _time_index(folder, runs, word, build_args)
+    _time_index(folder, runs, word, build_args, emb)
     if pq:
         out = scratch / f"pq{pq}"
         t = time.perf_counter()
         subprocess.run([*EMB, "compress", str(folder), "--to", "pq", "--subquantizers", str(pq), "--opq",
                         "--threads", "2", "--no-benchmarks", "--output", str(out), "-q"], check=True)
         print(f"\ncompressed to PQ M={pq} (OPQ) in {time.perf_counter() - t:.1f} s", flush=True)
-        _time_index(out, runs, word, build_args)
+        _time_index(out, runs, word, build_args, emb)
 
 
-def _time_index(folder: Path, runs: int, word: str, build_args: list[str]) -> None:
+def interleaved(cmds: list[list[str]], runs: int) -> list[tuple[float, float]]:
+    """Median wall and CPU seconds of ``runs`` fresh runs of each command, the commands taking turns
+    (after one warm-up round), so that a change in the machine's load falls on all of them alike."""
+    import resource
+
+    times: list[list[tuple[float, float]]] = [[] for _ in cmds]
+    for i in range(runs + 1):
+        for j, cmd in enumerate(cmds):
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            t = time.perf_counter()
+            subprocess.run(cmd, stdout=subprocess.DEVNULL, check=True)
+            spent = time.perf_counter() - t
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            if i:
+                times[j].append((spent, after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime))
+    import statistics
+
+    return [(statistics.median(w for w, _ in t), statistics.median(c for _, c in t)) for t in times]
+
+
+def _time_index(folder: Path, runs: int, word: str, build_args: list[str], emb: list[str]) -> None:
     import json
 
     info = folder / "ann-index" / "index.json"
@@ -185,10 +213,11 @@ def _time_index(folder: Path, runs: int, word: str, build_args: list[str]) -> No
           f"{meta['expansion_add']}/{meta['expansion_search']}, {meta['bytes'] / 1e6:.0f} MB, recall@10 "
           f"{meta['recall_at_10']} on {meta['sampled']} words, built in {meta['seconds']} s", flush=True)
     warm([p for p in folder.iterdir() if p.is_file()] + sorted((folder / "ann-index").iterdir()))
-    fast, _ = wall([*EMB, "neighbors", "-m", str(folder), word], runs)
-    c_fast = CPU["last"]
-    exact, _ = wall([*EMB, "neighbors", "-m", str(folder), word, "--exact"], runs)
-    c_exact = CPU["last"]
+    python = str(Path(emb[0]).parent / "python") if len(emb) == 1 else emb[0]
+    (floor, c_floor), (fast, c_fast), (exact, c_exact) = interleaved(
+        [[python, "-c", "import numpy"], [*emb, "neighbors", "-m", str(folder), word],
+         [*emb, "neighbors", "-m", str(folder), word, "--exact"]], runs)
+    print(f"fresh `python -c 'import numpy'`:      {floor:.3f} s wall, {c_floor:.3f} s CPU (the floor)")
     print(f"fresh `emb neighbors {word}` (HNSW):   {fast:.3f} s wall, {c_fast:.3f} s CPU   (target <= 0.15 s)")
     print(f"fresh `emb neighbors {word} --exact`:  {exact:.3f} s wall, {c_exact:.3f} s CPU   HNSW is "
           f"{exact / fast:.1f}x faster (wall), {c_exact / c_fast:.1f}x (CPU)", flush=True)
@@ -217,6 +246,9 @@ def main() -> None:
     ap.add_argument("--prune-ngrams", default="100000", help="n-gram rows to keep (comma-separated)")
     ap.add_argument("--index", type=Path, default=None, help="a model folder to time through its HNSW index")
     ap.add_argument("--index-args", default="", help="extra `emb index` options when the index is built")
+    ap.add_argument("--emb", type=Path, default=None,
+                    help="with --index: the emb command to time (e.g. one installed from the wheel in another"
+                         " venv: an editable install adds its import hook to every start)")
     ap.add_argument("--index-pq", type=int, default=None, metavar="M",
                     help="with --index: also a PQ copy (M subquantizers, OPQ) with an index of its own")
     args = ap.parse_args()
@@ -250,7 +282,7 @@ def main() -> None:
                          [int(n) for n in args.prune_ngrams.split(",") if n], args.runs)
         if args.index:
             run_index(args.index, args.runs, "w123" if args.index.name.startswith("emb-") else "king",
-                      args.index_args.split(), scratch, args.index_pq)
+                      args.index_args.split(), scratch, args.index_pq, [str(args.emb)] if args.emb else EMB)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 

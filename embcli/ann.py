@@ -9,7 +9,8 @@ own files are not touched.
 Queries map the graph (memory-mapped, not loaded) and search it in numpy (``embcli.hnsw``), without
 faiss, scoring the nodes they meet with the model's own rows: exact cosines for stored rows, the
 centroid products of PQ codes. The best nodes are then ranked as the exact search ranks them, so the
-scores are those of the exact search and only the choice of candidates is approximate. Cosine queries
+scores are the exact search's (computed a row at a time, they may differ from a batched scan's in the
+last bit) and only the choice of candidates is approximate. Cosine queries
 over the whole vocabulary use the graph when it is there, ``k`` is a short list (up to about half the
 vocabulary: ``answers``; a graph need not reach every row) and the batch is small (a scan of every
 row serves many queries at once faster); ``--exact`` (``exact=True``), ``--restrict``, other metrics
@@ -113,6 +114,9 @@ def build(
     """
     if kind not in KINDS:
         raise UsageError(f"unknown index kind {kind!r}: use --kind {' or '.join(KINDS)}")
+    for name, value, least in (("--sample", sample, 1), ("--seed", seed, 0), ("--threads", threads, 0)):
+        if value < least:
+            raise UsageError(f"{name} must be at least {least} (got {value})")
     for name, value in (("--connectivity", connectivity), ("--expansion-add", expansion_add),
                         ("--expansion-search", expansion_search)):
         if value < 2:
@@ -145,20 +149,32 @@ def build(
 
 
 def _graph(faiss, model: ModelFolder, connectivity: int, expansion_add: int, progress: Progress) -> hnsw.Graph:
-    """faiss's graph of the unit rows (a zero row is a node of its own that no query scores), as emb's."""
+    """faiss's graph of the rows that have a direction, as emb's (a zero row: a node without links).
+
+    A zero row given to faiss would score 0 with every query, above every row pointing away, and
+    gather links that lead nowhere (a model of mostly zero rows lost true neighbours that way).
+    """
     n = model.vocab_size
+    norms = np.asarray(model.norms, dtype=np.float32)
+    rows = np.flatnonzero(norms > 0)
+    if not len(rows):
+        raise UsageError(f"model {model.name!r} has only zero vectors: there is nothing to index")
     index = faiss.IndexHNSWFlat(model.dim, connectivity, faiss.METRIC_INNER_PRODUCT)
     index.hnsw.efConstruction = expansion_add
-    for s in range(0, n, ADD_ROWS):
-        e = min(n, s + ADD_ROWS)
-        index.add(_units(model, s, e))
-        progress("add", e, n)
+    for s in range(0, len(rows), ADD_ROWS):
+        part = rows[s : s + ADD_ROWS]
+        if int(part[-1]) - int(part[0]) + 1 == len(part):
+            units = _units(model, int(part[0]), int(part[-1]) + 1)
+        else:
+            units = np.ascontiguousarray(np.asarray(model.vectors[part], dtype=np.float32) / norms[part][:, None])
+        index.add(units)
+        progress("add", int(part[-1]) + 1 if s + ADD_ROWS < len(rows) else n, n)
     h = index.hnsw
     arrays = (faiss.vector_to_array(h.levels), faiss.vector_to_array(h.offsets), faiss.vector_to_array(h.neighbors))
     cum = [int(h.cum_nb_neighbors(level)) for level in range(int(h.max_level) + 2)]
     entry, top = int(h.entry_point), int(h.max_level)
     del index, h
-    return hnsw.from_faiss(*arrays, cum, entry, top)
+    return hnsw.from_faiss(*arrays, cum, entry, top, rows=None if len(rows) == n else rows, size=n)
 
 
 def recall(model: ModelFolder, opened: "_Opened", sample: int, seed: int, progress: Progress) -> tuple[float | None, int]:
@@ -166,8 +182,8 @@ def recall(model: ModelFolder, opened: "_Opened", sample: int, seed: int, progre
     n = model.vocab_size
     k = min(RECALL_K, n - 1)
     rng = np.random.default_rng(seed)
-    rows = np.sort(rng.choice(n, size=min(sample, n), replace=False))
-    rows = rows[np.asarray(model.norms[rows]) > 0]
+    live = np.flatnonzero(np.asarray(model.norms) > 0)  # a zero row has no neighbours to find
+    rows = np.sort(rng.choice(live, size=min(sample, len(live)), replace=False))
     if not len(rows) or k < 1:
         return None, 0
     hits = 0
@@ -201,9 +217,14 @@ def read_info(folder: Path) -> IndexInfo | None:
         return None
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        return IndexInfo(**data)
+        info = IndexInfo(**data)
     except (OSError, ValueError, TypeError) as exc:
         raise ModelError(f"{path}: unreadable index settings ({exc}): build the index again with emb index") from None
+    for name in ("rows", "dim", "connectivity", "expansion_add", "expansion_search", "format", "entry_point", "max_level"):
+        value = getattr(info, name)
+        if isinstance(value, bool) or not isinstance(value, int) or value < (-1 if name == "entry_point" else 0):
+            raise ModelError(f"{path}: {name} {value!r} is not a setting emb writes: build the index again with emb index")
+    return info
 
 
 def opened(model: ModelFolder) -> _Opened | None:
@@ -279,8 +300,8 @@ class _RowFile:
     1M x 300 model: 0.019 s mapped, 0.010 s read; bench/compress.py --index).
     """
 
-    def __init__(self, fd: int, offset: int, dim: int):
-        self.fd, self.offset, self.dim = fd, offset, dim
+    def __init__(self, fd: int, offset: int, dim: int, path: Path):
+        self.fd, self.offset, self.dim, self.path = fd, offset, dim, path
 
     @classmethod
     def of(cls, model: ModelFolder) -> "_RowFile | None":
@@ -299,7 +320,7 @@ class _RowFile:
                 shape, fortran, dtype, offset = read_npy_header(fh)
                 if fortran or dtype != np.float32 or tuple(shape) != (model.vocab_size, model.dim):
                     return None
-                return cls(os.dup(fh.fileno()), offset, model.dim)
+                return cls(os.dup(fh.fileno()), offset, model.dim, model.path / VECTORS)
         except (OSError, ValueError, EmbError):
             return None  # the map the model opened answers instead
 
@@ -311,7 +332,8 @@ class _RowFile:
             view = memoryview(block).cast("B")
             for j, row in enumerate(ids.tolist()):
                 if os.preadv(self.fd, [view[j * size : (j + 1) * size]], self.offset + row * size) != size:
-                    raise hnsw.Damaged(f"row {row} is past the end of vectors.npy")
+                    raise ModelError(f"{self.path}: row {row} is past the end of the file: the model folder is"
+                                     " damaged; train or import it again")
             return block @ unit
 
         return dots
@@ -361,8 +383,10 @@ def remove(model: ModelFolder) -> bool:
     import shutil
 
     target = model.path / ANN_DIR
-    if not target.exists():
+    if not target.exists() and not target.is_symlink():
         return False
+    if target.is_symlink() or not target.is_dir():
+        raise ModelError(f"{target}: not the index folder emb writes: remove or rename it yourself")
     shutil.rmtree(target)
     _CACHE.pop(model, None)
     return True

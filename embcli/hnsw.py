@@ -58,8 +58,12 @@ class Graph:
             self.base.ndim == 2 and self.upper.ndim == 3 and self.upper_ids.ndim == 1
             and len(self.upper) == len(self.upper_ids) and self.upper.shape[1] == self.max_level
             and all(a.dtype == np.int32 for a in (self.base, self.upper, self.upper_ids))
-            and 0 <= self.entry < n and (self.max_level == 0 or len(self.upper_ids))
+            and 0 <= self.entry < n and self.base.shape[1] >= 1
+            and (self.max_level == 0 or (len(self.upper_ids) and self.upper.shape[2] >= 1))
         )
+        if ok and len(self.upper_ids):  # (a few percent of the nodes: checked whole)
+            ids = self.upper_ids
+            ok = 0 <= int(ids[0]) and int(ids[-1]) < n and bool(np.all(ids[1:] > ids[:-1]))
         if not ok:
             raise Damaged("the graph's arrays do not fit together")
 
@@ -72,16 +76,20 @@ class Graph:
             if at >= len(self.upper_ids) or self.upper_ids[at] != node:
                 return np.empty(0, dtype=np.int64)
             row = self.upper[at, level - 1]
-        row = row[row >= 0].astype(np.int64)
-        if len(row) and int(row.max()) >= len(self.base):
-            raise Damaged(f"node {node} links to {int(row.max())}, past the graph's {len(self.base)} nodes")
-        return row
+        if len(row) and (int(row.max()) >= len(self.base) or int(row.min()) < -1):
+            bad = int(row.max()) if int(row.max()) >= len(self.base) else int(row.min())
+            raise Damaged(f"node {node} links to {bad}, outside the graph's {len(self.base)} nodes")
+        return row[row >= 0].astype(np.int64)
 
 
 def from_faiss(levels: np.ndarray, offsets: np.ndarray, neighbors: np.ndarray, cum: list[int],
-               entry: int, max_level: int) -> Graph:
+               entry: int, max_level: int, rows: np.ndarray | None = None, size: int = 0) -> Graph:
     """emb's graph from a faiss ``HNSW``'s arrays (``levels``: levels a node has; ``offsets``: where its
-    links start in ``neighbors``; ``cum``: ``cum_nb_neighbors`` of levels 0..max_level + 1)."""
+    links start in ``neighbors``; ``cum``: ``cum_nb_neighbors`` of levels 0..max_level + 1).
+
+    ``rows`` (ascending) maps faiss's nodes to the rows of a ``size``-row model when faiss was given
+    only those rows: the other rows are nodes without links, which no link reaches.
+    """
     levels = np.asarray(levels)
     offsets = np.asarray(offsets, dtype=np.int64)
     neighbors = np.asarray(neighbors, dtype=np.int32)
@@ -95,6 +103,11 @@ def from_faiss(levels: np.ndarray, offsets: np.ndarray, neighbors: np.ndarray, c
         at = np.flatnonzero(levels[upper_ids] > level)
         starts = offsets[upper_ids[at]] + cum[level]
         upper[at, level - 1] = neighbors[starts[:, None] + np.arange(m)]
+    if rows is not None:
+        to_row = np.append(np.asarray(rows, dtype=np.int32), np.int32(-1))  # (-1, the padding, stays -1)
+        whole = np.full((size, wide), -1, dtype=np.int32)
+        whole[rows] = to_row[base]
+        base, upper, upper_ids, entry = whole, to_row[upper], to_row[upper_ids], int(to_row[entry])
     graph = Graph(np.ascontiguousarray(base), upper, upper_ids, int(entry), int(max_level))
     graph.check()
     return graph

@@ -47,7 +47,7 @@ def test_index_is_written_beside_the_model_and_answers_like_the_exact_search(toy
     assert _digest(toy) == before  # the model's own files are untouched
     assert sum((toy / ANN_DIR / name).stat().st_size for name in hnsw.FILES) == info.bytes > 0
     kept = json.loads((toy / ANN_DIR / ANN_INFO).read_text())
-    assert kept["recall_at_10"] == info.recall_at_10 >= 0.95 and kept["sampled"] == 299  # the zero row is skipped
+    assert kept["recall_at_10"] == info.recall_at_10 >= 0.95 and kept["sampled"] == 300  # sampled among the non-zero rows
     assert kept["rows"] == 3000 and kept["dim"] == 24 and kept["library"].startswith("faiss")
 
     model = ModelFolder(toy)
@@ -274,3 +274,64 @@ def test_rows_are_read_from_the_file_the_model_mapped_not_one_put_there_since(to
     assert ann._RowFile.of(model) is None
     after = query.neighbors(model, ["w5", "w9"], k=5)
     assert [[(h.word, h.score) for h in r.hits] for r in after] == [[(h.word, h.score) for h in r.hits] for r in before]
+
+
+@pytest.mark.parametrize("key,value", [("entry_point", None), ("entry_point", 3.5), ("entry_point", "7"),
+                                       ("max_level", 2.0), ("expansion_search", "128"), ("expansion_search", None),
+                                       ("rows", True)])
+def test_settings_of_the_wrong_type_in_index_json_are_one_clear_error(toy, key, value):
+    ann.build(ModelFolder(toy), sample=50, threads=1)
+    path = toy / ANN_DIR / ANN_INFO
+    info = json.loads(path.read_text())
+    info[key] = value
+    path.write_text(json.dumps(info))
+    assert_clean_error(invoke(["neighbors", "-m", str(toy), "w3"]), 1, key, "emb index")
+    assert invoke(["neighbors", "-m", str(toy), "w3", "--exact"]).exit_code == 0
+
+
+def test_negative_links_and_bad_upper_levels_are_damage_not_padding(toy):
+    ann.build(ModelFolder(toy), sample=50, threads=1)
+    base_path, ids_path = toy / ANN_DIR / hnsw.BASE, toy / ANN_DIR / hnsw.UPPER_IDS
+    base, ids = np.load(base_path), np.load(ids_path)
+    np.save(base_path, np.where(base >= 0, -base - 2, base).astype(np.int32))
+    assert_clean_error(invoke(["neighbors", "-m", str(toy), "w3"]), 1, "damaged HNSW index", "emb index")
+    np.save(base_path, base)
+    assert invoke(["neighbors", "-m", str(toy), "w3"]).exit_code == 0
+    if len(ids) > 1:
+        np.save(ids_path, ids[::-1].copy())
+        assert_clean_error(invoke(["neighbors", "-m", str(toy), "w3"]), 1, "damaged HNSW index", "emb index")
+
+
+def test_a_model_of_mostly_zero_rows_is_answered_as_the_exact_search_answers(tmp_path):
+    """Zero rows stay out of faiss's graph: given to it, they scored 0 with every row, took the links and
+    hid the true neighbours of the rows that have a direction."""
+    vectors = np.zeros((2000, 24), dtype=np.float32)
+    vectors[1900:] = _clustered(100, 24, seed=5)
+    folder = write_toy_model(tmp_path / "zeros", [f"w{i}" for i in range(2000)], vectors, tokenizer={"mode": "whitespace"})
+    info = ann.build(ModelFolder(folder), sample=200, threads=1)
+    assert info.recall_at_10 == 1.0 and info.sampled == 100
+    graph = ann.opened(ModelFolder(folder)).graph
+    assert np.all(graph.base[:1900] == -1) and np.all(graph.base[1900:].max(axis=1) >= 1900)
+    model = ModelFolder(folder)
+    for word, k in (("w1900", 10), ("w1950", 98)):  # (98: every other row with a direction, and one more)
+        fast = query.neighbors(model, [word], k=k)[0].hits
+        exact = query.neighbors(model, [word], k=k, exact=True)[0].hits
+        assert [h.word for h in fast] == [h.word for h in exact]
+        assert len(fast) == k
+        assert [h.score for h in fast] == pytest.approx([h.score for h in exact], abs=1e-6)
+    none = write_toy_model(tmp_path / "none", ["a", "b"], np.zeros((2, 4), np.float32), tokenizer={"mode": "whitespace"})
+    with pytest.raises(UsageError, match="only zero vectors"):
+        ann.build(ModelFolder(none))
+
+
+def test_remove_refuses_an_ann_index_that_is_not_a_folder_and_the_api_refuses_bad_settings(toy):
+    (toy / ANN_DIR).write_text("not emb's")
+    assert_clean_error(invoke(["index", str(toy), "--remove"]), 1, "not the index folder")
+    assert (toy / ANN_DIR).read_text() == "not emb's"
+    (toy / ANN_DIR).unlink()
+    model = load(str(toy))
+    for settings, name in (({"sample": -1}, "--sample"), ({"seed": -1}, "--seed"), ({"threads": -1}, "--threads"),
+                           ({"connectivity": 0}, "--connectivity")):
+        with pytest.raises(UsageError, match=name):
+            model.build_index("hnsw", **settings)
+    assert not (toy / ANN_DIR).exists()

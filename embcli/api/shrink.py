@@ -72,8 +72,10 @@ class Shrinking:
                             ("expansion_search", expansion_search), ("sample", sample), ("seed", seed),
                             ("threads", threads)):
             check_whole(name, value)
-        info = ann.build(self._folder, kind, connectivity or ann.CONNECTIVITY, expansion_add or ann.EXPANSION_ADD,
-                         expansion_search or ann.EXPANSION_SEARCH, sample, seed, threads, on_progress)
+        info = ann.build(self._folder, kind, ann.CONNECTIVITY if connectivity is None else connectivity,
+                         ann.EXPANSION_ADD if expansion_add is None else expansion_add,
+                         ann.EXPANSION_SEARCH if expansion_search is None else expansion_search,
+                         sample, seed, threads, on_progress)
         return info.as_dict()
 
     @property

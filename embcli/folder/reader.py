@@ -75,10 +75,11 @@ class ModelFolder:
         if self.storage != "float32":
             self.vectors = open_storage(self.path, self.meta["storage"], load_array)
         else:
+            # Which file the map is of: a reader of the same path can tell it from a file put there since
+            # (taken before mapping: a file put there in between is then taken for another, not the same).
+            st = os.stat(self.path / VECTORS) if (self.path / VECTORS).is_file() else None
             self.vectors = load_array(self.path / VECTORS, "vectors")
-            # Which file the map is of: a reader of the same path can tell it from a file put there since.
-            st = os.stat(self.path / VECTORS)
-            self.vectors_file = (st.st_dev, st.st_ino)
+            self.vectors_file = (st.st_dev, st.st_ino) if st is not None else None
         if self.storage == "float32" and (self.vectors.ndim != 2 or self.vectors.dtype != np.float32):
             raise ModelError(
                 f"{self.path / 'vectors.npy'}: expected a float32 matrix, found {self.vectors.dtype}"
