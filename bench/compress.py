@@ -249,6 +249,8 @@ def main() -> None:
     ap.add_argument("--emb", type=Path, default=None,
                     help="with --index: the emb command to time (e.g. one installed from the wheel in another"
                          " venv: an editable install adds its import hook to every start)")
+    ap.add_argument("--index-word", default=None, help="with --index: the query word (default w123 for the random"
+                    " model, else king)")
     ap.add_argument("--index-pq", type=int, default=None, metavar="M",
                     help="with --index: also a PQ copy (M subquantizers, OPQ) with an index of its own")
     args = ap.parse_args()
@@ -281,7 +283,7 @@ def main() -> None:
             run_fasttext(fasttext_model(args.cache, args.corpus), scratch,
                          [int(n) for n in args.prune_ngrams.split(",") if n], args.runs)
         if args.index:
-            run_index(args.index, args.runs, "w123" if args.index.name.startswith("emb-") else "king",
+            run_index(args.index, args.runs, args.index_word or ("w123" if args.index.name.startswith("emb-") else "king"),
                       args.index_args.split(), scratch, args.index_pq, [str(args.emb)] if args.emb else EMB)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)

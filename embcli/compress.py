@@ -12,6 +12,7 @@ codebooks as ``.npy``, so reading it needs numpy only.
 from __future__ import annotations
 
 import copy
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -216,24 +217,25 @@ def _stored_bytes(model: ModelFolder, stored: StoredRows) -> int:
     return model_bytes(model) - _vector_bytes(model) - saved + stored.nbytes + 128 * len(stored.parts)
 
 
-def encode(model: ModelFolder, setting: Setting, seed: int = 0, threads: int = 1) -> tuple[StoredRows, dict]:
+def encode(model: ModelFolder, setting: Setting, seed: int = 0, threads: int | None = None) -> tuple[StoredRows, dict]:
     """``model``'s rows in ``setting``'s storage, in memory, and the ``meta["storage"]`` entry."""
     pq = train_pq(model, setting, seed, threads) if setting.to == "pq" else None
     return encode_rows(model, setting.to, pq)
 
 
-def train_pq(model: ModelFolder, setting: Setting, seed: int = 0, threads: int = 1) -> dict:
+def train_pq(model: ModelFolder, setting: Setting, seed: int = 0, threads: int | None = None) -> dict:
     """Train PQ (or OPQ) codebooks with faiss on a sample of rows and encode every row, in ``threads``
     threads. The same seed and thread count give the same codes; another thread count may not (faiss
     sums in another order)."""
     from embcli.extras import require
 
     faiss = require("faiss", "compress", "product quantization (--to pq)")
-    # One thread unless asked: on a busy machine faiss's OpenMP barriers spin against the other
-    # processes (k-means measured 6x slower with 2 threads than with 1 on a loaded 2-core machine);
-    # on an idle one 2 threads took OPQ M=60 of 1M x 300 from 198 s to 122 s.
+    # All cores unless asked (None), as training and indexing: on an idle 2-core machine 2 threads took
+    # OPQ M=60 of 1M x 300 from 198 s to 117 s. On a busy machine faiss's OpenMP barriers spin against
+    # the other processes (k-means measured 6x slower with 2 threads than with 1 on a loaded 2-core
+    # machine): --threads 1 is then faster.
     before = faiss.omp_get_max_threads()
-    faiss.omp_set_num_threads(threads)
+    faiss.omp_set_num_threads(threads or os.cpu_count() or 1)
     try:
         return _train_pq(faiss, model, setting, seed)
     finally:
@@ -331,7 +333,7 @@ def compress(
     max_vocab: int | None = None,
     prune_ngrams: int | None = None,
     prune_by: str = "auto",
-    threads: int = 1,
+    threads: int | None = None,
 ) -> Cost:
     """Write ``model`` compressed by ``setting`` as the model folder ``target``; return what it cost.
 
@@ -425,7 +427,7 @@ def dry_run(
     seed: int = 0,
     benchmarks: bool = True,
     on_result: Callable[[Cost], None] | None = None,
-    threads: int = 1,
+    threads: int | None = None,
 ) -> list[Cost]:
     """Measure each setting without writing anything (the original is measured once)."""
     checked = [s.check(model) for s in settings]

@@ -15,7 +15,7 @@ class Shrinking:
     def compress(self, to: str = "int8", *, name: str | None = None, output: str | Path | None = None,
                  subquantizers: int | None = None, bits: int = 8, opq: bool = False, force: bool = False,
                  sample: int = 1000, benchmarks: bool = True, seed: int = 0, max_vocab: int | None = None,
-                 prune_ngrams: int | None = None, prune_by: str = "auto", threads: int = 1,
+                 prune_ngrams: int | None = None, prune_by: str = "auto", threads: int | None = None,
                  on_stage=None) -> "Shrinking":
         """A smaller copy of this model (``to``: float32, float16, int8, or pq, which needs the compress
         extra) written to the store as ``name`` (default ``NAME-TO``) or the folder ``output``; this
@@ -23,7 +23,7 @@ class Shrinking:
         a fastText model's n-gram rows (``prune_by``: auto, words, counts or norm). The returned model's
         ``compression`` is the measured cost (``embcli.compress.Cost``: sizes, recall@10 against this
         model, benchmark scores before and after, the n-gram report). PQ trains and encodes in
-        ``threads`` threads (the same seed and thread count give the same codes). ``on_stage(text)``
+        ``threads`` threads (None: all cores; the same seed and thread count give the same codes). ``on_stage(text)``
         hears each stage as it begins."""
         from embcli.compress import Setting, compress, target_path
 
@@ -37,7 +37,7 @@ class Shrinking:
         return small
 
     def compare_compressions(self, *, sample: int = 1000, benchmarks: bool = True, seed: int = 0,
-                             threads: int = 1, on_result=None, to: str | None = None,
+                             threads: int | None = None, on_result=None, to: str | None = None,
                              subquantizers: int | None = None, bits: int = 8, opq: bool = False) -> list:
         """What float16, int8 and PQ at several subquantizer counts would cost (``embcli.compress.Cost``
         each, ``on_result(cost)`` as each is measured), and the setting ``to`` (with ``subquantizers``,

@@ -94,9 +94,10 @@ def compress_cmd(
     ] = False,
     seed: Annotated[int, typer.Option("--seed", min=0, help="Seed of the sampled words and the codebooks.")] = 0,
     threads: Annotated[
-        int, typer.Option("--threads", min=1, help="PQ: threads training and encoding (the same seed and threads"
-                          " give the same codes; more threads are faster on an idle machine).")
-    ] = 1,
+        Optional[int], typer.Option("--threads", min=1, show_default=False,
+                                    help="PQ: threads training and encoding (the same seed and threads give the"
+                                    " same codes; on a busy machine fewer may be faster) [default: all cores].")
+    ] = None,
     max_vocab: Annotated[
         Optional[int], typer.Option("--max-vocab", help="Keep only the N most frequent words.", show_default=False)
     ] = None,
