@@ -41,6 +41,15 @@ def _digest(folder: Path) -> dict:
     return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir()) if p.is_file()}
 
 
+def _through_the_graph_and_exactly(model: ModelFolder, words: list[str], k: int = 10):
+    """The answers through the model's graph, the exact ones, and how many of each query's k agree."""
+    fast = query.neighbors(model, words, k=k)
+    exact = query.neighbors(model, words, k=k, exact=True)
+    assert ann.opened(model) is not None
+    agree = [len({h.word for h in a.hits} & {h.word for h in b.hits}) for a, b in zip(fast, exact)]
+    return fast, exact, agree
+
+
 def test_index_is_written_beside_the_model_and_answers_like_the_exact_search(toy):
     before = _digest(toy)
     info = ann.build(ModelFolder(toy), sample=300, threads=1)
@@ -51,11 +60,7 @@ def test_index_is_written_beside_the_model_and_answers_like_the_exact_search(toy
     assert kept["rows"] == 3000 and kept["dim"] == 24 and kept["library"].startswith("faiss")
 
     model = ModelFolder(toy)
-    words = [f"w{i}" for i in range(0, 3000, 97)]
-    fast = query.neighbors(model, words, k=10)
-    exact = query.neighbors(model, words, k=10, exact=True)
-    assert ann.opened(model) is not None
-    agree = [len({h.word for h in a.hits} & {h.word for h in b.hits}) for a, b in zip(fast, exact)]
+    fast, exact, agree = _through_the_graph_and_exactly(model, [f"w{i}" for i in range(0, 3000, 97)])
     assert np.mean(agree) >= 9.5
     for a, b in zip(fast, exact):
         assert all(h.word != a.query for h in a.hits)  # the query word is never its own neighbour
@@ -209,11 +214,7 @@ def test_a_pq_model_is_searched_through_its_graph_by_looked_up_products(toy, tmp
     ann.search(model, ann.opened(model), unit[None], 10)
     assert not decoded  # the graph's nodes are scored from their codes
     monkeypatch.undo()
-    words = [f"w{i}" for i in range(0, 3000, 101)]
-    fast = query.neighbors(model, words, k=10)
-    exact = query.neighbors(model, words, k=10, exact=True)
-    assert ann.opened(model) is not None
-    agree = [len({h.word for h in a.hits} & {h.word for h in b.hits}) for a, b in zip(fast, exact)]
+    fast, exact, agree = _through_the_graph_and_exactly(model, [f"w{i}" for i in range(0, 3000, 101)])
     assert np.mean(agree) >= 9
     for a, b in zip(fast, exact):
         exact_score = {h.word: h.score for h in b.hits}
