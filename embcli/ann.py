@@ -54,6 +54,11 @@ ADD_ROWS = 4096
 MAX_QUERIES = 16
 # index.json's "format": 2 is emb's own graph files; 1 (or none) was usearch's file, no longer read.
 FORMAT = 2
+# Settings past these are mistakes, not choices (the graph of a 6,000-word model at connectivity
+# 100,000 would ask for 5 GB).
+LIMITS = {"--connectivity": 512, "--expansion-add": 1 << 16, "--expansion-search": 1 << 16, "--threads": 1024}
+# Rows whose norms make the model's check (``model_check``).
+CHECK_ROWS = 64
 
 Progress = Callable[[str, int, int], None]
 
@@ -78,6 +83,7 @@ class IndexInfo:
     format: int = 1
     entry_point: int = -1
     max_level: int = 0
+    model_check: int | None = None
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -114,16 +120,20 @@ def build(
     """
     if kind not in KINDS:
         raise UsageError(f"unknown index kind {kind!r}: use --kind {' or '.join(KINDS)}")
-    for name, value, least in (("--sample", sample, 1), ("--seed", seed, 0), ("--threads", threads, 0)):
+    for name, value, least in (("--sample", sample, 1), ("--seed", seed, 0), ("--threads", threads, 0),
+                               ("--connectivity", connectivity, 2), ("--expansion-add", expansion_add, 2),
+                               ("--expansion-search", expansion_search, 2)):
         if value < least:
             raise UsageError(f"{name} must be at least {least} (got {value})")
-    for name, value in (("--connectivity", connectivity), ("--expansion-add", expansion_add),
-                        ("--expansion-search", expansion_search)):
-        if value < 2:
-            raise UsageError(f"{name} must be at least 2 (got {value})")
+        if value > LIMITS.get(name, value):
+            raise UsageError(f"{name} must be at most {LIMITS[name]:,} (got {value:,})")
     n = model.vocab_size
     if n < 2:
         raise UsageError(f"model {model.name!r} has {n} word(s): an index needs at least 2")
+    target = model.path / ANN_DIR
+    _check_writable(model, target)
+    check = model_check(model)
+    unchanged = _unchanged(model, check)
     faiss = _faiss()
     progress = on_progress or (lambda *_: None)
     started = time.perf_counter()
@@ -135,13 +145,13 @@ def build(
         faiss.omp_set_num_threads(before)
     info = IndexInfo("hnsw", f"faiss {faiss.__version__}", n, model.dim, model.meta.get("created"),
                      connectivity, expansion_add, expansion_search, "float32", None, 0, 0.0,
-                     format=FORMAT, entry_point=graph.entry, max_level=graph.max_level)
+                     format=FORMAT, entry_point=graph.entry, max_level=graph.max_level, model_check=check)
     info.recall_at_10, info.sampled = recall(model, _Opened(graph, info), sample, seed, progress)
     info.seconds = round(time.perf_counter() - started, 2)
-    target = model.path / ANN_DIR
-    with atomic_dir(target, force=True) as tmp:
+    unchanged()  # (a folder removed meanwhile is not made again for the index alone)
+    with atomic_dir(target, force=True, expect=unchanged) as tmp:
         for name, array in zip(hnsw.FILES, (graph.base, graph.upper, graph.upper_ids)):
-            np.save(tmp / name, array)
+            _save(tmp / name, array)
         info.bytes = sum((tmp / name).stat().st_size for name in hnsw.FILES)
         (tmp / ANN_INFO).write_text(json.dumps(info.as_dict(), indent=2) + "\n", encoding="utf-8")
     _CACHE.pop(model, None)
@@ -177,6 +187,52 @@ def _graph(faiss, model: ModelFolder, connectivity: int, expansion_add: int, pro
     return hnsw.from_faiss(*arrays, cum, entry, top, rows=None if len(rows) == n else rows, size=n)
 
 
+def model_check(model: ModelFolder) -> int:
+    """A number that tells this model from another that took its folder: a CRC of the norms of
+    ``CHECK_ROWS`` rows spread over the vocabulary (with the size and the creation time, which
+    ``usable`` compares too, a replaced model is seen even when it was made in the same second)."""
+    import zlib
+
+    n = model.vocab_size
+    rows = np.unique(np.linspace(0, n - 1, min(n, CHECK_ROWS)).astype(np.int64))
+    return zlib.crc32(np.ascontiguousarray(np.asarray(model.norms[rows], dtype=np.float32)).tobytes())
+
+
+def _unchanged(model: ModelFolder, check: int) -> Callable[[], None]:
+    """A check that the folder still holds the model the graph is built from (raises ModelError)."""
+
+    def unchanged() -> None:
+        try:
+            now = ModelFolder(model.path)
+            same = now.meta.get("created") == model.meta.get("created") and now.vocab_size == model.vocab_size \
+                and model_check(now) == check
+        except (OSError, EmbError):
+            same = False
+        if not same:
+            raise ModelError(f"{model.path}: the model was replaced or removed while its index was built:"
+                             " nothing written; run emb index again")
+
+    return unchanged
+
+
+def _check_writable(model: ModelFolder, target: Path) -> None:
+    """Refuse, before the build, a folder the index cannot be written into."""
+    if target.is_symlink() or (target.exists() and not target.is_dir()):
+        raise ModelError(f"{target}: not the index folder emb writes: remove or rename it yourself")
+    if not os.access(model.path, os.W_OK):
+        raise ModelError(f"{model.path}: the model folder is not writable, and its index is written inside it:"
+                         " copy the model somewhere writable (emb export --format folder) and index the copy")
+
+
+def _save(path: Path, array: np.ndarray) -> None:
+    """``np.save`` whose write of a full disk fails with the system's error (numpy's own ``tofile``
+    reports a short write with no error number, which reads as a crash)."""
+    with open(path, "wb") as fh:
+        np.lib.format.write_array_header_1_0(fh, np.lib.format.header_data_from_array_1_0(array))
+        if array.size:
+            fh.write(memoryview(np.ascontiguousarray(array).reshape(-1)).cast("B"))
+
+
 def recall(model: ModelFolder, opened: "_Opened", sample: int, seed: int, progress: Progress) -> tuple[float | None, int]:
     """Recall@10 of the graph's answers against the exact search, for ``sample`` random words."""
     n = model.vocab_size
@@ -186,16 +242,19 @@ def recall(model: ModelFolder, opened: "_Opened", sample: int, seed: int, progre
     rows = np.sort(rng.choice(live, size=min(sample, len(live)), replace=False))
     if not len(rows) or k < 1:
         return None, 0
-    hits = 0
+    hits = wanted = 0
     for s in range(0, len(rows), 256):
         part = rows[s : s + 256]
         units = np.stack([_units(model, int(r), int(r) + 1)[0] for r in part])
         exclude = part[:, None]
-        exact, _ = topk(model.vectors, model.norms, units, k, exclude=exclude)
+        exact, scores = topk(model.vectors, model.norms, units, k, exclude=exclude)
         found, _ = search(model, opened, units, k, exclude)
-        hits += sum(len(set(a[a >= 0].tolist()) & set(b[b >= 0].tolist())) for a, b in zip(exact, found))
+        for a, b, sc in zip(exact, found, scores):
+            a = a[(a >= 0) & np.isfinite(sc)]  # (fewer than k rows with a direction: fewer to find)
+            wanted += len(a)
+            hits += len(set(a.tolist()) & set(b[b >= 0].tolist()))
         progress("recall", min(len(rows), s + 256), len(rows))
-    return round(hits / (k * len(rows)), 4), int(len(rows))
+    return (round(hits / wanted, 4) if wanted else None), int(len(rows))
 
 
 class _Opened:
@@ -239,7 +298,7 @@ def opened(model: ModelFolder) -> _Opened | None:
 def usable(info: IndexInfo, model: ModelFolder) -> bool:
     """Whether the index is emb's own graph, built for this model (not for one the folder held before)."""
     return info.format == FORMAT and (info.rows, info.dim, info.model_created) == (
-        model.vocab_size, model.dim, model.meta.get("created"))
+        model.vocab_size, model.dim, model.meta.get("created")) and info.model_check == model_check(model)
 
 
 def _open(model: ModelFolder) -> _Opened | None:
@@ -387,6 +446,8 @@ def remove(model: ModelFolder) -> bool:
         return False
     if target.is_symlink() or not target.is_dir():
         raise ModelError(f"{target}: not the index folder emb writes: remove or rename it yourself")
+    if not os.access(model.path, os.W_OK) or not os.access(target, os.W_OK):
+        raise ModelError(f"{target}: the model folder is not writable: the index cannot be removed")
     shutil.rmtree(target)
     _CACHE.pop(model, None)
     return True

@@ -113,12 +113,18 @@ class MissingExtraError(EmbError):
         return f"{what} needs the '{self.extra}' extra ({why}): pip install 'embcli[{self.extra}]'"
 
 
+# More threads than any machine has cores is a mistake (and past 2**31 an overflow in the libraries).
+MAX_THREADS = 1024
+
+
 def check_threads(threads) -> None:
     """``--threads``: a whole number of at least 1 (None: the default, all cores)."""
     if threads is None:
         return
     if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
         raise UsageError(f"--threads {threads}: give a whole number of at least 1")
+    if threads > MAX_THREADS:
+        raise UsageError(f"--threads {threads}: give at most {MAX_THREADS:,}")
 
 
 def check_whole(name: str, value, optional: bool = True) -> None:

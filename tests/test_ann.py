@@ -336,3 +336,71 @@ def test_remove_refuses_an_ann_index_that_is_not_a_folder_and_the_api_refuses_ba
         with pytest.raises(UsageError, match=name):
             model.build_index("hnsw", **settings)
     assert not (toy / ANN_DIR).exists()
+
+
+def _same_stamp_other_model(toy: Path, tmp_path: Path) -> Path:
+    """Another model of the toy's size and creation stamp (made in the same second, say)."""
+    other = write_toy_model(tmp_path / "other", [f"w{i}" for i in range(3000)], _clustered(3000, 24, seed=9),
+                            tokenizer={"mode": "whitespace"})
+    meta = json.loads((other / "meta.json").read_text())
+    meta["created"] = json.loads((toy / "meta.json").read_text())["created"]
+    (other / "meta.json").write_text(json.dumps(meta))
+    return other
+
+
+def test_a_model_replaced_while_its_index_is_built_gets_no_index(toy, tmp_path, monkeypatch):
+    """The graph of the model that was read is not put into the folder of the one that replaced it,
+    even when both were made in the same second; a model removed meanwhile is not made again."""
+    import shutil
+
+    other = _same_stamp_other_model(toy, tmp_path)
+    real = ann.recall
+
+    def replaced(model, *args):
+        shutil.rmtree(toy)
+        shutil.copytree(other, toy)
+        return real(model, *args)
+
+    monkeypatch.setattr(ann, "recall", replaced)
+    with pytest.raises(ModelError, match="replaced or removed while its index was built"):
+        ann.build(ModelFolder(toy), sample=50, threads=1)
+    assert not (toy / ANN_DIR).exists()
+    monkeypatch.setattr(ann, "recall", lambda model, *args: shutil.rmtree(toy) or real(model, *args))
+    with pytest.raises(ModelError, match="replaced or removed"):
+        ann.build(ModelFolder(toy), sample=50, threads=1)
+    assert not toy.exists()
+
+
+def test_an_index_of_a_model_made_in_the_same_second_is_ignored(toy, tmp_path):
+    ann.build(ModelFolder(toy), sample=50, threads=1)
+    other = _same_stamp_other_model(toy, tmp_path)
+    for name in ("vectors.npy", "norms.npy"):
+        (other / name).replace(toy / name)
+    model = ModelFolder(toy)
+    assert ann.opened(model) is None  # the check of the norms tells the models apart
+    fast = query.neighbors(model, ["w5"], k=5)[0].hits
+    assert [h.word for h in fast] == [h.word for h in query.neighbors(model, ["w5"], k=5, exact=True)[0].hits]
+
+
+def test_settings_past_any_sense_are_refused_before_building(toy):
+    for option in ("--connectivity", "--expansion-add", "--expansion-search", "--threads"):
+        result = invoke(["index", str(toy), option, "3000000000"])
+        assert_clean_error(result, 2, option, "at most")
+    assert_clean_error(invoke(["compress", str(toy), "--to", "pq", "-M", "8", "--threads", "3000000000"]), 2, "--threads")
+    assert not (toy / ANN_DIR).exists()
+
+
+def test_recall_counts_the_neighbours_there_are(tmp_path):
+    """Five rows with a direction among 3,000: each has four neighbours to find, not ten."""
+    vectors = np.zeros((3000, 8), dtype=np.float32)
+    vectors[[3, 700, 1500, 2200, 2999]] = np.random.default_rng(2).standard_normal((5, 8))
+    folder = write_toy_model(tmp_path / "few", [f"w{i}" for i in range(3000)], vectors, tokenizer={"mode": "whitespace"})
+    info = ann.build(ModelFolder(folder), sample=100, threads=1)
+    assert info.sampled == 5 and info.recall_at_10 == 1.0
+
+
+def test_the_graph_files_are_plain_npy(toy):
+    ann.build(ModelFolder(toy), sample=50, threads=1)
+    graph = ann.opened(ModelFolder(toy)).graph
+    for name, array in zip(hnsw.FILES, (graph.base, graph.upper, graph.upper_ids)):
+        np.testing.assert_array_equal(np.load(toy / ANN_DIR / name, allow_pickle=False), array)
