@@ -404,3 +404,16 @@ def test_the_graph_files_are_plain_npy(toy):
     graph = ann.opened(ModelFolder(toy)).graph
     for name, array in zip(hnsw.FILES, (graph.base, graph.upper, graph.upper_ids)):
         np.testing.assert_array_equal(np.load(toy / ANN_DIR / name, allow_pickle=False), array)
+
+
+def test_models_info_says_whether_the_index_is_used(toy, tmp_path):
+    assert json.loads(invoke(["models", "info", str(toy)]).stdout)["index"] is None
+    ann.build(ModelFolder(toy), sample=50, threads=1)
+    shown = json.loads(invoke(["models", "info", str(toy)]).stdout)["index"]
+    assert shown["kind"] == "hnsw" and shown["used"] is True and shown["recall_at_10"] >= 0.95
+    other = _same_stamp_other_model(toy, tmp_path)
+    for name in ("vectors.npy", "norms.npy"):
+        (other / name).replace(toy / name)
+    assert json.loads(invoke(["models", "info", str(toy)]).stdout)["index"]["used"] is False
+    (toy / ANN_DIR / ANN_INFO).write_text("{")
+    assert "emb index" in json.loads(invoke(["models", "info", str(toy)]).stdout)["index"]["error"]

@@ -66,7 +66,8 @@ def load_name(name: str) -> Model:
 def model_info(spec: str | Path | None = None) -> dict:
     """A model's metadata (``meta.json``: algorithm, training options, corpus, tokenizer) with its
     ``name``, ``path``, whether it is the store's ``default``, whether it can be ``continuable``
-    (``emb train --continue``; else ``not_continuable`` says why) and its ``state_bytes`` on disk."""
+    (``emb train --continue``; else ``not_continuable`` says why), its ``state_bytes`` on disk and
+    its ``index`` (``emb index``; None without one)."""
     from embcli.folder import read_meta
     from embcli.open import resolve
     from embcli.store import ModelStore, storage_label
@@ -77,7 +78,23 @@ def model_info(spec: str | Path | None = None) -> dict:
     meta = read_meta(path)
     size = sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
     return {"name": path.name, "path": str(path), "default": store.default_name() == path.name,
-            "storage_kind": storage_label(meta), "size_bytes": size, **state_summary(path, meta), **meta}
+            "storage_kind": storage_label(meta), "size_bytes": size, **state_summary(path, meta), **meta,
+            "index": _index_summary(path)}
+
+
+def _index_summary(path: Path) -> dict | None:
+    """The model's approximate-neighbour index (``emb index``) as ``index.json`` has it, and whether
+    queries use it (``used``: false for an index of a model the folder held before, or an earlier
+    emb's); None without one."""
+    from embcli import ann
+    from embcli.errors import EmbError
+    from embcli.folder import ModelFolder
+
+    try:
+        found = ann.read_info(path)
+        return None if found is None else {**found.as_dict(), "used": ann.usable(found, ModelFolder(path))}
+    except EmbError as exc:
+        return {"error": str(exc)}
 
 
 def set_default(name: str) -> None:
