@@ -417,3 +417,16 @@ def test_models_info_says_whether_the_index_is_used(toy, tmp_path):
     assert json.loads(invoke(["models", "info", str(toy)]).stdout)["index"]["used"] is False
     (toy / ANN_DIR / ANN_INFO).write_text("{")
     assert "emb index" in json.loads(invoke(["models", "info", str(toy)]).stdout)["index"]["error"]
+
+
+def test_an_index_json_of_a_later_emb_is_read_and_its_format_decides(toy):
+    ann.build(ModelFolder(toy), sample=50, threads=1)
+    path = toy / ANN_DIR / ANN_INFO
+    info = json.loads(path.read_text())
+    path.write_text(json.dumps({**info, "a_later_setting": [1, 2]}))
+    assert ann.opened(ModelFolder(toy)) is not None  # a key this emb does not know is no damage
+    path.write_text(json.dumps({**info, "format": ann.FORMAT + 1}))
+    assert ann.opened(ModelFolder(toy)) is None  # a later graph format: searched exactly
+    assert invoke(["neighbors", "-m", str(toy), "w3"]).exit_code == 0
+    path.write_text("[1, 2]")
+    assert_clean_error(invoke(["neighbors", "-m", str(toy), "w3"]), 1, "index.json", "emb index")
