@@ -23,8 +23,8 @@ class Shrinking:
         a fastText model's n-gram rows (``prune_by``: auto, words, counts or norm). The returned model's
         ``compression`` is the measured cost (``embcli.compress.Cost``: sizes, recall@10 against this
         model, benchmark scores before and after, the n-gram report). PQ trains and encodes in
-        ``threads`` threads (None: all cores; the same seed and thread count give the same codes). ``on_stage(text)``
-        hears each stage as it begins."""
+        ``threads`` threads (None: all cores; the same seed and thread count give the same codes).
+        ``on_stage(text)`` hears each stage as it begins."""
         from embcli.compress import Setting, compress, target_path
 
         self._check_compressible()

@@ -50,8 +50,8 @@ class EmbGroup(TyperGroup):
                 raise
             _error(message, 1)
         except Exception as exc:
-            # Ctrl-C that library code turned into another exception is still Ctrl-C (a C++ library may make it
-            # a RuntimeError: only the note of the signal tells).
+            # Ctrl-C that library code turned into another exception is still Ctrl-C (a C++ library may
+            # make it a RuntimeError: only the note of the signal tells).
             if caused_by_interrupt(exc) or was_interrupted():
                 _interrupted()
             raise
