@@ -33,7 +33,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from embcli.corpus import Corpus
-from embcli.errors import CorpusError, EmbError, FormatError, ModelError, UsageError
+from embcli.errors import CorpusError, EmbError, FormatError, ModelError, UnknownWordError, UsageError
 from embcli.folder import ModelFolder, atomic_dir, load_array, row_norms
 from embcli.topk import topk
 from embcli.sentences import POOLINGS, Embedder, text_lines
@@ -385,7 +385,7 @@ def search_docs(model: ModelFolder, docs: Docs, queries: Sequence[str], k: int =
     units, ok = embed_queries(model, docs, queries)
     live = np.flatnonzero(ok)
     for i in np.flatnonzero(~ok).tolist():
-        results[i].error = EmbError(
+        results[i].error = UnknownWordError(
             f"query {queries[i]!r} has no word in the vocabulary of model {model.name!r}: nothing to compare"
         )
     if live.size == 0:

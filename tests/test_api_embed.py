@@ -43,7 +43,7 @@ def test_model_search_over_a_list_a_file_and_an_opened_collection(w2v_dir, web_l
     opened = open_docs(model.folder, str(path))
     (again,) = model.search([web_lines[30]], opened, k=3)
     assert [h.line for h in again] == [h.line for h in many[1]]
-    with pytest.raises(embcli.EmbError, match="no word in the vocabulary"):
+    with pytest.raises(embcli.UnknownWordError, match="no word in the vocabulary"):  # as neighbors raises it
         model.search("qqqzz xxyyz", docs)
 
 

@@ -10,7 +10,7 @@ import pytest
 from query_models import small_corpus_file, w2v_dir, write_toy_model  # noqa: F401
 
 from embcli import docsearch
-from embcli.errors import EmbError, FormatError, UsageError
+from embcli.errors import FormatError, UnknownWordError, UsageError
 from embcli.folder import ModelFolder, row_norms
 from embcli.topk import topk
 from embcli.sentences import Embedder
@@ -48,7 +48,7 @@ def test_a_verse_finds_itself_first_and_the_ranking_is_the_plain_cosine(w2v, web
 def test_a_query_without_known_words_fails_alone(w2v, web_file):
     docs = docsearch.open_docs(w2v, str(web_file))
     bad, good = docsearch.search_docs(w2v, docs, ["qqqzz xxyyz", "the lord said"], k=3)
-    assert isinstance(bad.error, EmbError) and "no word in the vocabulary" in str(bad.error)
+    assert isinstance(bad.error, UnknownWordError) and "no word in the vocabulary" in str(bad.error)
     assert good.error is None and len(good.hits) == 3
 
 
