@@ -31,7 +31,7 @@ from typing import Callable
 import numpy as np
 
 from embcli import hnsw
-from embcli.errors import EmbError, ModelError, UsageError
+from embcli.errors import MAX_THREADS, EmbError, ModelError, UsageError
 from embcli.folder import ModelFolder, atomic_dir
 from embcli.folder.layout import ANN_DIR, ANN_INFO
 from embcli.topk import topk
@@ -56,7 +56,7 @@ MAX_QUERIES = 16
 FORMAT = 2
 # Settings past these are mistakes, not choices (the graph of a 6,000-word model at connectivity
 # 100,000 would ask for 5 GB).
-LIMITS = {"--connectivity": 512, "--expansion-add": 1 << 16, "--expansion-search": 1 << 16, "--threads": 1024}
+LIMITS = {"--connectivity": 512, "--expansion-add": 1 << 16, "--expansion-search": 1 << 16, "--threads": MAX_THREADS}
 # Rows whose norms make the model's check (``model_check``).
 CHECK_ROWS = 64
 
