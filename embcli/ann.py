@@ -173,11 +173,7 @@ def _graph(faiss, model: ModelFolder, connectivity: int, expansion_add: int, pro
     index.hnsw.efConstruction = expansion_add
     for s in range(0, len(rows), ADD_ROWS):
         part = rows[s : s + ADD_ROWS]
-        if int(part[-1]) - int(part[0]) + 1 == len(part):
-            units = _units(model, int(part[0]), int(part[-1]) + 1)
-        else:
-            units = np.ascontiguousarray(np.asarray(model.vectors[part], dtype=np.float32) / norms[part][:, None])
-        index.add(units)
+        index.add(np.ascontiguousarray(np.asarray(model.vectors[part], dtype=np.float32) / norms[part][:, None]))
         progress("add", int(part[-1]) + 1 if s + ADD_ROWS < len(rows) else n, n)
     h = index.hnsw
     arrays = (faiss.vector_to_array(h.levels), faiss.vector_to_array(h.offsets), faiss.vector_to_array(h.neighbors))

@@ -76,9 +76,11 @@ class Graph:
             if at >= len(self.upper_ids) or self.upper_ids[at] != node:
                 return np.empty(0, dtype=np.int64)
             row = self.upper[at, level - 1]
-        if len(row) and (int(row.max()) >= len(self.base) or int(row.min()) < -1):
-            bad = int(row.max()) if int(row.max()) >= len(self.base) else int(row.min())
-            raise Damaged(f"node {node} links to {bad}, outside the graph's {len(self.base)} nodes")
+        if len(row):
+            top, low = int(row.max()), int(row.min())
+            if top >= len(self.base) or low < -1:
+                bad = top if top >= len(self.base) else low
+                raise Damaged(f"node {node} links to {bad}, outside the graph's {len(self.base)} nodes")
         return row[row >= 0].astype(np.int64)
 
 
