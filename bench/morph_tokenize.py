@@ -34,6 +34,7 @@ import lzma
 import multiprocessing
 import os
 import random
+import resource
 import tempfile
 import time
 import warnings
@@ -113,9 +114,10 @@ def _direct_block(args) -> int | Counter:
 
 
 def _cpu() -> float:
-    """CPU seconds of this process and its reaped children (steadier than wall time on a busy machine)."""
-    t = os.times()
-    return t.user + t.system + t.children_user + t.children_system
+    """CPU seconds of this process and its reaped children (steadier than wall time on a busy machine).
+    From getrusage, to the microsecond: os.times counts in clock ticks, 10 ms, 5% of a 20,000-line run."""
+    me, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + children.ru_utime + children.ru_stime
 
 
 def run_direct(lang: str, lines: list[str], procs: int, count: bool = False) -> tuple[float, float, int]:

@@ -127,6 +127,15 @@ class Corpus:
         """The text lines of every input, in order. A line over ``MAX_LINE_BYTES`` comes in pieces
         (for tokenizing, where a piece is as good as a line), or with ``whole`` in one piece (for
         what gives each line one answer: ``emb embed``, ``emb search``)."""
+        for batch in self.batches(on_progress, whole):
+            yield from batch
+
+    def batches(
+        self, on_progress: Callable[[int, int | None], None] | None = None, whole: bool = False
+    ) -> Iterator[list[str]]:
+        """The lines of ``lines()`` as the reader decodes them: in lists, up to RUN_BYTES of whole
+        lines at a time (one line at a time where a line is long or not all UTF-8). For a reader of
+        many lines, such as the tokenizing pass, which need not go through them one by one."""
         self.stats = CorpusStats(inputs=self.inputs)
         self._whole = whole
         total = self.total_size
@@ -144,7 +153,7 @@ class Corpus:
                 yield from self._read(raw, name, raw.tell, total, done_before, on_progress)
             done_before += os.path.getsize(name)
 
-    def _read(self, raw, name, position, total, done_before, on_progress) -> Iterator[str]:
+    def _read(self, raw, name, position, total, done_before, on_progress) -> Iterator[list[str]]:
         stats = self.stats
         stats.files += 1
         if not isinstance(raw, io.BufferedReader):
@@ -165,7 +174,7 @@ class Corpus:
                     texts = _decode_run(piece)
                     if texts is not None:
                         stats.lines += len(texts)
-                        yield from texts
+                        yield texts
                         if on_progress is not None:
                             on_progress(done_before + position(), total)
                         continue
@@ -186,10 +195,10 @@ class Corpus:
                         if not ended:
                             continue
                         text, held = "".join(held), []
-                    yield text
+                    yield [text]
             stats.lines += not ended  # a last line without its line end
             if held:
-                yield "".join(held)
+                yield ["".join(held)]
         except OSError as exc:
             # Decompression errors are told by ``decompressed``; this is the disk or pipe failing.
             if caused_by_interrupt(exc):

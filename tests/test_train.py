@@ -378,3 +378,52 @@ def test_an_empty_name_is_refused_not_taken_as_none(web_file, emb_home):
     assert result.exit_code == 2 and "invalid model name ''" in result.stderr
     assert not (emb_home / "models").exists() or not any((emb_home / "models").iterdir())
 
+
+
+def _blocks_line_by_line(lines, block_lines, block_chars):
+    """The rule ``prepare._blocks`` follows, line by line: a block ends at its block_lines-th line or
+    at the first line that brings it to block_chars characters."""
+    block, size = [], 0
+    for line in lines:
+        block.append(line)
+        size += len(line)
+        if len(block) >= block_lines or size >= block_chars:
+            yield block
+            block, size = [], 0
+    if block:
+        yield block
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_blocks_cut_from_batches_are_the_line_by_line_blocks(monkeypatch, seed):
+    import random
+
+    import embcli.training.prepare as prepare
+
+    rng = random.Random(seed)
+    block_lines, block_chars = rng.choice([(7, 50), (3, 1000), (100, 20), (5, 5)])
+    monkeypatch.setattr(prepare, "BLOCK_LINES", block_lines)
+    monkeypatch.setattr(prepare, "BLOCK_CHARS", block_chars)
+    batches = [
+        ["x" * rng.choice([0, 0, 1, 3, 9, 30, 60]) + str(i) * rng.randint(0, 1) for i in range(rng.randint(0, 25))]
+        for _ in range(40)
+    ]
+    lines = [line for batch in batches for line in batch]
+    got = list(prepare._blocks(iter(batches)))
+    assert got == list(_blocks_line_by_line(lines, block_lines, block_chars))
+    assert [line for block in got for line in block] == lines
+    assert all(block for block in got)
+
+
+def test_the_reader_s_batches_are_its_lines(tmp_path):
+    path = tmp_path / "c.txt"
+    long_line = "y " * 700_000  # over MAX_LINE_BYTES: comes in pieces
+    path.write_bytes(b"one\ntwo \xff\n\nthree\r\n" + long_line.encode() + b"\nlast")
+    corpus = Corpus([str(path)])
+    lines = list(corpus.lines())
+    stats = corpus.stats.as_dict()
+    batches = list(corpus.batches())
+    assert all(isinstance(batch, list) and batch for batch in batches)
+    assert [line for batch in batches for line in batch] == lines
+    assert lines[:4] == ["one", "two \ufffd", "", "three"] and lines[-1] == "last" and len(lines) > 6
+    assert corpus.stats.as_dict() == stats and stats["lines"] == 6 and stats["replaced_bytes"] == 1

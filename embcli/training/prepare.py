@@ -16,8 +16,10 @@ import signal
 import sys
 import threading
 import time
+from bisect import bisect_left
 from collections import Counter
 from dataclasses import dataclass
+from itertools import accumulate
 from pathlib import Path
 from typing import Iterator
 
@@ -162,15 +164,30 @@ def _end_with_parent(parent: int) -> None:
     os._exit(1)
 
 
-def _blocks(lines):
+def _blocks(batches: Iterator[list[str]]) -> Iterator[list[str]]:
+    """The lines of ``batches`` (``Corpus.batches``) in blocks: a block ends at its BLOCK_LINES-th line
+    or at the first line that brings it to BLOCK_CHARS characters. Cut from the reader's lists with
+    slices, not line by line: beside a fast analyzer a Python step per line is a visible cost."""
     block: list[str] = []
     size = 0
-    for line in lines:
-        block.append(line)
-        size += len(line)
-        if len(block) >= BLOCK_LINES or size >= BLOCK_CHARS:
-            yield block
-            block, size = [], 0
+    for batch in batches:
+        start = 0
+        while start < len(batch):
+            part = batch[start : start + BLOCK_LINES - len(block)]
+            # sizes[i]: the block's characters with the first i lines of part added
+            sizes = list(accumulate(map(len, part), initial=size))
+            ends = bisect_left(sizes, BLOCK_CHARS, 1)  # the first line that reaches BLOCK_CHARS, + 1
+            if ends <= len(part):
+                part = part[:ends]
+            start += len(part)
+            if block:
+                block.extend(part)
+            else:
+                block = part
+            size = sizes[len(part)]
+            if len(block) >= BLOCK_LINES or size >= BLOCK_CHARS:
+                yield block
+                block, size = [], 0
     if block:
         yield block
 
@@ -310,7 +327,7 @@ def map_blocks(
     workers = min(workers, available_cores())
     if workers <= 1:
         tokenize = make_tokenizer(settings)
-        for block in _blocks(corpus.lines(on_progress)):
+        for block in _blocks(corpus.batches(on_progress)):
             try:
                 result = work(block, tokenize, counts)
             except EmbError:
@@ -333,7 +350,7 @@ def map_blocks(
         # Block i goes to worker i % n; at most IN_FLIGHT_PER_WORKER blocks wait per worker.
         sent = received = 0
         limit = workers * IN_FLIGHT_PER_WORKER
-        for block in _blocks(corpus.lines(on_progress)):
+        for block in _blocks(corpus.batches(on_progress)):
             pool.inboxes[sent % workers].put(block)
             sent += 1
             if sent - received >= limit:
