@@ -298,12 +298,16 @@ def test_query_path_imports_no_gensim(tmp_path, w2v_dir):
         "try:\n    main()\nexcept SystemExit as exc:\n    code = exc.code\n"
         "heavy = sorted({m.split('.')[0] for m in sys.modules} & {'gensim', 'pandas', 'scipy', 'rich', 'pydantic'})\n"
         "print('HEAVY', heavy)\n"
+        # nor the code that writes models, embeds lines, maps or trains (the API imports on first use)
+        "unused = {'embcli.folder.writer', 'embcli.api.lines', 'embcli.api.maps', 'embcli.api.corpora',"
+        " 'embcli.api.files', 'embcli.api.results', 'embcli.training', 'embcli.formats'}\n"
+        "print('UNUSED', sorted(set(sys.modules) & unused))\n"
     )
     env = {**os.environ, "EMB_HOME": str(tmp_path / "home")}
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
     lines = proc.stdout.splitlines()
-    assert lines[0] == "query\trank\tword\tscore\toov" and len(lines) == 1 + 20 + 1
-    assert lines[-1] == "HEAVY []", proc.stderr
+    assert lines[0] == "query\trank\tword\tscore\toov" and len(lines) == 1 + 20 + 2
+    assert lines[-2:] == ["HEAVY []", "UNUSED []"], proc.stderr
 
 
 def test_stdin_batches_from_a_real_pipe(tmp_path, w2v_dir):

@@ -277,6 +277,11 @@ def test_word_at_across_chunk_boundaries(tmp_path):
     assert "words" not in model.__dict__
     with pytest.raises(IndexError):
         model.word_at(len(words))
+    # Words that start exactly at each chunk's first byte, in a vocabulary of exactly two chunks.
+    even = [f"w{i:06d}" for i in range(2 * ModelFolder._CHUNK // 8)]  # 8 bytes a line
+    model = ModelFolder(write_toy_model(tmp_path / "even", even, rng.standard_normal((len(even), 4)), tokenizer={"mode": "whitespace"}))
+    assert (tmp_path / "even" / "vocab.txt").stat().st_size == 2 * ModelFolder._CHUNK
+    assert [model.word_at(i) for i in range(len(even))] == even
 
 
 def test_index_many_matches_a_dict(tmp_path):

@@ -12,17 +12,21 @@ the command prints. Results are plain dataclasses (with ``to_dict()``) or numpy 
 memory-mapped, never copied: opening a million-word model takes milliseconds.
 """
 
-from embcli.api.files import convert, import_vectors, load_name, model_info, remove, set_default, store_folder, write_output
-from embcli.api.corpora import PhrasesResult, count_words, phrases
-from embcli.api.functions import (
-    Evaluation, ModelSummary, align, embed_file, evaluate, load, models, search, train,
-)
-from embcli.api.lines import EmbeddedBlock, EmbedSummary
-from embcli.api.maps import Alignment, map_kind, read_words, save_map, word_map
-from embcli.api.model import Model, Neighbor, ProgressFn, QueryLike
-from embcli.api.results import RowProgressFn, Transfer
-from embcli.api.text import MAX_QUERY_LINE, check_query, check_query_line, parse_terms, parse_vector
-from embcli.query import QueryResult, SimilarityResult, VectorResult
+# Each name and the module it comes from, imported on first use (PEP 562): a command imports only
+# what it needs, so one query does not pay for training, embedding and mapping code (about 8 ms).
+_FROM = {
+    **dict.fromkeys(("convert", "import_vectors", "load_name", "model_info", "remove", "set_default", "store_folder",
+                     "write_output"), "files"),
+    **dict.fromkeys(("PhrasesResult", "count_words", "phrases"), "corpora"),
+    **dict.fromkeys(("Evaluation", "ModelSummary", "align", "embed_file", "evaluate", "load", "models", "search",
+                     "train"), "functions"),
+    **dict.fromkeys(("EmbeddedBlock", "EmbedSummary"), "lines"),
+    **dict.fromkeys(("Alignment", "map_kind", "read_words", "save_map", "word_map"), "maps"),
+    **dict.fromkeys(("Model", "Neighbor", "ProgressFn", "QueryLike"), "model"),
+    **dict.fromkeys(("RowProgressFn", "Transfer"), "results"),
+    **dict.fromkeys(("MAX_QUERY_LINE", "check_query", "check_query_line", "parse_terms", "parse_vector"), "text"),
+}
+_FROM_QUERY = ("QueryResult", "SimilarityResult", "VectorResult")  # from embcli.query
 
 __all__ = [
     "Model", "Neighbor", "ModelSummary", "Evaluation", "load", "models", "train", "evaluate", "search", "count_words",
@@ -33,3 +37,20 @@ __all__ = [
     "RowProgressFn", "write_output",
     "embed_file", "EmbeddedBlock", "EmbedSummary", "align", "Alignment", "map_kind", "read_words", "save_map", "word_map",
 ]
+
+
+def __getattr__(name: str):
+    import importlib
+
+    if name in _FROM:
+        value = getattr(importlib.import_module(f"embcli.api.{_FROM[name]}"), name)
+    elif name in _FROM_QUERY:
+        value = getattr(importlib.import_module("embcli.query"), name)
+    else:
+        raise AttributeError(f"module 'embcli.api' has no attribute {name!r}")
+    globals()[name] = value  # found once
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Sequence
 
 from embcli import query as _query
-from embcli.api.corpora import spark_options
 from embcli.api.model import Model, ProgressFn
 from embcli.api.paths import input_paths
 from embcli.errors import EmbError, ModelError, UsageError
@@ -155,6 +154,8 @@ def train(
         if pretrained is not None:
             start = init_start(pretrained, str(init), settings.dim)
     tokenizer_settings.check_installed()
+    from embcli.api.corpora import spark_options
+
     spark = spark_options(inputs, engine, master, conf, partitions, spark_logs)
     if spark is not None:
         if start is not None:

@@ -5,18 +5,20 @@ from __future__ import annotations
 from collections import abc
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import BinaryIO, Callable, Iterable, Iterator, Sequence, Union
+from typing import TYPE_CHECKING, BinaryIO, Callable, Iterable, Iterator, Sequence, Union
 
 import numpy as np
 
 from embcli import query as _query
-from embcli.api.lines import EmbeddedBlock, EmbedSummary
-from embcli.api.maps import Alignment
-from embcli.api.results import Transfer
 from embcli.api.shrink import Shrinking
 from embcli.errors import UsageError
 from embcli.lookup import lookup
 from embcli.query import Hit, QueryResult, SimilarityResult, VectorResult
+
+if TYPE_CHECKING:  # (imported where they are made: a query need not import them)
+    from embcli.api.lines import EmbeddedBlock, EmbedSummary
+    from embcli.api.maps import Alignment
+    from embcli.api.results import Transfer
 
 # A query for ``neighbors``: a word, several words, one vector or a matrix of vectors.
 QueryLike = Union[str, Sequence[str], np.ndarray, Sequence[float]]
@@ -377,6 +379,7 @@ class Model(Shrinking):
         word2vec-binary, glove, fasttext-vec, parquet, folder); by default it follows the suffix.
         ``limit`` keeps the N most frequent words, ``normalize`` writes unit vectors."""
         from embcli.api.paths import writing
+        from embcli.api.results import Transfer
         from embcli.formats.convert import export_model
 
         with writing(path):

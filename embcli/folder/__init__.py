@@ -5,18 +5,15 @@
 temporary sibling, rename into place), ``read_meta``. See ``layout`` for the files a folder holds.
 """
 
-from embcli.folder.atomic import atomic_dir
-from embcli.folder.layout import FORMAT_VERSION, MODEL_FILES, is_model_folder, read_meta
-from embcli.folder.reader import ModelFolder, load_array
-from embcli.folder.writer import (
-    FolderWriter,
-    ImportSummary,
-    NpyAppender,
-    RowProgress,
-    all_finite,
-    row_norms,
-    write_model,
-)
+# Each name and the module it comes from, imported on first use (PEP 562): a reader of a model does
+# not import the writer and the atomic renames.
+_FROM = {
+    "atomic_dir": "atomic",
+    **dict.fromkeys(("FORMAT_VERSION", "MODEL_FILES", "is_model_folder", "read_meta"), "layout"),
+    **dict.fromkeys(("ModelFolder", "load_array"), "reader"),
+    **dict.fromkeys(("FolderWriter", "ImportSummary", "NpyAppender", "RowProgress", "write_model"), "writer"),
+    **dict.fromkeys(("all_finite", "row_norms"), "rows"),
+}
 
 __all__ = [
     "FORMAT_VERSION",
@@ -34,3 +31,17 @@ __all__ = [
     "row_norms",
     "write_model",
 ]
+
+
+def __getattr__(name: str):
+    import importlib
+
+    if name not in _FROM:
+        raise AttributeError(f"module 'embcli.folder' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"embcli.folder.{_FROM[name]}"), name)
+    globals()[name] = value  # found once
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

@@ -18,7 +18,7 @@ import numpy as np
 from embcli.errors import EmbError, FormatError, ModelError
 from embcli.folder.layout import COUNTS, NGRAMS, NORMS, PHRASES, VECTORS, VOCAB, read_meta, validate_meta
 from embcli.folder.storage import open_storage, storage_kind
-from embcli.folder.writer import row_norms
+from embcli.folder.rows import row_norms
 from embcli.wire.npy import read_npy_header
 from embcli.tokenize import TokenizerSettings, normalize_word
 
@@ -293,14 +293,19 @@ class ModelFolder:
     _CHUNK = 1 << 12
 
     @cached_property
-    def _chunk_starts(self) -> list[int]:
+    def _chunk_starts(self) -> np.ndarray:
         """For each chunk of ``_CHUNK`` bytes, the row of the first word that starts in it."""
-        data, step = self._vocab_bytes, self._CHUNK
-        starts, row = [], 0
-        for a in range(0, len(data), step):
-            # A word starts in this chunk at a, or right after each newline in data[a-1 : a+step-1].
-            starts.append(row + (0 if a == 0 or data[a - 1] == 10 else 1))
-            row += data.count(b"\n", a, a + step)
+        data, step = np.frombuffer(self._vocab_bytes, np.uint8), self._CHUNK
+        chunks, whole = -(-data.shape[0] // step), data.shape[0] // step
+        newlines = np.zeros(chunks, np.int64)
+        newlines[:whole] = np.count_nonzero(data[: whole * step].reshape(whole, step) == 10, axis=1)
+        if whole < chunks:
+            newlines[whole] = np.count_nonzero(data[whole * step :] == 10)
+        starts = np.zeros(chunks, np.int64)
+        np.cumsum(newlines[:-1], out=starts[1:])
+        # A word starts at a chunk's first byte when the byte before it is a newline; else the first
+        # word to start in the chunk is the next one.
+        starts[1:] += data[step - 1 : (chunks - 1) * step : step] != 10
         return starts
 
     def word_at(self, i: int) -> str:
@@ -313,15 +318,14 @@ class ModelFolder:
         if "_line_ends" in self.__dict__:
             ends = self._line_ends
             return self._decode(data[int(ends[i - 1]) + 1 if i else 0 : int(ends[i])], i)
-        from bisect import bisect_right
-
-        starts = self._chunk_starts
-        c = bisect_right(starts, i) - 1
-        pos = c * self._CHUNK
+        starts, step = self._chunk_starts, self._CHUNK
+        c = int(np.searchsorted(starts, i, side="right")) - 1
+        pos, skip = c * step, i - int(starts[c])
         if pos and data[pos - 1] != 10:
             pos = data.index(b"\n", pos) + 1  # skip the tail of a word begun in the chunk before
-        for _ in range(i - starts[c]):
-            pos = data.index(b"\n", pos) + 1
+        if skip:  # the word starts after the skip-th newline from pos, in this chunk
+            chunk = np.frombuffer(data, np.uint8, count=min((c + 1) * step, len(data)) - pos, offset=pos)
+            pos += int(np.flatnonzero(chunk == 10)[skip - 1]) + 1
         return self._decode(data[pos : data.index(b"\n", pos)], i)
 
 

@@ -327,7 +327,7 @@ def encode_rows(model, kind: str, pq: dict | None = None, block_rows: int = 1 <<
 
 def stored_norms(stored: StoredRows, block_rows: int = 1 << 16) -> np.ndarray:
     """The norms of the decoded rows (so cosines are those of the vectors the folder gives back)."""
-    from embcli.folder.writer import row_norms
+    from embcli.folder.rows import row_norms
 
     if stored.kind == "pq":
         return stored.pq_norms()

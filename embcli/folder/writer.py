@@ -19,6 +19,7 @@ import numpy as np
 
 from embcli.errors import FormatError, ModelError, UsageError
 from embcli.wire.npy import NpyAppender
+from embcli.folder.rows import all_finite, row_norms
 from embcli.folder.layout import (
     COUNTS, NGRAMS, NORMS, PHRASES, STATE, STATE_FILES, VECTORS, VOCAB, complete_meta, write_meta,
 )
@@ -471,20 +472,6 @@ def compose_word_vectors(folder: Path, minn: int, maxn: int, block_rows: int = 4
     vectors.flush()
     del vectors
     return norms
-
-
-def row_norms(vectors: np.ndarray) -> np.ndarray:
-    """Euclidean norms of float32 rows, summed in float64 (no overflow, no lost digits), stored as float32."""
-    with np.errstate(over="ignore"):  # a length beyond float32 becomes inf, which the writer refuses
-        return np.sqrt(np.einsum("ij,ij->i", vectors, vectors, dtype=np.float64)).astype(np.float32)
-
-
-def all_finite(values: np.ndarray, piece_rows: int = 4096) -> bool:
-    """Whether every value is finite, checked ``piece_rows`` rows at a time (no matrix-sized mask)."""
-    values = np.asarray(values)
-    if values.ndim == 0:
-        return bool(np.isfinite(values))
-    return all(np.isfinite(values[lo : lo + piece_rows]).all() for lo in range(0, values.shape[0], piece_rows))
 
 
 def _valid_utf8(raw: bytes) -> bool:
