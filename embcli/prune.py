@@ -48,10 +48,11 @@ def truncated(model: ModelFolder, n: int) -> ModelFolder:
     data = model._vocab_bytes
     end = int(np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10)[n - 1]) + 1
     twin = copy.copy(model)
-    for cached in ("words", "_line_ends", "_fingerprints", "_chunk_starts"):
+    for cached in ModelFolder.VOCAB_CACHES:
         twin.__dict__.pop(cached, None)
     counts = model.counts
     twin.__dict__.update(vectors=vectors, norms=np.asarray(model.norms[:n]), vocab_size=n, _vocab_bytes=data[:end],
+                         _vocab_map=data[:end],
                          counts=None if counts is None else counts[:n], _index=None, _searches=0)
     return twin
 

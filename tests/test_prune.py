@@ -151,3 +151,21 @@ def test_a_pruned_model_stays_pruned_when_compressed_again_or_exported(lee_ft_di
         assert np.array_equal(np.load(out / NGRAM_BUCKETS), kept), how
         got = np.stack([load(str(out)).vector(w) for w in words])
         assert np.allclose(got, want, atol=0.02 if how != "folder" else 0), how
+
+
+def test_a_truncated_model_looks_its_words_up_in_its_own_vocabulary(w2v_dir):
+    """The twin ``--max-vocab`` measures with finds its rows and words within its own N words, whatever
+    the full model had already worked out about its vocabulary (chunk counts, line ends)."""
+    model = ModelFolder(w2v_dir)
+    n = model.vocab_size // 2
+    assert len(model._vocab_bytes) > 3 * ModelFolder._CHUNK  # several chunks, so that a stale table shows
+    model.word_at(model.vocab_size - 1)  # the full model's lookup tables, worked out before truncating
+    words = model.words[:]
+    model.__dict__.pop("words")
+    twin = prune.truncated(model, n)
+    assert twin.vocab_size == n
+    assert [twin.word_at(i) for i in range(0, n, 7)] == words[:n:7]
+    assert [twin._search(w) for w in words[1:n:7]] == list(range(1, n, 7))
+    assert twin._search(words[n]) is None and twin._search(words[-1]) is None
+    assert twin.index_many(words[n - 3 : n + 3]) == [n - 3, n - 2, n - 1, None, None, None]
+    assert twin.words == words[:n]

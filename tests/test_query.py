@@ -274,6 +274,7 @@ def test_word_at_across_chunk_boundaries(tmp_path):
     words[700] = "x" * 9000  # a word longer than a chunk
     model = ModelFolder(write_toy_model(tmp_path / "toy", words, rng.standard_normal((len(words), 4)), tokenizer={"mode": "whitespace"}))
     assert [model.word_at(i) for i in range(len(words))] == words
+    assert [model._search(w) for w in words] == list(range(len(words)))  # the byte search, word by word
     assert "words" not in model.__dict__
     with pytest.raises(IndexError):
         model.word_at(len(words))
@@ -282,6 +283,7 @@ def test_word_at_across_chunk_boundaries(tmp_path):
     model = ModelFolder(write_toy_model(tmp_path / "even", even, rng.standard_normal((len(even), 4)), tokenizer={"mode": "whitespace"}))
     assert (tmp_path / "even" / "vocab.txt").stat().st_size == 2 * ModelFolder._CHUNK
     assert [model.word_at(i) for i in range(len(even))] == even
+    assert [model._search(w) for w in even] == list(range(len(even)))
 
 
 def test_index_many_matches_a_dict(tmp_path):

@@ -1,13 +1,15 @@
 """A model folder opened for reading: vocabulary, memory-mapped vectors, metadata.
 
-Opening a model reads ``meta.json`` and maps the arrays; nothing is copied. A single word is looked
-up by searching ``vocab.txt``'s bytes, without building a dict of the whole vocabulary; the dict is
-built only when many words are looked up (``index_of`` after ``build_index``) or ``words`` is asked for.
+Opening a model reads ``meta.json`` and maps the arrays and ``vocab.txt``; nothing is copied. A single
+word is looked up by searching the mapped ``vocab.txt``, without building a dict of the whole
+vocabulary; the dict is built only when many words are looked up (``index_of`` after ``build_index``)
+or ``words`` is asked for.
 """
 
 from __future__ import annotations
 
 import math
+import mmap
 import os
 from functools import cached_property
 from pathlib import Path
@@ -97,18 +99,20 @@ class ModelFolder:
         self._vocab_path = self.path / VOCAB
         if not self._vocab_path.is_file():
             raise ModelError(f"{self._vocab_path}: missing vocabulary: the model folder is damaged")
-        data = self._vocab_bytes
-        lines = data.count(b"\n")
+        data = self._vocab_map
+        newlines, ascii_only = self._scan_vocab()
+        self.__dict__["_chunk_newlines"] = newlines
+        lines = int(newlines.sum())
         if lines != self.vocab_size:
             raise ModelError(
                 f"{self._vocab_path}: {lines} words but vectors.npy has {self.vocab_size} rows:"
                 " the model folder is damaged"
             )
-        if not data.isascii():
+        if not ascii_only:
             try:
-                data.decode("utf-8")
+                str(data, "utf-8")
             except UnicodeDecodeError as exc:
-                raise self._bad_vocab(data[: exc.start].count(b"\n")) from None
+                raise self._bad_vocab(self._newlines_before(exc.start)) from None
         # The other arrays are checked now (their headers; nothing is read), not at the first use.
         for name, part in ((NORMS, "norms"), (COUNTS, "counts"), (NGRAMS, "ngrams")):
             if (self.path / name).is_file() or (part == "ngrams" and "ngram_storage" in self.meta):
@@ -117,9 +121,17 @@ class ModelFolder:
         self._searches = 0
 
     @cached_property
-    def _vocab_bytes(self) -> bytes:
+    def _vocab_map(self) -> mmap.mmap | bytes:
+        """``vocab.txt`` memory-mapped: a query reads the pages it searches, not a copy of the file."""
         with open(self._vocab_path, "rb") as fh:
-            return fh.read()
+            if os.fstat(fh.fileno()).st_size == 0:
+                return b""  # (an empty file cannot be mapped)
+            return mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+
+    @cached_property
+    def _vocab_bytes(self) -> bytes:
+        """``vocab.txt`` as bytes (copied from the map: the same file), for the whole-vocabulary work."""
+        return self._vocab_map[:]
 
     @cached_property
     def norms(self) -> np.ndarray:
@@ -241,13 +253,11 @@ class ModelFolder:
         key = word.encode("utf-8")
         if b"\n" in key or not key:
             return None
-        data = self._vocab_bytes
+        data = self._vocab_map
         if data[: len(key) + 1] == key + b"\n":
             return 0
         pos = data.find(b"\n" + key + b"\n")
-        if pos < 0:
-            return None
-        return data.count(b"\n", 0, pos + 1)
+        return None if pos < 0 else self._newlines_before(pos + 1)
 
     def index_many(self, words: Sequence[str]) -> list[int | None]:
         """Rows of many words (already normalized), None for those not in the vocabulary.
@@ -290,17 +300,48 @@ class ModelFolder:
         return _line_fingerprints(self._vocab_bytes, self._line_ends)
 
     # Newlines counted per chunk of vocab.txt: finds a row's word without splitting the whole file.
-    _CHUNK = 1 << 12
+    _CHUNK = 1 << 12  # (under 65,536: a chunk's newlines are summed in 16 bits)
+
+    # What the model's own lookups have worked out about its vocabulary: a copy of the model with
+    # fewer words (``prune.truncated``) drops them.
+    VOCAB_CACHES = ("words", "_line_ends", "_fingerprints", "_chunk_newlines", "_chunk_starts")
+    # Bytes of vocab.txt compared at once when it is scanned on opening.
+    _SCAN = 1 << 20
+
+    def _scan_vocab(self) -> tuple[np.ndarray, bool]:
+        """The newlines in each chunk of ``_CHUNK`` bytes of ``vocab.txt`` (the words it ends), and
+        whether it is all ASCII: one pass, a piece at a time, the newlines summed as bytes in 16 bits
+        (a fifth of the time of ``bytes.count`` on a million words)."""
+        data, step = np.frombuffer(self._vocab_map, np.uint8), self._CHUNK
+        newlines = np.zeros(-(-data.shape[0] // step), np.int64)
+        found = np.empty(min(self._SCAN, data.shape[0]), bool)
+        ascii_only = True
+        for lo in range(0, data.shape[0], self._SCAN):
+            piece = data[lo : lo + self._SCAN]
+            ends = np.equal(piece, 10, out=found[: piece.shape[0]]).view(np.uint8)
+            whole = piece.shape[0] // step
+            newlines[lo // step : lo // step + whole] = ends[: whole * step].reshape(whole, step).sum(axis=1, dtype=np.uint16)
+            if whole * step < piece.shape[0]:
+                newlines[lo // step + whole] = int(ends[whole * step :].sum())
+            ascii_only = ascii_only and int(piece.max()) < 128
+        return newlines, ascii_only
+
+    @cached_property
+    def _chunk_newlines(self) -> np.ndarray:
+        return self._scan_vocab()[0]
+
+    def _newlines_before(self, pos: int) -> int:
+        """The newlines in ``vocab.txt`` before byte ``pos``: those of the chunks before, and of its own."""
+        c = pos // self._CHUNK
+        own = np.frombuffer(self._vocab_map, np.uint8, count=pos - c * self._CHUNK, offset=c * self._CHUNK)
+        return int(self._chunk_newlines[:c].sum()) + int(np.count_nonzero(own == 10))
 
     @cached_property
     def _chunk_starts(self) -> np.ndarray:
         """For each chunk of ``_CHUNK`` bytes, the row of the first word that starts in it."""
-        data, step = np.frombuffer(self._vocab_bytes, np.uint8), self._CHUNK
-        chunks, whole = -(-data.shape[0] // step), data.shape[0] // step
-        newlines = np.zeros(chunks, np.int64)
-        newlines[:whole] = np.count_nonzero(data[: whole * step].reshape(whole, step) == 10, axis=1)
-        if whole < chunks:
-            newlines[whole] = np.count_nonzero(data[whole * step :] == 10)
+        data, step = np.frombuffer(self._vocab_map, np.uint8), self._CHUNK
+        newlines = self._chunk_newlines
+        chunks = newlines.shape[0]
         starts = np.zeros(chunks, np.int64)
         np.cumsum(newlines[:-1], out=starts[1:])
         # A word starts at a chunk's first byte when the byte before it is a newline; else the first
@@ -314,7 +355,7 @@ class ModelFolder:
             return self.words[i]
         if not 0 <= i < self.vocab_size:
             raise IndexError(f"row {i} outside the vocabulary of {self.vocab_size} words")
-        data = self._vocab_bytes
+        data = self._vocab_map
         if "_line_ends" in self.__dict__:
             ends = self._line_ends
             return self._decode(data[int(ends[i - 1]) + 1 if i else 0 : int(ends[i])], i)
@@ -322,11 +363,11 @@ class ModelFolder:
         c = int(np.searchsorted(starts, i, side="right")) - 1
         pos, skip = c * step, i - int(starts[c])
         if pos and data[pos - 1] != 10:
-            pos = data.index(b"\n", pos) + 1  # skip the tail of a word begun in the chunk before
+            pos = data.find(b"\n", pos) + 1  # skip the tail of a word begun in the chunk before
         if skip:  # the word starts after the skip-th newline from pos, in this chunk
             chunk = np.frombuffer(data, np.uint8, count=min((c + 1) * step, len(data)) - pos, offset=pos)
             pos += int(np.flatnonzero(chunk == 10)[skip - 1]) + 1
-        return self._decode(data[pos : data.index(b"\n", pos)], i)
+        return self._decode(data[pos : data.find(b"\n", pos)], i)
 
 
 _MASK64 = (1 << 64) - 1
