@@ -32,7 +32,7 @@ import numpy as np
 
 from embcli import hnsw
 from embcli.errors import MAX_THREADS, EmbError, ModelError, UsageError
-from embcli.folder import ModelFolder, atomic_dir
+from embcli.folder import ModelFolder
 from embcli.folder.layout import ANN_DIR, ANN_INFO
 from embcli.topk import topk
 
@@ -118,6 +118,8 @@ def build(
     ``on_progress(stage, done, total)``: stage ``add`` (rows inserted) and ``recall`` (sampled words).
     ``threads``: 0 for all cores.
     """
+    from embcli.folder.atomic import atomic_dir  # (here: a query never writes)
+
     if kind not in KINDS:
         raise UsageError(f"unknown index kind {kind!r}: use --kind {' or '.join(KINDS)}")
     for name, value, least in (("--sample", sample, 1), ("--seed", seed, 0), ("--threads", threads, 0),

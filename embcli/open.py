@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 
 from embcli.errors import ModelError
-from embcli.folder import ModelFolder, atomic_dir, is_model_folder
+from embcli.folder import ModelFolder, is_model_folder
 from embcli.store import ModelStore
 
 # The readers of vector files (embcli.formats) are imported when a file is opened: a query on a
@@ -71,6 +71,8 @@ def cached_model_dir(path: Path, store) -> Path:
         return target
     # Several processes may read the same new file at once: the first to finish fills the entry and
     # the others keep it (``keep_existing``); a reader never sees the entry missing or half written.
+    from embcli.folder.atomic import atomic_dir  # (here: opening a model folder writes nothing)
+
     with atomic_dir(target, keep_existing=True) as tmp:
         read_into(str(path), tmp)
     _prune_cache(target.parent, keep=target)

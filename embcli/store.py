@@ -8,15 +8,12 @@ in ``default`` at the root. The store knows no file formats: opening a file give
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
 
 from embcli.errors import EmbError, ModelError, StorageError, UsageError, storage_error
-from embcli.folder.atomic import apply_umask, atomic_dir, clean_stale
 from embcli.folder.layout import REQUIRED_FILES, VECTORS, is_model_folder, read_meta, validate_meta
 from embcli.folder.reader import load_array
 from embcli.folder.storage import required_files
@@ -128,6 +125,8 @@ class ModelStore:
 
     def clean(self) -> list[Path]:
         """Remove the leftovers of killed runs (temporary and half-removed models); return them."""
+        from embcli.folder.atomic import clean_stale
+
         return clean_stale(self.models_dir) + clean_stale(self.root / "cache") + clean_stale(self.root)
 
     def default_name(self) -> str | None:
@@ -139,6 +138,10 @@ class ModelStore:
 
     def set_default(self, name: str) -> None:
         """Make ``name`` the default model (under the store's lock: never a removed model)."""
+        import tempfile  # (here: a query imports none of the writing code)
+
+        from embcli.folder.atomic import apply_umask
+
         with self.lock():
             if not self.exists(name):
                 raise ModelError(self._unknown(name))
@@ -157,6 +160,9 @@ class ModelStore:
 
     def remove(self, name: str) -> bool:
         """Delete a model; return whether it was the default (which is then cleared)."""
+        import shutil
+        import tempfile
+
         path = self.path(name)
         self.clean()
         trash = None
@@ -186,6 +192,8 @@ class ModelStore:
         one name each finish cleanly (the last one wins) and never race a removal. ``expect`` is
         called under the lock first and may refuse the move by raising.
         """
+        from embcli.folder.atomic import atomic_dir
+
         target = self.path(name)
         if target.exists() and not force:
             raise ModelError(f"model {name!r} exists: pass --force to replace it, or --name to choose another")

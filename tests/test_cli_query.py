@@ -300,7 +300,7 @@ def test_query_path_imports_no_gensim(tmp_path, w2v_dir):
         "print('HEAVY', heavy)\n"
         # nor the code that writes models, embeds lines, maps or trains (the API imports on first use)
         "unused = {'embcli.folder.writer', 'embcli.api.lines', 'embcli.api.maps', 'embcli.api.corpora',"
-        " 'embcli.api.files', 'embcli.api.results', 'embcli.training', 'embcli.formats'}\n"
+        " 'embcli.api.files', 'embcli.api.results', 'embcli.training', 'embcli.formats', 'embcli.folder.atomic'}\n"
         "print('UNUSED', sorted(set(sys.modules) & unused))\n"
     )
     env = {**os.environ, "EMB_HOME": str(tmp_path / "home")}

@@ -286,6 +286,28 @@ def test_word_at_across_chunk_boundaries(tmp_path):
     assert [model._search(w) for w in even] == list(range(len(even)))
 
 
+@pytest.mark.parametrize("scan", [4096, 3 * 4096, 1 << 20])
+def test_opening_scans_the_vocabulary_piece_by_piece(tmp_path, monkeypatch, scan):
+    """The newline counts and the ASCII check on opening, made a piece of ``_SCAN`` bytes at a time,
+    are those of the whole file: the row count is checked, a word's row found, a line that is not
+    UTF-8 named by its number, wherever the pieces end."""
+    monkeypatch.setattr(ModelFolder, "_SCAN", scan)
+    rng = np.random.default_rng(8)
+    words = [f"w{i}" + "x" * int(rng.integers(0, 9)) for i in range(5000)]
+    words[3000] = "가나다"  # non-ASCII only well past the first pieces
+    folder = write_toy_model(tmp_path / "toy", words, rng.standard_normal((len(words), 4)), tokenizer={"mode": "whitespace"})
+    model = ModelFolder(folder)
+    assert model._chunk_newlines.sum() == len(words) and model.word_at(3000) == "가나다"
+    assert [model._search(w) for w in (words[0], words[2999], "가나다", words[-1])] == [0, 2999, 3000, 4999]
+    data = (folder / "vocab.txt").read_bytes()
+    (folder / "vocab.txt").write_bytes(data.replace("가나다".encode(), b"\xff\xfe\xfd"))
+    with pytest.raises(ModelError, match=r"vocab\.txt: line 3001 is not valid UTF-8"):
+        ModelFolder(folder)
+    (folder / "vocab.txt").write_bytes(data.replace(b"\nw4000", b"\n\nw4000"))  # a word more than rows
+    with pytest.raises(ModelError, match=r"5001 words but vectors\.npy has 5000 rows"):
+        ModelFolder(folder)
+
+
 def test_index_many_matches_a_dict(tmp_path):
     rng = np.random.default_rng(6)
     words = ["".join(rng.choice(list("abcé日ß"), int(rng.integers(1, 20)))) + str(i) for i in range(5000)]

@@ -10,7 +10,6 @@ from embcli import query as _query
 from embcli.api.model import Model, ProgressFn
 from embcli.api.paths import input_paths
 from embcli.errors import EmbError, ModelError, UsageError
-from embcli.folder.atomic import check_folder_target
 from embcli.names import OOV_POLICIES
 from embcli.store import ModelInfo, ModelStore, check_name
 
@@ -111,6 +110,8 @@ def train(
     if name is not None:
         check_name(name)  # "" too: it was taken as no name
     if output is not None:
+        from embcli.folder.atomic import check_folder_target
+
         check_folder_target(Path(output), True)  # '-', a file, the current folder: refused before any work
     if continue_from is not None and init is not None:
         raise UsageError("give --continue or --init, not both")
