@@ -238,3 +238,30 @@ def test_a_query_on_a_model_folder_imports_no_file_readers(tmp_path):
                            capture_output=True, text=True)
     assert query.stdout.splitlines()[1].split("\t")[:3] == ["a", "1", "b"]
     assert query.stderr.strip() == "loaded: numpy"
+
+
+@pytest.mark.parametrize("given", [None, "12"])
+def test_the_command_line_lets_blas_threads_sleep_unless_told(tmp_path, given):
+    """The console script sets OpenBLAS's spin before numpy starts it, keeping a value the user gave;
+    importing the library changes no environment."""
+    import os
+
+    from query_models import write_toy_model
+
+    folder = write_toy_model(tmp_path / "toy", ["a", "b", "c"], [[1, 0], [0.9, 0.1], [0, 1]])
+    code = (
+        "import os, sys\n"
+        "import embcli, embcli.api\n"
+        "print('library', os.environ.get('OPENBLAS_THREAD_TIMEOUT'))\n"
+        f"sys.argv = ['emb', 'neighbors', 'a', '-k', '1', '-m', {str(folder)!r}]\n"
+        "from embcli.cli.entry import main\n"
+        "try:\n    main()\nexcept SystemExit as exc:\n    assert not exc.code, exc.code\n"
+        "print('command', os.environ.get('OPENBLAS_THREAD_TIMEOUT'), 'numpy' in sys.modules)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_THREAD_TIMEOUT"}
+    if given is not None:
+        env["OPENBLAS_THREAD_TIMEOUT"] = given
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True).stdout
+    lines = out.splitlines()
+    assert lines[0] == f"library {given}" and lines[-1] == f"command {given or '4'} True"
+    assert lines[-2].split("\t")[:3] == ["a", "1", "b"]
