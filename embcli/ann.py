@@ -54,6 +54,9 @@ ADD_ROWS = 4096
 MAX_QUERIES = 16
 # index.json's "format": 2 is emb's own graph files; 1 (or none) was usearch's file, no longer read.
 FORMAT = 2
+# A PQ model's codes are column-major (a scan reads each subquantizer's codes at once); its index
+# keeps a row-major copy, so that a node's codes are one read, not M (see ``_scorer``).
+PQ_ROWS = "pq.codes.rows.npy"
 # Settings past these are mistakes, not choices (the graph of a 6,000-word model at connectivity
 # 100,000 would ask for 5 GB).
 LIMITS = {"--connectivity": 512, "--expansion-add": 1 << 16, "--expansion-search": 1 << 16, "--threads": MAX_THREADS}
@@ -148,13 +151,16 @@ def build(
     info = IndexInfo("hnsw", f"faiss {faiss.__version__}", n, model.dim, model.meta.get("created"),
                      connectivity, expansion_add, expansion_search, "float32", None, 0, 0.0,
                      format=FORMAT, entry_point=graph.entry, max_level=graph.max_level, model_check=check)
-    info.recall_at_10, info.sampled = recall(model, _Opened(graph, info), sample, seed, progress)
+    pq_rows = np.ascontiguousarray(model.vectors.parts["codes"]) if model.storage == "pq" else None
+    info.recall_at_10, info.sampled = recall(model, _Opened(graph, info, pq_rows), sample, seed, progress)
     info.seconds = round(time.perf_counter() - started, 2)
     unchanged()  # (a folder removed meanwhile is not made again for the index alone)
     with atomic_dir(target, force=True, expect=unchanged) as tmp:
         for name, array in zip(hnsw.FILES, (graph.base, graph.upper, graph.upper_ids)):
             _save(tmp / name, array)
-        info.bytes = sum((tmp / name).stat().st_size for name in hnsw.FILES)
+        if pq_rows is not None:
+            _save(tmp / PQ_ROWS, pq_rows)
+        info.bytes = sum(path.stat().st_size for path in tmp.iterdir() if path.suffix == ".npy")
         (tmp / ANN_INFO).write_text(json.dumps(info.as_dict(), indent=2) + "\n", encoding="utf-8")
     _CACHE.pop(model, None)
     return info
@@ -256,11 +262,12 @@ def recall(model: ModelFolder, opened: "_Opened", sample: int, seed: int, progre
 
 
 class _Opened:
-    """A graph and its info, ready for searching."""
+    """A graph and its info, ready for searching; for a PQ model, the row-major copy of its codes."""
 
-    def __init__(self, graph: hnsw.Graph, info: IndexInfo):
+    def __init__(self, graph: hnsw.Graph, info: IndexInfo, pq_rows: np.ndarray | None = None):
         self.graph = graph
         self.info = info
+        self.pq_rows = pq_rows
 
 
 # Open graphs by model (a model folder object opens its graph once).
@@ -313,13 +320,21 @@ def _open(model: ModelFolder) -> _Opened | None:
     except ModelError as exc:  # its message names the file and the fault; the fix is a new index
         raise ModelError(f"{str(exc).split(': the ')[0]}: build the index again with emb index") from None
     graph = hnsw.Graph(*arrays, info.entry_point, info.max_level)
+    pq_rows = None
     try:
         graph.check()
         if graph.size != model.vocab_size:
             raise hnsw.Damaged(f"{graph.size} nodes for {model.vocab_size} rows")
+        if model.storage == "pq" and (folder / PQ_ROWS).is_file():  # (an index without one scores the model's)
+            pq_rows = load_array(folder / PQ_ROWS, "HNSW index")
+            codes = model.vectors.parts["codes"]
+            if pq_rows.shape != codes.shape or pq_rows.dtype != codes.dtype:
+                raise hnsw.Damaged(f"{PQ_ROWS} holds {pq_rows.dtype} {pq_rows.shape}, the model {codes.dtype} {codes.shape}")
     except hnsw.Damaged as exc:
         raise _damaged(model, exc) from None
-    return _Opened(graph, info)
+    except ModelError as exc:
+        raise ModelError(f"{str(exc).split(': the ')[0]}: build the index again with emb index") from None
+    return _Opened(graph, info, pq_rows)
 
 
 def _damaged(model: ModelFolder, exc: Exception) -> ModelError:
@@ -332,13 +347,14 @@ def answers(rows: int, k: int, excluded: int = 0, queries: int = 1) -> bool:
     return k + excluded + MARGIN <= rows // 2 and queries <= MAX_QUERIES
 
 
-def _scorer(model: ModelFolder, unit: np.ndarray, rows: "_RowFile | None") -> hnsw.Scores:
-    """Cosines of ``unit`` with rows, as the exact search computes them (-inf for a zero row)."""
+def _scorer(model: ModelFolder, unit: np.ndarray, rows: "_RowFile | None", pq_rows: np.ndarray | None = None) -> hnsw.Scores:
+    """Cosines of ``unit`` with rows, as the exact search computes them (-inf for a zero row); a PQ
+    model's with the codes of ``pq_rows`` when given (the index's row-major copy of them)."""
     vectors, norms = model.vectors, model.norms
     if rows is not None:
         dots = rows.dots(unit)
     elif hasattr(vectors, "dot_scorer"):
-        dots = vectors.dot_scorer(unit)
+        dots = vectors.dot_scorer(unit, pq_rows)
     else:
         dots = lambda ids: vectors[ids] @ unit  # noqa: E731
 
@@ -417,7 +433,13 @@ def search(model: ModelFolder, index: _Opened, units: np.ndarray, k: int,
     reader = _RowFile.of(model)
     try:
         for i in range(nq):
-            cand, s = hnsw.search(index.graph, _scorer(model, units[i], reader), ef)
+            cand, s = hnsw.search(index.graph, _scorer(model, units[i], reader, index.pq_rows), ef)
+            if index.pq_rows is not None:
+                # The copy guides the walk; the answers are scored with the model's own codes, so a
+                # damaged copy costs recall, as a damaged link does, never a wrong score.
+                s = _scorer(model, units[i], None)(cand)
+                order = np.lexsort((cand, -s))
+                cand, s = cand[order], s[order]
             _keep(cand, s, exclude, i, k, rows, scores)
     except hnsw.Damaged as exc:
         raise _damaged(model, exc) from None

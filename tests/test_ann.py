@@ -223,6 +223,49 @@ def test_a_pq_model_is_searched_through_its_graph_by_looked_up_products(toy, tmp
                 assert h.score == pytest.approx(exact_score[h.word], abs=1e-4)
 
 
+def test_a_pq_index_walks_a_row_major_copy_of_the_codes_and_scores_with_the_model_s(toy, tmp_path, monkeypatch):
+    """A PQ model's index holds its codes row-major (one read a node); the copy gives the same
+    products as the model's own codes, an index without it still answers, and a copy that is damaged
+    never changes a score: the answers are scored with the model's codes."""
+    pq = _pq_model(toy, tmp_path, opq=True)
+    assert invoke(["index", str(pq), "--sample", "200", "--threads", "1", "-q"]).exit_code == 0
+    copy = pq / ANN_DIR / ann.PQ_ROWS
+    model = ModelFolder(pq)
+    codes = model.vectors.parts["codes"]
+    rows = np.load(copy)
+    assert rows.flags.c_contiguous and np.array_equal(rows, codes) and codes.flags.f_contiguous
+    info = json.loads((pq / ANN_DIR / "index.json").read_text())
+    assert info["bytes"] == sum(p.stat().st_size for p in (pq / ANN_DIR).glob("*.npy"))
+    unit = np.asarray(model.vectors[[11]], dtype=np.float32)[0]
+    unit /= np.linalg.norm(unit)
+    ids = np.arange(0, 3000, 7)
+    assert np.array_equal(model.vectors.dot_scorer(unit, rows)(ids), model.vectors.dot_scorer(unit)(ids))
+    words = [f"w{i}" for i in range(0, 3000, 101)][:ann.MAX_QUERIES]  # (a larger batch scans instead)
+    used = []
+    real = ann.search
+    monkeypatch.setattr(ann, "search", lambda model, index, *a: used.append(index.pq_rows is not None) or real(model, index, *a))
+    with_copy = [r.hits for r in query.neighbors(ModelFolder(pq), words, k=10)]
+    copy.rename(tmp_path / "kept.npy")  # an index built before the copy existed
+    assert [r.hits for r in query.neighbors(ModelFolder(pq), words, k=10)] == with_copy
+    assert used == [True, False]
+    damaged = rows.copy()
+    damaged[::2] = damaged[::-2]  # every other row's codes another row's
+    np.save(copy, damaged)
+    through = query.neighbors(ModelFolder(pq), words, k=10)
+    assert used == [True, False, True]
+    fresh = ModelFolder(pq)
+    for result, word in zip(through, words):
+        target = np.asarray(fresh.vectors[[fresh.index_of(word)]], dtype=np.float32)[0]
+        target /= np.linalg.norm(target)
+        for hit in result.hits:  # each score is the model's own, whatever the copy said
+            own = fresh.vectors.dot_scorer(target)(np.array([hit.index]))[0] / fresh.norms[hit.index]
+            assert hit.score == pytest.approx(float(own), abs=1e-6)
+        assert [h.score for h in result.hits] == sorted((h.score for h in result.hits), reverse=True)
+    np.save(copy, rows[:-1])  # a copy of another shape
+    assert_clean_error(invoke(["neighbors", "w1", "-m", str(pq)]), 1, "pq.codes.rows.npy holds uint8 (2999, 6)")
+    assert invoke(["neighbors", "w1", "-m", str(pq), "--exact"]).exit_code == 0
+
+
 def test_a_link_outside_the_graph_is_one_clear_error(toy):
     ann.build(ModelFolder(toy), sample=50, threads=1)
     path = toy / ANN_DIR / hnsw.BASE

@@ -145,27 +145,31 @@ class StoredRows:
             out[:, s - start : e - start] = queries @ self._decode(slice(s, e), rotate=False).T
         return out
 
-    def dot_scorer(self, query: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+    def dot_scorer(self, query: np.ndarray, rows: np.ndarray | None = None) -> Callable[[np.ndarray], np.ndarray]:
         """A function of row ids [n] that gives ``rows[ids] @ query`` [n] for one float32 ``query`` [D].
 
         PQ codes are not decoded: the query's product with every centroid is computed once here, and a
-        row's product is the sum of its codes' entries (at the row's length, for unit codes).
+        row's product is the sum of its codes' entries (at the row's length, for unit codes). ``rows``:
+        the same codes row-major (an index's copy), whose row is one read where the column-major
+        file's is M.
         """
         if self.kind != "pq":
             return lambda ids: self._decode(ids) @ query
         books = self.parts["codebooks"]
-        m, _, dsub = books.shape
+        m, k, dsub = books.shape
         rotation = self.parts.get("rotation")
         q = query if rotation is None else query @ rotation.T
-        table = np.einsum("jd,jcd->jc", q.reshape(m, dsub), books).astype(np.float32)
-        squares = None if self.lengths is None else np.einsum("jcd,jcd->jc", books, books).astype(np.float32)
-        codes, columns, lengths = self.parts["codes"], np.arange(m), self.lengths
+        # table[j, c]: the query's product with centroid c of subquantizer j; flat, a row's codes
+        # plus each subquantizer's offset pick its entries in one take
+        table = np.einsum("jd,jcd->jc", q.reshape(m, dsub), books).astype(np.float32).ravel()
+        squares = None if self.lengths is None else np.einsum("jcd,jcd->jc", books, books).astype(np.float32).ravel()
+        codes, offsets, lengths = self.parts["codes"] if rows is None else rows, np.arange(m) * k, self.lengths
 
         def dots(ids: np.ndarray) -> np.ndarray:
-            picked = codes[ids]  # [n, M]
-            out = table[columns, picked].sum(axis=1, dtype=np.float32)
+            picked = codes[ids] + offsets  # [n, M]
+            out = np.take(table, picked).sum(axis=1, dtype=np.float32)
             if squares is not None:
-                out *= _to_length(lengths[ids], np.sqrt(squares[columns, picked].sum(axis=1, dtype=np.float32)))
+                out *= _to_length(lengths[ids], np.sqrt(np.take(squares, picked).sum(axis=1, dtype=np.float32)))
             return out
 
         return dots
