@@ -327,9 +327,12 @@ def _open(model: ModelFolder) -> _Opened | None:
             raise hnsw.Damaged(f"{graph.size} nodes for {model.vocab_size} rows")
         if model.storage == "pq" and (folder / PQ_ROWS).is_file():  # (an index without one scores the model's)
             pq_rows = load_array(folder / PQ_ROWS, "HNSW index")
-            codes = model.vectors.parts["codes"]
+            codes, centroids = model.vectors.parts["codes"], model.vectors.parts["codebooks"].shape[1]
             if pq_rows.shape != codes.shape or pq_rows.dtype != codes.dtype:
                 raise hnsw.Damaged(f"{PQ_ROWS} holds {pq_rows.dtype} {pq_rows.shape}, the model {codes.dtype} {codes.shape}")
+            # (as the model's codes are checked when it opens: with 256 centroids every byte is a code)
+            if centroids < 256 and len(pq_rows) and int(pq_rows.max()) >= centroids:
+                raise hnsw.Damaged(f"{PQ_ROWS} holds a code {int(pq_rows.max())} for {centroids} centroids")
     except hnsw.Damaged as exc:
         raise _damaged(model, exc) from None
     except ModelError as exc:

@@ -266,6 +266,20 @@ def test_a_pq_index_walks_a_row_major_copy_of_the_codes_and_scores_with_the_mode
     assert invoke(["neighbors", "w1", "-m", str(pq), "--exact"]).exit_code == 0
 
 
+def test_a_copy_of_the_codes_past_the_codebooks_is_a_damaged_index(toy, tmp_path):
+    out = tmp_path / "pq4"
+    assert invoke(["compress", str(toy), "--to", "pq", "--subquantizers", "6", "--bits", "4", "--output", str(out),
+                   "--no-benchmarks", "-q"]).exit_code == 0
+    assert invoke(["index", str(out), "--sample", "100", "--threads", "1", "-q"]).exit_code == 0
+    copy = out / ANN_DIR / ann.PQ_ROWS
+    rows = np.load(copy)
+    assert rows.max() < 16
+    rows[5, 3] = 200
+    np.save(copy, rows)
+    assert_clean_error(invoke(["neighbors", "w1", "-m", str(out)]), 1, "holds a code 200 for 16 centroids")
+    assert invoke(["neighbors", "w1", "-m", str(out), "--exact"]).exit_code == 0
+
+
 def test_a_link_outside_the_graph_is_one_clear_error(toy):
     ann.build(ModelFolder(toy), sample=50, threads=1)
     path = toy / ANN_DIR / hnsw.BASE

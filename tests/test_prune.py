@@ -153,9 +153,11 @@ def test_a_pruned_model_stays_pruned_when_compressed_again_or_exported(lee_ft_di
         assert np.allclose(got, want, atol=0.02 if how != "folder" else 0), how
 
 
-def test_a_truncated_model_looks_its_words_up_in_its_own_vocabulary(w2v_dir):
+@pytest.mark.parametrize("mapped", [True, False])
+def test_a_truncated_model_looks_its_words_up_in_its_own_vocabulary(w2v_dir, monkeypatch, mapped):
     """The twin ``--max-vocab`` measures with finds its rows and words within its own N words, whatever
     the full model had already worked out about its vocabulary (chunk counts, line ends)."""
+    monkeypatch.setattr(ModelFolder, "MAP_BYTES", 0 if mapped else 1 << 40)
     model = ModelFolder(w2v_dir)
     n = model.vocab_size // 2
     assert len(model._vocab_bytes) > 3 * ModelFolder._CHUNK  # several chunks, so that a stale table shows

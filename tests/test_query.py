@@ -265,7 +265,37 @@ def test_vocabulary_length_disagrees(w2v_dir, tmp_path):
         ModelFolder(folder)
 
 
-def test_word_at_across_chunk_boundaries(tmp_path):
+def test_a_mapped_vocabulary_pickles_as_its_bytes_and_small_ones_hold_no_file(tmp_path, monkeypatch):
+    """A large vocab.txt is mapped (a model pickles and deep-copies with its bytes instead); a small
+    one is read, so a process opening many small models holds one file (the vectors' map) for each."""
+    import copy
+    import os
+    import pickle
+
+    rng = np.random.default_rng(9)
+    words = [f"w{i}" for i in range(3000)]
+    folder = write_toy_model(tmp_path / "toy", words, rng.standard_normal((len(words), 4)), tokenizer={"mode": "whitespace"})
+    fds = lambda: len(os.listdir("/proc/self/fd"))  # noqa: E731
+    before = fds()
+    small = [ModelFolder(folder) for _ in range(20)]
+    read = fds() - before
+    assert all(isinstance(m._vocab_map, bytes) for m in small)
+    monkeypatch.setattr(ModelFolder, "MAP_BYTES", 0)
+    before = fds()
+    large = [ModelFolder(folder) for _ in range(20)]
+    assert fds() - before == read + 20  # a map holds a file; reading the vocabulary holds none
+    del small, large
+    model = ModelFolder(folder)
+    assert not isinstance(model._vocab_map, bytes)
+    model.word_at(2999)
+    for twin in (pickle.loads(pickle.dumps(model)), copy.deepcopy(model)):
+        assert isinstance(twin._vocab_map, bytes) and twin.words == words
+        assert twin.word_at(1234) == "w1234" and twin._search("w2999") == 2999
+
+
+@pytest.mark.parametrize("mapped", [True, False])
+def test_word_at_across_chunk_boundaries(tmp_path, monkeypatch, mapped):
+    monkeypatch.setattr(ModelFolder, "MAP_BYTES", 0 if mapped else 1 << 40)
     rng = np.random.default_rng(5)
     words = []
     for i in range(3000):
@@ -286,17 +316,20 @@ def test_word_at_across_chunk_boundaries(tmp_path):
     assert [model._search(w) for w in even] == list(range(len(even)))
 
 
+@pytest.mark.parametrize("mapped", [True, False])
 @pytest.mark.parametrize("scan", [4096, 3 * 4096, 1 << 20])
-def test_opening_scans_the_vocabulary_piece_by_piece(tmp_path, monkeypatch, scan):
+def test_opening_scans_the_vocabulary_piece_by_piece(tmp_path, monkeypatch, scan, mapped):
     """The newline counts and the ASCII check on opening, made a piece of ``_SCAN`` bytes at a time,
     are those of the whole file: the row count is checked, a word's row found, a line that is not
     UTF-8 named by its number, wherever the pieces end."""
     monkeypatch.setattr(ModelFolder, "_SCAN", scan)
+    monkeypatch.setattr(ModelFolder, "MAP_BYTES", 0 if mapped else 1 << 40)
     rng = np.random.default_rng(8)
     words = [f"w{i}" + "x" * int(rng.integers(0, 9)) for i in range(5000)]
     words[3000] = "가나다"  # non-ASCII only well past the first pieces
     folder = write_toy_model(tmp_path / "toy", words, rng.standard_normal((len(words), 4)), tokenizer={"mode": "whitespace"})
     model = ModelFolder(folder)
+    assert isinstance(model._vocab_map, bytes) != mapped
     assert model._chunk_newlines.sum() == len(words) and model.word_at(3000) == "가나다"
     assert [model._search(w) for w in (words[0], words[2999], "가나다", words[-1])] == [0, 2999, 3000, 4999]
     data = (folder / "vocab.txt").read_bytes()
