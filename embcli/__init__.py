@@ -11,6 +11,7 @@ The names below are imported on first use, so ``import embcli`` (and the ``emb``
 """
 
 from embcli import _numba_cache
+from embcli._lazy import lazy_names
 from embcli._version import __version__
 
 # Before any kernel module imports numba: compiled kernels are cached in a user folder.
@@ -22,17 +23,5 @@ _ERRORS = ("EmbError", "UsageError", "ModelError", "UnknownWordError", "FormatEr
 __all__ = ["__version__", *_API, *_ERRORS]
 
 
-def __getattr__(name: str):
-    if name in _API:
-        from embcli import api
-
-        return getattr(api, name)
-    if name in _ERRORS:
-        from embcli import errors
-
-        return getattr(errors, name)
-    raise AttributeError(f"module 'embcli' has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_names(__name__, {**dict.fromkeys(_API, "embcli.api"), **dict.fromkeys(_ERRORS, "embcli.errors")},
+                                   __all__)

@@ -12,6 +12,8 @@ the command prints. Results are plain dataclasses (with ``to_dict()``) or numpy 
 memory-mapped, never copied: opening a million-word model takes milliseconds.
 """
 
+from embcli._lazy import lazy_names
+
 # Each name and the module it comes from, imported on first use (PEP 562): a command imports only
 # what it needs, so one query does not pay for training, embedding and mapping code (about 8 ms).
 _FROM = {
@@ -25,8 +27,8 @@ _FROM = {
     **dict.fromkeys(("Model", "Neighbor", "ProgressFn", "QueryLike"), "model"),
     **dict.fromkeys(("RowProgressFn", "Transfer"), "results"),
     **dict.fromkeys(("MAX_QUERY_LINE", "check_query", "check_query_line", "parse_terms", "parse_vector"), "text"),
+    **dict.fromkeys(("QueryResult", "SimilarityResult", "VectorResult"), "embcli.query"),
 }
-_FROM_QUERY = ("QueryResult", "SimilarityResult", "VectorResult")  # from embcli.query
 
 __all__ = [
     "Model", "Neighbor", "ModelSummary", "Evaluation", "load", "models", "train", "evaluate", "search", "count_words",
@@ -38,19 +40,4 @@ __all__ = [
     "embed_file", "EmbeddedBlock", "EmbedSummary", "align", "Alignment", "map_kind", "read_words", "save_map", "word_map",
 ]
 
-
-def __getattr__(name: str):
-    import importlib
-
-    if name in _FROM:
-        value = getattr(importlib.import_module(f"embcli.api.{_FROM[name]}"), name)
-    elif name in _FROM_QUERY:
-        value = getattr(importlib.import_module("embcli.query"), name)
-    else:
-        raise AttributeError(f"module 'embcli.api' has no attribute {name!r}")
-    globals()[name] = value  # found once
-    return value
-
-
-def __dir__():
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_names(__name__, _FROM, __all__)

@@ -5,6 +5,8 @@
 temporary sibling, rename into place), ``read_meta``. See ``layout`` for the files a folder holds.
 """
 
+from embcli._lazy import lazy_names
+
 # Each name and the module it comes from, imported on first use (PEP 562): a reader of a model does
 # not import the writer and the atomic renames.
 _FROM = {
@@ -32,16 +34,4 @@ __all__ = [
     "write_model",
 ]
 
-
-def __getattr__(name: str):
-    import importlib
-
-    if name not in _FROM:
-        raise AttributeError(f"module 'embcli.folder' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"embcli.folder.{_FROM[name]}"), name)
-    globals()[name] = value  # found once
-    return value
-
-
-def __dir__():
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_names(__name__, _FROM, __all__)
