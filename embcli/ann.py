@@ -315,18 +315,18 @@ def _open(model: ModelFolder) -> _Opened | None:
     from embcli.folder.reader import load_array
 
     folder = model.path / ANN_DIR
+    with_copy = model.storage == "pq" and (folder / PQ_ROWS).is_file()  # (an index without one scores the model's)
     try:
         arrays = [load_array(folder / name, "HNSW index") for name in hnsw.FILES]
+        pq_rows = load_array(folder / PQ_ROWS, "HNSW index") if with_copy else None
     except ModelError as exc:  # its message names the file and the fault; the fix is a new index
         raise ModelError(f"{str(exc).split(': the ')[0]}: build the index again with emb index") from None
     graph = hnsw.Graph(*arrays, info.entry_point, info.max_level)
-    pq_rows = None
     try:
         graph.check()
         if graph.size != model.vocab_size:
             raise hnsw.Damaged(f"{graph.size} nodes for {model.vocab_size} rows")
-        if model.storage == "pq" and (folder / PQ_ROWS).is_file():  # (an index without one scores the model's)
-            pq_rows = load_array(folder / PQ_ROWS, "HNSW index")
+        if pq_rows is not None:
             codes, centroids = model.vectors.parts["codes"], model.vectors.parts["codebooks"].shape[1]
             if pq_rows.shape != codes.shape or pq_rows.dtype != codes.dtype:
                 raise hnsw.Damaged(f"{PQ_ROWS} holds {pq_rows.dtype} {pq_rows.shape}, the model {codes.dtype} {codes.shape}")
@@ -335,8 +335,6 @@ def _open(model: ModelFolder) -> _Opened | None:
                 raise hnsw.Damaged(f"{PQ_ROWS} holds a code {int(pq_rows.max())} for {centroids} centroids")
     except hnsw.Damaged as exc:
         raise _damaged(model, exc) from None
-    except ModelError as exc:
-        raise ModelError(f"{str(exc).split(': the ')[0]}: build the index again with emb index") from None
     return _Opened(graph, info, pq_rows)
 
 
