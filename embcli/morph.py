@@ -16,6 +16,7 @@ ones; every piece is analysed, nothing is dropped.
 from __future__ import annotations
 
 import importlib
+import os
 import re
 import unicodedata
 import warnings
@@ -128,10 +129,29 @@ def _kiwi():
 
 
 @lru_cache(maxsize=2)
-def _tagger(wakati: bool = False):
+def _tagger(spaced: bool = False):
     fugashi = require("fugashi", "ja")
     require("unidic_lite", "ja")
-    return fugashi.Tagger("-Owakati") if wakati else fugashi.Tagger()
+    return fugashi.Tagger("-Owakati") if spaced else fugashi.Tagger()
+
+
+# A line MeCab's two taggers must answer alike before the compiled pass is used (``_mecab``).
+_PROBE = "東京都に住む　ｶﾞｷﾞ Tokyo c++ 最高😀でした\t한국어 123"
+
+
+@lru_cache(maxsize=1)
+def _mecab():
+    """MeCab for the compiled corpus pass (``embcli.wakati``), made as ``_tagger(True)`` is (the
+    dictionary fugashi finds, ``-Owakati``); None where it cannot be made or answers otherwise."""
+    from embcli import wakati  # (here: it imports numba, which a query need not)
+
+    fugashi = require("fugashi", "ja")
+    dicdir = fugashi.try_import_unidic()
+    args = ["-r", os.path.join(dicdir, "mecabrc"), "-d", dicdir] if dicdir else []
+    mecab = wakati.open_mecab([*args, "-Owakati"])
+    if mecab is None or mecab.parse(_PROBE).rstrip() != _tagger(True).parse(_PROBE):
+        return None
+    return mecab
 
 
 def _jieba():
@@ -244,6 +264,7 @@ def _tokens_ja(content: bool, tags: bool):
 
         plain.block = plain_block
         plain.joined, plain.clean = plain_joined, _ja_clean
+        plain.mecab = _mecab()  # the corpus pass in compiled code, where it can be made
         return plain
     tagger = _tagger()
     keep = _JA_CONTENT
@@ -413,6 +434,11 @@ def make_splitter(language: str, pos_filter: str, tags: bool, lowercase: bool) -
 
         # (lines -> joined tokens or None, token -> token kept or ""): see embcli.token_counts.
         split.joined = (joined_block, analyze.clean)
+    if getattr(analyze, "mecab", None) is not None:
+        from embcli.wakati import BlockCounter
+
+        # The corpus pass's counting tokenizer (see embcli.wakati): one table for the process's blocks.
+        split.counter = BlockCounter(analyze.mecab, analyze.clean, lambda lines: prepare_lines(lines, lowercase))
     return split
 
 

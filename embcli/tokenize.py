@@ -168,7 +168,11 @@ def make_tokenizer(settings: TokenizerSettings) -> Callable[[str], list[str]]:
     joined = getattr(split, "joined", None)
     if joined is not None:
         lines_joined, clean = joined
-        split_min.joined = (lines_joined, lambda token: kept if len(kept := clean(token)) >= min_len else "")
+        clean_min = lambda token: kept if len(kept := clean(token)) >= min_len else ""  # noqa: E731
+        split_min.joined = (lines_joined, clean_min)
+        counter = getattr(split, "counter", None)
+        if counter is not None:
+            split_min.counter = counter.with_clean(clean_min)
     return split_min
 
 

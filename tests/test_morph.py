@@ -419,10 +419,12 @@ def test_counting_in_compiled_code_gives_what_the_token_loop_gives(language, opt
     punctuation only, emoji glued to words, skin tones, full-width forms, tabs and Latin words."""
     from collections import Counter
 
-    from embcli.training.prepare import _block_counts, _counted_joined, _tokenize_lines
+    from embcli.training.prepare import _block_counts, _counted_joined
 
     split = {"ja": ja, "zh": zh}[language](**options)
     assert getattr(split, "joined", None) is not None
+    # Japanese: MeCab called from compiled code (embcli.wakati), where fugashi's library allows
+    assert (getattr(split, "counter", None) is not None) == (language == "ja")
 
     def loop(line):
         return split(line)
@@ -433,9 +435,8 @@ def test_counting_in_compiled_code_gives_what_the_token_loop_gives(language, opt
         # white space other than a space, which MeCab glues to a word before it
         "한국어\x0cむ", "שלום\x85テスト", "ภาษา\rです", "東京\x1c都",
     ]
-    fast_counts, slow_counts = Counter(), Counter()
-    fast = _tokenize_lines(lines, split, fast_counts.update)
-    slow = _tokenize_lines(lines, loop, slow_counts.update)
+    fast, fast_counts = _counted_pass(lines, split)
+    slow, slow_counts = _counted_pass(lines, loop)
     assert _counted_joined(lines, *split.joined) is not None  # the compiled path was the one taken
     assert fast == slow
     assert fast_counts == slow_counts
@@ -464,27 +465,41 @@ def test_compiled_counting_is_the_token_loop_on_tricky_lines(language, options):
     text and counts of the loop over each token, line by line, on tricky lines mixed into written ones."""
     from collections import Counter
 
-    from embcli.training.prepare import _block_counts, _tokenize_lines
+    from embcli.training.prepare import _block_counts
 
-    split = {"ja": ja, "zh": zh}[language](**options)
-
-    def loop(line):
-        return split(line)
-
-    loop.block = split.block
     written = _written(f"{language}_sentences.txt")
     short = [line for line in _TRICKY if len(line) <= 2000]
     blocks = [_TRICKY, short, written[:50] + short + written[50:100], ["", "。", "  "], short[::-1]]
     for lines in blocks:
-        fast_counts, slow_counts = Counter(), Counter()
-        fast = _tokenize_lines(lines, split, fast_counts.update)
-        slow = _tokenize_lines(lines, loop, slow_counts.update)
+        # a new tokenizer for each block: the counts' order is that of first appearance in its process
+        split = {"ja": ja, "zh": zh}[language](**options)
+
+        def loop(line):
+            return split(line)
+
+        loop.block = split.block
+        fast, fast_counts = _counted_pass(lines, split)
+        slow, slow_counts = _counted_pass(lines, loop)
         assert fast == slow
         assert list(fast_counts.items()) == list(slow_counts.items())
-        encoded = _tokenize_lines(lines, split, Counter().update, encoded=True)
+        encoded, encoded_counts = _counted_pass(lines, split, encoded=True)
         assert encoded == (fast[0].encode(), fast[1], fast[2])
-        assert _tokenize_lines(lines, loop, Counter().update, encoded=True) == encoded
+        assert encoded_counts == fast_counts
+        assert _counted_pass(lines, loop, encoded=True)[0] == encoded
         assert list(_block_counts(lines, split, None).items()) == list(_block_counts(lines, loop, None).items())
+
+
+def _counted_pass(lines, tokenize, encoded=False):
+    """The corpus pass's (text, tokens, lines) of one block, and its counts (those the tokenizer keeps
+    itself added: ``flush_counts``)."""
+    from collections import Counter
+
+    from embcli.training.prepare import _tokenize_lines, flush_counts
+
+    counts = Counter()
+    done = _tokenize_lines(lines, tokenize, counts.update, encoded=encoded)
+    flush_counts(tokenize, counts)
+    return done, counts
 
 
 def _reference_count_and_join(joined, clean, max_tokens):

@@ -57,8 +57,15 @@ def _tokenize_lines(lines: list[str], tokenize, update, encoded: bool = False) -
     ``encoded``: the text as UTF-8 bytes (for the file, and as a worker's result: sent as it is).
 
     Each line's tokens are counted and joined as soon as they come (from the tokenizer's block form,
-    see ``block_tokenizer``), while they are in the cache, and then freed.
+    see ``block_tokenizer``), while they are in the cache, and then freed. A tokenizer with a
+    ``counter`` (``embcli.wakati``) counts the tokens itself: ``flush_counts`` adds them to a Counter.
     """
+    counter = getattr(tokenize, "counter", None)
+    if counter is not None:
+        done = counter.block(lines, MAX_SENTENCE_TOKENS)
+        if done is not None:
+            text, tokens, sentences = done
+            return (text if encoded else text.decode()), tokens, sentences
     joined = getattr(tokenize, "joined", None)
     if joined is not None:
         done = _counted_joined(lines, *joined, encoded=encoded)
@@ -80,6 +87,13 @@ def _tokenize_lines(lines: list[str], tokenize, update, encoded: bool = False) -
             out.extend(" ".join(piece) for piece in chunks(toks))
     text = "\n".join(out) + "\n" if out else ""
     return (text.encode() if encoded else text), tokens, len(out)
+
+
+def flush_counts(tokenize, counts: Counter) -> None:
+    """Add the counts ``tokenize`` keeps itself (its ``counter``, if it has one) to ``counts``."""
+    counter = getattr(tokenize, "counter", None)
+    if counter is not None:
+        counts.update(counter.counts())
 
 
 def _counted_joined(lines: list[str], joined_block, clean, encoded: bool = False):
@@ -148,6 +162,7 @@ def _worker(settings: TokenizerSettings, inbox, outbox, job: str = "prepare") ->
         while True:
             lines = inbox.recv()
             if lines is None:
+                flush_counts(tokenize, counts)
                 outbox.send(counts)
                 return
             outbox.send(work(lines, tokenize, counts))
@@ -335,6 +350,7 @@ def map_blocks(
             except Exception as exc:  # an analyzer failing on some input: the training's error
                 raise TrainingError(f"tokenizing failed: {_describe_failure(exc, block, tokenize)}") from None
             yield result
+        flush_counts(tokenize, counts)
         return
     if _FORK and settings.morphological:
         # The analyzer loaded and warmed up once here (kiwi: a second to load its model, about 100 MB,
@@ -342,7 +358,11 @@ def map_blocks(
         # share its pages, instead of in each one. Should it fail, each worker fails the same way
         # and reports it.
         try:
-            make_tokenizer(settings)(WARM_UP)
+            tokenize = make_tokenizer(settings)
+            tokenize(WARM_UP)
+            counter = getattr(tokenize, "counter", None)
+            if counter is not None:  # its compiled kernels loaded here, once
+                counter.block([WARM_UP], MAX_SENTENCE_TOKENS)
         except Exception:
             pass
     pool = _Workers(workers, settings, job)
