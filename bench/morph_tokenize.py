@@ -152,6 +152,7 @@ def run_emb(lang: str, path: Path, out: Path, procs: int) -> tuple[float, float,
 
     morph._kiwi.cache_clear()  # loaded anew, as the direct side does
     morph._tagger.cache_clear()
+    morph._mecab.cache_clear()
     cpu, started = _cpu(), time.perf_counter()
     prepared = prepare_corpus(Corpus([str(path)]), TokenizerSettings(mode=lang), out, workers=procs)
     return time.perf_counter() - started, _cpu() - cpu, prepared.stats.tokens
