@@ -143,7 +143,7 @@ _PROBE = "東京都に住む　ｶﾞｷﾞ Tokyo c++ 最高😀でした\t한�
 def _mecab():
     """MeCab for the compiled corpus pass (``embcli.wakati``), made as ``_tagger(True)`` is (the
     dictionary fugashi finds, ``-Owakati``); None where it cannot be made or answers otherwise."""
-    from embcli import wakati  # (here: it imports numba, which a query need not)
+    from embcli import wakati  # (here: a query needs neither it nor ctypes)
 
     fugashi = require("fugashi", "ja")
     dicdir = fugashi.try_import_unidic()

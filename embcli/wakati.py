@@ -57,10 +57,8 @@ def open_mecab(args: list[str]) -> Mecab | None:
 
         library = ctypes.CDLL(extension.__file__)  # (already loaded: the same handle; lookups reach MeCab)
         libc = ctypes.CDLL(None)
-        functions = tuple(
-            kind(ctypes.cast(function, ctypes.c_void_p).value)
-            for kind, function in ((_PARSE, library.mecab_sparse_tostr2), (_STRLEN, libc.strlen), (_MEMCPY, libc.memcpy))
-        )
+        found = ((_PARSE, library.mecab_sparse_tostr2), (_STRLEN, libc.strlen), (_MEMCPY, libc.memcpy))
+        functions = tuple(kind(ctypes.cast(function, ctypes.c_void_p).value) for kind, function in found)
         new = library.mecab_new
     except (ImportError, OSError, AttributeError, TypeError):
         return None
@@ -144,8 +142,8 @@ class BlockCounter:
         self.state[kernels.PIECE] = self.state[kernels.WRITTEN] = 0
         parse, strlen, memcpy = self.mecab.functions
         while True:
-            k = kernels.analyse(parse, strlen, memcpy, self.mecab.tagger, raw, bounds, ends, kernels.KINDS, self.scratch, self.ids,
-                                self.table, self.starts, self.lengths, self.store, self.state)
+            k = kernels.analyse(parse, strlen, memcpy, self.mecab.tagger, raw, bounds, ends, kernels.KINDS,
+                                self.scratch, self.ids, self.table, self.starts, self.lengths, self.store, self.state)
             if k == kernels.FULL:
                 self._grow()
                 continue
@@ -174,15 +172,17 @@ class BlockCounter:
             self.store = grown
 
     def _grow(self) -> None:
-        """Twice the table (and the per-token arrays), or the scratch buffer, whichever is full."""
+        """Twice the table (and the per-token arrays) when it is full; else twice the scratch buffer
+        and the store (``_room`` gives them room for the block, so this is only a safeguard)."""
         kernels = self.kernels
         distinct = int(self.state[kernels.DISTINCT])
         if distinct >= int(self.table.shape[0] * kernels.MAX_LOAD):
             self.table = np.full(2 * self.table.shape[0], -1, np.int32)
             kernels.rehash(self.table, self.starts, self.lengths, self.store, distinct)
             self._ids_size(int(self.table.shape[0] * kernels.MAX_LOAD))
-        else:  # (the store has room for the block: ``_room``)
+        else:
             self.scratch = np.empty(2 * self.scratch.shape[0], np.uint8)
+            self.store = np.concatenate([self.store, np.empty_like(self.store)])
 
     def _clean_new(self, first: int) -> None:
         """Decode and clean the tokens first seen in this block (ids ``first`` on)."""
