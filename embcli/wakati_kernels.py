@@ -69,7 +69,9 @@ def _first_slot(h, mask):
     return np.int64(h >> np.uint64(11)) & mask
 
 
-@numba.njit(cache=True, nogil=True)
+# Not ``nogil``: the process has one MeCab tagger (``morph._mecab``), which parses one text at a time;
+# holding the GIL, threads running the pass at once take turns (with nogil, two of them hung).
+@numba.njit(cache=True)
 def analyse(parse, strlen, memcpy, tagger, data, bounds, line_ends, kinds, scratch, ids, table, starts, lengths, store,
             state):
     """MeCab's tokens of each piece ``data[bounds[i]:bounds[i + 1] - 1]`` (each piece is followed by

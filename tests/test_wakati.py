@@ -160,3 +160,22 @@ def test_a_block_with_a_line_break_in_a_line_goes_the_python_way():
     fast, counts = _pass(lines, split)
     assert fast == _pass(lines, _loop(split))[0]
     assert counts["東京"] == 1
+
+
+def test_threads_sharing_the_process_tagger_take_turns():
+    """Two threads running the pass at once (a notebook's thread pool) share the process's MeCab
+    tagger, which parses one text at a time: the kernel holds the GIL, so each thread's text and counts
+    are those of the pass run alone."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    lines = [f"{word}と{i}番目の{word}を見た" for i, word in enumerate(WRITTEN * 60)]
+    blocks = [lines[i : i + 256] for i in range(0, len(lines), 256)]
+
+    def run(blocks):
+        split = make_tokenizer(TokenizerSettings(mode="ja"))
+        return [_pass(block, split) for block in blocks]
+
+    alone = run(blocks)
+    with ThreadPoolExecutor(2) as pool:
+        both = list(pool.map(run, [blocks, blocks]))
+    assert both == [alone, alone]
