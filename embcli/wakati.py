@@ -114,10 +114,11 @@ class BlockCounter:
                 grown[: len(old)] = getattr(self, name)
             setattr(self, name, grown)
 
-    def block(self, lines: list[str], max_tokens: int) -> tuple[bytes, int, int] | None:
+    def block(self, lines: list[str], max_tokens: int, empty_lines: bool = False) -> tuple[bytes, int, int] | None:
         """(UTF-8 text, tokens, lines written) of ``lines``: each line's kept tokens, space-separated,
-        in lines of at most ``max_tokens``; None when a line holds a line break (not from a corpus
-        reader: the caller tokenizes such a block as before)."""
+        in lines of at most ``max_tokens`` (``empty_lines``: a line for each line, empty when it has
+        no token); None when a line holds a line break (not from a corpus reader: the caller
+        tokenizes such a block as before)."""
         if self.kernels is None:
             self._start()
         kernels = self.kernels
@@ -153,7 +154,7 @@ class BlockCounter:
             break
         self._clean_new(distinct)
         w, tokens, written = kernels.write(self.ids, k, self.kept, self.kept_starts, self.kept_lengths, self.store,
-                                           self.tally, self.out, max_tokens)
+                                           self.tally, self.out, max_tokens, empty_lines)
         return self.out[:w].tobytes(), tokens, written
 
     def _room(self, size: int, longest: int) -> None:
@@ -161,7 +162,8 @@ class BlockCounter:
         kernels = self.kernels
         if self.ids.shape[0] < 2 * size:  # tokens <= bytes, and one line end a line
             self.ids = np.empty(2 * size, np.int32)
-        if self.out.shape[0] < 2 * size + 16:  # each token (a byte or more) and a space or line break
+        if self.out.shape[0] < 2 * size + 16:  # each token (a byte or more) and a space or line break;
+            # or an empty line's line break
             self.out = np.empty(4 * size + 16, np.uint8)
         if self.scratch.shape[0] < 2 * longest + 16:  # MeCab's output: each token and a space, a line break
             self.scratch = np.empty(4 * longest + 16, np.uint8)

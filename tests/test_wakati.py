@@ -179,3 +179,17 @@ def test_threads_sharing_the_process_tagger_take_turns():
     with ThreadPoolExecutor(2) as pool:
         both = list(pool.map(run, [blocks, blocks]))
     assert both == [alone, alone]
+
+
+@pytest.mark.parametrize("options", [{}, {"min_token_length": 2}])
+def test_emb_tokenize_blocks_are_the_token_loop(options):
+    """``emb tokenize``'s blocks (one line out for each line in, empty when it keeps no token, long
+    lines whole) through the compiled pass: the text of the per-line tokenizer."""
+    from embcli.training.prepare import _lines_text
+
+    split = make_tokenizer(TokenizerSettings(mode="ja", **options))
+    lines = WRITTEN + ["", "。。", "最高😀でした👍🏻", "ね " * 12_000, "東京都に住む。" * 700, "  ", "a"]
+    fast = _lines_text(lines, split, None)
+    assert fast == _lines_text(lines, _loop(split), None)
+    assert fast.count("\n") == len(lines) and "\n\n" in fast
+    assert fast == "".join(" ".join(split(line)) + "\n" for line in lines)

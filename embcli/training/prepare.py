@@ -123,6 +123,11 @@ def _describe_failure(exc: Exception, lines: list[str] | None = None, tokenize=N
 
 def _lines_text(lines: list[str], tokenize, counts: Counter) -> str:
     """The tokens of each line, one line of text for each (empty when it has none): ``emb tokenize``."""
+    counter = getattr(tokenize, "counter", None)
+    if counter is not None:
+        done = counter.block(lines, sys.maxsize, empty_lines=True)  # (no line is cut)
+        if done is not None:
+            return done[0].decode()
     return "\n".join(map(" ".join, block_tokenizer(tokenize)(lines))) + "\n"
 
 
@@ -162,7 +167,8 @@ def _worker(settings: TokenizerSettings, inbox, outbox, job: str = "prepare") ->
         while True:
             lines = inbox.recv()
             if lines is None:
-                flush_counts(tokenize, counts)
+                if job == "prepare":  # (the only job whose counts are wanted)
+                    flush_counts(tokenize, counts)
                 outbox.send(counts)
                 return
             outbox.send(work(lines, tokenize, counts))
@@ -350,7 +356,8 @@ def map_blocks(
             except Exception as exc:  # an analyzer failing on some input: the training's error
                 raise TrainingError(f"tokenizing failed: {_describe_failure(exc, block, tokenize)}") from None
             yield result
-        flush_counts(tokenize, counts)
+        if job == "prepare":
+            flush_counts(tokenize, counts)
         return
     if _FORK and settings.morphological:
         # The analyzer loaded and warmed up once here (kiwi: a second to load its model, about 100 MB,
