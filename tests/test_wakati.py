@@ -193,3 +193,23 @@ def test_emb_tokenize_blocks_are_the_token_loop(options):
     assert fast == _lines_text(lines, _loop(split), None)
     assert fast.count("\n") == len(lines) and "\n\n" in fast
     assert fast == "".join(" ".join(split(line)) + "\n" for line in lines)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_emb_vocab_counts_through_the_compiled_pass_are_fugashis(tmp_path, monkeypatch, workers):
+    """``emb vocab``'s counts (``count_blocks``) with the compiled pass, whose counts come at the end of
+    each process, and without it: the same words and counts."""
+    from embcli.training.prepare import count_blocks
+
+    corpus = tmp_path / "ja.txt"
+    corpus.write_text("\n".join(WRITTEN * 200 + ["最高😀でした", "", "。"]) + "\n", encoding="utf-8")
+    settings = TokenizerSettings(mode="ja")
+    fast = count_blocks(Corpus([str(corpus)]), settings, workers)
+    monkeypatch.setattr(wakati, "open_mecab", lambda args: None)
+    morph._mecab.cache_clear()
+    try:
+        slow = count_blocks(Corpus([str(corpus)]), settings, workers)
+    finally:
+        morph._mecab.cache_clear()
+    assert fast == slow and sum(fast.values()) > 10_000
+    assert fast["最高"] == 1 and "。" not in fast

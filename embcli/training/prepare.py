@@ -132,7 +132,11 @@ def _lines_text(lines: list[str], tokenize, counts: Counter) -> str:
 
 
 def _block_counts(lines: list[str], tokenize, counts: Counter) -> Counter:
-    """The block's word counts, in the order the words first appear: ``emb vocab``."""
+    """The block's word counts, in the order the words first appear: ``emb vocab``. (A tokenizer with
+    a ``counter`` keeps them itself: empty here, ``flush_counts`` at the end of its process.)"""
+    counter = getattr(tokenize, "counter", None)
+    if counter is not None and counter.block(lines, sys.maxsize) is not None:
+        return Counter()
     joined = getattr(tokenize, "joined", None)
     done = None if joined is None else _counted_joined(lines, *joined)
     if done is not None:
@@ -144,6 +148,8 @@ def _block_counts(lines: list[str], tokenize, counts: Counter) -> Counter:
     return block
 
 
+# The jobs whose tokenizer's own counts (``flush_counts``) are added to the process's at its end.
+_COUNTING = ("prepare", "counts")
 # What a block of lines becomes: (lines, tokenizer, this process's running word counts) -> result.
 _JOBS = {
     "prepare": lambda lines, tokenize, counts: _tokenize_lines(lines, tokenize, counts.update, encoded=True),
@@ -167,7 +173,7 @@ def _worker(settings: TokenizerSettings, inbox, outbox, job: str = "prepare") ->
         while True:
             lines = inbox.recv()
             if lines is None:
-                if job == "prepare":  # (the only job whose counts are wanted)
+                if job in _COUNTING:
                     flush_counts(tokenize, counts)
                 outbox.send(counts)
                 return
@@ -356,7 +362,7 @@ def map_blocks(
             except Exception as exc:  # an analyzer failing on some input: the training's error
                 raise TrainingError(f"tokenizing failed: {_describe_failure(exc, block, tokenize)}") from None
             yield result
-        if job == "prepare":
+        if job in _COUNTING:
             flush_counts(tokenize, counts)
         return
     if _FORK and settings.morphological:
@@ -428,10 +434,10 @@ def prepare_corpus(
 
 
 def count_blocks(corpus: Corpus, settings: TokenizerSettings, workers: int = 1) -> Counter:
-    """The word counts of ``corpus``, words in the order they first appear (as one process counting
-    line by line has them), tokenized in ``workers`` processes."""
+    """The word counts of ``corpus``, tokenized in ``workers`` processes (``emb vocab``, which ranks
+    them: their order is not kept)."""
     counts: Counter = Counter()
-    for block in map_blocks(corpus, settings, "counts", workers):
+    for block in map_blocks(corpus, settings, "counts", workers, counts=counts):
         counts.update(block)
     return counts
 
