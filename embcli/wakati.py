@@ -12,12 +12,14 @@ platform, another build), or the tagger made here does not answer as fugashi's d
 the same either way (tested).
 
 A ``BlockCounter`` keeps one process's token table: each distinct token is decoded and cleaned in
-Python once, when first seen; ``counts()`` gives the counts kept so far (and clears them).
+Python once, when first seen; ``counts()`` gives the counts kept so far (and clears them), and
+``spill()`` does so and empties the table when it has grown large.
 """
 
 from __future__ import annotations
 
 import ctypes
+import threading
 from collections import Counter
 from typing import Callable
 
@@ -75,15 +77,19 @@ class BlockCounter:
     """The corpus pass of one process: ``block(lines)`` gives the text to write and counts its tokens.
 
     ``prepare`` turns a block's lines into the texts MeCab gets (``morph_text.prepare_lines``);
-    ``clean(token)`` gives the token as the corpus keeps it, or "" to drop it.
+    ``clean(token)`` gives the token as the corpus keeps it, or "" to drop it. The table holds at
+    most ``SPILL`` distinct tokens before ``spill`` hands its counts over and starts again (its
+    memory, about 50 bytes a token, stays bounded, and its lookups in the cache). One thread at a time uses a counter (a lock).
     """
+
+    SPILL = 1 << 18
 
     def __init__(self, mecab: Mecab, clean: Callable[[str], str], prepare: Callable[[list[str]], list[str]],
                  slots: int = 1 << 16, store: int = 1 << 20):
         self.mecab, self.clean, self.prepare = mecab, clean, prepare
         self._sizes = (slots, store)  # of the table (a power of two) and the store, grown as needed
-        self.forms: list[str] = []  # each token id's form as kept ("" when dropped)
         self.kernels = None  # imported, and the arrays made, at the first block (numba takes a while)
+        self._lock = threading.RLock()
 
     def _start(self) -> None:
         from embcli import wakati_kernels as kernels
@@ -97,6 +103,7 @@ class BlockCounter:
         self.scratch = np.empty(1 << 16, np.uint8)
         self.ids = np.empty(0, np.int32)
         self.out = np.empty(0, np.uint8)
+        self.cleaned = 0  # the tokens cleaned (ids below): the others are cleaned before a block is written
         self.kernels = kernels
 
     def with_clean(self, clean: Callable[[str], str]) -> "BlockCounter":
@@ -114,13 +121,16 @@ class BlockCounter:
                 grown[: len(old)] = getattr(self, name)
             setattr(self, name, grown)
 
-    def block(self, lines: list[str], max_tokens: int, empty_lines: bool = False) -> tuple[bytes, int, int] | None:
+    def block(self, lines: list[str], max_tokens: int) -> tuple[bytes, int, int] | None:
         """(UTF-8 text, tokens, lines written) of ``lines``: each line's kept tokens, space-separated,
-        in lines of at most ``max_tokens`` (``empty_lines``: a line for each line, empty when it has
-        no token); None when a line holds a line break (not from a corpus reader: the caller
-        tokenizes such a block as before)."""
-        if self.kernels is None:
-            self._start()
+        in lines of at most ``max_tokens``; None when a line holds a line break (not from a corpus
+        reader: the caller tokenizes such a block as before)."""
+        with self._lock:
+            if self.kernels is None:
+                self._start()
+            return self._block(lines, max_tokens)
+
+    def _block(self, lines: list[str], max_tokens: int) -> tuple[bytes, int, int] | None:
         kernels = self.kernels
         texts = self.prepare(lines)
         if texts and max(map(len, texts)) > PIECE_CHARS:
@@ -139,7 +149,6 @@ class BlockCounter:
         bounds = np.zeros(len(texts) + 1, np.int64)
         bounds[1:] = breaks + 1
         self._room(len(data), int(np.diff(bounds).max(initial=0)))
-        distinct = int(self.state[kernels.DISTINCT])
         self.state[kernels.PIECE] = self.state[kernels.WRITTEN] = 0
         parse, strlen, memcpy = self.mecab.functions
         while True:
@@ -152,22 +161,23 @@ class BlockCounter:
                 piece = texts[int(self.state[kernels.PIECE])]
                 raise RuntimeError(f"MeCab gave no output for {piece[:60]!r}")
             break
-        self._clean_new(distinct)
+        self._clean_new()
         w, tokens, written = kernels.write(self.ids, k, self.kept, self.kept_starts, self.kept_lengths, self.store,
-                                           self.tally, self.out, max_tokens, empty_lines)
+                                           self.tally, self.out, max_tokens)
         return self.out[:w].tobytes(), tokens, written
 
     def _room(self, size: int, longest: int) -> None:
         """Room for a block of ``size`` bytes whose longest piece has ``longest``."""
-        kernels = self.kernels
         if self.ids.shape[0] < 2 * size:  # tokens <= bytes, and one line end a line
             self.ids = np.empty(2 * size, np.int32)
-        if self.out.shape[0] < 2 * size + 16:  # each token (a byte or more) and a space or line break;
-            # or an empty line's line break
+        if self.out.shape[0] < 2 * size + 16:  # each token (a byte or more) and a space or line break
             self.out = np.empty(4 * size + 16, np.uint8)
         if self.scratch.shape[0] < 2 * longest + 16:  # MeCab's output: each token and a space, a line break
             self.scratch = np.empty(4 * longest + 16, np.uint8)
-        need = int(self.state[kernels.STORED]) + 2 * size  # new tokens' bytes and their cleaned forms
+        self._store_room(2 * size)  # new tokens' bytes and their cleaned forms
+
+    def _store_room(self, size: int) -> None:
+        need = int(self.state[self.kernels.STORED]) + size
         if self.store.shape[0] < need:
             grown = np.empty(2 * need, np.uint8)
             grown[: self.store.shape[0]] = self.store
@@ -184,40 +194,53 @@ class BlockCounter:
             self._ids_size(int(self.table.shape[0] * kernels.MAX_LOAD))
         else:
             self.scratch = np.empty(2 * self.scratch.shape[0], np.uint8)
-            self.store = np.concatenate([self.store, np.empty_like(self.store)])
+            self._store_room(self.store.shape[0])
 
-    def _clean_new(self, first: int) -> None:
-        """Decode and clean the tokens first seen in this block (ids ``first`` on)."""
-        kernels = self.kernels
-        distinct = int(self.state[kernels.DISTINCT])
-        store, clean, forms = self.store, self.clean, self.forms
-        starts, lengths = self.starts[first:distinct].tolist(), self.lengths[first:distinct].tolist()
-        for d, start, length in zip(range(first, distinct), starts, lengths):
-            token = store[start : start + length].tobytes().decode()
-            kept = clean(token)
-            forms.append(kept)
-            if not kept:
-                continue
-            self.kept[d] = True
-            if kept == token:
-                self.kept_starts[d], self.kept_lengths[d] = start, length
-            else:  # a part of the token (an emoji cut off): its bytes after the others
-                encoded = kept.encode()
-                used = int(self.state[kernels.STORED])
-                store[used : used + len(encoded)] = np.frombuffer(encoded, np.uint8)
-                self.kept_starts[d], self.kept_lengths[d] = used, len(encoded)
-                self.state[kernels.STORED] = used + len(encoded)
+    def _clean_new(self) -> None:
+        """Decode and clean the tokens not cleaned yet (first seen in this block, or in one that failed).
+        Their flags are set last: if this is interrupted, it is done again."""
+        first, distinct = self.cleaned, int(self.state[self.kernels.DISTINCT])
+        if first == distinct:
+            return
+        starts, lengths = self.starts[first:distinct], self.lengths[first:distinct]
+        low = int(starts.min())
+        raw = self.store[low : int((starts + lengths).max())].tobytes()
+        tokens = [raw[at : at + n].decode() for at, n in zip((starts - low).tolist(), lengths.tolist())]
+        kept = list(map(self.clean, tokens))
+        self.kept_starts[first:distinct] = starts
+        self.kept_lengths[first:distinct] = lengths
+        for i, (form, token) in enumerate(zip(kept, tokens)):
+            if form and form != token:  # a part of the token (an emoji cut off): its bytes after the others
+                encoded = np.frombuffer(form.encode(), np.uint8)
+                self._store_room(len(encoded))
+                used = int(self.state[self.kernels.STORED])
+                self.store[used : used + len(encoded)] = encoded
+                self.kept_starts[first + i], self.kept_lengths[first + i] = used, len(encoded)
+                self.state[self.kernels.STORED] = used + len(encoded)
+        self.kept[first:distinct] = np.fromiter(map(bool, kept), np.bool_, distinct - first)
+        self.cleaned = distinct
 
     def counts(self) -> Counter:
         """The kept tokens counted so far, in the order they were first seen; the counts start again."""
-        if self.kernels is None:
-            return Counter()
-        kernels = self.kernels
-        distinct = int(self.state[kernels.DISTINCT])
-        seen = np.flatnonzero(self.tally[:distinct])
-        out: Counter = Counter()
-        forms = self.forms
-        for d, n in zip(seen.tolist(), self.tally[seen].tolist()):
-            out[forms[d]] += n
-        self.tally[:distinct] = 0
-        return out
+        with self._lock:
+            if self.kernels is None:
+                return Counter()
+            distinct = int(self.state[self.kernels.DISTINCT])
+            store, out = self.store, Counter()
+            for first in range(0, distinct, 1 << 16):  # (a piece at a time: no list of them all)
+                seen = first + np.flatnonzero(self.tally[first : min(first + (1 << 16), distinct)])
+                starts, lengths = self.kept_starts[seen].tolist(), self.kept_lengths[seen].tolist()
+                for at, n, count in zip(starts, lengths, self.tally[seen].tolist()):
+                    out[store[at : at + n].tobytes().decode()] += count
+            self.tally[:distinct] = 0
+            return out
+
+    def spill(self) -> Counter | None:
+        """When the table holds ``SPILL`` tokens or more: its counts (``counts``), and the table starts
+        again empty; else None."""
+        with self._lock:
+            if self.kernels is None or int(self.state[self.kernels.DISTINCT]) < self.SPILL:
+                return None
+            counts = self.counts()
+            self._start()
+            return counts

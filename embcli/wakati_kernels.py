@@ -150,12 +150,11 @@ def analyse(parse, strlen, memcpy, tagger, data, bounds, line_ends, kinds, scrat
 
 
 @numba.njit(cache=True, nogil=True)
-def write(ids, k, kept, kept_starts, kept_lengths, store, counts, out, max_tokens, empty_lines):
+def write(ids, k, kept, kept_starts, kept_lengths, store, counts, out, max_tokens):
     """The kept tokens (``kept[id]``, their bytes ``store[kept_starts[id]:][:kept_lengths[id]]``) of
     each line of ``ids[:k]`` into ``out``, separated by spaces, each line with a token ending in a line
-    break, and one more after each ``max_tokens`` tokens; ``empty_lines``: a line with no token kept
-    is written too, empty. Each kept token is counted in ``counts``. Returns (bytes written, tokens,
-    lines)."""
+    break, and one more after each ``max_tokens`` tokens; each kept token counted in ``counts``.
+    Returns (bytes written, tokens, lines)."""
     w = 0
     tokens = 0
     lines = 0
@@ -167,10 +166,6 @@ def write(ids, k, kept, kept_starts, kept_lengths, store, counts, out, max_token
                 out[w - 1] = 10
                 lines += 1
                 on_line = 0
-            elif empty_lines:
-                out[w] = 10
-                w += 1
-                lines += 1
             continue
         if not kept[d]:
             continue

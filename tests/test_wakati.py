@@ -98,7 +98,7 @@ def test_the_corpus_pass_is_the_token_loop_across_blocks_and_table_growth():
         assert fast == slow
     flush_counts(split, fast_counts)
     assert list(fast_counts.items()) == list(slow_counts.items())
-    assert counter.table.shape[0] >= 2 * len(counter.forms) > 1000
+    assert counter.table.shape[0] >= 2 * int(counter.state[kernels.DISTINCT]) > 1000
     assert sum(fast_counts.values()) > 5000
 
 
@@ -181,20 +181,6 @@ def test_threads_sharing_the_process_tagger_take_turns():
     assert both == [alone, alone]
 
 
-@pytest.mark.parametrize("options", [{}, {"min_token_length": 2}])
-def test_emb_tokenize_blocks_are_the_token_loop(options):
-    """``emb tokenize``'s blocks (one line out for each line in, empty when it keeps no token, long
-    lines whole) through the compiled pass: the text of the per-line tokenizer."""
-    from embcli.training.prepare import _lines_text
-
-    split = make_tokenizer(TokenizerSettings(mode="ja", **options))
-    lines = WRITTEN + ["", "。。", "最高😀でした👍🏻", "ね " * 12_000, "東京都に住む。" * 700, "  ", "a"]
-    fast = _lines_text(lines, split, None)
-    assert fast == _lines_text(lines, _loop(split), None)
-    assert fast.count("\n") == len(lines) and "\n\n" in fast
-    assert fast == "".join(" ".join(split(line)) + "\n" for line in lines)
-
-
 @pytest.mark.parametrize("workers", [1, 2])
 def test_emb_vocab_counts_through_the_compiled_pass_are_fugashis(tmp_path, monkeypatch, workers):
     """``emb vocab``'s counts (``count_blocks``) with the compiled pass, whose counts come at the end of
@@ -213,3 +199,61 @@ def test_emb_vocab_counts_through_the_compiled_pass_are_fugashis(tmp_path, monke
         morph._mecab.cache_clear()
     assert fast == slow and sum(fast.values()) > 10_000
     assert fast["最高"] == 1 and "。" not in fast
+
+
+def test_a_table_spilled_when_large_counts_as_before():
+    """A table that has grown past SPILL tokens hands its counts over and starts again (its memory
+    bounded): the text and counts, in the order of first appearance, of the token loop; and ``emb
+    vocab``'s blocks the same."""
+    from embcli.training.prepare import _block_counts
+
+    split = make_tokenizer(TokenizerSettings(mode="ja"))
+    split.counter.SPILL = 40
+    loop = _loop(split)
+    kanji = [chr(0x4E00 + i * 37 % 20_000) for i in range(600)]
+    lines = [f"{WRITTEN[i % len(WRITTEN)]}と{''.join(kanji[i : i + 2])}を見た" for i in range(600)]
+    blocks = [lines[i : i + 50] for i in range(0, len(lines), 50)]
+    fast_counts, slow_counts, vocab = Counter(), Counter(), Counter()
+    for block in blocks:
+        assert _tokenize_lines(block, split, fast_counts.update) == _tokenize_lines(block, loop, slow_counts.update)
+        vocab.update(_block_counts(block, split, None))
+        assert int(split.counter.state[kernels.DISTINCT]) < 40 + 200  # spilled after each large block
+    flush_counts(split, fast_counts)
+    assert list(fast_counts.items()) == list(slow_counts.items())
+    flush_counts(split, vocab)
+    assert vocab == slow_counts
+
+
+def test_a_counter_goes_on_rightly_after_a_failed_block(monkeypatch):
+    """MeCab failing in the middle of a block leaves tokens in the table that were never cleaned: the
+    next block cleans them before writing, so nothing is dropped and the counts are whole."""
+    real = morph._mecab()
+    calls = []
+
+    def parse(tagger, text, length):
+        calls.append(length)
+        return 0 if len(calls) == 3 else real.functions[0](tagger, text, length)
+
+    failing = wakati._PARSE(parse)
+    monkeypatch.setattr(morph, "_mecab", lambda: wakati.Mecab((failing, *real.functions[1:]), real.tagger))
+    split = make_tokenizer(TokenizerSettings(mode="ja"))
+    with pytest.raises(RuntimeError, match="MeCab gave no output"):
+        _tokenize_lines(["東京都に住む", "大阪に住む", "京都"], split, Counter().update)
+    done, counts = _pass(["大阪に住む", "東京"], split)
+    assert done == ("大阪 に 住む\n東京\n", 4, 2)
+    assert counts == Counter({"大阪": 1, "に": 1, "住む": 1, "東京": 1})
+
+
+def test_one_tokenizer_shared_by_threads():
+    """One tokenizer used by four threads at once (its counter takes one block at a time): each block's
+    text is that of the token loop."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    split = make_tokenizer(TokenizerSettings(mode="ja"))
+    loop = _loop(split)
+    lines = [f"{word}と{i}番目の{word}を見た" for i, word in enumerate(WRITTEN * 30)]
+    blocks = [lines[i : i + 40] for i in range(0, len(lines), 40)]
+    expected = [_tokenize_lines(block, loop, Counter().update) for block in blocks]
+    with ThreadPoolExecutor(4) as pool:
+        got = list(pool.map(lambda block: _tokenize_lines(block, split, Counter().update), blocks))
+    assert got == expected

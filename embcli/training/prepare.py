@@ -58,12 +58,16 @@ def _tokenize_lines(lines: list[str], tokenize, update, encoded: bool = False) -
 
     Each line's tokens are counted and joined as soon as they come (from the tokenizer's block form,
     see ``block_tokenizer``), while they are in the cache, and then freed. A tokenizer with a
-    ``counter`` (``embcli.wakati``) counts the tokens itself: ``flush_counts`` adds them to a Counter.
+    ``counter`` (``embcli.wakati``) counts the tokens itself (handing them to ``update`` only when its
+    table has grown large): ``flush_counts`` adds the rest to a Counter.
     """
     counter = getattr(tokenize, "counter", None)
     if counter is not None:
         done = counter.block(lines, MAX_SENTENCE_TOKENS)
         if done is not None:
+            spilled = counter.spill()
+            if spilled is not None:
+                update(spilled)
             text, tokens, sentences = done
             return (text if encoded else text.decode()), tokens, sentences
     joined = getattr(tokenize, "joined", None)
@@ -123,11 +127,8 @@ def _describe_failure(exc: Exception, lines: list[str] | None = None, tokenize=N
 
 def _lines_text(lines: list[str], tokenize, counts: Counter) -> str:
     """The tokens of each line, one line of text for each (empty when it has none): ``emb tokenize``."""
-    counter = getattr(tokenize, "counter", None)
-    if counter is not None:
-        done = counter.block(lines, sys.maxsize, empty_lines=True)  # (no line is cut)
-        if done is not None:
-            return done[0].decode()
+    # (Not through a tokenizer's ``counter``: its table, which this job does not need, cost more than it
+    # saved on text of many distinct tokens.)
     return "\n".join(map(" ".join, block_tokenizer(tokenize)(lines))) + "\n"
 
 
@@ -136,7 +137,7 @@ def _block_counts(lines: list[str], tokenize, counts: Counter) -> Counter:
     a ``counter`` keeps them itself: empty here, ``flush_counts`` at the end of its process.)"""
     counter = getattr(tokenize, "counter", None)
     if counter is not None and counter.block(lines, sys.maxsize) is not None:
-        return Counter()
+        return counter.spill() or Counter()
     joined = getattr(tokenize, "joined", None)
     done = None if joined is None else _counted_joined(lines, *joined)
     if done is not None:
