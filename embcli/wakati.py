@@ -78,8 +78,9 @@ class BlockCounter:
 
     ``prepare`` turns a block's lines into the texts MeCab gets (``morph_text.prepare_lines``);
     ``clean(token)`` gives the token as the corpus keeps it, or "" to drop it. The table holds at
-    most ``SPILL`` distinct tokens before ``spill`` hands its counts over and starts again (its
-    memory, about 50 bytes a token, stays bounded, and its lookups in the cache). One thread at a time uses a counter (a lock).
+    most ``SPILL`` distinct tokens before ``spill`` hands its counts over and starts again: its
+    memory, about 50 bytes a token, stays bounded, and its lookups stay in the cache. One thread at
+    a time uses a counter (a lock).
     """
 
     SPILL = 1 << 18
@@ -92,6 +93,7 @@ class BlockCounter:
         self._lock = threading.RLock()
 
     def _start(self) -> None:
+        """The table and its arrays, made anew, empty (at the first block, and by ``spill``)."""
         from embcli import wakati_kernels as kernels
 
         slots, store = self._sizes
