@@ -14,25 +14,13 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from embcli.byte_hash import fnv1a, same_bytes
+
 # Modes of ``tokenize_rows``.
 UNICODE = 0  # the ASCII path of the unicode tokenizer: \w+(?:['-]\w+)* with re.ASCII
 WHITESPACE = 1  # str.split(): ASCII white space and the separators \x1c-\x1f
 FASTTEXT = 2  # fastText's `iss >> word`: split on space, \t, \n, \v, \f, \r only; bytes as they are
 TOKENS = 3  # every line is one token, matched exactly
-
-_FNV_OFFSET = np.uint64(0xCBF29CE484222325)
-_FNV_PRIME = np.uint64(0x100000001B3)
-
-
-@numba.njit(cache=True, nogil=True, inline="always")
-def _hash(data, start, end, lower):  # pragma: no cover - compiled
-    h = _FNV_OFFSET
-    for i in range(start, end):
-        b = data[i]
-        if lower and 65 <= b <= 90:
-            b += 32
-        h = (h ^ np.uint64(b)) * _FNV_PRIME
-    return h
 
 
 @numba.njit(cache=True, nogil=True)
@@ -45,41 +33,28 @@ def build_table(vdata, vstarts, vends):  # pragma: no cover - compiled
     table = np.full(size, -1, dtype=np.int64)
     mask = np.uint64(size - 1)
     for row in range(n):
-        slot = _hash(vdata, vstarts[row], vends[row], False) & mask
+        slot = fnv1a(vdata, vstarts[row], vends[row], False) & mask
         while True:
             other = table[slot]
             if other < 0:
                 table[slot] = row
                 break
             # A word listed twice keeps its first (most frequent) row.
-            if _same(vdata, vstarts[other], vends[other], vdata, vstarts[row], vends[row], False):
+            if same_bytes(vdata, vstarts[other], vends[other], vdata, vstarts[row], vends[row], False):
                 break
             slot = (slot + np.uint64(1)) & mask
     return table
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
-def _same(a, a0, a1, b, b0, b1, lower):  # pragma: no cover - compiled
-    if a1 - a0 != b1 - b0:
-        return False
-    for i in range(a1 - a0):
-        x = b[b0 + i]
-        if lower and 65 <= x <= 90:
-            x += 32
-        if a[a0 + i] != x:
-            return False
-    return True
-
-
-@numba.njit(cache=True, nogil=True, inline="always")
 def _find(table, vdata, vstarts, vends, data, start, end, lower):  # pragma: no cover - compiled
     mask = np.uint64(len(table) - 1)
-    slot = _hash(data, start, end, lower) & mask
+    slot = fnv1a(data, start, end, lower) & mask
     while True:
         row = table[slot]
         if row < 0:
             return -1
-        if _same(vdata, vstarts[row], vends[row], data, start, end, lower):
+        if same_bytes(vdata, vstarts[row], vends[row], data, start, end, lower):
             return row
         slot = (slot + np.uint64(1)) & mask
 

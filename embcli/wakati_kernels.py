@@ -17,6 +17,8 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from embcli.byte_hash import fnv1a, same_bytes
+
 DISTINCT, STORED, PIECE, WRITTEN = range(4)
 STATE_SIZE = 4
 # What ``analyse`` returns besides the ids it wrote (>= 0).
@@ -53,15 +55,6 @@ def _wide_space(buf, j, n):
     if c == 0xE2 and c1 == 0x80:
         return 3 if c2 <= 0x8A or c2 == 0xA8 or c2 == 0xA9 or c2 == 0xAF else 0
     return 3 if c == 0xE2 and c1 == 0x81 and c2 == 0x9F else 0
-
-
-@numba.njit(cache=True, nogil=True, inline="always")
-def _hash(buf, start, end):
-    """FNV-1a of ``buf[start:end]``."""
-    h = np.uint64(14695981039346656037)
-    for j in range(start, end):
-        h = (h ^ np.uint64(buf[j])) * np.uint64(1099511628211)
-    return h
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
@@ -116,7 +109,7 @@ def analyse(parse, strlen, memcpy, tagger, data, bounds, line_ends, kinds, scrat
                     break
                 j += 1
             length = j - s
-            slot = _first_slot(_hash(scratch, s, j), mask)
+            slot = _first_slot(fnv1a(scratch, s, j, False), mask)
             while True:
                 d = table[slot]
                 if d < 0:
@@ -131,13 +124,8 @@ def analyse(parse, strlen, memcpy, tagger, data, bounds, line_ends, kinds, scrat
                     used += length
                     distinct += 1
                     break
-                if lengths[d] == length:
-                    o = starts[d]
-                    e = 0
-                    while e < length and store[o + e] == scratch[s + e]:
-                        e += 1
-                    if e == length:
-                        break
+                if same_bytes(store, starts[d], starts[d] + lengths[d], scratch, s, j, False):
+                    break
                 slot = (slot + 1) & mask
             ids[k] = d
             k += 1
@@ -190,7 +178,7 @@ def rehash(table, starts, lengths, store, distinct):
     """Put tokens ``0 .. distinct - 1`` into the empty ``table`` (grown)."""
     mask = table.shape[0] - 1
     for d in range(distinct):
-        slot = _first_slot(_hash(store, starts[d], starts[d] + lengths[d]), mask)
+        slot = _first_slot(fnv1a(store, starts[d], starts[d] + lengths[d], False), mask)
         while table[slot] >= 0:
             slot = (slot + 1) & mask
         table[slot] = d

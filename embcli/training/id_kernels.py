@@ -1,6 +1,6 @@
 """Compiled kernels that turn tokenized text (UTF-8, tokens split by spaces, lines by newlines) into word ids.
 
-The vocabulary is the hash table of ``embcli.sentence_kernels`` (FNV-1a over each word's UTF-8
+The vocabulary is the hash table of ``embcli.sentence_kernels`` (``byte_hash``'s FNV-1a over each word's UTF-8
 bytes, linear probing, at most half full) over the words' concatenated bytes. Used by
 ``common.write_ids``: numba is loaded for training anyway, so the conversion costs no library of its
 own (pyarrow's compute kernels, used before, kept about 120 MB more resident during training).
