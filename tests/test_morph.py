@@ -12,6 +12,7 @@ import sys
 
 import pytest
 from conftest import ROOT, assert_clean_error, invoke
+from corpus_passes import counted_pass, token_loop, vocab_counts
 
 from embcli.errors import EmbError, MissingExtraError, UsageError
 from embcli.morph_text import pieces, prepare_text
@@ -417,8 +418,6 @@ def test_counting_in_compiled_code_gives_what_the_token_loop_gives(language, opt
     """MeCab's and jieba's joined output, counted and joined by ``token_counts``, gives the corpus
     pass exactly the text and counts of the loop over each token: on written sentences and lines of
     punctuation only, emoji glued to words, skin tones, full-width forms, tabs and Latin words."""
-    from collections import Counter
-
     from embcli.training.prepare import _counted_joined
 
     split = {"ja": ja, "zh": zh}[language](**options)
@@ -426,22 +425,19 @@ def test_counting_in_compiled_code_gives_what_the_token_loop_gives(language, opt
     # Japanese: MeCab called from compiled code (embcli.wakati), where fugashi's library allows
     assert (getattr(split, "counter", None) is not None) == (language == "ja")
 
-    def loop(line):
-        return split(line)
-
-    loop.block = split.block  # the same tokenizer without its joined form: the loop over tokens
+    loop = token_loop(split)  # the same tokenizer without its compiled forms: the loop over tokens
     lines = _written(f"{language}_sentences.txt") + [
         "", "  。 、！", "最高😀でした👍🏻 Ｔｏｋｙｏ\tＣ++ 東京", "我们在北京😀 abc\tDEF　１２３，c++", "☆★ ❤️ ①②", "a",
         # white space other than a space, which MeCab glues to a word before it
         "한국어\x0cむ", "שלום\x85テスト", "ภาษา\rです", "東京\x1c都",
     ]
-    fast, fast_counts = _counted_pass(lines, split)
-    slow, slow_counts = _counted_pass(lines, loop)
+    fast, fast_counts = counted_pass(lines, split)
+    slow, slow_counts = counted_pass(lines, loop)
     assert _counted_joined(lines, *split.joined) is not None  # the compiled path was the one taken
     assert fast == slow
     assert fast_counts == slow_counts
     # emb vocab's counts of a block: the same, in the same order (of first appearance)
-    assert list(_vocab_counts(lines, split).items()) == list(_vocab_counts(lines, loop).items())
+    assert list(vocab_counts(lines, split).items()) == list(vocab_counts(lines, loop).items())
     assert fast[1] > 100 and fast[2] == len(fast[0].splitlines())
     assert "😀" not in fast[0] and "、" not in fast[0].split()
 
@@ -463,8 +459,6 @@ _TRICKY = [
 def test_compiled_counting_is_the_token_loop_on_tricky_lines(language, options):
     """The corpus pass's compiled path (``count_and_join``, text as str and as UTF-8 bytes) gives the
     text and counts of the loop over each token, line by line, on tricky lines mixed into written ones."""
-    from collections import Counter
-
     written = _written(f"{language}_sentences.txt")
     short = [line for line in _TRICKY if len(line) <= 2000]
     blocks = [_TRICKY, short, written[:50] + short + written[50:100], ["", "。", "  "], short[::-1]]
@@ -472,41 +466,16 @@ def test_compiled_counting_is_the_token_loop_on_tricky_lines(language, options):
         # a new tokenizer for each block: the counts' order is that of first appearance in its process
         split = {"ja": ja, "zh": zh}[language](**options)
 
-        def loop(line):
-            return split(line)
-
-        loop.block = split.block
-        fast, fast_counts = _counted_pass(lines, split)
-        slow, slow_counts = _counted_pass(lines, loop)
+        loop = token_loop(split)
+        fast, fast_counts = counted_pass(lines, split)
+        slow, slow_counts = counted_pass(lines, loop)
         assert fast == slow
         assert list(fast_counts.items()) == list(slow_counts.items())
-        encoded, encoded_counts = _counted_pass(lines, split, encoded=True)
+        encoded, encoded_counts = counted_pass(lines, split, encoded=True)
         assert encoded == (fast[0].encode(), fast[1], fast[2])
         assert encoded_counts == fast_counts
-        assert _counted_pass(lines, loop, encoded=True)[0] == encoded
-        assert list(_vocab_counts(lines, split).items()) == list(_vocab_counts(lines, loop).items())
-
-
-def _counted_pass(lines, tokenize, encoded=False):
-    """The corpus pass's (text, tokens, lines) of one block, and its counts (those the tokenizer keeps
-    itself added: ``flush_counts``)."""
-    from collections import Counter
-
-    from embcli.training.prepare import _tokenize_lines, flush_counts
-
-    counts = Counter()
-    done = _tokenize_lines(lines, tokenize, counts.update, encoded=encoded)
-    flush_counts(tokenize, counts)
-    return done, counts
-
-
-def _vocab_counts(lines, tokenize):
-    """``emb vocab``'s counts of one block (those the tokenizer keeps itself added)."""
-    from embcli.training.prepare import _block_counts, flush_counts
-
-    counts = _block_counts(lines, tokenize, None)
-    flush_counts(tokenize, counts)
-    return counts
+        assert counted_pass(lines, loop, encoded=True)[0] == encoded
+        assert list(vocab_counts(lines, split).items()) == list(vocab_counts(lines, loop).items())
 
 
 def _reference_count_and_join(joined, clean, max_tokens):

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from corpus_passes import counted_pass, token_loop
 
 pytest.importorskip("fugashi")
 pytest.importorskip("unidic_lite")
@@ -22,23 +23,6 @@ from embcli.training.prepare import _tokenize_lines, flush_counts, prepare_corpu
 
 ROOT = Path(__file__).resolve().parent.parent
 WRITTEN = (ROOT / "bench" / "data" / "ja_sentences.txt").read_text(encoding="utf-8").split()
-
-
-def _loop(split):
-    """``split`` without its compiled forms: the loop over each token."""
-
-    def loop(line):
-        return split(line)
-
-    loop.block = split.block
-    return loop
-
-
-def _pass(lines, tokenize):
-    counts = Counter()
-    done = _tokenize_lines(lines, tokenize, counts.update)
-    flush_counts(tokenize, counts)
-    return done, counts
 
 
 def test_the_byte_kinds_are_those_str_split_cuts_at():
@@ -86,7 +70,7 @@ def test_the_corpus_pass_is_the_token_loop_across_blocks_and_table_growth():
     split = make_tokenizer(TokenizerSettings(mode="ja"))
     made = split.counter
     counter = split.counter = wakati.BlockCounter(made.mecab, made.clean, made.prepare, slots=4, store=3)
-    loop = _loop(split)
+    loop = token_loop(split)
     kanji = [chr(0x4E00 + i * 37 % 20_000) for i in range(3000)]
     lines = WRITTEN + [f"{word}と{''.join(kanji[i : i + 3])}を見た" for i, word in enumerate(WRITTEN * 40)]
     lines += [" ".join(kanji[i : i + 30]) for i in range(0, 3000, 30)] + ["東京。" * 900]
@@ -107,8 +91,8 @@ def test_long_lines_are_cut_into_pieces_as_before(tmp_path):
     into sentences of 10,000) give the text of the per-line tokenizer."""
     split = make_tokenizer(TokenizerSettings(mode="ja"))
     lines = ["東京都に住む。" * 700, "x" * 2500 + "。" + "東京都に住む", "a " * 3000, "ね " * 30_000, "短い行"]
-    fast, fast_counts = _pass(lines, split)
-    slow, slow_counts = _pass(lines, _loop(split))
+    fast, fast_counts = counted_pass(lines, split)
+    slow, slow_counts = counted_pass(lines, token_loop(split))
     assert fast == slow and fast_counts == slow_counts
     assert fast[2] == 1 + 1 + 1 + 3 + 1  # the 30,000 tokens in three lines
 
@@ -157,8 +141,8 @@ def test_a_block_with_a_line_break_in_a_line_goes_the_python_way():
     split = make_tokenizer(TokenizerSettings(mode="ja"))
     lines = ["東京都\nに住む", "テスト"]
     assert split.counter.block(lines, 10_000) is None
-    fast, counts = _pass(lines, split)
-    assert fast == _pass(lines, _loop(split))[0]
+    fast, counts = counted_pass(lines, split)
+    assert fast == counted_pass(lines, token_loop(split))[0]
     assert counts["東京"] == 1
 
 
@@ -173,7 +157,7 @@ def test_threads_sharing_the_process_tagger_take_turns():
 
     def run(blocks):
         split = make_tokenizer(TokenizerSettings(mode="ja"))
-        return [_pass(block, split) for block in blocks]
+        return [counted_pass(block, split) for block in blocks]
 
     alone = run(blocks)
     with ThreadPoolExecutor(2) as pool:
@@ -209,7 +193,7 @@ def test_a_table_spilled_when_large_counts_as_before():
 
     split = make_tokenizer(TokenizerSettings(mode="ja"))
     split.counter.SPILL = 40
-    loop = _loop(split)
+    loop = token_loop(split)
     kanji = [chr(0x4E00 + i * 37 % 20_000) for i in range(600)]
     lines = [f"{WRITTEN[i % len(WRITTEN)]}と{''.join(kanji[i : i + 2])}を見た" for i in range(600)]
     blocks = [lines[i : i + 50] for i in range(0, len(lines), 50)]
@@ -239,7 +223,7 @@ def test_a_counter_goes_on_rightly_after_a_failed_block(monkeypatch):
     split = make_tokenizer(TokenizerSettings(mode="ja"))
     with pytest.raises(RuntimeError, match="MeCab gave no output"):
         _tokenize_lines(["東京都に住む", "大阪に住む", "京都"], split, Counter().update)
-    done, counts = _pass(["大阪に住む", "東京"], split)
+    done, counts = counted_pass(["大阪に住む", "東京"], split)
     assert done == ("大阪 に 住む\n東京\n", 4, 2)
     assert counts == Counter({"大阪": 1, "に": 1, "住む": 1, "東京": 1})
 
@@ -250,7 +234,7 @@ def test_one_tokenizer_shared_by_threads():
     from concurrent.futures import ThreadPoolExecutor
 
     split = make_tokenizer(TokenizerSettings(mode="ja"))
-    loop = _loop(split)
+    loop = token_loop(split)
     lines = [f"{word}と{i}番目の{word}を見た" for i, word in enumerate(WRITTEN * 30)]
     blocks = [lines[i : i + 40] for i in range(0, len(lines), 40)]
     expected = [_tokenize_lines(block, loop, Counter().update) for block in blocks]
